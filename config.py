@@ -1,0 +1,104 @@
+"""Settings read from the environment (and from `.env` in development).
+
+Code reads `current_app.config`; only `app.create_app` imports this module.
+A variable set in the environment always wins over `.env` and over the defaults here.
+"""
+import os
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+BASE_DIR = Path(__file__).resolve().parent
+DEFAULT_SECRET_KEY = "dev-only-insecure-secret-key"
+STRIPE_API_VERSION = "2026-10-28.endive"
+SANDBOX_SECRET_KEY = "sk_test_learnpay_sandbox"
+DEFAULT_SANDBOX_BASE = "http://127.0.0.1:5001"
+
+
+def _env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _database_url() -> str:
+    url = _env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'learnpay.db'}")
+    # Heroku-style and plain postgres URLs would pick psycopg2; we ship psycopg 3.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+class Config:
+    """Every setting, read once when the app is created (see docs/configuration.md)."""
+
+    def __init__(self) -> None:
+        if _env("APP_ENV", "development") != "production":
+            load_dotenv(BASE_DIR / ".env", override=False)
+        self.APP_ENV = _env("APP_ENV", "development")
+        self.SECRET_KEY = _env("SECRET_KEY", DEFAULT_SECRET_KEY)
+        self.SQLALCHEMY_DATABASE_URI = _database_url()
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.FRONTEND_URL = _env("FRONTEND_URL", "http://127.0.0.1:5000").rstrip("/")
+        self.ALLOWED_REDIRECT_ORIGINS = _split(_env("ALLOWED_REDIRECT_ORIGINS", "")) or [self.FRONTEND_URL]
+
+        real_key = _env("STRIPE_SECRET_KEY")
+        self.STRIPE_SECRET_KEY = real_key or SANDBOX_SECRET_KEY
+        # With no key configured we talk to the local sandbox; with a key, to Stripe
+        # unless STRIPE_API_BASE says otherwise.
+        self.STRIPE_API_BASE = _env("STRIPE_API_BASE", "" if real_key else DEFAULT_SANDBOX_BASE).rstrip("/")
+        self.STRIPE_SANDBOX = bool(self.STRIPE_API_BASE)
+        self.STRIPE_WEBHOOK_SECRETS = _split(_env("STRIPE_WEBHOOK_SECRET"))
+        self.STRIPE_API_VERSION = STRIPE_API_VERSION
+        self.STRIPE_WEBHOOK_TOLERANCE = int(_env("STRIPE_WEBHOOK_TOLERANCE", "300"))
+        self.STRIPE_TIMEOUT_SECONDS = float(_env("STRIPE_TIMEOUT_SECONDS", "20"))
+        self.STRIPE_MAX_NETWORK_RETRIES = int(_env("STRIPE_MAX_NETWORK_RETRIES", "2"))
+        self.CHECKOUT_SESSION_MINUTES = int(_env("CHECKOUT_SESSION_MINUTES", "31"))
+        self.PARTIAL_REFUND_KEEPS_ACCESS = _flag("PARTIAL_REFUND_KEEPS_ACCESS", True)
+        self.WEBHOOK_MAX_BYTES = int(_env("WEBHOOK_MAX_BYTES", str(256 * 1024)))
+
+        self.RATELIMIT_STORAGE_URI = _env("REDIS_URL", "memory://")
+        self.RATELIMIT_ENABLED = _flag("RATELIMIT_ENABLED", True)
+        self.RATELIMIT_HEADERS_ENABLED = True
+        self.COUPON_CHECK_RATE_LIMIT = _env("COUPON_CHECK_RATE_LIMIT", "60/minute")
+        self.API_RATE_LIMIT = _env("API_RATE_LIMIT", "120/minute")
+
+        self.OIDC_ISSUER = _env("OIDC_ISSUER")
+        self.OIDC_CLIENT_ID = _env("OIDC_CLIENT_ID")
+        self.OIDC_CLIENT_SECRET = _env("OIDC_CLIENT_SECRET")
+        self.OIDC_AUDIENCE = _env("OIDC_AUDIENCE") or self.OIDC_CLIENT_ID
+        self.OIDC_PROVIDER_NAME = _env("OIDC_PROVIDER_NAME", "your identity provider")
+        self.OIDC_STAFF_CLAIM = _env("OIDC_STAFF_CLAIM")
+
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = self.APP_ENV == "production"
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        self.WTF_CSRF_TIME_LIMIT = None
+        self.MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+
+    def check_production_safety(self) -> None:
+        """Refuse to run production with settings that are only fit for development."""
+        if self.APP_ENV != "production":
+            return
+        if not self.SECRET_KEY or self.SECRET_KEY == DEFAULT_SECRET_KEY or len(self.SECRET_KEY) < 32:
+            raise RuntimeError("SECRET_KEY must be set to a long random value in production.")
+        if self.STRIPE_SANDBOX or self.STRIPE_SECRET_KEY == SANDBOX_SECRET_KEY:
+            raise RuntimeError("The Stripe sandbox cannot be used in production: set STRIPE_SECRET_KEY "
+                               "and unset STRIPE_API_BASE.")
+        if not self.STRIPE_WEBHOOK_SECRETS:
+            raise RuntimeError("STRIPE_WEBHOOK_SECRET must be set in production.")
+
+    def as_dict(self) -> dict:
+        return {key: value for key, value in vars(self).items() if key.isupper()}
