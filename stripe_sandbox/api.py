@@ -1,0 +1,253 @@
+"""The `/v1` API: form-encoded requests, Stripe's JSON objects, errors and idempotency."""
+from __future__ import annotations
+
+import base64
+import json
+
+from flask import Blueprint, Response, current_app, g, request
+
+from . import params as p
+from .errors import ApiError, ParamError
+from .objects import new_id
+
+bp = Blueprint("sandbox_api", __name__, url_prefix="/v1")
+
+_METADATA_AND_EXPAND = {"metadata": p.metadata, "expand": p.EXPAND}
+SESSION_CREATE = p.obj({
+    "mode": p.one_of("payment", "setup", "subscription"),
+    "line_items": p.array(p.obj({
+        "quantity": p.integer(1),
+        "price": p.string(),
+        "price_data": p.obj({
+            "currency": p.string(3),
+            "unit_amount": p.integer(0),
+            "tax_behavior": p.one_of("exclusive", "inclusive", "unspecified"),
+            "product_data": p.obj({"name": p.string(250), "description": p.string(), "images": p.array(p.string()),
+                                   "metadata": p.metadata}, required=["name"]),
+        }, required=["currency", "unit_amount", "product_data"]),
+    })),
+    "success_url": p.string(5000),
+    "cancel_url": p.string(5000),
+    "client_reference_id": p.string(200),
+    "customer_email": p.string(800),
+    "expires_at": p.integer(),
+    "locale": p.string(10),
+    "payment_method_types": p.array(p.one_of("card", "sepa_debit")),
+    "payment_intent_data": p.obj({"metadata": p.metadata, "description": p.string(1000),
+                                  "receipt_email": p.string(800), "statement_descriptor_suffix": p.string(22)}),
+    "submit_type": p.one_of("auto", "book", "donate", "pay", "subscribe"),
+    "ui_mode": p.one_of("hosted_page"),
+    "billing_address_collection": p.one_of("auto", "required"),
+    "allow_promotion_codes": p.boolean,
+    **_METADATA_AND_EXPAND,
+}, required=["mode"])
+EXPAND_ONLY = p.obj({"expand": p.EXPAND})
+REFUND_CREATE = p.obj({
+    "payment_intent": p.string(), "charge": p.string(), "amount": p.integer(1),
+    "reason": p.one_of("duplicate", "fraudulent", "requested_by_customer"), **_METADATA_AND_EXPAND,
+})
+
+
+def _created_filter(value, param):
+    if isinstance(value, str):
+        number = p.integer()(value, param)
+        return {"gte": number, "lte": number}
+    return p.obj({op: p.integer() for op in ("gt", "gte", "lt", "lte")})(value, param)
+
+
+EVENTS_LIST = p.obj({
+    "type": p.string(), "types": p.array(p.string()), "created": _created_filter,
+    "delivery_success": p.boolean, "limit": p.integer(1, 100), "starting_after": p.string(),
+    "ending_before": p.string(), "expand": p.EXPAND,
+})
+
+
+def runtime():
+    return current_app.extensions["stripe_sandbox"]
+
+
+def _json(body: dict, status: int = 200) -> Response:
+    return Response(json.dumps(body, indent=2), status=status, mimetype="application/json")
+
+
+def _params(spec) -> dict:
+    pairs = list(request.args.items(multi=True)) + list(request.form.items(multi=True))
+    return p.parse(spec, p.decode(pairs))
+
+
+def _request_info() -> dict:
+    return {"id": g.request_id, "idempotency_key": request.headers.get("Idempotency-Key")}
+
+
+def _api_key() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip()
+    if scheme.lower() == "basic":  # `curl -u sk_test_…:` as in Stripe's docs
+        try:
+            return base64.b64decode(value).decode().partition(":")[0]
+        except ValueError:
+            return None
+    return None
+
+
+@bp.before_request
+def authenticate():
+    g.request_id = new_id("req_", 14)
+    key = _api_key()
+    if not key:
+        raise ApiError(401, "You did not provide an API key. Provide it in the Authorization header "
+                            "(Authorization: Bearer YOUR_SECRET_KEY).")
+    if not key.startswith("sk_test_") or len(key) < 12:
+        masked = key[:8] + "*" * max(0, len(key) - 12) + key[-4:]
+        raise ApiError(401, f"Invalid API Key provided: {masked}")
+    # Expiry is exact from the API's point of view, whatever the worker's sweep interval.
+    runtime().engine.sweep()
+
+
+@bp.after_app_request
+def add_request_id(response: Response) -> Response:
+    if request.path.startswith("/v1") and "request_id" in g:
+        response.headers["Request-Id"] = g.request_id
+        response.headers["Stripe-Version"] = runtime().settings["API_VERSION"]
+    return response
+
+
+def _idempotent(compute) -> Response:
+    """Same key + same parameters: the first response again. Other parameters: 400."""
+    rt = runtime()
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and len(key) > 255:
+        raise ParamError("Idempotency keys must be at most 255 characters.", None, "idempotency_key_in_use")
+    with rt.store.lock:  # one request per key at a time, and the replay is exact
+        fingerprint = [request.method, request.path,
+                       sorted(list(request.args.items(multi=True)) + list(request.form.items(multi=True)))]
+        saved = rt.store.idempotency.get(key) if key else None
+        if saved is not None:
+            if saved["fingerprint"] != fingerprint:
+                raise ApiError(400, "Keys for idempotent requests can only be used with the same parameters "
+                                    f"they were first used with. Try using a key other than '{key}' if you "
+                                    "meant to execute a different request.", type_="idempotency_error")
+            response = _json(saved["body"], saved["status"])
+            response.headers["Idempotent-Replayed"] = "true"
+            response.headers["Original-Request"] = saved["request_id"]
+            return response
+        try:
+            body, status = compute(), 200
+        except ApiError as exc:
+            if key is None or not exc.remembered:
+                raise
+            body, status = exc.envelope(), exc.status
+        if key is not None:
+            rt.store.idempotency[key] = {"fingerprint": fingerprint, "body": body, "status": status,
+                                         "request_id": g.request_id}
+        response = _json(body, status)
+        if key is not None:
+            response.headers["Idempotency-Key"] = key
+        return response
+
+
+def _base_url() -> str:
+    return (runtime().settings.get("PUBLIC_BASE_URL") or request.host_url).rstrip("/")
+
+
+@bp.post("/checkout/sessions")
+def create_session():
+    def compute():
+        params = _params(SESSION_CREATE)
+        session = runtime().engine.create_session(params, _base_url(), _request_info())
+        return runtime().engine.render(session, params.get("expand"))
+    return _idempotent(compute)
+
+
+def _retrieve(kind: str, object_id: str, param: str = "id") -> Response:
+    rt = runtime()
+    params = _params(EXPAND_ONLY)
+    with rt.store.lock:
+        return _json(rt.engine.render(rt.engine.get(kind, object_id, param), params.get("expand")))
+
+
+@bp.get("/checkout/sessions/<session_id>")
+def retrieve_session(session_id):
+    return _retrieve("checkout.session", session_id, "session")
+
+
+@bp.post("/checkout/sessions/<session_id>/expire")
+def expire_session(session_id):
+    def compute():
+        params = _params(EXPAND_ONLY)
+        session = runtime().engine.expire_session(session_id, _request_info())
+        return runtime().engine.render(session, params.get("expand"))
+    return _idempotent(compute)
+
+
+@bp.get("/payment_intents/<intent_id>")
+def retrieve_payment_intent(intent_id):
+    return _retrieve("payment_intent", intent_id, "intent")
+
+
+@bp.get("/charges/<charge_id>")
+def retrieve_charge(charge_id):
+    return _retrieve("charge", charge_id, "charge")
+
+
+@bp.post("/refunds")
+def create_refund():
+    def compute():
+        params = _params(REFUND_CREATE)
+        refund = runtime().engine.refund(params, _request_info())
+        return runtime().engine.render(refund, params.get("expand"))
+    return _idempotent(compute)
+
+
+@bp.get("/refunds/<refund_id>")
+def retrieve_refund(refund_id):
+    return _retrieve("refund", refund_id, "refund")
+
+
+@bp.get("/disputes/<dispute_id>")
+def retrieve_dispute(dispute_id):
+    return _retrieve("dispute", dispute_id, "dispute")
+
+
+@bp.get("/events/<event_id>")
+def retrieve_event(event_id):
+    return _retrieve("event", event_id)
+
+
+@bp.get("/events")
+def list_events():
+    rt = runtime()
+    params = _params(EVENTS_LIST)
+    with rt.store.lock:
+        events = list(reversed(rt.store.events.values()))  # newest first, as Stripe lists
+        if "type" in params:
+            events = [e for e in events if _type_matches(e["type"], params["type"])]
+        if params.get("types"):
+            events = [e for e in events if e["type"] in params["types"]]
+        if "delivery_success" in params:
+            # Stripe: false = still pending or failed for at least one endpoint.
+            events = [e for e in events if (rt.store.pending_webhooks(e["id"]) == 0) == params["delivery_success"]]
+        bounds = params.get("created", {})
+        checks = {"gt": lambda c, v: c > v, "gte": lambda c, v: c >= v,
+                  "lt": lambda c, v: c < v, "lte": lambda c, v: c <= v}
+        events = [e for e in events if all(checks[op](e["created"], v) for op, v in bounds.items())]
+        ids = [e["id"] for e in events]
+        if "starting_after" in params:
+            events = events[ids.index(params["starting_after"]) + 1:] if params["starting_after"] in ids else []
+        elif "ending_before" in params:
+            events = events[:ids.index(params["ending_before"])] if params["ending_before"] in ids else []
+        limit = params.get("limit", 10)
+        page = [rt.engine.render(e) for e in events[:limit]]
+        return _json({"object": "list", "data": page, "has_more": len(events) > limit, "url": "/v1/events"})
+
+
+def _type_matches(event_type: str, pattern: str) -> bool:
+    if pattern.endswith("*"):  # Stripe allows `charge.dispute.*`
+        return event_type.startswith(pattern[:-1])
+    return event_type == pattern
+
+
+def api_error_response(exc: ApiError) -> Response:
+    return _json(exc.envelope(), exc.status)
