@@ -19,8 +19,11 @@ run: install
 	$(BIN)/flask --app app demo seed --if-empty
 	$(BIN)/python -m stripe_sandbox.devrun
 
+# The suite runs twice: on SQLite, then on PostgreSQL (TEST_POSTGRES_URL's server; the tests
+# create and drop a database of their own). Browser tests run in the first pass only.
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	LEARNPAY_TEST_DB=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS)
+	LEARNPAY_TEST_DB=postgresql $(BIN)/python -m pytest -m "not browser" $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

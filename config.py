@@ -88,17 +88,19 @@ class Config:
         self.WTF_CSRF_TIME_LIMIT = None
         self.MAX_CONTENT_LENGTH = 2 * 1024 * 1024
 
-    def check_production_safety(self) -> None:
-        """Refuse to run production with settings that are only fit for development."""
-        if self.APP_ENV != "production":
-            return
-        if not self.SECRET_KEY or self.SECRET_KEY == DEFAULT_SECRET_KEY or len(self.SECRET_KEY) < 32:
-            raise RuntimeError("SECRET_KEY must be set to a long random value in production.")
-        if self.STRIPE_SANDBOX or self.STRIPE_SECRET_KEY == SANDBOX_SECRET_KEY:
-            raise RuntimeError("The Stripe sandbox cannot be used in production: set STRIPE_SECRET_KEY "
-                               "and unset STRIPE_API_BASE.")
-        if not self.STRIPE_WEBHOOK_SECRETS:
-            raise RuntimeError("STRIPE_WEBHOOK_SECRET must be set in production.")
-
     def as_dict(self) -> dict:
         return {key: value for key, value in vars(self).items() if key.isupper()}
+
+
+def check_production_safety(settings) -> None:
+    """Refuse to run production with settings that are only fit for development."""
+    if settings["APP_ENV"] != "production":
+        return
+    secret = settings.get("SECRET_KEY") or ""
+    if secret == DEFAULT_SECRET_KEY or len(secret) < 32:
+        raise RuntimeError("SECRET_KEY must be set to a long random value in production.")
+    if settings["STRIPE_SANDBOX"] or settings["STRIPE_SECRET_KEY"] == SANDBOX_SECRET_KEY:
+        raise RuntimeError("The Stripe sandbox cannot be used in production: set STRIPE_SECRET_KEY "
+                           "and unset STRIPE_API_BASE.")
+    if not settings["STRIPE_WEBHOOK_SECRETS"]:
+        raise RuntimeError("STRIPE_WEBHOOK_SECRET must be set in production.")

@@ -1,0 +1,73 @@
+"""The application factory: it wires extensions, blueprints, error handlers and commands.
+
+It does nothing else: no migrations, no network calls, no prompts (see STYLE.md).
+"""
+import logging
+from typing import Any
+
+from flask import Flask
+
+import commands
+from blueprints import errors
+from config import Config, check_production_safety
+from extensions import csrf, db, enable_sqlite_foreign_keys, limiter, login_manager, migrate, oauth
+from services.money import format_money
+
+BLUEPRINTS = ("auth", "catalog", "checkout", "learner", "staff", "webhooks", "api")
+
+
+def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.update(Config().as_dict())
+    app.config.update(config_overrides or {})
+    check_production_safety(app.config)
+    logging.basicConfig(level=logging.INFO)
+
+    register_extensions(app)
+    register_blueprints(app)
+    errors.register(app)
+    commands.register(app)
+    register_template_helpers(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    enable_sqlite_foreign_keys()
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    oauth.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    from models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def register_blueprints(app: Flask) -> None:
+    import importlib
+
+    for name in BLUEPRINTS:
+        module = importlib.import_module(f"blueprints.{name}.routes")
+        app.register_blueprint(module.bp)
+
+
+def register_template_helpers(app: Flask) -> None:
+    @app.template_filter("money")
+    def money_filter(amount: int, currency: str, free_label: str | None = None) -> str:
+        return format_money(amount, currency, free_label=free_label)
+
+    @app.context_processor
+    def inject_settings() -> dict:
+        return {"stripe_sandbox": app.config["STRIPE_SANDBOX"],
+                "oidc_enabled": bool(app.config.get("OIDC_ISSUER") and app.config.get("OIDC_CLIENT_ID")),
+                "oidc_provider_name": app.config.get("OIDC_PROVIDER_NAME"),
+                # Lets the layout link to pages only once their blueprint serves them.
+                "url_endpoints": app.view_functions.keys()}

@@ -1,0 +1,1 @@
+"""The JSON API under /api: the spec's endpoints for other clients."""

@@ -1,0 +1,1 @@
+"""The public catalog: the course list and each course's page."""

@@ -1,0 +1,1 @@
+"""Buying a course: coupon quotes, Stripe Checkout, success and cancel pages, free enrollment."""

@@ -1,0 +1,1 @@
+"""The learner's side: dashboard, lectures, progress and certificates."""

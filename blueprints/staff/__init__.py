@@ -1,0 +1,1 @@
+"""Staff pages under /staff: coupons, courses, payments, enrollments, webhooks, analytics."""

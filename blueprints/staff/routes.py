@@ -1,0 +1,4 @@
+"""Routes of the staff blueprint."""
+from flask import Blueprint
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")

@@ -1,0 +1,1 @@
+"""Stripe webhooks: verified, deduplicated through the inbox table, dispatched by type."""

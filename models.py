@@ -1,0 +1,509 @@
+"""The data model: SQLAlchemy 2 typed models and their enums.
+
+Money is always an integer amount of minor units (cents; yen has none) with an ISO 4217
+currency code beside it. Times are timezone-aware UTC in Python; `UTCDateTime` stores them
+naive-UTC so SQLite and PostgreSQL behave the same. How the spec's fields map onto these
+columns is written down in docs/architecture.md.
+"""
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import date, datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_public_id(prefix: str) -> str:
+    """An unguessable id with a readable prefix, for ids that appear in URLs."""
+    return f"{prefix}_{secrets.token_urlsafe(16)}"
+
+
+class UTCDateTime(sa.TypeDecorator):
+    """Aware UTC datetimes in Python, naive UTC in the database (SQLite keeps no zone)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware UTC datetime")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+def _enum(enum_class: type[enum.Enum]) -> sa.Enum:
+    # Stored as VARCHAR, so adding a member needs no database-specific type migration.
+    return sa.Enum(enum_class, native_enum=False, length=32, validate_strings=True)
+
+
+class UserRole(enum.StrEnum):
+    LEARNER = "LEARNER"
+    STAFF = "STAFF"
+    ADMIN = "ADMIN"
+
+
+class EnrollmentType(enum.StrEnum):
+    FREE = "FREE"
+    PAID = "PAID"
+    SUBSCRIPTION = "SUBSCRIPTION"
+    INVITATION_ONLY = "INVITATION_ONLY"
+    WAITLIST = "WAITLIST"
+
+
+class EnrollmentSource(enum.StrEnum):
+    DIRECT = "DIRECT"
+    REFERRAL = "REFERRAL"
+    PROMOTION = "PROMOTION"
+    BUNDLE = "BUNDLE"
+    LEARNING_PATH = "LEARNING_PATH"
+
+
+class EnrollmentStatus(enum.StrEnum):
+    ACTIVE = "ACTIVE"
+    COMPLETED = "COMPLETED"
+    SUSPENDED = "SUSPENDED"  # a dispute is open
+    REVOKED = "REVOKED"  # refunded, lost dispute, or revoked by staff
+    EXPIRED = "EXPIRED"  # past expires_at
+
+
+class PaymentStatus(enum.StrEnum):
+    FREE = "FREE"
+    PENDING = "PENDING"
+    PAID = "PAID"
+    PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"
+    REFUNDED = "REFUNDED"
+    FAILED = "FAILED"
+
+
+class PaymentSessionStatus(enum.StrEnum):
+    PENDING = "PENDING"
+    PROCESSING = "PROCESSING"  # completed on Stripe with a delayed method, not yet paid
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"
+    FAILED = "FAILED"
+    REFUNDED = "REFUNDED"
+
+
+class DiscountType(enum.StrEnum):
+    PERCENTAGE = "PERCENTAGE"
+    FIXED_AMOUNT = "FIXED_AMOUNT"
+
+
+class RedemptionStatus(enum.StrEnum):
+    RESERVED = "RESERVED"  # a checkout holds one use of the coupon
+    REDEEMED = "REDEEMED"  # the checkout was paid (or was free)
+    RELEASED = "RELEASED"  # the checkout expired, was cancelled or failed
+
+
+class WebhookEventStatus(enum.StrEnum):
+    RECEIVED = "RECEIVED"
+    PROCESSED = "PROCESSED"
+    FAILED = "FAILED"
+    IGNORED = "IGNORED"  # verified but not ours, or a type we do not act on
+
+
+class WaitlistStatus(enum.StrEnum):
+    WAITING = "WAITING"
+    ADMITTED = "ADMITTED"
+    LEFT = "LEFT"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-cased, so the unique constraint is case-insensitive.
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    role: Mapped[UserRole] = mapped_column(_enum(UserRole), default=UserRole.LEARNER)
+    is_disabled: Mapped[bool] = mapped_column(default=False)
+    oidc_issuer: Mapped[str | None] = mapped_column(sa.String(255))
+    oidc_subject: Mapped[str | None] = mapped_column(sa.String(255))
+    stripe_customer_id: Mapped[str | None] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (sa.UniqueConstraint("oidc_issuer", "oidc_subject"),)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in (UserRole.STAFF, UserRole.ADMIN)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == UserRole.ADMIN
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: a disabled account cannot sign in
+        return not self.is_disabled
+
+    def __repr__(self) -> str:
+        return f"<User {self.email}>"
+
+
+class ApiToken(db.Model):
+    """A personal API token: shown once, stored as a SHA-256 hash."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(80))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class Course(db.Model):
+    __tablename__ = "courses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    short_description: Mapped[str] = mapped_column(sa.String(300), default="")
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    price_amount: Mapped[int] = mapped_column(default=0)
+    currency: Mapped[str] = mapped_column(sa.String(3), default="USD")
+    is_published: Mapped[bool] = mapped_column(default=False)
+    enrollment_type: Mapped[EnrollmentType] = mapped_column(_enum(EnrollmentType), default=EnrollmentType.PAID)
+    capacity: Mapped[int | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    lectures: Mapped[list[Lecture]] = relationship(
+        back_populates="course", order_by="Lecture.position", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        sa.CheckConstraint("price_amount >= 0", name="price_non_negative"),
+        sa.CheckConstraint("capacity IS NULL OR capacity >= 0", name="capacity_non_negative"),
+    )
+
+    @property
+    def is_free(self) -> bool:
+        return self.enrollment_type == EnrollmentType.FREE or self.price_amount == 0
+
+    def __repr__(self) -> str:
+        return f"<Course {self.slug}>"
+
+
+class Lecture(db.Model):
+    __tablename__ = "lectures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    content: Mapped[str] = mapped_column(sa.Text, default="")
+    duration_minutes: Mapped[int] = mapped_column(default=0)
+    is_preview: Mapped[bool] = mapped_column(default=False)
+
+    course: Mapped[Course] = relationship(back_populates="lectures")
+
+
+coupon_courses = sa.Table(
+    "coupon_courses",
+    db.Model.metadata,
+    sa.Column("coupon_id", sa.ForeignKey("coupons.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("course_id", sa.ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Coupon(db.Model):
+    """A discount code. The spec's `discountValue` is `percent_off` or `amount_off` by type."""
+
+    __tablename__ = "coupons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored upper-cased and trimmed, so the unique constraint is case-insensitive.
+    code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    discount_type: Mapped[DiscountType] = mapped_column(_enum(DiscountType), default=DiscountType.PERCENTAGE)
+    percent_off: Mapped[Any | None] = mapped_column(sa.Numeric(5, 2))
+    amount_off: Mapped[int | None] = mapped_column()
+    currency: Mapped[str | None] = mapped_column(sa.String(3))
+    max_uses: Mapped[int | None] = mapped_column()
+    current_uses: Mapped[int] = mapped_column(default=0)
+    per_learner_limit: Mapped[int | None] = mapped_column(default=1)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    is_public: Mapped[bool] = mapped_column(default=False)
+    valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    minimum_amount: Mapped[int | None] = mapped_column()
+    maximum_discount: Mapped[int | None] = mapped_column()
+    batch_id: Mapped[str | None] = mapped_column(sa.String(40), index=True)
+    extra: Mapped[dict] = mapped_column("metadata", JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    applicable_courses: Mapped[list[Course]] = relationship(secondary=coupon_courses)
+
+    __table_args__ = (
+        sa.CheckConstraint("current_uses >= 0", name="current_uses_non_negative"),
+        sa.CheckConstraint("max_uses IS NULL OR max_uses >= 0", name="max_uses_non_negative"),
+        sa.CheckConstraint("amount_off IS NULL OR amount_off > 0", name="amount_off_positive"),
+        sa.CheckConstraint("percent_off IS NULL OR (percent_off > 0 AND percent_off <= 100)", name="percent_range"),
+        sa.CheckConstraint("minimum_amount IS NULL OR minimum_amount >= 0", name="minimum_non_negative"),
+        sa.CheckConstraint("maximum_discount IS NULL OR maximum_discount >= 0", name="maximum_non_negative"),
+    )
+
+    def __repr__(self) -> str:
+        return f"<Coupon {self.code}>"
+
+
+class PaymentSession(db.Model):
+    """One checkout attempt: our quote, its Stripe Checkout Session and what became of it."""
+
+    __tablename__ = "payment_sessions"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_public_id("ps"))
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status: Mapped[PaymentSessionStatus] = mapped_column(
+        _enum(PaymentSessionStatus), default=PaymentSessionStatus.PENDING, index=True
+    )
+    amount: Mapped[int] = mapped_column()  # the course's list price when the session began
+    currency: Mapped[str] = mapped_column(sa.String(3), default="USD")
+    discount_amount: Mapped[int] = mapped_column(default=0)
+    final_amount: Mapped[int] = mapped_column()
+    amount_refunded: Mapped[int] = mapped_column(default=0)
+    coupon_id: Mapped[int | None] = mapped_column(sa.ForeignKey("coupons.id", ondelete="SET NULL"), index=True)
+    coupon_code: Mapped[str | None] = mapped_column(sa.String(32))
+    payment_intent_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
+    latest_charge_id: Mapped[str | None] = mapped_column(sa.String(255), index=True)
+    stripe_session_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
+    stripe_customer_id: Mapped[str | None] = mapped_column(sa.String(255))
+    checkout_url: Mapped[str | None] = mapped_column(sa.Text)
+    enrollment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("enrollments.id", ondelete="SET NULL"))
+    extra: Mapped[dict] = mapped_column("metadata", JSONType, default=dict)
+    failure_code: Mapped[str | None] = mapped_column(sa.String(100))
+    failure_message: Mapped[str | None] = mapped_column(sa.String(500))
+    needs_review: Mapped[bool] = mapped_column(default=False, index=True)
+    review_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    course: Mapped[Course] = relationship()
+    user: Mapped[User] = relationship()
+    coupon: Mapped[Coupon | None] = relationship()
+    enrollment: Mapped[Enrollment | None] = relationship(foreign_keys=[enrollment_id])
+
+    __table_args__ = (
+        sa.CheckConstraint("amount >= 0", name="amount_non_negative"),
+        sa.CheckConstraint("discount_amount >= 0", name="discount_non_negative"),
+        sa.CheckConstraint("final_amount >= 0", name="final_non_negative"),
+        sa.CheckConstraint("amount_refunded >= 0", name="refunded_non_negative"),
+        sa.Index("ix_payment_sessions_user_course_status", "user_id", "course_id", "status"),
+    )
+
+
+class Enrollment(db.Model):
+    """A learner's place in a course. One per (user, course), reactivated rather than duplicated.
+
+    The spec's duplicate fields collapse here: `amount`/`amountPaid` → `amount_paid`,
+    `source`/`enrollmentSource` → `source`, `progress`/`completionPercentage` → `progress`.
+    """
+
+    __tablename__ = "enrollments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    status: Mapped[EnrollmentStatus] = mapped_column(_enum(EnrollmentStatus), default=EnrollmentStatus.ACTIVE)
+    status_reason: Mapped[str | None] = mapped_column(sa.String(300))
+    type: Mapped[EnrollmentType] = mapped_column(_enum(EnrollmentType), default=EnrollmentType.FREE)
+    source: Mapped[EnrollmentSource] = mapped_column(_enum(EnrollmentSource), default=EnrollmentSource.DIRECT)
+    payment_status: Mapped[PaymentStatus] = mapped_column(_enum(PaymentStatus), default=PaymentStatus.FREE)
+    payment_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("payment_sessions.id", ondelete="SET NULL", use_alter=True)
+    )
+    amount_paid: Mapped[int] = mapped_column(default=0)
+    discount_applied: Mapped[int] = mapped_column(default=0)
+    currency: Mapped[str] = mapped_column(sa.String(3), default="USD")
+    enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    progress: Mapped[float] = mapped_column(default=0.0)  # percent, 0..100
+    current_lecture_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lectures.id", ondelete="SET NULL"))
+    completed_lectures: Mapped[int] = mapped_column(default=0)
+    total_lectures: Mapped[int] = mapped_column(default=0)
+    total_time_spent: Mapped[int] = mapped_column(default=0)  # seconds
+    streak_days: Mapped[int] = mapped_column(default=0)
+    last_activity_on: Mapped[date | None] = mapped_column(sa.Date)  # UTC day, for streaks
+    last_accessed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    certificate_earned: Mapped[bool] = mapped_column(default=False)
+    certificate_earned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    certificate_id: Mapped[str | None] = mapped_column(sa.String(40), unique=True)
+    notes: Mapped[str | None] = mapped_column(sa.Text)
+
+    user: Mapped[User] = relationship()
+    course: Mapped[Course] = relationship()
+    payment: Mapped[PaymentSession | None] = relationship(foreign_keys=[payment_id])
+    current_lecture: Mapped[Lecture | None] = relationship()
+
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "course_id"),
+        sa.CheckConstraint("amount_paid >= 0", name="amount_paid_non_negative"),
+        sa.CheckConstraint("discount_applied >= 0", name="discount_non_negative"),
+        sa.CheckConstraint("progress >= 0 AND progress <= 100", name="progress_range"),
+    )
+
+    @property
+    def grants_access(self) -> bool:
+        if self.status not in (EnrollmentStatus.ACTIVE, EnrollmentStatus.COMPLETED):
+            return False
+        return self.expires_at is None or self.expires_at > utcnow()
+
+
+class LectureProgress(db.Model):
+    __tablename__ = "lecture_progress"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(sa.ForeignKey("enrollments.id", ondelete="CASCADE"), index=True)
+    lecture_id: Mapped[int] = mapped_column(sa.ForeignKey("lectures.id", ondelete="CASCADE"), index=True)
+    first_viewed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_viewed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    time_spent_seconds: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (sa.UniqueConstraint("enrollment_id", "lecture_id"),)
+
+
+class CouponRedemption(db.Model):
+    """One use of a coupon: reserved by a checkout, then redeemed or released."""
+
+    __tablename__ = "coupon_redemptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coupon_id: Mapped[int] = mapped_column(sa.ForeignKey("coupons.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id", ondelete="CASCADE"))
+    payment_session_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("payment_sessions.id", ondelete="SET NULL"), unique=True
+    )
+    enrollment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("enrollments.id", ondelete="SET NULL"))
+    status: Mapped[RedemptionStatus] = mapped_column(_enum(RedemptionStatus), default=RedemptionStatus.RESERVED)
+    discount_amount: Mapped[int] = mapped_column(default=0)
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    reserved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    coupon: Mapped[Coupon] = relationship()
+    user: Mapped[User] = relationship()
+    course: Mapped[Course] = relationship()
+
+    __table_args__ = (
+        sa.Index("ix_coupon_redemptions_coupon_status", "coupon_id", "status"),
+        sa.CheckConstraint("discount_amount >= 0", name="discount_non_negative"),
+    )
+
+
+class Invitation(db.Model):
+    """A single-use code that admits one learner to an INVITATION_ONLY course."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    email: Mapped[str | None] = mapped_column(sa.String(254))  # when set, only this learner may use it
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    redeemed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    course: Mapped[Course] = relationship()
+
+
+class WaitlistEntry(db.Model):
+    __tablename__ = "waitlist_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status: Mapped[WaitlistStatus] = mapped_column(_enum(WaitlistStatus), default=WaitlistStatus.WAITING)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    admitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+    course: Mapped[Course] = relationship()
+
+    __table_args__ = (sa.UniqueConstraint("course_id", "user_id"),)
+
+
+class StripeEvent(db.Model):
+    """The webhook inbox: every verified Stripe event, keyed by Stripe's event id."""
+
+    __tablename__ = "stripe_events"
+
+    id: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(sa.String(100), index=True)
+    object_id: Mapped[str | None] = mapped_column(sa.String(255), index=True)
+    api_version: Mapped[str | None] = mapped_column(sa.String(40))
+    livemode: Mapped[bool] = mapped_column(default=False)
+    stripe_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    payload: Mapped[dict] = mapped_column(JSONType)
+    status: Mapped[WebhookEventStatus] = mapped_column(
+        _enum(WebhookEventStatus), default=WebhookEventStatus.RECEIVED, index=True
+    )
+    payment_session_id: Mapped[str | None] = mapped_column(sa.String(40), index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEvent(db.Model):
+    """Who did what to which record, with the values before and after."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    actor_label: Mapped[str] = mapped_column(sa.String(100), default="system")  # "system", "stripe", an email
+    action: Mapped[str] = mapped_column(sa.String(100), index=True)
+    subject_type: Mapped[str] = mapped_column(sa.String(50))
+    subject_id: Mapped[str] = mapped_column(sa.String(64))
+    message: Mapped[str | None] = mapped_column(sa.String(500))
+    before: Mapped[dict | None] = mapped_column(JSONType)
+    after: Mapped[dict | None] = mapped_column(JSONType)
+
+    actor: Mapped[User | None] = relationship()
+
+    __table_args__ = (sa.Index("ix_audit_events_subject", "subject_type", "subject_id"),)

@@ -1,0 +1,1 @@
+"""Framework-free business rules. Services flush but never commit: the caller commits once."""

@@ -1,0 +1,41 @@
+"""The course catalog as visitors see it: published courses and their outlines."""
+from sqlalchemy.orm import selectinload
+
+from extensions import db
+from models import Course, Lecture
+from services.errors import NotFound
+
+
+def published_courses() -> list[Course]:
+    return list(db.session.scalars(
+        db.select(Course).where(Course.is_published.is_(True)).order_by(Course.created_at, Course.id)
+    ))
+
+
+def course_by_slug(slug: str, include_unpublished: bool = False) -> Course:
+    """The course with this slug and its lectures; NotFound for unknown or unpublished ones."""
+    course = db.session.scalar(
+        db.select(Course).options(selectinload(Course.lectures)).where(Course.slug == slug)
+    )
+    if course is None or not (course.is_published or include_unpublished):
+        raise NotFound("We could not find that course.", code="COURSE_NOT_FOUND")
+    return course
+
+
+def course_by_id_or_slug(key: str | int, include_unpublished: bool = False) -> Course:
+    """For the API, where `courseId` may be a course's id or its slug."""
+    course = None
+    if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+        course = db.session.get(Course, int(key))
+    if course is None and isinstance(key, str):
+        course = db.session.scalar(db.select(Course).where(Course.slug == key))
+    if course is None or not (course.is_published or include_unpublished):
+        raise NotFound("We could not find that course.", code="COURSE_NOT_FOUND", field="courseId")
+    return course
+
+
+def lecture_in_course(course: Course, lecture_id: int) -> Lecture:
+    for lecture in course.lectures:
+        if lecture.id == lecture_id:
+            return lecture
+    raise NotFound("We could not find that lecture.", code="LECTURE_NOT_FOUND")

@@ -1,0 +1,152 @@
+"""Shared fixtures: one database per test session, emptied after every test.
+
+The backend comes from LEARNPAY_TEST_DB: "sqlite" (default, a temporary file) or
+"postgresql" (a database of its own on TEST_POSTGRES_URL's server, created and dropped
+here; the machine's `test` database is never touched). The schema is built by the
+Alembic migrations, so every run also checks them.
+"""
+import os
+import secrets
+import tempfile
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from app import create_app
+from extensions import db
+from tests import factories
+from tests.helpers import TEST_WEBHOOK_SECRET
+
+pytest_plugins = ["tests.fixtures_sandbox"] if (Path(__file__).parent / "fixtures_sandbox.py").exists() else []
+
+BACKEND = os.environ.get("LEARNPAY_TEST_DB", "sqlite")
+POSTGRES_SERVER_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "postgres_only: needs PostgreSQL (row locks, real concurrency)")
+    config.addinivalue_line("markers", "browser: drives Debian's Chromium through Playwright")
+
+
+def pytest_collection_modifyitems(config, items):
+    if BACKEND == "postgresql":
+        return
+    skip = pytest.mark.skip(reason="runs in the PostgreSQL pass of `make test` (LEARNPAY_TEST_DB=postgresql)")
+    for item in items:
+        if "postgres_only" in item.keywords:
+            item.add_marker(skip)
+
+
+def _admin_engine() -> sa.Engine:
+    return sa.create_engine(POSTGRES_SERVER_URL, isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    if BACKEND == "postgresql":
+        name = f"learnpay_test_{os.getpid()}_{secrets.token_hex(3)}"
+        admin = _admin_engine()
+        try:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        except sa.exc.OperationalError as error:
+            pytest.exit(f"PostgreSQL is not reachable at {POSTGRES_SERVER_URL}: {error}", returncode=1)
+        url = POSTGRES_SERVER_URL.rsplit("/", 1)[0] + f"/{name}"
+        _migrate(url)
+        yield url
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    else:
+        folder = tempfile.mkdtemp(prefix="learnpay-test-")
+        url = f"sqlite:///{folder}/test.db"
+        _migrate(url)
+        yield url
+
+
+def _migrate(url: str) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app(_base_config(url))
+    with app.app_context():
+        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+        db.engine.dispose()
+
+
+def _base_config(url: str) -> dict:
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SECRET_KEY": "test-secret-key",
+        "RATELIMIT_ENABLED": False,
+        "STRIPE_API_BASE": "http://127.0.0.1:9",  # nothing listens: a test that needs Stripe uses the sandbox
+        "STRIPE_SANDBOX": True,
+        "STRIPE_WEBHOOK_SECRETS": [TEST_WEBHOOK_SECRET],
+        "STRIPE_MAX_NETWORK_RETRIES": 0,
+        "SERVER_NAME": None,
+    }
+
+
+@pytest.fixture
+def app_overrides() -> dict:
+    """Override in a test module to change the app's configuration."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, app_overrides):
+    app = create_app({**_base_config(database_url), **app_overrides})
+    with app.app_context():
+        yield app
+        db.session.remove()
+        _empty_all_tables()
+        db.engine.dispose()
+
+
+def _empty_all_tables() -> None:
+    tables = db.metadata.sorted_tables
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(f'"{table.name}"' for table in tables)
+            conn.execute(sa.text(f"TRUNCATE TABLE {names} RESTART IDENTITY CASCADE"))
+        else:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            for table in reversed(tables):
+                conn.execute(table.delete())
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def learner(app):
+    return factories.user(email="learner@example.com", name="Lena Learner")
+
+
+@pytest.fixture
+def staff(app):
+    return factories.user(email="staff@example.com", name="Sam Staff", role="STAFF")
+
+
+@pytest.fixture
+def admin(app):
+    return factories.user(email="admin@example.com", name="Ada Admin", role="ADMIN")
+
+
+@pytest.fixture
+def paid_course(app):
+    return factories.course(slug="python-101", title="Python 101", price=9900, currency="USD", lectures=3)
+
+
+@pytest.fixture
+def free_course(app):
+    return factories.course(slug="git-basics", title="Git Basics", price=0, enrollment_type="FREE", lectures=2)

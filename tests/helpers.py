@@ -1,0 +1,28 @@
+"""Test helpers: CSRF tokens from pages, signing in through the real form."""
+import re
+
+from flask.testing import FlaskClient
+
+TEST_WEBHOOK_SECRET = "whsec_test_secret_for_the_suite"
+DEFAULT_PASSWORD = "correct-horse-42"
+_META_TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, path: str = "/courses") -> str:
+    """The CSRF token a browser would have, read from a page of the site."""
+    page = client.get(path).get_data(as_text=True)
+    match = _META_TOKEN.search(page)
+    assert match, f"no csrf-token meta tag on {path}"
+    return match.group(1)
+
+
+def login(client: FlaskClient, email: str, password: str = DEFAULT_PASSWORD):
+    response = client.post("/login", data={"email": email, "password": password,
+                                           "csrf_token": csrf_token(client, "/login")})
+    assert response.status_code == 302, f"sign-in failed for {email}"
+    return response
+
+
+def post_form(client: FlaskClient, path: str, data: dict | None = None, **kwargs):
+    """POST a form with a valid CSRF token, as the browser would."""
+    return client.post(path, data={**(data or {}), "csrf_token": csrf_token(client)}, **kwargs)
