@@ -13,6 +13,7 @@ from services.errors import DomainError
 
 users_cli = AppGroup("users", help="Manage accounts.")
 demo_cli = AppGroup("demo", help="Demo data.")
+payments_cli = AppGroup("payments", help="Payment sessions: reconcile with Stripe, expire stale ones.")
 
 
 @users_cli.command("create")
@@ -62,3 +63,4 @@ def seed(if_empty: bool) -> None:
 def register(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(payments_cli)

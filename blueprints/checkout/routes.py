@@ -1,4 +1,4 @@
 """Routes of the checkout blueprint."""
 from flask import Blueprint
 
-bp = Blueprint("checkout", __name__, cli_group="payments")
+bp = Blueprint("checkout", __name__)
