@@ -1,0 +1,204 @@
+"""The only module that talks to Stripe (or the local sandbox, through the same library).
+
+It builds one `stripe.StripeClient` per app from config (key, API base, pinned version,
+retries, timeout), wraps the few calls the app makes, and turns every Stripe error into
+`StripeGatewayError` with a message that is safe to show and the Stripe request id for the
+logs. Stripe's own error text goes to the log, never to a page.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+import stripe
+from flask import current_app
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TOLERANCE = 300  # seconds; stripe-python skips the age check entirely when given 0
+
+MSG_UNAVAILABLE = "Payments are temporarily unavailable. Please try again in a few minutes."
+MSG_GENERIC = "We could not complete this payment request. Please try again, or contact support."
+
+
+class StripeGatewayError(Exception):
+    """A Stripe call failed. `user_message` is ours and safe to show; `code` is for code."""
+
+    def __init__(self, user_message: str, code: str, request_id: str | None = None,
+                 http_status: int | None = None, stripe_code: str | None = None) -> None:
+        super().__init__(f"{code}: {user_message}" + (f" (request {request_id})" if request_id else ""))
+        self.user_message = user_message
+        self.code = code
+        self.request_id = request_id
+        self.http_status = http_status
+        self.stripe_code = stripe_code
+
+
+class StripeUnavailable(StripeGatewayError):
+    """Stripe could not be reached or answered with a server/rate-limit/auth error: retry later."""
+
+
+class WebhookVerificationError(Exception):
+    """A webhook's signature, timestamp or payload is not acceptable: answer 400."""
+
+
+# --- the client -----------------------------------------------------------------------
+
+def _client() -> stripe.StripeClient:
+    """The app's StripeClient, built once per app from its config."""
+    client = current_app.extensions.get("stripe_client")
+    if client is None:
+        config = current_app.config
+        if config.get("APP_ENV") == "production" and config.get("STRIPE_SANDBOX"):
+            # config.check_production_safety refuses this at start-up; this is the last guard.
+            raise RuntimeError("Refusing to use the Stripe sandbox in production.")
+        base = config.get("STRIPE_API_BASE") or ""
+        client = stripe.StripeClient(
+            config["STRIPE_SECRET_KEY"],
+            base_addresses={"api": base} if base else None,
+            stripe_version=config["STRIPE_API_VERSION"],
+            max_network_retries=int(config.get("STRIPE_MAX_NETWORK_RETRIES", 2)),
+            # (connect, read): fail fast when Stripe is unreachable; the default read is 80 s.
+            http_client=stripe.RequestsClient(timeout=(3.05, float(config.get("STRIPE_TIMEOUT_SECONDS", 20)))),
+        )
+        current_app.extensions["stripe_client"] = client
+    return client
+
+
+# What a refused request means for us. Anything else is a generic "invalid_request".
+_INVALID_REQUEST_CODES = {
+    "amount_too_large": ("refund_amount_too_large", "The refund is larger than what is left to refund."),
+    "charge_already_refunded": ("already_refunded", "This payment has already been fully refunded."),
+    "charge_disputed": ("charge_disputed", "This payment is disputed and cannot be refunded now."),
+    "resource_missing": ("not_found", MSG_GENERIC),
+    "amount_too_small": ("amount_too_small", "This amount is below the minimum that can be charged."),
+}
+
+
+def _translate(exc: stripe.StripeError, action: str) -> StripeGatewayError:
+    request_id = getattr(exc, "request_id", None)
+    status = getattr(exc, "http_status", None)
+    stripe_code = getattr(exc, "code", None)
+    # Stripe's message may carry details (ids, param names): logs only.
+    log.warning("Stripe %s failed: %s status=%s code=%s request_id=%s message=%s",
+                action, type(exc).__name__, status, stripe_code, request_id, getattr(exc, "user_message", None))
+    details = {"request_id": request_id, "http_status": status, "stripe_code": stripe_code}
+    if isinstance(exc, (stripe.APIConnectionError, stripe.RateLimitError, stripe.AuthenticationError,
+                        stripe.PermissionError, stripe.APIError)):
+        return StripeUnavailable(MSG_UNAVAILABLE, "stripe_unavailable", **details)
+    if isinstance(exc, stripe.IdempotencyError):
+        return StripeGatewayError(MSG_GENERIC, "idempotency_conflict", **details)
+    if isinstance(exc, stripe.CardError):
+        return StripeGatewayError("The card was declined.", "card_declined", **details)
+    if isinstance(exc, stripe.InvalidRequestError):
+        code, message = _INVALID_REQUEST_CODES.get(stripe_code or "", ("invalid_request", MSG_GENERIC))
+        return StripeGatewayError(message, code, **details)
+    if status is not None and status >= 500:
+        return StripeUnavailable(MSG_UNAVAILABLE, "stripe_unavailable", **details)
+    return StripeGatewayError(MSG_GENERIC, "stripe_error", **details)
+
+
+def _call(action: str, fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except stripe.StripeError as exc:
+        raise _translate(exc, action) from exc
+
+
+# --- API calls ------------------------------------------------------------------------
+
+def create_checkout_session(params: dict, idempotency_key: str):
+    """Create a Checkout Session; the same key with the same params returns the same session."""
+    sessions = _client().v1.checkout.sessions
+    return _call("create checkout session", sessions.create, params=params,
+                 options={"idempotency_key": idempotency_key})
+
+
+def retrieve_checkout_session(session_id: str):
+    """The session with its PaymentIntent (and that intent's latest charge) expanded."""
+    sessions = _client().v1.checkout.sessions
+    return _call("retrieve checkout session", sessions.retrieve, session_id,
+                 params={"expand": ["payment_intent", "payment_intent.latest_charge"]})
+
+
+def expire_checkout_session(session_id: str):
+    """Expire an open session. Not open any more (complete or expired): code "session_not_open"."""
+    sessions = _client().v1.checkout.sessions
+    try:
+        return sessions.expire(session_id)
+    except stripe.InvalidRequestError as exc:
+        # Stripe refuses expiring a non-open session with a plain 400 (no stable error code);
+        # a missing session is a 404 and our own parameter mistakes carry parameter_* codes.
+        code = getattr(exc, "code", None) or ""
+        if exc.http_status == 400 and not code.startswith("parameter_"):
+            log.info("Stripe refused to expire %s (request %s): not open", session_id, exc.request_id)
+            raise StripeGatewayError(MSG_GENERIC, "session_not_open", request_id=exc.request_id,
+                                     http_status=exc.http_status, stripe_code=exc.code) from exc
+        raise _translate(exc, "expire checkout session") from exc
+    except stripe.StripeError as exc:
+        raise _translate(exc, "expire checkout session") from exc
+
+
+def create_refund(payment_intent_id: str, amount: int | None, reason: str | None,
+                  idempotency_key: str, metadata: dict | None = None):
+    """Refund all (amount=None) or part of a payment."""
+    params: dict = {"payment_intent": payment_intent_id}
+    if amount is not None:
+        params["amount"] = amount
+    if reason:
+        params["reason"] = reason
+    if metadata:
+        params["metadata"] = metadata
+    refunds = _client().v1.refunds
+    return _call("create refund", refunds.create, params=params, options={"idempotency_key": idempotency_key})
+
+
+def list_undelivered_events(created_after: int | None = None) -> list:
+    """Events Stripe has not managed to deliver to every endpoint (for reconcile), newest first."""
+    params: dict = {"delivery_success": False, "limit": 100}
+    if created_after is not None:
+        params["created"] = {"gt": created_after}
+    events = _client().v1.events
+    page = _call("list events", events.list, params=params)
+    return _call("list events", lambda: list(page.auto_paging_iter()))
+
+
+# --- webhooks -------------------------------------------------------------------------
+
+def _timestamp(header: str) -> int | None:
+    for part in header.split(","):
+        key, _, value = part.strip().partition("=")
+        if key == "t" and value.isdigit():
+            return int(value)
+    return None
+
+
+def construct_event(payload: bytes, signature_header: str):
+    """Verify a webhook on its raw bytes against every configured secret and parse it.
+
+    Accepting any of several secrets lets a secret be rotated without downtime. Raises
+    WebhookVerificationError for a missing or bad signature, a stale or future timestamp,
+    no configured secret, or a body that is not JSON.
+    """
+    config = current_app.config
+    secrets = [s for s in config.get("STRIPE_WEBHOOK_SECRETS") or [] if s]
+    if not secrets:
+        raise WebhookVerificationError("no webhook secret configured")
+    if not signature_header:
+        raise WebhookVerificationError("missing Stripe-Signature header")
+    tolerance = int(config.get("STRIPE_WEBHOOK_TOLERANCE") or 0)
+    if tolerance <= 0:  # 0 would disable the replay check in stripe-python
+        tolerance = DEFAULT_TOLERANCE
+    timestamp = _timestamp(signature_header)
+    # stripe-python only rejects old timestamps; a far-future one is as suspicious.
+    if timestamp is not None and timestamp > time.time() + tolerance:
+        raise WebhookVerificationError("signature timestamp is in the future")
+    client = _client()
+    for secret in secrets:
+        try:
+            return client.construct_event(payload, signature_header, secret, tolerance)
+        except stripe.SignatureVerificationError:
+            continue
+        except ValueError as exc:  # valid signature, body not JSON (or not UTF-8)
+            raise WebhookVerificationError("payload is not valid JSON") from exc
+    raise WebhookVerificationError("no valid signature for any configured secret")
