@@ -18,7 +18,7 @@ from extensions import db
 from tests import factories
 from tests.helpers import TEST_WEBHOOK_SECRET
 
-pytest_plugins = ["tests.fixtures_sandbox"] if (Path(__file__).parent / "fixtures_sandbox.py").exists() else []
+pytest_plugins = ["tests.fixtures_sandbox", "tests.fixtures_live"]
 
 BACKEND = os.environ.get("LEARNPAY_TEST_DB", "sqlite")
 POSTGRES_SERVER_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
