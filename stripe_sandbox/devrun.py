@@ -1,0 +1,105 @@
+"""`python -m stripe_sandbox.devrun`: the last step of `make run`.
+
+Loads settings exactly as the app does (`config.Config()`). With no Stripe key configured
+(STRIPE_SANDBOX true) it starts the sandbox on STRIPE_API_BASE's port, delivering webhooks
+to the app, shares one webhook secret with the app (STRIPE_WEBHOOK_SECRET, or a generated
+one), then runs the app. With a real key it just runs the app. It refuses to put the
+sandbox under APP_ENV=production.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from urllib.parse import urlparse
+
+APP_HOST, APP_PORT = "127.0.0.1", 5000
+WEBHOOK_PATH = "/webhooks/stripe"
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def app_command() -> list[str]:
+    return [sys.executable, "-m", "flask", "--app", "app", "run", "--host", APP_HOST, "--port", str(APP_PORT)]
+
+
+def run_app(env: dict) -> int:
+    """Run the app in the foreground until it exits or Ctrl-C."""
+    process = subprocess.Popen(app_command(), env=env)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        return 0
+
+
+def start_sandbox(settings: dict, port: int):
+    """Serve the sandbox from a background thread; returns a handle with .stop()."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from . import create_app
+
+    app = create_app(settings)
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="stripe-sandbox-http", daemon=True)
+    thread.start()
+    sandbox = app.extensions["stripe_sandbox"]
+    sandbox.start()
+
+    class Handle:
+        settings = sandbox.settings
+
+        @staticmethod
+        def stop() -> None:
+            server.shutdown()
+            sandbox.stop()
+
+    return Handle()
+
+
+def main(run=run_app, start=start_sandbox) -> int:
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # `config` lives at the project root (where make runs)
+    from config import Config
+
+    config = Config()
+    env = dict(os.environ)
+    if not config.STRIPE_SANDBOX:
+        print(" * Stripe: using the real API with the configured key; the sandbox is off.\n"
+              f"   Forward webhooks with: stripe listen --forward-to http://{APP_HOST}:{APP_PORT}{WEBHOOK_PATH}")
+        return run(env)
+    if config.APP_ENV == "production":
+        print("Refusing to start: APP_ENV=production with the Stripe sandbox. Set STRIPE_SECRET_KEY to a "
+              "real key and unset STRIPE_API_BASE.", file=sys.stderr)
+        return 1
+
+    base = urlparse(config.STRIPE_API_BASE)
+    if base.hostname not in LOCAL_HOSTS:
+        print(f" * Stripe: STRIPE_API_BASE={config.STRIPE_API_BASE} is not local; not starting a sandbox.")
+        return run(env)
+    secret = (config.STRIPE_WEBHOOK_SECRETS or ["whsec_" + secrets.token_urlsafe(32)])[0]
+    env["STRIPE_WEBHOOK_SECRET"] = ",".join(config.STRIPE_WEBHOOK_SECRETS) or secret
+    port = base.port or 80
+    try:
+        sandbox = start({"WEBHOOK_URLS": [f"http://{APP_HOST}:{APP_PORT}{WEBHOOK_PATH}"],
+                         "WEBHOOK_SECRET": secret, "PUBLIC_BASE_URL": config.STRIPE_API_BASE,
+                         "APP_ENV": config.APP_ENV}, port)
+    except OSError as exc:
+        print(f"Cannot start the Stripe sandbox on port {port}: {exc}", file=sys.stderr)
+        return 1
+    print(f" * Stripe sandbox on {config.STRIPE_API_BASE} (events: {config.STRIPE_API_BASE}/_sandbox/events)\n"
+          " * Test mode — payments are simulated. Card 4242 4242 4242 4242 succeeds.")
+    try:
+        return run(env)
+    finally:
+        sandbox.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

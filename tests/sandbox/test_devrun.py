@@ -1,0 +1,84 @@
+"""`make run`'s last step: sandbox on when no key is set, off with a key, never in production."""
+import socket
+
+import pytest
+import requests
+
+from stripe_sandbox import create_app, devrun
+
+
+class Recorder:
+    def __init__(self):
+        self.calls = []
+
+    def run(self, env):
+        self.calls.append(("run", env))
+        return 0
+
+    def start(self, settings, port):
+        self.calls.append(("start", settings, port))
+        recorder = self
+
+        class Handle:
+            @staticmethod
+            def stop():
+                recorder.calls.append(("stop",))
+        return Handle()
+
+
+@pytest.fixture
+def env(monkeypatch):
+    for name in ("STRIPE_SECRET_KEY", "STRIPE_API_BASE", "STRIPE_WEBHOOK_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("APP_ENV", "development")
+    import config
+    monkeypatch.setattr(config, "load_dotenv", lambda *a, **k: None)  # ignore a developer's .env
+    return monkeypatch
+
+
+def test_no_key_starts_the_sandbox_and_shares_the_secret(env):
+    env.setenv("STRIPE_API_BASE", "http://127.0.0.1:5999")
+    env.setenv("STRIPE_WEBHOOK_SECRET", "whsec_shared")
+    recorder = Recorder()
+    assert devrun.main(run=recorder.run, start=recorder.start) == 0
+    (_, settings, port), (_, app_env), _stop = recorder.calls
+    assert port == 5999 and settings["WEBHOOK_SECRET"] == "whsec_shared"
+    assert settings["WEBHOOK_URLS"] == ["http://127.0.0.1:5000/webhooks/stripe"]
+    assert app_env["STRIPE_WEBHOOK_SECRET"] == "whsec_shared"
+
+
+def test_a_secret_is_generated_when_none_is_set(env):
+    env.setenv("STRIPE_API_BASE", "http://127.0.0.1:5999")
+    recorder = Recorder()
+    devrun.main(run=recorder.run, start=recorder.start)
+    secret = recorder.calls[0][1]["WEBHOOK_SECRET"]
+    assert secret.startswith("whsec_") and recorder.calls[1][1]["STRIPE_WEBHOOK_SECRET"] == secret
+
+
+def test_a_real_key_runs_the_app_without_sandbox(env):
+    env.setenv("STRIPE_SECRET_KEY", "sk_test_a_real_account_key")
+    recorder = Recorder()
+    assert devrun.main(run=recorder.run, start=recorder.start) == 0
+    assert [call[0] for call in recorder.calls] == ["run"]
+
+
+def test_production_refuses_the_sandbox(env, capsys):
+    env.setenv("APP_ENV", "production")
+    recorder = Recorder()
+    assert devrun.main(run=recorder.run, start=recorder.start) == 1
+    assert recorder.calls == [] and "production" in capsys.readouterr().err
+    with pytest.raises(RuntimeError):
+        create_app({"APP_ENV": "production"})
+
+
+def test_start_sandbox_serves_on_the_given_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    handle = devrun.start_sandbox({"APP_ENV": "test", "WEBHOOK_URLS": []}, port)
+    try:
+        response = requests.get(f"http://127.0.0.1:{port}/v1/events", timeout=5,
+                                headers={"Authorization": "Bearer sk_test_learnpay_sandbox"})
+        assert response.status_code == 200 and response.json()["object"] == "list"
+    finally:
+        handle.stop()
