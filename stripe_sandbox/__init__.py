@@ -88,7 +88,6 @@ def create_app(settings: dict | None = None) -> Flask:
     merged["WEBHOOK_URLS"] = list(merged["WEBHOOK_URLS"])
 
     app = Flask(__name__)
-    app.config["JSON_SORT_KEYS"] = False
     sandbox = Sandbox(merged)
     app.extensions["stripe_sandbox"] = sandbox
 

@@ -234,13 +234,18 @@ def list_events():
                   "lt": lambda c, v: c < v, "lte": lambda c, v: c <= v}
         events = [e for e in events if all(checks[op](e["created"], v) for op, v in bounds.items())]
         ids = [e["id"] for e in events]
-        if "starting_after" in params:
-            events = events[ids.index(params["starting_after"]) + 1:] if params["starting_after"] in ids else []
-        elif "ending_before" in params:
-            events = events[:ids.index(params["ending_before"])] if params["ending_before"] in ids else []
         limit = params.get("limit", 10)
-        page = [rt.engine.render(e) for e in events[:limit]]
-        return _json({"object": "list", "data": page, "has_more": len(events) > limit, "url": "/v1/events"})
+        if "starting_after" in params:
+            rest = events[ids.index(params["starting_after"]) + 1:] if params["starting_after"] in ids else []
+            chosen, has_more = rest[:limit], len(rest) > limit
+        elif "ending_before" in params:
+            # The page just before the cursor (newer events), still newest first.
+            before = events[:ids.index(params["ending_before"])] if params["ending_before"] in ids else []
+            chosen, has_more = before[-limit:], len(before) > limit
+        else:
+            chosen, has_more = events[:limit], len(events) > limit
+        page = [rt.engine.render(e) for e in chosen]
+        return _json({"object": "list", "data": page, "has_more": has_more, "url": "/v1/events"})
 
 
 def _type_matches(event_type: str, pattern: str) -> bool:

@@ -90,7 +90,7 @@ def main(run=run_app, start=start_sandbox) -> int:
         sandbox = start({"WEBHOOK_URLS": [f"http://{APP_HOST}:{APP_PORT}{WEBHOOK_PATH}"],
                          "WEBHOOK_SECRET": secret, "PUBLIC_BASE_URL": config.STRIPE_API_BASE,
                          "APP_ENV": config.APP_ENV}, port)
-    except OSError as exc:
+    except (OSError, SystemExit) as exc:  # werkzeug exits when the port is taken
         print(f"Cannot start the Stripe sandbox on port {port}: {exc}", file=sys.stderr)
         return 1
     print(f" * Stripe sandbox on {config.STRIPE_API_BASE} (events: {config.STRIPE_API_BASE}/_sandbox/events)\n"
