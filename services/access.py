@@ -1,0 +1,83 @@
+"""Who may open a lecture, and why not: the access rules of the learner side.
+
+Preview lectures are open to everyone. Every other lecture needs an enrollment that grants
+access: ACTIVE or COMPLETED and not past its expiry. When access is refused, the answer
+says why in words a learner understands (expired, revoked, suspended, not enrolled), so
+the dashboard and the course page can show the reason next to the course.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from types import EllipsisType
+
+from models import Course, Enrollment, EnrollmentStatus, Lecture, User, utcnow
+from services import enrollments
+
+
+@dataclass(frozen=True)
+class Access:
+    """The answer to "may this learner study this course now?"."""
+
+    allowed: bool
+    code: str  # stable: PREVIEW, ENROLLED, SIGN_IN_REQUIRED, NOT_ENROLLED, EXPIRED, REVOKED, SUSPENDED
+    message: str
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+    def __iter__(self) -> Iterator[bool | str]:
+        # So callers may write `allowed, reason = can_view_lecture(...)`.
+        return iter((self.allowed, self.message))
+
+
+def describe(enrollment: Enrollment | None, now: datetime | None = None) -> Access:
+    """Whether an enrollment grants access at `now`, and the reason when it does not.
+
+    Usable from templates (the learner blueprint exposes it as `describe_access`), e.g. in
+    the course page's purchase box: `{% set access = describe_access(enrollment) %}`.
+    """
+    now = now or utcnow()
+    if enrollment is None:
+        return Access(False, "NOT_ENROLLED", "You are not enrolled in this course.")
+    status = enrollment.status
+    # An enrollment past its expiry gives no access even before a job flips it to EXPIRED.
+    expired = status == EnrollmentStatus.EXPIRED or (
+        enrollment.expires_at is not None and enrollment.expires_at <= now)
+    if status == EnrollmentStatus.REVOKED:
+        detail = f" ({enrollment.status_reason})" if enrollment.status_reason else ""
+        return Access(False, "REVOKED", f"Your access to this course was revoked{detail}. "
+                                        "Contact support if you think this is a mistake.")
+    if status == EnrollmentStatus.SUSPENDED:
+        return Access(False, "SUSPENDED", "Your access is paused while a payment dispute for this course is open.")
+    if expired:
+        when = f" on {enrollment.expires_at:%d %B %Y}" if enrollment.expires_at else ""
+        return Access(False, "EXPIRED", f"Your access to this course expired{when}.")
+    return Access(True, "ENROLLED", "You are enrolled.")
+
+
+def can_view_lecture(user: User | None, course: Course, lecture: Lecture, now: datetime | None = None,
+                     enrollment: Enrollment | None | EllipsisType = ...) -> Access:
+    """Preview lectures for everyone; any other lecture only through an enrollment that grants access.
+
+    Pass `enrollment` when the caller has already loaded the user's enrollment in `course`
+    (None for "not enrolled"); by default it is looked up. The result unpacks as
+    `allowed, reason = can_view_lecture(...)`.
+    """
+    if enrollment is ...:
+        authenticated = user is not None and getattr(user, "is_authenticated", False)
+        enrollment = enrollments.find(user, course) if authenticated else None
+    if lecture.course_id != course.id:
+        return Access(False, "NOT_ENROLLED", "This lecture belongs to another course.")
+    if enrollment is not None and enrollment.user_id != getattr(user, "id", None):
+        # Defence in depth: someone else's enrollment never opens a lecture.
+        enrollment = None
+    state = describe(enrollment, now)
+    if state.allowed:
+        return state
+    if lecture.is_preview:
+        return Access(True, "PREVIEW", "This lecture is a free preview.")
+    if user is None or not getattr(user, "is_authenticated", False):
+        return Access(False, "SIGN_IN_REQUIRED", "Please sign in to watch this lecture.")
+    return state

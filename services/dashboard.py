@@ -1,0 +1,195 @@
+"""The learner's dashboard, built with a constant number of SQL statements.
+
+`for_learner` reads everything the page shows in four statements, however many
+enrollments and payments the learner has: enrollments with their courses (joined), the
+lectures of those courses (id, course, position, title only), completed-lecture counts per
+enrollment (grouped), and payment sessions with their courses (joined). Templates must use
+only what is returned here (no lazy relationship access), or the count would grow again.
+
+Only the given learner's rows are ever read: every statement filters on the user's id.
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+
+from extensions import db
+from models import (Course, Enrollment, EnrollmentStatus, Lecture, LectureProgress, PaymentSession,
+                    PaymentSessionStatus, User)
+from services import access, progress
+from services.access import Access
+
+PENDING_STATES = (PaymentSessionStatus.PENDING, PaymentSessionStatus.PROCESSING)
+
+
+@dataclass(frozen=True)
+class LectureRef:
+    id: int
+    title: str
+
+
+@dataclass
+class CourseCard:
+    enrollment: Enrollment
+    course: Course
+    access: Access
+    completed: int
+    total: int
+    exact: float
+    continue_lecture: LectureRef | None
+    streak: int
+
+    @property
+    def percent(self) -> int:
+        return math.floor(self.exact)
+
+    @property
+    def is_completed(self) -> bool:
+        return self.enrollment.status == EnrollmentStatus.COMPLETED
+
+    @property
+    def time_spent_label(self) -> str:
+        minutes = (self.enrollment.total_time_spent or 0) // 60
+        if minutes < 1:
+            return ""
+        hours, minutes = divmod(minutes, 60)
+        return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+
+    @property
+    def certificate_id(self) -> str | None:
+        return self.enrollment.certificate_id if self.enrollment.certificate_earned else None
+
+
+@dataclass
+class PendingPayment:
+    session: PaymentSession
+    can_resume: bool
+    can_cancel: bool
+    is_expired: bool
+
+
+@dataclass
+class PaymentRow:
+    session: PaymentSession
+    date: datetime
+    status_label: str
+    status_tone: str  # ok, warn, err: the tag's colour
+    amount_paid: int
+    failure_message: str | None
+
+
+@dataclass
+class Dashboard:
+    cards: list[CourseCard] = field(default_factory=list)
+    pending: list[PendingPayment] = field(default_factory=list)
+    history: list[PaymentRow] = field(default_factory=list)
+
+    @property
+    def in_progress(self) -> list[CourseCard]:
+        return [card for card in self.cards if not card.is_completed]
+
+    @property
+    def completed(self) -> list[CourseCard]:
+        return [card for card in self.cards if card.is_completed]
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.cards or self.pending or self.history)
+
+
+def for_learner(user: User, now: datetime) -> Dashboard:
+    """Everything /dashboard shows for `user`, in four SQL statements."""
+    enrollments = list(db.session.scalars(
+        db.select(Enrollment).options(joinedload(Enrollment.course))
+        .where(Enrollment.user_id == user.id)
+        .order_by(Enrollment.last_accessed_at.desc().nulls_last(), Enrollment.enrolled_at.desc(),
+                  Enrollment.id.desc())))
+    lectures_by_course = _lectures_by_course(user)
+    completed_by_enrollment = _completed_counts(user)
+    sessions = list(db.session.scalars(
+        db.select(PaymentSession).options(joinedload(PaymentSession.course))
+        .where(PaymentSession.user_id == user.id)
+        .order_by(PaymentSession.created_at.desc(), PaymentSession.id)))
+
+    board = Dashboard()
+    today = now.date()
+    for enrollment in enrollments:
+        lectures = lectures_by_course.get(enrollment.course_id, [])
+        total = len(lectures)
+        completed = min(completed_by_enrollment.get(enrollment.id, 0), total)
+        board.cards.append(CourseCard(
+            enrollment=enrollment, course=enrollment.course, access=access.describe(enrollment, now),
+            completed=completed, total=total, exact=progress.percent(completed, total),
+            continue_lecture=_continue_lecture(enrollment, lectures),
+            streak=progress.current_streak(enrollment, today)))
+    for session in sessions:
+        if session.status in PENDING_STATES:
+            board.pending.append(_pending(session, now))
+        else:
+            board.history.append(_history_row(session))
+    return board
+
+
+def _lectures_by_course(user: User) -> dict[int, list[LectureRef]]:
+    courses = db.select(Enrollment.course_id).where(Enrollment.user_id == user.id).scalar_subquery()
+    rows = db.session.execute(
+        db.select(Lecture.id, Lecture.course_id, Lecture.title)
+        .where(Lecture.course_id.in_(courses)).order_by(Lecture.course_id, Lecture.position, Lecture.id))
+    grouped: dict[int, list[LectureRef]] = defaultdict(list)
+    for lecture_id, course_id, title in rows:
+        grouped[course_id].append(LectureRef(lecture_id, title))
+    return grouped
+
+
+def _completed_counts(user: User) -> dict[int, int]:
+    # Only completions of lectures that still belong to the enrollment's course count, so
+    # the dashboard agrees with services.progress when lectures were added or removed.
+    rows = db.session.execute(
+        db.select(LectureProgress.enrollment_id, sa.func.count(LectureProgress.id))
+        .join(Enrollment, Enrollment.id == LectureProgress.enrollment_id)
+        .join(Lecture, sa.and_(Lecture.id == LectureProgress.lecture_id, Lecture.course_id == Enrollment.course_id))
+        .where(Enrollment.user_id == user.id, LectureProgress.completed_at.is_not(None))
+        .group_by(LectureProgress.enrollment_id))
+    return {enrollment_id: count for enrollment_id, count in rows}
+
+
+def _continue_lecture(enrollment: Enrollment, lectures: list[LectureRef]) -> LectureRef | None:
+    for lecture in lectures:
+        if lecture.id == enrollment.current_lecture_id:
+            return lecture
+    return lectures[0] if lectures else None
+
+
+def _pending(session: PaymentSession, now: datetime) -> PendingPayment:
+    is_pending = session.status == PaymentSessionStatus.PENDING
+    expired = session.expires_at is not None and session.expires_at <= now
+    # Only a web address is ever put in a link (never e.g. a javascript: URL from bad data).
+    url_ok = (session.checkout_url or "").startswith(("https://", "http://"))
+    return PendingPayment(session=session, can_resume=is_pending and url_ok and not expired,
+                          can_cancel=is_pending, is_expired=expired)
+
+
+def _history_row(session: PaymentSession) -> PaymentRow:
+    status = session.status
+    paid = session.final_amount if status in (PaymentSessionStatus.COMPLETED, PaymentSessionStatus.REFUNDED) else 0
+    refunded = session.amount_refunded or 0
+    if status == PaymentSessionStatus.REFUNDED or (status == PaymentSessionStatus.COMPLETED and paid and refunded >= paid):
+        label, tone = "Refunded", "warn"
+    elif status == PaymentSessionStatus.COMPLETED and refunded > 0:
+        label, tone = "Partially refunded", "warn"
+    elif status == PaymentSessionStatus.COMPLETED:
+        label, tone = "Paid", "ok"
+    elif status == PaymentSessionStatus.FAILED:
+        label, tone = "Failed", "err"
+    elif status == PaymentSessionStatus.CANCELLED:
+        label, tone = "Cancelled", ""
+    else:
+        label, tone = "Expired", ""
+    return PaymentRow(session=session, date=session.completed_at or session.created_at, status_label=label,
+                      status_tone=tone, amount_paid=paid,
+                      failure_message=session.failure_message if status == PaymentSessionStatus.FAILED else None)

@@ -1,0 +1,1 @@
+"""Tests of the learner side: progress, access, dashboard, certificates (issue 6)."""
