@@ -1,1 +1,1 @@
-"""Sign-up, sign-in and sign-out with local accounts (OIDC sign-in joins here later)."""
+"""Sign-up, sign-in (local accounts and OpenID Connect), sign-out and the account page."""

@@ -1,13 +1,20 @@
-"""Routes of the auth blueprint: /signup, /login, /logout."""
+"""Routes of the auth blueprint: /signup, /login, /logout, OpenID Connect sign-in, /account."""
+import logging
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from authlib.integrations.base_client import OAuthError
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from requests import RequestException
 
-from blueprints.auth.forms import EmptyForm, SignInForm, SignUpForm
+from blueprints.auth import oidc
+from blueprints.auth.forms import ApiTokenForm, EmptyForm, SignInForm, SignUpForm
 from extensions import db
-from services import accounts
+from services import accounts, api_tokens, identity
 from services.errors import DomainError
+
+log = logging.getLogger(__name__)
+OIDC_NEXT_KEY = "oidc_next"
 
 bp = Blueprint("auth", __name__)
 
@@ -63,3 +70,76 @@ def logout():
         logout_user()
         flash("You are signed out.", "info")
     return redirect(url_for("catalog.index"))
+
+
+@bp.route("/login/oidc")
+def oidc_login():
+    """Send the browser to the identity provider (state, nonce and PKCE are kept in the session)."""
+    if not oidc.is_configured():
+        abort(404)
+    session[OIDC_NEXT_KEY] = safe_next_url()
+    try:
+        return oidc.client().authorize_redirect(url_for("auth.oidc_callback", _external=True))
+    except (OAuthError, RequestException, ValueError) as error:
+        log.warning("OIDC discovery failed: %s", error)
+        flash(f"Sign-in with {current_app.config['OIDC_PROVIDER_NAME']} is unavailable right now.", "error")
+        return redirect(url_for("auth.login"))
+
+
+@bp.route("/login/oidc/callback")
+def oidc_callback():
+    """Back from the provider: check state, exchange the code (with the PKCE verifier), verify the
+    ID token (signature, iss, aud, exp, nonce), then create or update the user and sign in."""
+    if not oidc.is_configured():
+        abort(404)
+    try:
+        token = oidc.client().authorize_access_token()
+        claims = token.get("userinfo") or {}
+        user = identity.user_from_claims(current_app.config["OIDC_ISSUER"], dict(claims),
+                                         staff_claim=current_app.config.get("OIDC_STAFF_CLAIM"))
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("auth.login"))
+    except (OAuthError, RequestException, ValueError, KeyError) as error:
+        # Bad or replayed state, a refused consent, a token that does not verify: never sign in.
+        db.session.rollback()
+        log.warning("OIDC sign-in refused: %s", error)
+        flash(f"Sign-in with {current_app.config['OIDC_PROVIDER_NAME']} did not complete. Please try again.",
+              "error")
+        return redirect(url_for("auth.login"))
+    db.session.commit()
+    login_user(user)
+    flash(f"Signed in as {user.email}.", "success")
+    return redirect(session.pop(OIDC_NEXT_KEY, None) or url_for("catalog.index"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    """Profile and personal API tokens; a new token's plaintext is shown on this response only."""
+    form = ApiTokenForm()
+    new_token = None
+    if form.validate_on_submit():
+        try:
+            _, new_token = api_tokens.create(current_user, form.name.data)
+        except DomainError as error:
+            form.name.errors.append(error.message)
+        else:
+            db.session.commit()
+            form = ApiTokenForm(formdata=None)
+    response = current_app.make_response(render_template(
+        "auth/account.html", form=form, new_token=new_token, tokens=api_tokens.active_tokens(current_user)))
+    # The plaintext token must not be kept by a cache or shown again by the back button.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id: int):
+    if EmptyForm().validate_on_submit():
+        token = api_tokens.revoke(current_user, token_id)
+        db.session.commit()
+        flash(f"Token {token.name} ({token.prefix}…) is revoked.", "info")
+    return redirect(url_for("auth.account"))

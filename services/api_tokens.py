@@ -1,0 +1,81 @@
+"""Personal API tokens: created on the account page, shown once, stored as a SHA-256 hash.
+
+The plaintext is `lp_` + 43 random URL-safe characters (256 bits), so a fast hash is enough:
+there is nothing to brute-force, and a lookup by hash is one indexed query. The first
+characters are kept as `prefix` so people can tell their tokens apart.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from extensions import db
+from models import ApiToken, User, utcnow
+from services import audit
+from services.errors import DomainError, NotFound
+
+TOKEN_PREFIX = "lp_"
+PREFIX_LENGTH = 10
+MAX_ACTIVE_TOKENS = 20
+# Recording every use would turn each API read into a write; a minute's precision is enough.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def hash_token(plaintext: str) -> str:
+    return hashlib.sha256(plaintext.encode("utf-8")).hexdigest()
+
+
+def looks_like_api_token(credential: str) -> bool:
+    return credential.startswith(TOKEN_PREFIX)
+
+
+def active_tokens(user: User) -> list[ApiToken]:
+    return list(db.session.scalars(
+        db.select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+    ))
+
+
+def create(user: User, name: str, now: datetime | None = None) -> tuple[ApiToken, str]:
+    """A new token for `user` and its plaintext, which is never stored and cannot be shown again."""
+    name = (name or "").strip()
+    if not name:
+        raise DomainError("Give the token a name, so you can recognise it later.", code="NAME_REQUIRED",
+                          field="name")
+    if len(name) > 80:
+        raise DomainError("Use at most 80 characters.", code="NAME_TOO_LONG", field="name")
+    if len(active_tokens(user)) >= MAX_ACTIVE_TOKENS:
+        raise DomainError(f"You can have at most {MAX_ACTIVE_TOKENS} tokens. Revoke one first.",
+                          code="TOO_MANY_TOKENS", field="name", status=409)
+    plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=name, token_hash=hash_token(plaintext),
+                     prefix=plaintext[:PREFIX_LENGTH], created_at=now or utcnow())
+    db.session.add(token)
+    db.session.flush()
+    audit.record("api_token.created", token, actor=user, message=f"API token {token.prefix}… created")
+    return token, plaintext
+
+
+def authenticate(plaintext: str, now: datetime | None = None) -> User | None:
+    """The active user owning this unrevoked token, else None. Records the use (flushes)."""
+    token = db.session.scalar(db.select(ApiToken).where(ApiToken.token_hash == hash_token(plaintext)))
+    if token is None or token.revoked_at is not None or not token.user.is_active:
+        return None
+    now = now or utcnow()
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+        token.last_used_at = now
+        db.session.flush()
+    return token.user
+
+
+def revoke(user: User, token_id: int, now: datetime | None = None) -> ApiToken:
+    """Revoke one of `user`'s tokens; someone else's token is NotFound, never revealed."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise NotFound("We could not find that token.", code="TOKEN_NOT_FOUND")
+    if token.revoked_at is None:
+        token.revoked_at = now or utcnow()
+        audit.record("api_token.revoked", token, actor=user, message=f"API token {token.prefix}… revoked")
+        db.session.flush()
+    return token
