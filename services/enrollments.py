@@ -1,9 +1,152 @@
-"""Enrollments: looking them up and creating the one enrollment per (learner, course)."""
+"""Enrollments: the one enrollment per (learner, course), created, reactivated and revoked here.
+
+`enroll` is the only function that creates an enrollment. It relies on the database for the
+rules that must hold across app instances: the unique (user, course) constraint (a racing
+insert becomes a lookup of the winner's row) and, for courses with a capacity, a lock on the
+course row while counting seats, so two learners cannot both take the last seat.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
 from extensions import db
-from models import Course, Enrollment, User
+from models import (Course, Enrollment, EnrollmentSource, EnrollmentStatus, EnrollmentType, PaymentSession,
+                    PaymentStatus, User)
+from services import audit
+from services.errors import Conflict, DomainError
+
+SEAT_STATUSES = (EnrollmentStatus.ACTIVE, EnrollmentStatus.COMPLETED, EnrollmentStatus.SUSPENDED)
+_FIELDS = ["status", "type", "payment_status", "amount_paid", "payment_id"]
 
 
 def find(user: User, course: Course) -> Enrollment | None:
     return db.session.scalar(
         db.select(Enrollment).where(Enrollment.user_id == user.id, Enrollment.course_id == course.id)
     )
+
+
+def seats_taken(course: Course) -> int:
+    return db.session.scalar(
+        db.select(sa.func.count()).select_from(Enrollment)
+        .where(Enrollment.course_id == course.id, Enrollment.status.in_(SEAT_STATUSES))
+    ) or 0
+
+
+def is_full(course: Course) -> bool:
+    """A read for display and early checks; `enroll` re-checks under the course row lock."""
+    return course.capacity is not None and seats_taken(course) >= course.capacity
+
+
+def _lock_course(course: Course) -> None:
+    db.session.execute(db.select(Course.id).where(Course.id == course.id).with_for_update())
+
+
+def _lock_enrollment(user: User, course: Course) -> Enrollment | None:
+    return db.session.execute(
+        db.select(Enrollment).where(Enrollment.user_id == user.id, Enrollment.course_id == course.id)
+        .with_for_update().execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+
+
+def enroll(user: User, course: Course, *, type: EnrollmentType, source: EnrollmentSource = EnrollmentSource.DIRECT,
+           now: datetime, payment_session: PaymentSession | None = None, amount_paid: int = 0, discount: int = 0,
+           actor: User | None = None, enforce_capacity: bool = True) -> Enrollment:
+    """Create or reactivate the learner's enrollment; an enrollment that grants access is returned as is.
+
+    Raises Conflict COURSE_FULL when the course has no seat left (checked under a lock on the
+    course row). Fulfillment of a paid session passes `enforce_capacity=False`: money taken
+    always gives access, and the session is flagged for staff instead.
+    """
+    if course.capacity is not None:
+        _lock_course(course)
+    existing = _lock_enrollment(user, course)
+    if existing is not None and existing.status in (EnrollmentStatus.ACTIVE, EnrollmentStatus.COMPLETED) \
+            and existing.grants_access:
+        return existing
+    if enforce_capacity and course.capacity is not None and seats_taken(course) >= course.capacity:
+        raise Conflict("This course is full. Join the waitlist to be told when a seat opens.", code="COURSE_FULL")
+    values = dict(status=EnrollmentStatus.ACTIVE, status_reason=None, type=type, source=source,
+                  payment_status=PaymentStatus.PAID if payment_session is not None and amount_paid > 0
+                  else PaymentStatus.FREE,
+                  payment_id=payment_session.id if payment_session is not None else None,
+                  amount_paid=amount_paid, discount_applied=discount, currency=course.currency,
+                  paid_at=now if amount_paid > 0 else None, revoked_at=None, expires_at=None,
+                  total_lectures=len(course.lectures))
+    if existing is not None:
+        before = audit.snapshot(existing, _FIELDS)
+        for key, value in values.items():
+            setattr(existing, key, value)
+        existing.enrolled_at = now
+        db.session.flush()
+        audit.record("enrollment.reactivated", existing, actor=actor, before=before,
+                     after=audit.snapshot(existing, _FIELDS))
+        return existing
+    enrollment = Enrollment(user_id=user.id, course_id=course.id, enrolled_at=now, **values)
+    try:
+        with db.session.begin_nested():  # a racing insert for the same pair loses here…
+            db.session.add(enrollment)
+    except IntegrityError:
+        winner = _lock_enrollment(user, course)  # …and finds the winner's row
+        if winner is None:
+            raise
+        return winner if winner.grants_access else enroll(
+            user, course, type=type, source=source, now=now, payment_session=payment_session,
+            amount_paid=amount_paid, discount=discount, actor=actor, enforce_capacity=enforce_capacity)
+    audit.record("enrollment.created", enrollment, actor=actor, after=audit.snapshot(enrollment, _FIELDS))
+    return enrollment
+
+
+def enroll_free(user: User, course: Course, now: datetime, invitation_code: str | None = None) -> Enrollment:
+    """One-button enrollment: FREE courses, or INVITATION_ONLY ones with a valid invitation.
+
+    Idempotent: an enrolled learner gets their enrollment back. Paid courses raise
+    PAYMENT_REQUIRED (402): they go through checkout (where a 100% coupon also enrolls).
+    """
+    existing = find(user, course)
+    if existing is not None and existing.grants_access:
+        return existing
+    if course.enrollment_type == EnrollmentType.INVITATION_ONLY:
+        from services import invitations
+
+        if not (invitation_code or "").strip():
+            raise DomainError("This course is by invitation only. Enter the code from your invitation.",
+                              code="INVITATION_REQUIRED", field="invitation_code", status=403)
+        invitations.redeem(invitation_code, user, course, now)
+        return enroll(user, course, type=EnrollmentType.INVITATION_ONLY, now=now, actor=user)
+    if not course.is_free:
+        raise DomainError("This course is not free: buy it through checkout.", code="PAYMENT_REQUIRED", status=402)
+    return enroll(user, course, type=EnrollmentType.FREE, now=now, actor=user)
+
+
+def revoke(enrollment: Enrollment, reason: str, now: datetime, actor: User | None = None) -> Enrollment:
+    return _set_status(enrollment, EnrollmentStatus.REVOKED, reason, now, actor, "enrollment.revoked")
+
+
+def suspend(enrollment: Enrollment, reason: str, now: datetime) -> Enrollment:
+    if enrollment.status == EnrollmentStatus.REVOKED:
+        return enrollment  # a revoked enrollment stays revoked; suspension would not add anything
+    return _set_status(enrollment, EnrollmentStatus.SUSPENDED, reason, now, None, "enrollment.suspended")
+
+
+def restore(enrollment: Enrollment, now: datetime) -> Enrollment:
+    if enrollment.status != EnrollmentStatus.SUSPENDED:
+        return enrollment
+    status = EnrollmentStatus.COMPLETED if enrollment.completed_at else EnrollmentStatus.ACTIVE
+    return _set_status(enrollment, status, None, now, None, "enrollment.restored")
+
+
+def _set_status(enrollment: Enrollment, status: EnrollmentStatus, reason: str | None, now: datetime,
+                actor: User | None, action: str) -> Enrollment:
+    if enrollment.status == status:
+        return enrollment
+    before = {"status": enrollment.status.value}
+    enrollment.status = status
+    enrollment.status_reason = reason[:300] if reason else None
+    if status == EnrollmentStatus.REVOKED:
+        enrollment.revoked_at = now
+    db.session.flush()
+    audit.record(action, enrollment, actor=actor, message=reason, before=before, after={"status": status.value})
+    return enrollment

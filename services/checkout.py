@@ -1,0 +1,313 @@
+"""Checkout: from "Buy" to a Stripe Checkout Session, and back (success, cancel).
+
+Starting a checkout is two steps, because the Stripe call must happen after our own rows are
+committed (a webhook may arrive before the view returns, and no lock is held while Stripe
+answers):
+
+1. `prepare_checkout(...)` — database only; the caller commits. Under a lock on the learner's
+   row (so one learner's parallel clicks queue up) it decides: already enrolled, enrolled now
+   (final price 0), waitlisted (course full), reuse of an open payment session with the same
+   price, or a new PENDING payment session with its coupon reservation and the exact Stripe
+   parameters stored on it.
+2. `open_stripe_session(payment_session, now=...)` — when `kind == "REDIRECT"` and there is no
+   `redirect_url` yet. Locks the payment session row, expires the learner's other open
+   sessions for the course on Stripe first (two tabs can never both be paid), creates the
+   Checkout Session with an idempotency key derived from the payment session id, and stores its
+   id and URL; the caller commits. On a Stripe failure the session is marked FAILED, the
+   reservation released, and `CheckoutUnavailable` raised: the caller commits, then shows it.
+
+`start_checkout(...)` runs both for callers that do not need to branch in between; it takes
+the caller's `commit` function, so the transaction boundaries stay in the view or the API.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
+
+from extensions import db
+from models import (Course, Enrollment, EnrollmentSource, EnrollmentType, PaymentSession, PaymentSessionStatus as S,
+                    User, WaitlistEntry, new_public_id)
+from services import coupons, enrollments, fulfillment, payment_states, pricing, stripe_gateway, waitlist
+from services.errors import Conflict, DomainError, NotFound
+
+SESSION_ID_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
+PAYMENT_SESSION_PLACEHOLDER = "{PAYMENT_SESSION_ID}"
+DEFAULT_SESSION_MINUTES = 31  # Stripe wants 30 min to 24 h from its own clock: one minute of margin
+RESERVATION_GRACE = timedelta(minutes=10)  # a payment in the session's last second still finds its hold
+REUSE_MARGIN = timedelta(minutes=3)  # an open session this close to expiry is replaced, not reused
+
+
+@dataclass
+class CheckoutStart:
+    kind: str  # "ENROLLED" | "ALREADY_ENROLLED" | "REDIRECT" | "WAITLISTED"
+    payment_session: PaymentSession | None = None
+    redirect_url: str | None = None
+    enrollment: Enrollment | None = None
+    waitlist_entry: WaitlistEntry | None = None
+
+
+class CheckoutUnavailable(DomainError):
+    """Stripe could not open the checkout; the payment session is FAILED (caller commits)."""
+
+    code = "CHECKOUT_UNAVAILABLE"
+    status = 503
+
+    def __init__(self, message: str, payment_session: PaymentSession | None = None):
+        super().__init__(message)
+        self.payment_session = payment_session
+
+
+def _lock_user(user: User) -> None:
+    db.session.execute(db.select(User.id).where(User.id == user.id).with_for_update())
+
+
+def _lock_session(payment_session_id: str) -> PaymentSession:
+    return db.session.execute(
+        db.select(PaymentSession).where(PaymentSession.id == payment_session_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def open_sessions(user: User, course: Course) -> list[PaymentSession]:
+    return list(db.session.scalars(
+        db.select(PaymentSession).where(PaymentSession.user_id == user.id, PaymentSession.course_id == course.id,
+                                        PaymentSession.status == S.PENDING)
+        .order_by(PaymentSession.created_at.desc())))
+
+
+def resumable_session(user: User, course: Course, now: datetime) -> PaymentSession | None:
+    """An open checkout the learner can go back to (for the course page and the dashboard)."""
+    for payment_session in open_sessions(user, course):
+        if payment_session.checkout_url and (payment_session.expires_at is None or payment_session.expires_at > now):
+            return payment_session
+    return None
+
+
+def _already_enrolled(user: User, course: Course) -> Enrollment | None:
+    enrollment = enrollments.find(user, course)
+    return enrollment if enrollment is not None and enrollment.grants_access else None
+
+
+def prepare_checkout(user: User, course: Course, coupon_code: str | None, *, success_url: str, cancel_url: str,
+                     now: datetime, session_minutes: int = DEFAULT_SESSION_MINUTES) -> CheckoutStart:
+    """Step 1 (database only; the caller commits). See the module docstring."""
+    if SESSION_ID_PLACEHOLDER not in success_url:
+        raise ValueError("success_url must contain the literal {CHECKOUT_SESSION_ID}")
+    enrollment = _already_enrolled(user, course)
+    if enrollment:
+        return CheckoutStart("ALREADY_ENROLLED", enrollment=enrollment)
+    if course.enrollment_type == EnrollmentType.INVITATION_ONLY:
+        raise DomainError("This course is by invitation only. Enter the code from your invitation.",
+                          code="INVITATION_REQUIRED", field="invitation_code", status=403)
+    _lock_user(user)
+    enrollment = _already_enrolled(user, course)  # a fulfillment may have finished while we waited
+    if enrollment:
+        return CheckoutStart("ALREADY_ENROLLED", enrollment=enrollment)
+    if db.session.scalar(db.select(PaymentSession.id).where(
+            PaymentSession.user_id == user.id, PaymentSession.course_id == course.id,
+            PaymentSession.status == S.PROCESSING)):
+        raise Conflict("Your bank payment for this course is still being processed. We will enroll you "
+                       "as soon as it clears.", code="PAYMENT_PROCESSING")
+    quote = pricing.quote(course, coupon_code, user, now)
+    if not quote.is_valid:
+        raise DomainError(quote.refusal_message, code=quote.refusal_code, field="coupon_code", status=422)
+    if quote.final_amount == 0:
+        return _enroll_without_payment(user, course, quote, now)
+    if enrollments.is_full(course):
+        return CheckoutStart("WAITLISTED", waitlist_entry=waitlist.join(user, course, now))
+    for payment_session in open_sessions(user, course):
+        if _reusable(payment_session, quote, now):
+            return CheckoutStart("REDIRECT", payment_session=payment_session,
+                                 redirect_url=payment_session.checkout_url)
+    return CheckoutStart("REDIRECT", payment_session=_new_payment_session(
+        user, course, quote, success_url, cancel_url, now, session_minutes))
+
+
+def _reusable(payment_session: PaymentSession, quote: pricing.Quote, now: datetime) -> bool:
+    return (payment_session.final_amount == quote.final_amount and payment_session.currency == quote.currency
+            and payment_session.coupon_id == quote.coupon_id
+            and (payment_session.expires_at is None or payment_session.expires_at > now + REUSE_MARGIN))
+
+
+def _enroll_without_payment(user: User, course: Course, quote: pricing.Quote, now: datetime) -> CheckoutStart:
+    """Final price 0: a free course, or a 100% coupon (recorded as a completed 0-amount session)."""
+    try:
+        if quote.coupon_id is None:
+            enrollment = enrollments.enroll(user, course, type=EnrollmentType.FREE, now=now, actor=user)
+            return CheckoutStart("ENROLLED", enrollment=enrollment)
+        payment_session = PaymentSession(
+            id=new_public_id("ps"), course_id=course.id, user_id=user.id, status=S.PENDING,
+            amount=quote.original_amount, currency=quote.currency, discount_amount=quote.discount_amount,
+            final_amount=0, coupon_id=quote.coupon_id, coupon_code=quote.coupon_code, created_at=now,
+            expires_at=now)
+        db.session.add(payment_session)
+        db.session.flush()
+        coupons.reserve(payment_session.coupon, payment_session, now, None)
+        enrollment = enrollments.enroll(user, course, type=EnrollmentType.PAID, source=EnrollmentSource.PROMOTION,
+                                        now=now, payment_session=payment_session, discount=quote.discount_amount,
+                                        actor=user)
+    except Conflict as error:
+        if error.code != "COURSE_FULL":
+            raise
+        return CheckoutStart("WAITLISTED", waitlist_entry=waitlist.join(user, course, now))
+    payment_session.enrollment_id = enrollment.id
+    payment_states.move(payment_session, S.COMPLETED, now=now, reason="free with coupon", actor_label=user.email)
+    coupons.redeem_for(payment_session, enrollment, now)
+    return CheckoutStart("ENROLLED", payment_session=payment_session, enrollment=enrollment)
+
+
+def _new_payment_session(user: User, course: Course, quote: pricing.Quote, success_url: str, cancel_url: str,
+                         now: datetime, session_minutes: int) -> PaymentSession:
+    expires_at = (now + timedelta(minutes=session_minutes)).replace(microsecond=0)
+    payment_session = PaymentSession(
+        id=new_public_id("ps"), course_id=course.id, user_id=user.id, status=S.PENDING,
+        amount=quote.original_amount, currency=quote.currency, discount_amount=quote.discount_amount,
+        final_amount=quote.final_amount, coupon_id=quote.coupon_id, coupon_code=quote.coupon_code,
+        created_at=now, expires_at=expires_at)
+    db.session.add(payment_session)
+    db.session.flush()
+    if quote.coupon_id is not None:
+        coupons.reserve(payment_session.coupon, payment_session, now, expires_at + RESERVATION_GRACE)
+    # The exact parameters are stored: a retry with the same idempotency key must send the same ones.
+    payment_session.extra = {"stripe_params": _stripe_params(payment_session, user, course, success_url,
+                                                             cancel_url, expires_at),
+                             "idempotency_key": f"learnpay-checkout-{payment_session.id}"}
+    db.session.flush()
+    return payment_session
+
+
+def _stripe_params(payment_session: PaymentSession, user: User, course: Course, success_url: str,
+                   cancel_url: str, expires_at: datetime) -> dict:
+    metadata = {"payment_session_id": payment_session.id, "course_id": str(course.id),
+                "course_slug": course.slug[:500], "user_id": str(user.id),
+                "coupon_code": payment_session.coupon_code or ""}
+    return {
+        "mode": "payment",
+        "line_items": [{"quantity": 1, "price_data": {
+            "currency": payment_session.currency.lower(), "unit_amount": payment_session.final_amount,
+            "product_data": {"name": course.title[:250]}}}],
+        "client_reference_id": payment_session.id,
+        "customer_email": user.email,
+        "success_url": success_url,
+        "cancel_url": cancel_url.replace(PAYMENT_SESSION_PLACEHOLDER, payment_session.id),
+        "expires_at": int(expires_at.timestamp()),
+        "metadata": metadata,
+        "payment_intent_data": {"metadata": metadata, "description": course.title[:1000]},
+    }
+
+
+def open_stripe_session(payment_session: PaymentSession, *, now: datetime) -> CheckoutStart:
+    """Step 2: the Stripe Checkout Session for a prepared payment session (caller commits)."""
+    payment_session = _lock_session(payment_session.id)
+    if payment_session.checkout_url:  # a parallel request of the same learner got here first
+        return CheckoutStart("REDIRECT", payment_session=payment_session, redirect_url=payment_session.checkout_url)
+    if payment_session.status != S.PENDING:
+        raise Conflict("This checkout is closed. Start again from the course page.", code="NOT_CANCELLABLE")
+    user, course = payment_session.user, payment_session.course
+    for other in open_sessions(user, course):
+        if other.id != payment_session.id and not _close_superseded(other, now):
+            # The other tab's session was paid: the learner is enrolled, this one is not needed.
+            _close(payment_session, S.CANCELLED, now, "the learner paid in another tab")
+            return CheckoutStart("ALREADY_ENROLLED", enrollment=enrollments.find(user, course))
+    try:
+        stripe_session = stripe_gateway.create_checkout_session(payment_session.extra["stripe_params"],
+                                                                payment_session.extra["idempotency_key"])
+    except stripe_gateway.StripeGatewayError as error:
+        payment_session.failure_code = error.code
+        payment_session.failure_message = error.user_message
+        _close(payment_session, S.FAILED, now, f"Stripe refused to open the checkout ({error.code})")
+        raise CheckoutUnavailable(error.user_message, payment_session) from error
+    payment_session.stripe_session_id = stripe_session["id"]
+    payment_session.checkout_url = stripe_session["url"]
+    db.session.flush()
+    return CheckoutStart("REDIRECT", payment_session=payment_session, redirect_url=payment_session.checkout_url)
+
+
+def _close_superseded(other: PaymentSession, now: datetime) -> bool:
+    """Expire an older open session on Stripe, then here. False if Stripe says it was paid."""
+    if other.stripe_session_id:
+        try:
+            stripe_gateway.expire_checkout_session(other.stripe_session_id)
+        except stripe_gateway.StripeGatewayError as error:
+            if error.code != "session_not_open":
+                raise CheckoutUnavailable(error.user_message) from error
+            applied = fulfillment.apply_checkout_session(
+                stripe_gateway.retrieve_checkout_session(other.stripe_session_id), now=now, source="checkout")
+            if applied is not None and applied.status in payment_states.PAID_STATES | {S.PROCESSING}:
+                return False
+    _close(other, S.CANCELLED, now, "replaced by a new checkout")
+    return True
+
+
+def _close(payment_session: PaymentSession, status: S, now: datetime, reason: str) -> None:
+    if payment_states.move(payment_session, status, now=now, reason=reason):
+        coupons.release_for(payment_session, now, reason)
+    db.session.flush()
+
+
+def start_checkout(user: User, course: Course, coupon_code: str | None, *, success_url: str, cancel_url: str,
+                   now: datetime, commit: Callable[[], None]) -> CheckoutStart:
+    """Both steps, committing between them with the caller's `commit` (e.g. db.session.commit).
+
+    On CheckoutUnavailable the FAILED state is committed before the error propagates.
+    """
+    start = prepare_checkout(user, course, coupon_code, success_url=success_url, cancel_url=cancel_url, now=now)
+    commit()
+    if start.kind != "REDIRECT" or start.redirect_url:
+        return start
+    try:
+        start = open_stripe_session(start.payment_session, now=now)
+    except CheckoutUnavailable:
+        commit()
+        raise
+    commit()
+    return start
+
+
+def get_for_user(user: User, payment_session_id: str | None) -> PaymentSession:
+    """The learner's own payment session; NotFound for anyone else's (ARCHITECTURE.md #5)."""
+    payment_session = db.session.get(PaymentSession, payment_session_id) \
+        if payment_session_id and len(payment_session_id) <= 40 else None
+    if payment_session is None or payment_session.user_id != user.id:
+        raise NotFound("We could not find that checkout.", code="PAYMENT_SESSION_NOT_FOUND")
+    return payment_session
+
+
+def cancel(user: User, payment_session_id: str | None, now: datetime) -> PaymentSession:
+    """Expire the Stripe session, mark CANCELLED, release the coupon; if it was paid, fulfill instead."""
+    payment_session = get_for_user(user, payment_session_id)
+    if payment_session.status == S.CANCELLED:
+        return payment_session
+    if payment_session.status != S.PENDING:
+        raise Conflict("This checkout can no longer be cancelled.", code="NOT_CANCELLABLE")
+    if payment_session.stripe_session_id:
+        # No row lock during the Stripe call; the state machine settles any race afterwards.
+        try:
+            stripe_gateway.expire_checkout_session(payment_session.stripe_session_id)
+        except stripe_gateway.StripeGatewayError as error:
+            if error.code != "session_not_open":
+                raise DomainError(error.user_message, code="STRIPE_UNAVAILABLE", status=503) from error
+            stripe_session = stripe_gateway.retrieve_checkout_session(payment_session.stripe_session_id)
+            return fulfillment.apply_checkout_session(stripe_session, now=now, source="cancel") or payment_session
+    payment_session = _lock_session(payment_session.id)
+    _close(payment_session, S.CANCELLED, now, "cancelled by the learner")
+    return payment_session
+
+
+def confirm_success(user: User, stripe_session_id: str | None, now: datetime) -> PaymentSession:
+    """The success page: the learner's own session, brought up to date from Stripe (caller commits)."""
+    if not stripe_session_id or SESSION_ID_PLACEHOLDER in stripe_session_id or len(stripe_session_id) > 255 \
+            or "{" in stripe_session_id:
+        raise DomainError("This link is not a valid checkout confirmation.", code="INVALID_SESSION_ID", status=400)
+    payment_session = db.session.scalar(
+        db.select(PaymentSession).where(PaymentSession.stripe_session_id == stripe_session_id))
+    if payment_session is None or payment_session.user_id != user.id:
+        raise NotFound("We could not find that checkout.", code="PAYMENT_SESSION_NOT_FOUND")
+    if payment_session.status == S.COMPLETED and payment_session.enrollment_id is not None:
+        return payment_session
+    try:
+        stripe_session = stripe_gateway.retrieve_checkout_session(stripe_session_id)
+    except stripe_gateway.StripeGatewayError as error:
+        raise DomainError(error.user_message, code="STRIPE_UNAVAILABLE", status=503) from error
+    return fulfillment.apply_checkout_session(stripe_session, now=now, source="success_page") or payment_session

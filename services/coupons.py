@@ -1,0 +1,167 @@
+"""Coupons: finding codes, and the reserve → redeem | release life of one coupon use.
+
+Invariant (ARCHITECTURE.md #2): for every coupon, redeemed uses + live reservations <=
+max_uses, under any concurrency. `reserve` enforces it under a lock on the coupon row in
+the caller's transaction, so learners racing for the last use queue on that row and the
+later ones see the earlier reservations. A reservation is live while RESERVED and not past
+its `expires_at` (the Stripe session's expiry plus a grace period, so a payment made in the
+last second still finds its reservation). `current_uses` counts redemptions only.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from extensions import db
+from models import (Coupon, CouponRedemption, Course, Enrollment, PaymentSession, PaymentSessionStatus,
+                    RedemptionStatus, User)
+from services import audit
+from services.errors import Conflict
+
+CODE_MAX_LENGTH = 32
+
+
+def normalize_code(code: str | None) -> str:
+    """" welcome10 " → "WELCOME10": codes are stored upper-cased and trimmed."""
+    return (code or "").strip().upper()
+
+
+def find_by_code(code: str | None) -> Coupon | None:
+    normalized = normalize_code(code)
+    if not normalized or len(normalized) > CODE_MAX_LENGTH:
+        return None
+    return db.session.scalar(db.select(Coupon).where(Coupon.code == normalized))
+
+
+def public_active(now: datetime) -> list[Coupon]:
+    """Public, active coupons inside their validity window that still have uses left."""
+    candidates = db.session.scalars(
+        db.select(Coupon).where(
+            Coupon.is_public.is_(True), Coupon.is_active.is_(True),
+            sa.or_(Coupon.valid_from.is_(None), Coupon.valid_from <= now),
+            sa.or_(Coupon.valid_until.is_(None), Coupon.valid_until > now),
+        ).order_by(Coupon.code)
+    )
+    return [c for c in candidates if c.max_uses is None or c.current_uses + live_reservations(c, now) < c.max_uses]
+
+
+def _live(now: datetime):
+    return sa.and_(CouponRedemption.status == RedemptionStatus.RESERVED,
+                   sa.or_(CouponRedemption.expires_at.is_(None), CouponRedemption.expires_at > now))
+
+
+def live_reservations(coupon: Coupon, now: datetime, *, exclude_user: User | None = None,
+                      exclude_course: Course | None = None) -> int:
+    """Reservations still holding a use; optionally not counting one learner's for one course."""
+    query = db.select(sa.func.count()).select_from(CouponRedemption).where(
+        CouponRedemption.coupon_id == coupon.id, _live(now))
+    if exclude_user is not None and exclude_course is not None:
+        query = query.where(sa.not_(sa.and_(CouponRedemption.user_id == exclude_user.id,
+                                            CouponRedemption.course_id == exclude_course.id)))
+    return db.session.scalar(query) or 0
+
+
+def uses_by(coupon: Coupon, user: User, now: datetime, *, exclude_course: Course | None = None) -> int:
+    """How many uses of `coupon` this learner has redeemed or holds (for per_learner_limit)."""
+    query = db.select(sa.func.count()).select_from(CouponRedemption).where(
+        CouponRedemption.coupon_id == coupon.id, CouponRedemption.user_id == user.id,
+        sa.or_(CouponRedemption.status == RedemptionStatus.REDEEMED, _live(now)))
+    if exclude_course is not None:
+        query = query.where(sa.not_(sa.and_(CouponRedemption.course_id == exclude_course.id,
+                                            CouponRedemption.status == RedemptionStatus.RESERVED)))
+    return db.session.scalar(query) or 0
+
+
+def lock(coupon_id: int) -> Coupon:
+    """The coupon row, locked until the transaction ends (SELECT … FOR UPDATE on PostgreSQL)."""
+    return db.session.execute(
+        db.select(Coupon).where(Coupon.id == coupon_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def reserve(coupon: Coupon, payment_session: PaymentSession, now: datetime, expires_at: datetime | None) -> CouponRedemption:
+    """Hold one use of `coupon` for `payment_session`, re-checking every limit under the row lock.
+
+    Raises Conflict COUPON_USED_UP / COUPON_ALREADY_USED when the use is no longer there.
+    """
+    coupon = lock(coupon.id)
+    user, course = payment_session.user, payment_session.course
+    if coupon.max_uses is not None:
+        taken = coupon.current_uses + live_reservations(coupon, now)
+        if taken >= coupon.max_uses:
+            raise Conflict("This code has just been used up. Try again without it.",
+                           code="COUPON_USED_UP", field="coupon_code")
+    if coupon.per_learner_limit is not None and uses_by(coupon, user, now) >= coupon.per_learner_limit:
+        raise Conflict("You have already used this code.", code="COUPON_ALREADY_USED", field="coupon_code")
+    redemption = CouponRedemption(
+        coupon_id=coupon.id, user_id=user.id, course_id=course.id, payment_session_id=payment_session.id,
+        status=RedemptionStatus.RESERVED, discount_amount=payment_session.discount_amount,
+        currency=payment_session.currency, reserved_at=now, expires_at=expires_at)
+    db.session.add(redemption)
+    db.session.flush()
+    return redemption
+
+
+def _for_session(payment_session: PaymentSession) -> CouponRedemption | None:
+    return db.session.execute(
+        db.select(CouponRedemption).where(CouponRedemption.payment_session_id == payment_session.id)
+        .with_for_update().execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+
+
+def redeem_for(payment_session: PaymentSession, enrollment: Enrollment | None, now: datetime) -> CouponRedemption | None:
+    """Turn the session's reservation into a redemption (idempotent); counts in current_uses.
+
+    A paid session always redeems, even if its reservation was released meanwhile (the
+    learner paid the discounted price, so the use happened).
+    """
+    if payment_session.coupon_id is None:
+        return None
+    coupon = lock(payment_session.coupon_id)
+    redemption = _for_session(payment_session)
+    if redemption is None:
+        redemption = CouponRedemption(
+            coupon_id=coupon.id, user_id=payment_session.user_id, course_id=payment_session.course_id,
+            payment_session_id=payment_session.id, discount_amount=payment_session.discount_amount,
+            currency=payment_session.currency, reserved_at=now)
+        db.session.add(redemption)
+    elif redemption.status == RedemptionStatus.REDEEMED:
+        return redemption
+    redemption.status = RedemptionStatus.REDEEMED
+    redemption.redeemed_at = now
+    redemption.released_at = None
+    redemption.enrollment_id = enrollment.id if enrollment else None
+    coupon.current_uses += 1
+    db.session.flush()
+    audit.record("coupon.redeemed", coupon, message=f"payment session {payment_session.id}",
+                 after={"current_uses": coupon.current_uses})
+    return redemption
+
+
+def release_for(payment_session: PaymentSession, now: datetime, reason: str) -> CouponRedemption | None:
+    """Give the reserved use back (idempotent; a no-op when nothing is reserved)."""
+    redemption = _for_session(payment_session)
+    if redemption is None or redemption.status != RedemptionStatus.RESERVED:
+        return None
+    redemption.status = RedemptionStatus.RELEASED
+    redemption.released_at = now
+    db.session.flush()
+    audit.record("coupon.released", redemption.coupon, message=f"payment session {payment_session.id}: {reason}")
+    return redemption
+
+
+def usage_summary(coupon: Coupon, now: datetime | None = None) -> dict:
+    """uses, live reservations, total discount given and revenue of the paid sessions."""
+    from models import utcnow
+
+    redeemed = db.select(CouponRedemption).where(CouponRedemption.coupon_id == coupon.id,
+                                                 CouponRedemption.status == RedemptionStatus.REDEEMED).subquery()
+    discount = db.session.scalar(db.select(sa.func.coalesce(sa.func.sum(redeemed.c.discount_amount), 0)))
+    revenue = db.session.scalar(
+        db.select(sa.func.coalesce(sa.func.sum(PaymentSession.final_amount - PaymentSession.amount_refunded), 0))
+        .join(redeemed, redeemed.c.payment_session_id == PaymentSession.id)
+        .where(PaymentSession.status.in_([PaymentSessionStatus.COMPLETED, PaymentSessionStatus.REFUNDED])))
+    return {"uses": coupon.current_uses, "reservations": live_reservations(coupon, now or utcnow()),
+            "discount_given": int(discount or 0), "revenue": int(revenue or 0)}

@@ -1,0 +1,186 @@
+"""Fulfillment: turning what Stripe says about a Checkout Session into our state.
+
+One idempotent entry point for the webhook, the success page and the reconcile command
+(ARCHITECTURE.md, "Checkout, fulfillment and the webhook inbox"). Each call locks the payment
+session row first, so two callers racing for the same session run one after the other and
+the second finds the work done. The unique (user, course) enrollment backs this up on
+databases without row locks.
+
+Stripe objects are not dicts (`.get` fails): read them with `_field`, which also accepts the
+plain dicts that tests and the webhook inbox hand over.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from extensions import db
+from models import EnrollmentSource, EnrollmentType, PaymentSession, PaymentSessionStatus as S
+from services import audit, coupons, enrollments, payment_states
+from services.errors import NotFound
+
+
+def _field(obj, key: str):
+    if obj is None or isinstance(obj, str):
+        return None
+    try:
+        return obj[key]
+    except (KeyError, TypeError, AttributeError):
+        return None
+
+
+def _object_id(value) -> str | None:
+    """An expandable field: either the id string or the expanded object."""
+    if value is None or isinstance(value, str):
+        return value
+    return _field(value, "id")
+
+
+def _locked(payment_session_id: str) -> PaymentSession | None:
+    return db.session.execute(
+        db.select(PaymentSession).where(PaymentSession.id == payment_session_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+
+
+def find_payment_session(stripe_session) -> PaymentSession | None:
+    """Our payment session for a Stripe Checkout Session, locked; None when it is not ours."""
+    reference = _field(stripe_session, "client_reference_id")
+    stripe_id = _field(stripe_session, "id")
+    payment_session = _locked(reference) if isinstance(reference, str) and len(reference) <= 40 else None
+    if payment_session is None and stripe_id:
+        found = db.session.scalar(db.select(PaymentSession.id).where(PaymentSession.stripe_session_id == stripe_id))
+        payment_session = _locked(found) if found else None
+    if payment_session is None:
+        return None
+    if stripe_id and payment_session.stripe_session_id and payment_session.stripe_session_id != stripe_id:
+        # Our id in somebody else's session: not ours to act on.
+        return None
+    return payment_session
+
+
+def _mismatch(payment_session: PaymentSession, stripe_session) -> str | None:
+    """Why Stripe's session does not match our quote (ARCHITECTURE.md #4), or None."""
+    amount_total = _field(stripe_session, "amount_total")
+    currency = (_field(stripe_session, "currency") or "").upper()
+    if _field(stripe_session, "mode") not in (None, "payment"):
+        return f"unexpected mode {_field(stripe_session, 'mode')}"
+    if amount_total != payment_session.final_amount:
+        return f"Stripe charged {amount_total} but we quoted {payment_session.final_amount}"
+    if currency != payment_session.currency.upper():
+        return f"Stripe charged in {currency} but we quoted in {payment_session.currency}"
+    metadata = _field(stripe_session, "metadata")
+    user_id = _field(metadata, "user_id")
+    if user_id is not None and str(user_id) != str(payment_session.user_id):
+        return "the session's metadata names another learner"
+    return None
+
+
+def _record_stripe_ids(payment_session: PaymentSession, stripe_session) -> None:
+    payment_session.stripe_session_id = payment_session.stripe_session_id or _field(stripe_session, "id")
+    intent = _field(stripe_session, "payment_intent")
+    intent_id = _object_id(intent)
+    if intent_id and not payment_session.payment_intent_id:
+        payment_session.payment_intent_id = intent_id
+    charge_id = _object_id(_field(intent, "latest_charge"))
+    if charge_id:
+        payment_session.latest_charge_id = charge_id
+    customer = _object_id(_field(stripe_session, "customer"))
+    if customer:
+        payment_session.stripe_customer_id = customer
+
+
+def _flag(payment_session: PaymentSession, reason: str, source: str) -> None:
+    if not payment_session.needs_review:
+        payment_session.needs_review = True
+        payment_session.review_reason = reason[:500]
+        audit.record("payment_session.flagged", payment_session, actor_label=source, message=reason[:500])
+
+
+def fulfill_checkout_session(stripe_session, *, now: datetime, source: str) -> PaymentSession:
+    """Enroll the learner if Stripe says the session is paid (idempotent, race-safe).
+
+    NotFound when the session is not ours. Returns the (locked) payment session in whatever
+    state it ends: COMPLETED with an enrollment, PROCESSING, or flagged for review.
+    """
+    payment_session = find_payment_session(stripe_session)
+    if payment_session is None:
+        raise NotFound("We could not find that checkout.", code="PAYMENT_SESSION_NOT_FOUND")
+    return _fulfill(payment_session, stripe_session, now, source)
+
+
+def _fulfill(payment_session: PaymentSession, stripe_session, now: datetime, source: str) -> PaymentSession:
+    if payment_session.status == S.COMPLETED and payment_session.enrollment_id is not None:
+        return payment_session  # already done by another caller
+    if payment_session.status == S.REFUNDED:
+        return payment_session
+    _record_stripe_ids(payment_session, stripe_session)
+    status, payment_status = _field(stripe_session, "status"), _field(stripe_session, "payment_status")
+    paid = status == "complete" and (payment_status == "paid" or (
+        payment_status == "no_payment_required" and payment_session.final_amount == 0))
+    if not paid:
+        if status == "complete" and payment_status == "unpaid":
+            payment_states.move(payment_session, S.PROCESSING, now=now, reason="delayed payment method",
+                                actor_label=source)
+        return payment_session
+    problem = _mismatch(payment_session, stripe_session)
+    if problem:
+        _flag(payment_session, problem, source)
+        return payment_session
+    course, user = payment_session.course, payment_session.user
+    existing = enrollments.find(user, course)
+    if existing is not None and existing.grants_access and existing.payment_id not in (None, payment_session.id) \
+            and existing.type == EnrollmentType.PAID and existing.amount_paid > 0:
+        # Two tabs both paid: one enrollment, and the duplicate goes to staff for a refund.
+        payment_states.move(payment_session, S.COMPLETED, now=now, reason=f"paid ({source})", actor_label=source)
+        payment_session.enrollment_id = existing.id
+        coupons.redeem_for(payment_session, existing, now)
+        _flag(payment_session, f"duplicate payment: the learner was already enrolled by {existing.payment_id}; refund it",
+              source)
+        return payment_session
+    over_capacity = course.capacity is not None and enrollments.seats_taken(course) >= course.capacity \
+        and not (existing is not None and existing.grants_access)
+    enrollment = enrollments.enroll(
+        user, course, type=EnrollmentType.PAID,
+        source=EnrollmentSource.PROMOTION if payment_session.coupon_id else EnrollmentSource.DIRECT,
+        now=now, payment_session=payment_session, amount_paid=_field(stripe_session, "amount_total") or 0,
+        discount=payment_session.discount_amount, enforce_capacity=False)
+    if enrollment.payment_id is None:
+        enrollment.payment_id = payment_session.id
+    payment_session.enrollment_id = enrollment.id
+    payment_states.move(payment_session, S.COMPLETED, now=now, reason=f"paid ({source})", actor_label=source)
+    coupons.redeem_for(payment_session, enrollment, now)
+    if over_capacity:
+        _flag(payment_session, "paid while the course was full: the learner was enrolled over capacity", source)
+    audit.record("payment_session.fulfilled", payment_session, actor_label=source,
+                 message=f"enrollment {enrollment.id}, {payment_session.final_amount} {payment_session.currency}")
+    db.session.flush()
+    return payment_session
+
+
+def apply_checkout_session(stripe_session, *, now: datetime, source: str) -> PaymentSession | None:
+    """Apply whatever Stripe says about the session; None when the session is not ours."""
+    payment_session = find_payment_session(stripe_session)
+    if payment_session is None:
+        return None
+    status = _field(stripe_session, "status")
+    if status == "complete":
+        return _fulfill(payment_session, stripe_session, now, source)
+    if status == "expired":
+        if payment_states.move(payment_session, S.EXPIRED, now=now, reason=f"expired on Stripe ({source})",
+                               actor_label=source) or payment_session.status in (S.EXPIRED, S.CANCELLED):
+            coupons.release_for(payment_session, now, "checkout session expired")
+    return payment_session
+
+
+def fail_async_payment(stripe_session, *, now: datetime, source: str) -> PaymentSession | None:
+    """A delayed payment failed: FAILED and the coupon use given back. None when not ours."""
+    payment_session = find_payment_session(stripe_session)
+    if payment_session is None:
+        return None
+    _record_stripe_ids(payment_session, stripe_session)
+    if payment_states.move(payment_session, S.FAILED, now=now, reason=f"delayed payment failed ({source})",
+                           actor_label=source):
+        payment_session.failure_code = "async_payment_failed"
+        payment_session.failure_message = "The bank payment did not go through."
+        coupons.release_for(payment_session, now, "delayed payment failed")
+    return payment_session
