@@ -2,13 +2,15 @@
 
 Blueprints add their own groups (`flask payments …`, `flask webhooks …`) with `bp.cli`.
 """
+from datetime import timedelta
+
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from extensions import db
-from models import UserRole
-from services import accounts, demo
+from models import UserRole, utcnow
+from services import accounts, demo, reconcile, stripe_gateway, webhook_inbox
 from services.errors import DomainError
 
 users_cli = AppGroup("users", help="Manage accounts.")
@@ -58,6 +60,72 @@ def seed(if_empty: bool) -> None:
     click.echo("Demo data loaded. Sign in with:")
     for role, (email, password) in credentials.items():
         click.echo(f"  {role:8} {email} / {password}")
+
+
+# --- payments (issue 5): catching up with Stripe from cron, safe on every instance at once ---
+
+@payments_cli.command("reconcile")
+@click.option("--older-than-minutes", default=15, show_default=True, type=click.IntRange(min=0),
+              help="Only sessions opened at least this long ago (younger ones are still in progress).")
+@click.option("--limit", default=200, show_default=True, type=click.IntRange(min=1))
+@click.option("--events/--no-events", default=True, show_default=True,
+              help="Also feed Stripe's undelivered events (last 3 days) through the webhook inbox.")
+def reconcile_payments(older_than_minutes: int, limit: int, events: bool) -> None:
+    """Ask Stripe about PENDING/PROCESSING sessions and apply what it says (fulfill, expire)."""
+    keeps = current_app.config.get("PARTIAL_REFUND_KEEPS_ACCESS", True)
+    now = utcnow()
+    counts: dict[str, int] = {}
+    for ps_id in reconcile.stale_candidates(older_than=timedelta(minutes=older_than_minutes), now=now, limit=limit):
+        try:
+            status = reconcile.reconcile_one(ps_id, now=now, partial_refund_keeps_access=keeps)
+            db.session.commit()
+        except (DomainError, stripe_gateway.StripeGatewayError) as error:
+            db.session.rollback()
+            click.echo(f"{ps_id}: not reconciled ({error})", err=True)
+            status = "ERROR"
+        key = str(getattr(status, "value", status) or "SKIPPED")
+        counts[key] = counts.get(key, 0) + 1
+    click.echo("Sessions: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none to check"))
+    if not events:
+        return
+    applied = 0
+    try:
+        pending = list(reconcile.undelivered_events(since=now - timedelta(days=3)))
+    except stripe_gateway.StripeGatewayError as error:
+        raise click.ClickException(f"Could not list undelivered events: {error.user_message}") from error
+    for data in pending:
+        if webhook_inbox.is_done(data["id"]):
+            continue
+        try:
+            webhook_inbox.receive(data, now=utcnow(), partial_refund_keeps_access=keeps)
+            db.session.commit()
+            applied += 1
+        except Exception as error:  # recorded in the inbox; retry-failed picks it up
+            db.session.rollback()
+            webhook_inbox.record_failure(data, error, now=utcnow())
+            db.session.commit()
+            click.echo(f"{data['id']}: failed ({type(error).__name__})", err=True)
+    click.echo(f"Undelivered events: {len(pending)} listed, {applied} applied.")
+
+
+@payments_cli.command("expire-stale")
+@click.option("--limit", default=200, show_default=True, type=click.IntRange(min=1))
+def expire_stale(limit: int) -> None:
+    """Expire overdue PENDING sessions on Stripe and here, releasing their coupon holds."""
+    keeps = current_app.config.get("PARTIAL_REFUND_KEEPS_ACCESS", True)
+    now = utcnow()
+    counts: dict[str, int] = {}
+    for ps_id in reconcile.overdue_candidates(now=now, limit=limit):
+        try:
+            status = reconcile.expire_one(ps_id, now=now, partial_refund_keeps_access=keeps)
+            db.session.commit()
+        except (DomainError, stripe_gateway.StripeGatewayError) as error:
+            db.session.rollback()
+            click.echo(f"{ps_id}: not expired ({error})", err=True)
+            status = "ERROR"
+        key = str(getattr(status, "value", status) or "SKIPPED")
+        counts[key] = counts.get(key, 0) + 1
+    click.echo("Overdue sessions: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"))
 
 
 def register(app: Flask) -> None:

@@ -1,0 +1,100 @@
+"""Catching up with Stripe when webhooks did not (cron: `flask payments reconcile|expire-stale`).
+
+Each unit of work is one payment session (or one event), claimed with
+`SELECT ... FOR UPDATE SKIP LOCKED`, so every instance may run the commands at once: a
+session held by one instance is skipped by the others, and the effects themselves are the
+same idempotent functions the webhook uses. The command commits after each unit, so a
+failure costs one session, not the batch. On SQLite (one writer at a time) SKIP LOCKED is
+not needed and not emitted.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Iterator
+
+from extensions import db
+from models import PaymentSession, PaymentSessionStatus
+from services import disputes, refunds, stripe_gateway
+
+OPEN = (PaymentSessionStatus.PENDING, PaymentSessionStatus.PROCESSING)
+
+
+def stale_candidates(*, older_than: timedelta, now: datetime, limit: int = 200) -> list[str]:
+    """PENDING/PROCESSING sessions created before now - older_than, oldest first."""
+    return list(db.session.scalars(
+        db.select(PaymentSession.id)
+        .where(PaymentSession.status.in_(OPEN), PaymentSession.created_at < now - older_than)
+        .order_by(PaymentSession.created_at).limit(limit)
+    ))
+
+
+def reconcile_one(payment_session_id: str, *, now: datetime,
+                  partial_refund_keeps_access: bool = True) -> PaymentSessionStatus | None:
+    """Ask Stripe about one open session and apply the answer; None when skipped."""
+    payment_session = _claim(payment_session_id, OPEN)
+    if payment_session is None or not payment_session.stripe_session_id:
+        return None
+    session = stripe_gateway.retrieve_checkout_session(payment_session.stripe_session_id)
+    return _apply(session, now=now, partial_refund_keeps_access=partial_refund_keeps_access,
+                  fallback=payment_session)
+
+
+def overdue_candidates(*, now: datetime, limit: int = 200) -> list[str]:
+    """PENDING sessions past their expiry, oldest first."""
+    return list(db.session.scalars(
+        db.select(PaymentSession.id)
+        .where(PaymentSession.status == PaymentSessionStatus.PENDING,
+               PaymentSession.expires_at.is_not(None), PaymentSession.expires_at < now)
+        .order_by(PaymentSession.expires_at).limit(limit)
+    ))
+
+
+def expire_one(payment_session_id: str, *, now: datetime,
+               partial_refund_keeps_access: bool = True) -> PaymentSessionStatus | None:
+    """Expire an overdue session on Stripe, then here, releasing its coupon hold.
+
+    If Stripe refuses because the session is no longer open, the learner paid (or it
+    expired) meanwhile: whatever Stripe says is applied, so a paid session is fulfilled.
+    """
+    from services import coupons, payment_states
+    payment_session = _claim(payment_session_id, (PaymentSessionStatus.PENDING,))
+    if payment_session is None:
+        return None
+    if not payment_session.stripe_session_id:  # Stripe was never reached for this attempt
+        payment_states.move(payment_session, PaymentSessionStatus.EXPIRED, now=now,
+                            reason="expired before a Stripe session was created", actor_label="system")
+        coupons.release_for(payment_session, now, "expired")
+        return payment_session.status
+    try:
+        session = stripe_gateway.expire_checkout_session(payment_session.stripe_session_id)
+    except stripe_gateway.StripeGatewayError as error:
+        if error.code != "session_not_open":
+            raise
+        session = stripe_gateway.retrieve_checkout_session(payment_session.stripe_session_id)
+    return _apply(session, now=now, partial_refund_keeps_access=partial_refund_keeps_access,
+                  fallback=payment_session)
+
+
+def undelivered_events(*, since: datetime | None) -> Iterator[dict]:
+    """Events Stripe failed to deliver to us (as dicts), oldest first, for the webhook inbox."""
+    created_after = int(since.timestamp()) if since else None
+    events = stripe_gateway.list_undelivered_events(created_after)
+    for event in reversed(events):  # Stripe lists newest first
+        yield event.to_dict() if hasattr(event, "to_dict") else dict(event)
+
+
+def _claim(payment_session_id: str, statuses) -> PaymentSession | None:
+    return db.session.scalar(
+        db.select(PaymentSession)
+        .where(PaymentSession.id == payment_session_id, PaymentSession.status.in_(statuses))
+        .with_for_update(skip_locked=True).execution_options(populate_existing=True)
+    )
+
+
+def _apply(session, *, now: datetime, partial_refund_keeps_access: bool,
+           fallback: PaymentSession) -> PaymentSessionStatus:
+    from services import fulfillment
+    payment_session = fulfillment.apply_checkout_session(session, now=now, source="reconcile") or fallback
+    refunds.enforce(payment_session, now=now, partial_refund_keeps_access=partial_refund_keeps_access)
+    disputes.enforce(payment_session, now=now)
+    return payment_session.status

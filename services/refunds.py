@@ -1,0 +1,254 @@
+"""Refunds: asking Stripe for one (staff), and applying what Stripe reports about them.
+
+Stripe reports a refund twice over: `refund.created/updated/failed` about the refund itself
+and `charge.refunded` with the charge's cumulative `amount_refunded`. Both feed one ledger
+on the payment session (`extra["refunds"]`: refund id → amount and status, plus the newest
+cumulative amount seen on the charge), and access follows from the ledger, never from
+whichever event came last. Applying the same refund twice, or its events in any order,
+gives the same result:
+
+- refunded amount = max(sum of refunds not failed/canceled, newest charge cumulative minus
+  the refunds known to have failed), capped at what was paid;
+- all of it refunded → payment session REFUNDED, enrollment revoked;
+- part of it → amount recorded, enrollment PARTIALLY_REFUNDED; access kept or revoked per
+  the PARTIAL_REFUND_KEEPS_ACCESS setting (the caller passes it in);
+- a failed refund → the payment session is flagged for staff review with the reason.
+
+A refund that arrives before the payment is fulfilled is recorded; `enforce` applies it the
+moment fulfillment happens (the checkout event handler calls it).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from extensions import db
+from models import (Enrollment, EnrollmentStatus, PaymentSession, PaymentSessionStatus, PaymentStatus, User)
+from services import audit, enrollments, stripe_gateway
+from services.errors import Conflict, DomainError
+
+# Refund statuses that mean the money is not (or no longer) on its way back.
+DEAD = {"failed", "canceled"}
+# Later statuses win over earlier ones, so a late refund.created cannot undo a refund.failed.
+_RANK = {"pending": 0, "requires_action": 0, "succeeded": 1, "failed": 2, "canceled": 2}
+STRIPE_REASONS = {"duplicate", "fraudulent", "requested_by_customer"}
+METADATA_KEYS = ("payment_session_id", "payment_session")
+FULFILLED = (PaymentSessionStatus.COMPLETED, PaymentSessionStatus.REFUNDED)
+
+
+def field(obj: Any, key: str, default: Any = None) -> Any:
+    """`obj[key]` for a Stripe object or a dict, `default` when absent (Stripe objects have no .get)."""
+    if obj is None:
+        return default
+    try:
+        return obj[key] if key in obj else default
+    except (KeyError, TypeError):
+        return default
+
+
+def object_id(value: Any) -> str | None:
+    """An id given as a string or as an expanded object."""
+    if value is None or isinstance(value, str):
+        return value
+    return field(value, "id")
+
+
+# --- finding the payment session a Stripe object belongs to --------------------------
+
+def find_payment_session(*, payment_intent_id: str | None = None, charge_id: str | None = None,
+                         metadata: Any = None) -> PaymentSession | None:
+    """The payment session behind a charge, refund, dispute or intent, row-locked.
+
+    Tried in order: the PaymentIntent id (stored at fulfillment), the charge id, then our
+    own payment session id in the object's metadata (checkout puts it on the PaymentIntent,
+    and Stripe copies it onto the charge), which also covers events that outrun fulfillment.
+    """
+    conditions = []
+    if payment_intent_id:
+        conditions.append(PaymentSession.payment_intent_id == payment_intent_id)
+    if charge_id:
+        conditions.append(PaymentSession.latest_charge_id == charge_id)
+    for key in METADATA_KEYS:
+        value = field(metadata, key)
+        if isinstance(value, str) and value:
+            conditions.append(PaymentSession.id == value)
+    for condition in conditions:
+        found = db.session.scalar(db.select(PaymentSession).where(condition)
+                                  .with_for_update().execution_options(populate_existing=True))
+        if found is not None:
+            _remember_ids(found, payment_intent_id, charge_id)
+            return found
+    return None
+
+
+def _remember_ids(payment_session: PaymentSession, payment_intent_id: str | None, charge_id: str | None) -> None:
+    if payment_intent_id and not payment_session.payment_intent_id:
+        taken = db.session.scalar(db.select(PaymentSession.id)
+                                  .where(PaymentSession.payment_intent_id == payment_intent_id))
+        if taken is None:
+            payment_session.payment_intent_id = payment_intent_id
+    if charge_id and not payment_session.latest_charge_id and payment_session.payment_intent_id == payment_intent_id:
+        payment_session.latest_charge_id = charge_id
+
+
+def enrollment_for(payment_session: PaymentSession) -> Enrollment | None:
+    """The enrollment this payment paid for (never one paid for by another session)."""
+    if payment_session.enrollment_id:
+        enrollment = db.session.get(Enrollment, payment_session.enrollment_id)
+        if enrollment is not None and enrollment.payment_id in (None, payment_session.id):
+            return enrollment
+    return db.session.scalar(db.select(Enrollment).where(Enrollment.payment_id == payment_session.id))
+
+
+# --- staff: asking Stripe for a refund -----------------------------------------------
+
+def request_refund(payment_session: PaymentSession, *, amount: int | None, reason: str,
+                   actor: User | None, now: datetime):
+    """Refund all (amount=None) or part of a paid session through Stripe; returns Stripe's refund.
+
+    The idempotency key names the session, what was already refunded and the amount, so a
+    double click (or a retried request) refunds once, while a deliberate second partial
+    refund gets a key of its own. The refund is recorded at once; the webhook confirms it.
+    """
+    if payment_session.status not in FULFILLED or not payment_session.payment_intent_id:
+        raise Conflict("Only a paid payment can be refunded.", code="NOT_REFUNDABLE")
+    remaining = payment_session.final_amount - refunded_amount(payment_session)
+    if remaining <= 0:
+        raise Conflict("This payment has already been fully refunded.", code="ALREADY_REFUNDED")
+    if amount is not None:
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            raise DomainError("The refund amount must be a positive whole number of minor units.",
+                              code="INVALID_AMOUNT", field="amount")
+        if amount > remaining:
+            raise DomainError("The refund is larger than what is left to refund.",
+                              code="REFUND_TOO_LARGE", field="amount")
+    reason = (reason or "").strip()[:300]
+    key = f"refund-{payment_session.id}-{payment_session.final_amount - remaining}-{amount or 'all'}"
+    metadata = {"payment_session_id": payment_session.id, "reason": reason[:500]}
+    if actor is not None:
+        metadata["requested_by"] = str(actor.id)
+    try:
+        refund = stripe_gateway.create_refund(payment_session.payment_intent_id, amount,
+                                              reason if reason in STRIPE_REASONS else "requested_by_customer",
+                                              idempotency_key=key, metadata=metadata)
+    except stripe_gateway.StripeGatewayError as error:
+        status = 503 if isinstance(error, stripe_gateway.StripeUnavailable) else 409
+        raise DomainError(error.user_message, code=error.code.upper(), status=status) from error
+    audit.record("payment.refund_requested", payment_session, actor=actor,
+                 message=f"Refund of {amount if amount is not None else remaining} requested: {reason or 'no reason'}",
+                 after={"refund_id": field(refund, "id"), "amount": field(refund, "amount"),
+                        "status": field(refund, "status")})
+    apply_refund(refund, now=now, payment_session=payment_session)
+    return refund
+
+
+# --- applying Stripe's reports -------------------------------------------------------
+
+def apply_charge(charge: Any, *, now: datetime, partial_refund_keeps_access: bool = True,
+                 event_created: int | None = None) -> PaymentSession | None:
+    """`charge.refunded` (and other charge events): record the cumulative refunded amount."""
+    payment_session = find_payment_session(payment_intent_id=object_id(field(charge, "payment_intent")),
+                                           charge_id=field(charge, "id"), metadata=field(charge, "metadata"))
+    if payment_session is None:
+        return None
+    ledger = _ledger(payment_session)
+    refunds = field(field(charge, "refunds"), "data") or []
+    for refund in refunds:
+        _merge_refund(ledger, refund)
+    cumulative = field(charge, "amount_refunded")
+    if isinstance(cumulative, int):
+        seen_at = ledger.get("charge_seen_at") or 0
+        stamp = event_created or 0
+        # The newest report wins; between two of the same second, the larger (refunds add up).
+        if stamp > seen_at or (stamp == seen_at and cumulative >= ledger.get("charge_amount_refunded", 0)):
+            ledger["charge_amount_refunded"] = cumulative
+            ledger["charge_seen_at"] = stamp
+    _save_ledger(payment_session, ledger)
+    enforce(payment_session, now=now, partial_refund_keeps_access=partial_refund_keeps_access)
+    return payment_session
+
+
+def apply_refund(refund: Any, *, now: datetime, partial_refund_keeps_access: bool = True,
+                 payment_session: PaymentSession | None = None) -> PaymentSession | None:
+    """`refund.created/updated/failed`: record the refund by its id; a failure goes to staff."""
+    if payment_session is None:
+        payment_session = find_payment_session(payment_intent_id=object_id(field(refund, "payment_intent")),
+                                               charge_id=object_id(field(refund, "charge")),
+                                               metadata=field(refund, "metadata"))
+    if payment_session is None:
+        return None
+    ledger = _ledger(payment_session)
+    before = dict(ledger["refunds"].get(field(refund, "id")) or {})
+    entry = _merge_refund(ledger, refund)
+    _save_ledger(payment_session, ledger)
+    if entry["status"] in DEAD and before.get("status") not in DEAD:
+        reason = field(refund, "failure_reason") or entry["status"]
+        message = f"Refund {entry['id']} of {entry['amount']} {payment_session.currency} failed ({reason})."
+        payment_session.failure_code = "refund_failed"
+        payment_session.failure_message = message[:500]
+        payment_session.needs_review = True
+        payment_session.review_reason = message[:500]
+        audit.record("payment.refund_failed", payment_session, actor_label="stripe", message=message[:500],
+                     after={"refund_id": entry["id"], "reason": reason})
+    enforce(payment_session, now=now, partial_refund_keeps_access=partial_refund_keeps_access)
+    return payment_session
+
+
+def refunded_amount(payment_session: PaymentSession) -> int:
+    """What has been (or is being) refunded, from the ledger; 0..final_amount."""
+    ledger = _ledger(payment_session)
+    live = sum(r["amount"] for r in ledger["refunds"].values() if r["status"] not in DEAD)
+    dead = sum(r["amount"] for r in ledger["refunds"].values() if r["status"] in DEAD)
+    from_charge = ledger.get("charge_amount_refunded", 0) - dead
+    return max(0, min(max(live, from_charge, 0), payment_session.final_amount))
+
+
+def enforce(payment_session: PaymentSession, *, now: datetime, partial_refund_keeps_access: bool = True) -> None:
+    """Bring the session and its enrollment in line with the refunded amount (idempotent)."""
+    from services import payment_states
+    amount = refunded_amount(payment_session)
+    if amount != payment_session.amount_refunded:
+        audit.record("payment.refund_recorded", payment_session, actor_label="stripe",
+                     before={"amount_refunded": payment_session.amount_refunded},
+                     after={"amount_refunded": amount})
+        payment_session.amount_refunded = amount
+    if payment_session.status not in FULFILLED or amount == 0:
+        return  # nothing to take back yet; fulfillment calls this again when it happens
+    enrollment = enrollment_for(payment_session)
+    full = amount >= payment_session.final_amount
+    if full:
+        payment_states.move(payment_session, PaymentSessionStatus.REFUNDED, now=now,
+                            reason="refunded in full", actor_label="stripe")
+    if enrollment is None:
+        return
+    wanted = PaymentStatus.REFUNDED if full else PaymentStatus.PARTIALLY_REFUNDED
+    if enrollment.payment_status != wanted:
+        enrollment.payment_status = wanted
+    if (full or not partial_refund_keeps_access) and enrollment.status != EnrollmentStatus.REVOKED:
+        enrollments.revoke(enrollment, "payment refunded" if full else "payment partly refunded", now)
+
+
+# --- the ledger ------------------------------------------------------------------------
+
+def _ledger(payment_session: PaymentSession) -> dict:
+    stored = (payment_session.extra or {}).get("refund_ledger") or {}
+    return {"refunds": {k: dict(v) for k, v in (stored.get("refunds") or {}).items()},
+            **{k: v for k, v in stored.items() if k != "refunds"}}
+
+
+def _save_ledger(payment_session: PaymentSession, ledger: dict) -> None:
+    # A new dict, so SQLAlchemy sees the JSON column change.
+    payment_session.extra = {**(payment_session.extra or {}), "refund_ledger": ledger}
+
+
+def _merge_refund(ledger: dict, refund: Any) -> dict:
+    refund_id = field(refund, "id")
+    status = field(refund, "status") or "pending"
+    amount = field(refund, "amount")
+    entry = ledger["refunds"].get(refund_id) or {"id": refund_id, "amount": 0, "status": status}
+    if isinstance(amount, int) and amount >= 0:
+        entry["amount"] = amount
+    if _RANK.get(status, 0) >= _RANK.get(entry["status"], 0):
+        entry["status"] = status
+    ledger["refunds"][refund_id] = entry
+    return entry

@@ -1,0 +1,131 @@
+"""What each Stripe event does: one table from event type to handler (see docs/webhooks.md).
+
+Every handler is idempotent on the Stripe object, not only on the event id, because Stripe
+may send two events for one change (`checkout.session.completed` and
+`..._async_payment_succeeded`, `refund.created` and `charge.refunded`) and sends them in
+no particular order. Handlers flush, never commit; they answer which payment session the
+event touched, or that it is not ours (an event for another integration on the account).
+Unknown types are "not handled": stored in the inbox and answered 200.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable
+
+from models import PaymentSession
+from services import audit, disputes, refunds
+from services.refunds import field, find_payment_session, object_id
+
+
+@dataclass(frozen=True)
+class Result:
+    handled: bool  # False: stored as IGNORED (unknown type, or not one of our payments)
+    payment_session_id: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    event_type: str
+    created: int | None
+    now: datetime
+    partial_refund_keeps_access: bool
+
+
+def dispatch(event: Any, *, now: datetime, partial_refund_keeps_access: bool = True) -> Result:
+    """Apply one verified event (a stripe Event); flushes, the caller commits."""
+    event_type = field(event, "type")
+    handler = HANDLERS.get(event_type)
+    if handler is None:
+        return Result(False, note=f"no handler for {event_type}")
+    ctx = Context(event_type, field(event, "created"), now, partial_refund_keeps_access)
+    payment_session = handler(event["data"]["object"], ctx)
+    if payment_session is None:
+        return Result(False, note="not one of our payments")
+    return Result(True, payment_session.id)
+
+
+# --- handlers ----------------------------------------------------------------------------
+
+def _checkout_session(session: Any, ctx: Context) -> PaymentSession | None:
+    """completed / async_payment_succeeded / expired: apply what the session says now."""
+    from services import fulfillment
+    payment_session = fulfillment.apply_checkout_session(session, now=ctx.now, source="webhook")
+    if payment_session is not None:
+        _after_fulfillment(payment_session, ctx)
+    return payment_session
+
+
+def _checkout_async_failed(session: Any, ctx: Context) -> PaymentSession | None:
+    from services import fulfillment
+    return fulfillment.fail_async_payment(session, now=ctx.now, source="webhook")
+
+
+def _after_fulfillment(payment_session: PaymentSession, ctx: Context) -> None:
+    # A refund or dispute may have outrun the payment's own events: apply it now.
+    refunds.enforce(payment_session, now=ctx.now, partial_refund_keeps_access=ctx.partial_refund_keeps_access)
+    disputes.enforce(payment_session, now=ctx.now)
+
+
+def _payment_intent(intent: Any, ctx: Context) -> PaymentSession | None:
+    """payment_intent.*: recorded on the session for staff and learner; never enrolls.
+
+    Under Checkout a failed attempt is not final (the learner may try another card in the
+    same session), so only the reason is kept; the session's state is left to checkout.*.
+    """
+    payment_session = find_payment_session(payment_intent_id=field(intent, "id"),
+                                           metadata=field(intent, "metadata"))
+    if payment_session is None:
+        return None
+    charge_id = object_id(field(intent, "latest_charge"))
+    if charge_id and payment_session.payment_intent_id == field(intent, "id"):
+        payment_session.latest_charge_id = charge_id
+    before = {"failure_code": payment_session.failure_code, "failure_message": payment_session.failure_message}
+    if ctx.event_type == "payment_intent.payment_failed":
+        error = field(intent, "last_payment_error")
+        payment_session.failure_code = (field(error, "decline_code") or field(error, "code") or "payment_failed")[:100]
+        payment_session.failure_message = (field(error, "message") or "The payment failed.")[:500]
+    elif ctx.event_type == "payment_intent.canceled":
+        payment_session.failure_code = (field(intent, "cancellation_reason") or "canceled")[:100]
+        payment_session.failure_message = "The payment was canceled before it completed."
+    elif ctx.event_type == "payment_intent.succeeded" and payment_session.failure_code != "refund_failed":
+        # An earlier declined attempt no longer matters once a later attempt succeeded.
+        payment_session.failure_code = None
+        payment_session.failure_message = None
+    after = {"failure_code": payment_session.failure_code, "failure_message": payment_session.failure_message}
+    if after != before:
+        audit.record(f"payment.{ctx.event_type}", payment_session, actor_label="stripe",
+                     before=before, after=after)
+    return payment_session
+
+
+def _charge(charge: Any, ctx: Context) -> PaymentSession | None:
+    return refunds.apply_charge(charge, now=ctx.now, partial_refund_keeps_access=ctx.partial_refund_keeps_access,
+                                event_created=ctx.created)
+
+
+def _refund(refund: Any, ctx: Context) -> PaymentSession | None:
+    return refunds.apply_refund(refund, now=ctx.now, partial_refund_keeps_access=ctx.partial_refund_keeps_access)
+
+
+def _dispute(dispute: Any, ctx: Context) -> PaymentSession | None:
+    return disputes.apply_dispute(dispute, now=ctx.now)
+
+
+HANDLERS: dict[str, Callable[[Any, Context], PaymentSession | None]] = {
+    "checkout.session.completed": _checkout_session,
+    "checkout.session.async_payment_succeeded": _checkout_session,
+    "checkout.session.expired": _checkout_session,
+    "checkout.session.async_payment_failed": _checkout_async_failed,
+    "payment_intent.succeeded": _payment_intent,
+    "payment_intent.payment_failed": _payment_intent,
+    "payment_intent.canceled": _payment_intent,
+    "charge.refunded": _charge,
+    "refund.created": _refund,
+    "refund.updated": _refund,
+    "refund.failed": _refund,
+    "charge.dispute.created": _dispute,
+    "charge.dispute.updated": _dispute,
+    "charge.dispute.closed": _dispute,
+}

@@ -1,0 +1,162 @@
+"""Builders for webhook tests: payment sessions in any state, and Stripe events signed as Stripe signs.
+
+Objects start from Stripe's own examples (../shared/stripe/fixtures3.json, the shapes the
+sandbox also follows) with the fields our code reads filled in for one payment session.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import secrets
+import time
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from pathlib import Path
+
+import stripe
+
+from extensions import db
+from models import (Coupon, CouponRedemption, Course, PaymentSession, PaymentSessionStatus, RedemptionStatus,
+                    User)
+from tests.helpers import TEST_WEBHOOK_SECRET
+
+FIXTURES = Path("/work/shared/stripe/fixtures3.json")
+API_VERSION = "2026-10-28.endive"
+
+
+@lru_cache(maxsize=1)
+def _resources() -> dict:
+    if FIXTURES.exists():
+        return json.loads(FIXTURES.read_text())["resources"]
+    return {}
+
+
+def _base(kind: str) -> dict:
+    return copy.deepcopy(_resources().get(kind, {}))
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_test_{secrets.token_hex(12)}"
+
+
+# --- database rows --------------------------------------------------------------------------
+
+def payment_session(user: User, course: Course, *, status: str = "PENDING", coupon: Coupon | None = None,
+                    discount: int = 0, created_at: datetime | None = None, expires_in: timedelta = timedelta(minutes=31),
+                    stripe_session_id: str | None = "auto", **fields) -> PaymentSession:
+    """A checkout attempt as checkout leaves it: Stripe session id set, coupon use reserved."""
+    now = created_at or datetime.now(timezone.utc)
+    ps = PaymentSession(user_id=user.id, course_id=course.id, status=PaymentSessionStatus(status),
+                        amount=course.price_amount, currency=course.currency, discount_amount=discount,
+                        final_amount=course.price_amount - discount, created_at=now, expires_at=now + expires_in,
+                        stripe_session_id=new_id("cs") if stripe_session_id == "auto" else stripe_session_id,
+                        coupon_id=coupon.id if coupon else None, coupon_code=coupon.code if coupon else None,
+                        **fields)
+    db.session.add(ps)
+    db.session.flush()
+    if coupon is not None:
+        db.session.add(CouponRedemption(coupon_id=coupon.id, user_id=user.id, course_id=course.id,
+                                        payment_session_id=ps.id, status=RedemptionStatus.RESERVED,
+                                        discount_amount=discount, currency=course.currency,
+                                        reserved_at=now, expires_at=ps.expires_at))
+    db.session.commit()
+    return ps
+
+
+# --- Stripe objects -------------------------------------------------------------------------
+
+def checkout_session(ps: PaymentSession, *, status: str = "complete", payment_status: str = "paid",
+                     payment_intent: str | None = "auto", amount_total: int | None = None, **overrides) -> dict:
+    obj = _base("checkout.session")
+    created = int(ps.created_at.timestamp())
+    obj.update({
+        "id": ps.stripe_session_id, "object": "checkout.session", "mode": "payment", "livemode": False,
+        "client_reference_id": ps.id, "amount_subtotal": ps.final_amount,
+        "amount_total": ps.final_amount if amount_total is None else amount_total,
+        "currency": ps.currency.lower(), "status": status, "payment_status": payment_status,
+        "created": created, "expires_at": int(ps.expires_at.timestamp()),
+        "metadata": {"payment_session_id": ps.id, "course_id": str(ps.course_id), "user_id": str(ps.user_id)},
+        "payment_intent": intent_id(ps) if payment_intent == "auto" else payment_intent,
+        "url": None if status != "open" else f"https://checkout.stripe.com/c/pay/{ps.stripe_session_id}",
+        "success_url": "http://127.0.0.1:5000/checkout/success?session_id={CHECKOUT_SESSION_ID}",
+    })
+    obj.update(overrides)
+    return obj
+
+
+def intent_id(ps: PaymentSession) -> str:
+    """A stable PaymentIntent id per payment session (as Stripe keeps one per session)."""
+    return "pi_test_" + ps.id.removeprefix("ps_").replace("-", "x")[:24]
+
+
+def charge_id(ps: PaymentSession) -> str:
+    return "ch_test_" + ps.id.removeprefix("ps_").replace("-", "x")[:24]
+
+
+def payment_intent(ps: PaymentSession, *, status: str = "succeeded", error: dict | None = None, **overrides) -> dict:
+    obj = _base("payment_intent")
+    obj.update({"id": intent_id(ps), "object": "payment_intent", "amount": ps.final_amount,
+                "amount_received": ps.final_amount if status == "succeeded" else 0,
+                "currency": ps.currency.lower(), "status": status, "latest_charge": charge_id(ps),
+                "metadata": {"payment_session_id": ps.id}, "last_payment_error": error,
+                "canceled_at": None, "cancellation_reason": None})
+    obj.update(overrides)
+    return obj
+
+
+def charge(ps: PaymentSession, *, amount_refunded: int = 0, **overrides) -> dict:
+    obj = _base("charge")
+    obj.pop("refunds", None)  # not included since API 2022-11-15
+    obj.update({"id": charge_id(ps), "object": "charge", "amount": ps.final_amount, "amount_captured": ps.final_amount,
+                "amount_refunded": amount_refunded, "refunded": amount_refunded == ps.final_amount,
+                "captured": True, "paid": True, "status": "succeeded", "currency": ps.currency.lower(),
+                "payment_intent": intent_id(ps), "metadata": {"payment_session_id": ps.id}})
+    obj.update(overrides)
+    return obj
+
+
+def refund(ps: PaymentSession, *, amount: int | None = None, status: str = "succeeded", refund_id: str | None = None,
+           **overrides) -> dict:
+    obj = _base("refund")
+    obj.update({"id": refund_id or new_id("re"), "object": "refund",
+                "amount": ps.final_amount if amount is None else amount, "charge": charge_id(ps),
+                "currency": ps.currency.lower(), "payment_intent": intent_id(ps), "status": status, "metadata": {}})
+    if status == "failed":
+        obj["failure_reason"] = "expired_or_canceled_card"
+    obj.update(overrides)
+    return obj
+
+
+def dispute(ps: PaymentSession, *, status: str = "needs_response", dispute_id: str | None = None, **overrides) -> dict:
+    obj = _base("dispute")
+    obj.update({"id": dispute_id or new_id("dp"), "object": "dispute", "amount": ps.final_amount,
+                "charge": charge_id(ps), "currency": ps.currency.lower(), "payment_intent": intent_id(ps),
+                "reason": "fraudulent", "status": status})
+    obj.update(overrides)
+    return obj
+
+
+# --- events and signatures ------------------------------------------------------------------
+
+def event(event_type: str, obj: dict, *, event_id: str | None = None, created: int | None = None) -> dict:
+    base = _base("event")
+    base.update({"id": event_id or new_id("evt"), "object": "event", "api_version": API_VERSION,
+                 "created": created or int(time.time()), "livemode": False, "pending_webhooks": 1,
+                 "request": {"id": None, "idempotency_key": None}, "type": event_type, "data": {"object": obj}})
+    return base
+
+
+def body_of(evt: dict) -> bytes:
+    return json.dumps(evt, indent=2).encode()  # Stripe sends pretty-printed JSON
+
+
+def signature(body: bytes, secret: str = TEST_WEBHOOK_SECRET, timestamp: int | None = None) -> str:
+    return stripe.WebhookSignature.generate_signature_header(body.decode(), secret, timestamp=timestamp)
+
+
+def post_event(client, evt: dict | bytes, *, secret: str = TEST_WEBHOOK_SECRET, timestamp: int | None = None,
+               path: str = "/webhooks/stripe", header: str | None = None):
+    """POST an event as Stripe does: raw JSON body, Stripe-Signature over exactly those bytes."""
+    body = evt if isinstance(evt, bytes) else body_of(evt)
+    headers = {"Stripe-Signature": header if header is not None else signature(body, secret, timestamp)}
+    return client.post(path, data=body, headers=headers, content_type="application/json; charset=utf-8")
