@@ -84,6 +84,39 @@ def resumable_session(user: User, course: Course, now: datetime) -> PaymentSessi
     return None
 
 
+@dataclass
+class Offer:
+    """What the course page offers this visitor: the price (quote) and the next step."""
+
+    course: Course
+    quote: pricing.Quote
+    enrollment: Enrollment | None = None
+    resumable: PaymentSession | None = None
+    waitlist_entry: WaitlistEntry | None = None
+    is_full: bool = False
+
+    @property
+    def kind(self) -> str:
+        """"ENROLLED" | "INVITATION" | "WAITLIST" | "FREE" | "PAID": which box the page shows."""
+        if self.enrollment is not None:
+            return "ENROLLED"
+        if self.course.enrollment_type == EnrollmentType.INVITATION_ONLY:
+            return "INVITATION"
+        if self.is_full:
+            return "WAITLIST"
+        return "FREE" if self.course.is_free else "PAID"
+
+
+def offer(course: Course, user: User | None, coupon_code: str | None, now: datetime) -> Offer:
+    """Read-only: the course page's purchase box for `user` (None for a visitor)."""
+    if user is None:
+        return Offer(course, pricing.quote(course, coupon_code, None, now), is_full=enrollments.is_full(course))
+    enrollment = _already_enrolled(user, course)
+    return Offer(course, pricing.quote(course, coupon_code, user, now), enrollment=enrollment,
+                 resumable=None if enrollment else resumable_session(user, course, now),
+                 waitlist_entry=waitlist.find(user, course), is_full=enrollments.is_full(course))
+
+
 def _already_enrolled(user: User, course: Course) -> Enrollment | None:
     enrollment = enrollments.find(user, course)
     return enrollment if enrollment is not None and enrollment.grants_access else None

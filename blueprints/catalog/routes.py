@@ -1,10 +1,23 @@
-"""Routes of the catalog blueprint: /, /courses, /courses/<slug>."""
-from flask import Blueprint, redirect, render_template, url_for
-from flask_login import current_user
+"""Routes of the catalog blueprint: /, /courses, /courses/<slug> (page and live coupon quote).
 
-from services import catalog, enrollments
+`/courses/<slug>` serves the full page, or, for an htmx request (HX-Request without
+HX-Boosted), only the price summary fragment. POST is the coupon check: htmx posts it as
+the learner types (debounced) and on "Apply"; without JavaScript the same form posts and the
+full page shows the same result. htmx 2 does not swap 4xx answers, so fragments are 200.
+"""
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_limiter.util import get_remote_address
+from limits import parse
+
+from blueprints.checkout.forms import CouponForm, InvitationForm
+from extensions import limiter
+from models import utcnow
+from services import catalog, checkout
 
 bp = Blueprint("catalog", __name__)
+
+RATE_LIMITED_MESSAGE = "You have checked a lot of codes in a short time. Please wait a minute and try again."
 
 
 @bp.route("/")
@@ -17,8 +30,41 @@ def index():
     return render_template("catalog/index.html", courses=catalog.published_courses())
 
 
-@bp.route("/courses/<slug>")
+@bp.route("/courses/<slug>", methods=["GET", "POST"])
 def course(slug: str):
     course = catalog.course_by_slug(slug)
-    enrollment = enrollments.find(current_user, course) if current_user.is_authenticated else None
-    return render_template("catalog/course.html", course=course, enrollment=enrollment)
+    form = CouponForm(formdata=request.form if request.method == "POST" else request.args)
+    code = (form.coupon_code.data or "")[:64]  # anything longer is no code of ours: "not found"
+    limited = bool(code) and not coupon_check_allowed()
+    user = current_user if current_user.is_authenticated else None
+    offer = checkout.offer(course, user, None if limited else code, utcnow())
+    context = dict(course=course, offer=offer, form=form, invitation_form=InvitationForm(),
+                   rate_limited=RATE_LIMITED_MESSAGE if limited else None)
+    if wants_fragment():
+        response = current_app.make_response(render_template("catalog/_price_summary.html", **context))
+    else:
+        status = 429 if limited else 200
+        response = current_app.make_response((render_template("catalog/course.html", **context), status))
+    response.vary.add("HX-Request")
+    return response
+
+
+def wants_fragment() -> bool:
+    """An htmx request for a fragment; boosted navigation wants the whole page (STYLE.md)."""
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+
+
+def coupon_check_allowed() -> bool:
+    """Coupon checks are limited per address and per learner (COUPON_CHECK_RATE_LIMIT).
+
+    Counted by hand rather than with a decorator, so plain page views stay unlimited and the
+    learner gets a message in the price box instead of an error page.
+    """
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return True
+    item = parse(current_app.config["COUPON_CHECK_RATE_LIMIT"])
+    keys = [("address", get_remote_address())]
+    if current_user.is_authenticated:
+        keys.append(("learner", str(current_user.id)))
+    # Every key is hit (no short-circuit), so both counters move together.
+    return all([limiter.limiter.hit(item, "coupon-check", kind, value) for kind, value in keys])

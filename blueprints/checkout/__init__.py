@@ -1,1 +1,1 @@
-"""Buying a course: coupon quotes, Stripe Checkout, success and cancel pages, free enrollment."""
+"""Buying a course: Stripe Checkout start, success and cancel pages, free enrollment, waitlist."""

@@ -1,4 +1,147 @@
-"""Routes of the checkout blueprint."""
-from flask import Blueprint
+"""Routes of the checkout blueprint (URLs are part of the contract, see docs/checkout.md).
+
+POST /courses/<slug>/checkout   start a checkout: 303 to Stripe, or enrolled / waitlisted at once
+POST /courses/<slug>/enroll     one-button enrollment (FREE, or INVITATION_ONLY with a code)
+POST /courses/<slug>/waitlist   join the waitlist of a full course
+GET  /checkout/success          ?session_id={CHECKOUT_SESSION_ID}: confirm, enroll, poll while processing
+GET  /checkout/cancel           ?payment_session=<id>: what happened, with "cancel" and "resume"
+POST /checkout/cancel           cancel it (expire on Stripe, release the coupon)
+"""
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from blueprints.checkout.forms import CouponForm, InvitationForm
+from extensions import db
+from models import utcnow
+from services import catalog, checkout, enrollments, waitlist
+from services.errors import DomainError
 
 bp = Blueprint("checkout", __name__)
+
+
+def _sign_in_first(slug: str, coupon_code: str | None = None):
+    """Anonymous buyers sign in, then land back on the course page with their code."""
+    flash("Please sign in to continue.", "info")
+    back = url_for("catalog.course", slug=slug, coupon=coupon_code or None)
+    return redirect(url_for("auth.login", next=back))
+
+
+def _course_url(course, enrollment=None) -> str:
+    if enrollment is not None and course.lectures:
+        return url_for("learner.lecture", slug=course.slug, lecture_id=course.lectures[0].id)
+    return url_for("catalog.course", slug=course.slug)
+
+
+def _checkout_urls() -> tuple[str, str]:
+    # url_for would percent-encode the braces Stripe needs literally (STRIPE-NOTES.md).
+    success = url_for("checkout.success", _external=True) + "?session_id=" + checkout.SESSION_ID_PLACEHOLDER
+    cancel = url_for("checkout.cancel", _external=True) + "?payment_session=" + checkout.PAYMENT_SESSION_PLACEHOLDER
+    return success, cancel
+
+
+@bp.post("/courses/<slug>/checkout")
+def start(slug: str):
+    course = catalog.course_by_slug(slug)
+    code = (CouponForm(formdata=request.form).coupon_code.data or "")[:64]
+    if not current_user.is_authenticated:
+        return _sign_in_first(slug, code)
+    success_url, cancel_url = _checkout_urls()
+    now = utcnow()
+    try:
+        started = checkout.prepare_checkout(current_user, course, code, success_url=success_url,
+                                            cancel_url=cancel_url, now=now)
+    except DomainError as error:
+        if error.field != "coupon_code":
+            raise
+        return _course_page_with_error(course, code, error)
+    db.session.commit()
+    if started.kind == "REDIRECT" and not started.redirect_url:
+        try:
+            started = checkout.open_stripe_session(started.payment_session, now=now)
+        except checkout.CheckoutUnavailable as error:
+            db.session.commit()  # keep the FAILED session and the released reservation
+            return render_template("checkout/unavailable.html", course=course, message=error.message,
+                                   coupon_code=code), 503
+        db.session.commit()
+    return _after_start(course, started)
+
+
+def _after_start(course, started: checkout.CheckoutStart):
+    if started.kind == "REDIRECT":
+        return redirect(started.redirect_url, code=303)
+    if started.kind == "WAITLISTED":
+        flash("This course is full. You are on the waitlist: we will let you know when a seat opens.", "info")
+        return redirect(url_for("catalog.course", slug=course.slug), code=303)
+    if started.kind == "ENROLLED":
+        flash(f"You're enrolled in {course.title}. Enjoy the course!", "success")
+    else:
+        flash("You are already enrolled in this course.", "info")
+    return redirect(_course_url(course, started.enrollment), code=303)
+
+
+def _course_page_with_error(course, code: str, error: DomainError):
+    """A refused coupon at checkout: the course page again, with the reason next to the field."""
+    form = CouponForm(formdata=None, data={"coupon_code": code})
+    offer = checkout.offer(course, current_user, code, utcnow())
+    return render_template("catalog/course.html", course=course, offer=offer, form=form,
+                           invitation_form=InvitationForm(), rate_limited=None,
+                           checkout_error=error.message), 422
+
+
+@bp.post("/courses/<slug>/enroll")
+def enroll_free(slug: str):
+    course = catalog.course_by_slug(slug)
+    if not current_user.is_authenticated:
+        return _sign_in_first(slug)
+    form = InvitationForm(formdata=request.form)
+    try:
+        enrollment = enrollments.enroll_free(current_user, course, utcnow(), invitation_code=form.invitation_code.data)
+    except DomainError as error:
+        if error.field != "invitation_code":
+            raise
+        offer = checkout.offer(course, current_user, None, utcnow())
+        form.invitation_code.errors = [error.message]
+        return render_template("catalog/course.html", course=course, offer=offer, form=CouponForm(formdata=None),
+                               invitation_form=form, rate_limited=None), error.status
+    db.session.commit()
+    flash(f"You're enrolled in {course.title}. Enjoy the course!", "success")
+    return redirect(_course_url(course, enrollment), code=303)
+
+
+@bp.post("/courses/<slug>/waitlist")
+@login_required
+def join_waitlist(slug: str):
+    course = catalog.course_by_slug(slug)
+    waitlist.join(current_user, course, utcnow())
+    db.session.commit()
+    flash("You are on the waitlist. We will let you know when a seat opens.", "info")
+    return redirect(url_for("catalog.course", slug=slug), code=303)
+
+
+@bp.get("/checkout/success")
+@login_required
+def success():
+    payment_session = checkout.confirm_success(current_user, request.args.get("session_id"), utcnow())
+    db.session.commit()
+    template = "checkout/_status.html" if _wants_fragment() else "checkout/success.html"
+    response = make_response(render_template(template, ps=payment_session, course=payment_session.course))
+    response.vary.add("HX-Request")
+    return response
+
+
+@bp.route("/checkout/cancel", methods=["GET", "POST"])
+@login_required
+def cancel():
+    """GET (Stripe's "back" link, the dashboard) only shows the choice; POST cancels."""
+    payment_id = request.args.get("payment_session") or request.form.get("payment_session")
+    if request.method == "GET":
+        payment_session = checkout.get_for_user(current_user, payment_id)
+    else:
+        payment_session = checkout.cancel(current_user, payment_id, utcnow())
+        db.session.commit()
+    return render_template("checkout/cancel.html", ps=payment_session, course=payment_session.course,
+                           cancelled_now=request.method == "POST")
+
+
+def _wants_fragment() -> bool:
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
