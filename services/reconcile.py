@@ -14,7 +14,7 @@ from typing import Iterator
 
 from extensions import db
 from models import PaymentSession, PaymentSessionStatus
-from services import disputes, refunds, stripe_gateway
+from services import coupons, disputes, fulfillment, payment_states, refunds, stripe_gateway
 
 OPEN = (PaymentSessionStatus.PENDING, PaymentSessionStatus.PROCESSING)
 
@@ -56,7 +56,6 @@ def expire_one(payment_session_id: str, *, now: datetime,
     If Stripe refuses because the session is no longer open, the learner paid (or it
     expired) meanwhile: whatever Stripe says is applied, so a paid session is fulfilled.
     """
-    from services import coupons, payment_states
     payment_session = _claim(payment_session_id, (PaymentSessionStatus.PENDING,))
     if payment_session is None:
         return None
@@ -93,7 +92,6 @@ def _claim(payment_session_id: str, statuses) -> PaymentSession | None:
 
 def _apply(session, *, now: datetime, partial_refund_keeps_access: bool,
            fallback: PaymentSession) -> PaymentSessionStatus:
-    from services import fulfillment
     payment_session = fulfillment.apply_checkout_session(session, now=now, source="reconcile") or fallback
     refunds.enforce(payment_session, now=now, partial_refund_keeps_access=partial_refund_keeps_access)
     disputes.enforce(payment_session, now=now)

@@ -24,7 +24,7 @@ from typing import Any
 
 from extensions import db
 from models import (Enrollment, EnrollmentStatus, PaymentSession, PaymentSessionStatus, PaymentStatus, User)
-from services import audit, enrollments, stripe_gateway
+from services import audit, enrollments, payment_states, stripe_gateway
 from services.errors import Conflict, DomainError
 
 # Refund statuses that mean the money is not (or no longer) on its way back.
@@ -205,7 +205,6 @@ def refunded_amount(payment_session: PaymentSession) -> int:
 
 def enforce(payment_session: PaymentSession, *, now: datetime, partial_refund_keeps_access: bool = True) -> None:
     """Bring the session and its enrollment in line with the refunded amount (idempotent)."""
-    from services import payment_states
     amount = refunded_amount(payment_session)
     if amount != payment_session.amount_refunded:
         audit.record("payment.refund_recorded", payment_session, actor_label="stripe",

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from models import PaymentSession
-from services import audit, disputes, refunds
+from services import audit, disputes, fulfillment, refunds
 from services.refunds import field, find_payment_session, object_id
 
 
@@ -50,7 +50,6 @@ def dispatch(event: Any, *, now: datetime, partial_refund_keeps_access: bool = T
 
 def _checkout_session(session: Any, ctx: Context) -> PaymentSession | None:
     """completed / async_payment_succeeded / expired: apply what the session says now."""
-    from services import fulfillment
     payment_session = fulfillment.apply_checkout_session(session, now=ctx.now, source="webhook")
     if payment_session is not None:
         _after_fulfillment(payment_session, ctx)
@@ -58,7 +57,6 @@ def _checkout_session(session: Any, ctx: Context) -> PaymentSession | None:
 
 
 def _checkout_async_failed(session: Any, ctx: Context) -> PaymentSession | None:
-    from services import fulfillment
     return fulfillment.fail_async_payment(session, now=ctx.now, source="webhook")
 
 
