@@ -1,4 +1,194 @@
-"""Routes of the JSON API blueprint."""
-from flask import Blueprint
+"""Routes of the JSON API (the spec's endpoints under /api/payments, and /api/openapi.json).
+
+Each view parses its input, calls one service, commits, and answers
+`{"success": true, ...}`; errors become `{"success": false, "error": {...}}` through the
+app's error handlers (and the two below, for field errors and unauthenticated calls).
+"""
+from flask import Blueprint, current_app, jsonify, url_for
+from werkzeug.routing import BuildError
+
+from blueprints.api import openapi, queries, serializers
+from blueprints.api.auth import address_rate_limit, api_rate_limit, login_required, rate_limit_key
+from blueprints.api.validation import Fields, ValidationFailed, json_body
+from blueprints.errors import json_error
+from extensions import csrf, db, limiter
+from flask_limiter.util import get_remote_address
+from models import utcnow
+from services import catalog, checkout, coupons, enrollments, pricing
+from services.errors import Conflict, DomainError, NotFound
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+# Bearer requests cannot be forged cross-site; cookie requests are checked in auth.py.
+csrf.exempt(bp)
+limiter.limit(api_rate_limit, key_func=rate_limit_key, scope="api")(bp)
+limiter.limit(address_rate_limit, key_func=get_remote_address, scope="api-address")(bp)
+
+# Services name form fields in snake_case; the API's fields are the spec's camelCase.
+FIELD_NAMES = {"coupon_code": "couponCode", "invitation_code": "invitationCode", "course": "courseId"}
+
+
+@bp.errorhandler(ValidationFailed)
+def validation_failed(error: ValidationFailed):
+    return json_error(error.status, error.code, error.message, error.fields)
+
+
+@bp.errorhandler(DomainError)
+def domain_error(error: DomainError):
+    fields = {FIELD_NAMES.get(error.field, error.field): error.message} if error.field else None
+    return json_error(error.status, error.code, error.message, fields)
+
+
+def ok(status: int = 200, **payload):
+    return jsonify({"success": True, **payload}), status
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi.spec())
+
+
+# --- payment sessions ---------------------------------------------------------------
+
+@bp.post("/payments/sessions")
+@login_required
+def create_session(user):
+    fields = Fields(json_body())
+    course_key = fields.course_id()
+    coupon_code = fields.string("couponCode", max_length=coupons.CODE_MAX_LENGTH)
+    allowed = current_app.config["ALLOWED_REDIRECT_ORIGINS"]
+    return_url = fields.redirect_url("returnUrl", allowed)
+    cancel_url = fields.redirect_url("cancelUrl", allowed)
+    fields.done()
+    course = catalog.course_by_id_or_slug(course_key)
+    start = checkout.start_checkout(user, course, coupon_code, success_url=_success_url(return_url),
+                                    cancel_url=_cancel_url(cancel_url), now=utcnow(), commit=db.session.commit)
+    if start.kind == "ALREADY_ENROLLED":
+        raise Conflict("You are already enrolled in this course.", code="ALREADY_ENROLLED")
+    if start.kind == "WAITLISTED":
+        return ok(202, status="WAITLISTED", session=None, redirectUrl=None,
+                  message="The course is full: you are on its waiting list.")
+    session = serializers.payment_session(start.payment_session) if start.payment_session else None
+    if start.kind == "ENROLLED":
+        return ok(201, status="ENROLLED", session=session, redirectUrl=None,
+                  enrollment=serializers.enrollment(start.enrollment))
+    return ok(201, status="REDIRECT", session=session, redirectUrl=start.redirect_url)
+
+
+def _own_url(endpoint: str, fallback_path: str) -> str:
+    try:
+        return url_for(endpoint, _external=True)
+    except BuildError:
+        return current_app.config["FRONTEND_URL"] + fallback_path
+
+
+def _with_param(url: str, name: str, placeholder: str) -> str:
+    if placeholder in url:
+        return url
+    # Concatenated, not built with url_for/urlencode: those would percent-encode the braces.
+    return f"{url}{'&' if '?' in url else '?'}{name}={placeholder}"
+
+
+def _success_url(return_url: str | None) -> str:
+    base = return_url or _own_url("checkout.success", "/checkout/success")
+    return _with_param(base, "session_id", checkout.SESSION_ID_PLACEHOLDER)
+
+
+def _cancel_url(cancel_url: str | None) -> str:
+    base = cancel_url or _own_url("checkout.cancel", "/checkout/cancel")
+    return _with_param(base, "payment_session", checkout.PAYMENT_SESSION_PLACEHOLDER)
+
+
+@bp.get("/payments/sessions/<session_id>")
+@login_required
+def get_session(user, session_id: str):
+    return ok(session=serializers.payment_session(checkout.get_for_user(user, session_id)))
+
+
+@bp.get("/payments/sessions/stripe/<stripe_id>")
+def get_session_by_stripe_id(stripe_id: str):
+    """Public as in the spec (a return page may not be signed in), so it shows no personal data."""
+    payment_session = queries.payment_session_by_stripe_id(stripe_id)
+    if payment_session is None:
+        raise NotFound("We could not find that checkout.", code="PAYMENT_SESSION_NOT_FOUND")
+    return ok(session=serializers.public_payment_session(payment_session))
+
+
+@bp.post("/payments/sessions/<session_id>/cancel")
+@login_required
+def cancel_session(user, session_id: str):
+    payment_session = checkout.cancel(user, session_id, utcnow())
+    db.session.commit()
+    return ok(session=serializers.payment_session(payment_session))
+
+
+# --- coupons ------------------------------------------------------------------------
+
+@bp.post("/payments/coupons/validate")
+@login_required
+def validate_coupon(user):
+    fields = Fields(json_body())
+    code = fields.string("code", required=True, max_length=coupons.CODE_MAX_LENGTH)
+    course_key = fields.course_id()
+    fields.amount("amount")  # accepted for the spec's clients, never trusted: the price is ours
+    fields.done()
+    course = catalog.course_by_id_or_slug(course_key)
+    return ok(**serializers.quote(pricing.quote(course, code, user, utcnow()), code))
+
+
+@bp.get("/payments/coupons/active")
+def active_coupons():
+    return ok(coupons=[serializers.public_coupon(coupon) for coupon in coupons.public_active(utcnow())])
+
+
+# --- enrollments --------------------------------------------------------------------
+
+@bp.post("/payments/enrollments")
+@login_required
+def create_enrollment(user):
+    fields = Fields(json_body())
+    course_key = fields.course_id()
+    coupon_code = fields.string("couponCode", max_length=coupons.CODE_MAX_LENGTH)
+    invitation_code = fields.string("invitationCode", max_length=40)
+    fields.done()
+    course = catalog.course_by_id_or_slug(course_key)
+    now = utcnow()
+    existing = enrollments.find(user, course)
+    if existing is not None and existing.grants_access:
+        return ok(200, enrollment=serializers.enrollment(existing), created=False)
+    if coupon_code and not course.is_free:
+        enrollment = _enroll_with_full_discount(user, course, coupon_code, now)
+    else:
+        enrollment = enrollments.enroll_free(user, course, now, invitation_code=invitation_code)
+    db.session.commit()
+    return ok(201, enrollment=serializers.enrollment(enrollment), created=True)
+
+
+def _enroll_with_full_discount(user, course, coupon_code: str, now):
+    """A paid course enrolls here only when the coupon makes it free; checkout does the work."""
+    quote = pricing.quote(course, coupon_code, user, now)
+    if not quote.is_valid:
+        raise DomainError(quote.refusal_message, code=quote.refusal_code, field="couponCode", status=422)
+    if quote.final_amount != 0:
+        raise DomainError("This course is not free with this code: buy it through a payment session.",
+                          code="PAYMENT_REQUIRED", status=402)
+    start = checkout.prepare_checkout(user, course, coupon_code, success_url=_success_url(None),
+                                      cancel_url=_cancel_url(None), now=now)
+    if start.enrollment is None:
+        raise Conflict("The course is full: you are on its waiting list.", code="WAITLISTED")
+    return start.enrollment
+
+
+@bp.get("/payments/enrollments")
+@login_required
+def list_enrollments(user):
+    return ok(enrollments=[serializers.enrollment(item) for item in queries.enrollments_of(user)])
+
+
+@bp.get("/payments/enrollments/course/<course_id>")
+@login_required
+def course_enrollment(user, course_id: str):
+    course = catalog.course_by_id_or_slug(course_id)
+    enrollment = enrollments.find(user, course)
+    if enrollment is None:
+        raise NotFound("You are not enrolled in this course.", code="ENROLLMENT_NOT_FOUND")
+    return ok(enrollment=serializers.enrollment(enrollment))

@@ -1,0 +1,140 @@
+"""Who is calling the API, and how fast.
+
+Credentials, in order:
+1. `Authorization: Bearer <credential>`: a personal API token (`lp_…`) or a JWT from the
+   configured OpenID Connect issuer. A bearer request is not exposed to CSRF (browsers never
+   attach the header on their own), so the blueprint is exempt from the global CSRFProtect.
+2. The browser session cookie (Flask-Login). Browsers attach cookies to cross-site requests,
+   so unsafe methods must carry the CSRF token in `X-CSRFToken` (as htmx does), checked here.
+
+Missing or invalid credentials answer 401 with `WWW-Authenticate: Bearer` (RFC 6750); a
+valid caller who may not do something gets 403 (or 404 for someone else's resource).
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+
+from flask import current_app, g, request
+from flask_limiter.util import get_remote_address
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError, validate_csrf
+from wtforms.validators import ValidationError
+
+from blueprints.errors import json_error
+from extensions import db
+from models import User
+from services import api_tokens, identity
+from services.errors import DomainError
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+REALM = "learnpay"
+
+
+class Unauthenticated(Exception):
+    def __init__(self, message: str, *, invalid_token: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.invalid_token = invalid_token
+
+
+def _bearer_credential() -> str | None:
+    """The credential of an `Authorization` header; Unauthenticated for any other scheme."""
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    scheme, _, credential = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not credential.strip():
+        raise Unauthenticated("Use `Authorization: Bearer <token>`.", invalid_token=True)
+    return credential.strip()
+
+
+def _user_from_bearer(credential: str) -> User:
+    config = current_app.config
+    if api_tokens.looks_like_api_token(credential):
+        user = api_tokens.authenticate(credential)
+        if user is None:
+            raise Unauthenticated("The API token is invalid or has been revoked.", invalid_token=True)
+        g.api_auth_method = "api_token"
+        return user
+    if identity.looks_like_jwt(credential):
+        try:
+            claims = identity.verify_jwt(credential, issuer=config.get("OIDC_ISSUER") or "",
+                                         audience=config.get("OIDC_AUDIENCE") or "")
+        except identity.InvalidToken as error:
+            raise Unauthenticated(error.message, invalid_token=True) from error
+        user = identity.user_from_claims(config["OIDC_ISSUER"], claims, staff_claim=config.get("OIDC_STAFF_CLAIM"),
+                                         record_login=False)
+        g.api_auth_method = "jwt"
+        return user
+    raise Unauthenticated("The bearer token is not one we issue or accept.", invalid_token=True)
+
+
+def _user_from_session() -> User | None:
+    if not current_user.is_authenticated:
+        return None
+    if request.method not in SAFE_METHODS:
+        try:
+            validate_csrf(request.headers.get("X-CSRFToken") or request.headers.get("X-CSRF-Token"))
+        except ValidationError as error:
+            raise CSRFError(str(error)) from error
+    g.api_auth_method = "session"
+    return current_user._get_current_object()
+
+
+def authenticate() -> User | None:
+    """The caller, or None when no credential was sent. Raises Unauthenticated for a bad one."""
+    credential = _bearer_credential()
+    user = _user_from_bearer(credential) if credential is not None else _user_from_session()
+    if user is not None:
+        if not user.is_active:
+            raise DomainError("This account is disabled.", code="ACCOUNT_DISABLED", status=403)
+        # Its own small transaction: a token's last use, or a user created from JWT claims.
+        db.session.commit()
+    g.api_user = user
+    return user
+
+
+def unauthenticated_response(error: Unauthenticated):
+    challenge = f'Bearer realm="{REALM}"'
+    if error.invalid_token:
+        challenge += ', error="invalid_token"'
+    return json_error(401, "UNAUTHENTICATED", error.message, headers={"WWW-Authenticate": challenge})
+
+
+def login_required(view):
+    """The view gets the authenticated caller as its first argument."""
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        try:
+            user = authenticate()
+        except Unauthenticated as error:
+            return unauthenticated_response(error)
+        if user is None:
+            return unauthenticated_response(Unauthenticated("Sign in, or send `Authorization: Bearer <token>`."))
+        return view(user, *args, **kwargs)
+    return wrapper
+
+
+def rate_limit_key() -> str:
+    """One bucket per bearer credential, else per signed-in user, else per address.
+
+    Computed from the request alone (no database): Flask-Limiter checks limits before the
+    view authenticates. Only a digest of the credential is kept in the limiter's storage.
+    """
+    header = request.headers.get("Authorization", "")
+    scheme, _, credential = header.strip().partition(" ")
+    if scheme.lower() == "bearer" and credential.strip():
+        return "bearer:" + hashlib.sha256(credential.strip().encode()).hexdigest()[:32]
+    if current_user.is_authenticated:
+        return f"user:{current_user.get_id()}"
+    return f"address:{get_remote_address()}"
+
+
+def api_rate_limit() -> str:
+    return current_app.config.get("API_RATE_LIMIT") or "120/minute"
+
+
+def address_rate_limit() -> str:
+    """A ceiling per address whatever the credential, so rotating made-up tokens buys nothing."""
+    return current_app.config.get("API_ADDRESS_RATE_LIMIT") or "600/minute"

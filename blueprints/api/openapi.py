@@ -1,0 +1,318 @@
+"""The OpenAPI 3.1 description of the JSON API, served at /api/openapi.json.
+
+Hand-written on purpose: it is the contract other clients code against, so it is reviewed
+like code. tests/api/test_openapi.py validates real responses against it, and
+tests/api/test_schemathesis.py fuzzes every operation with it.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+NULLABLE_STRING = {"type": ["string", "null"]}
+NULLABLE_DATETIME = {"type": ["string", "null"], "format": "date-time"}
+MONEY = {"type": "integer", "minimum": 0, "description": "An amount in minor units (cents; yen has none)."}
+CURRENCY = {"type": "string", "pattern": "^[A-Z]{3}$", "description": "ISO 4217 code."}
+COURSE_KEY = {"oneOf": [{"type": "string", "minLength": 1, "maxLength": 120}, {"type": "integer", "minimum": 1}],
+              "description": "The course's numeric id or its slug."}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _success(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {"type": "object", "required": ["success", *required],
+            "properties": {"success": {"const": True}, **properties}}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    return {str(status): {"$ref": f"#/components/responses/E{status}"} for status in statuses}
+
+
+ERROR_DESCRIPTIONS = {
+    400: "Invalid input: VALIDATION_ERROR (with `fields`), INVALID_JSON or CSRF_FAILED.",
+    401: "UNAUTHENTICATED: no credential, or an invalid, expired or revoked one.",
+    403: "FORBIDDEN, ACCOUNT_DISABLED or INVITATION_REQUIRED.",
+    404: "NOT_FOUND, COURSE_NOT_FOUND, PAYMENT_SESSION_NOT_FOUND or ENROLLMENT_NOT_FOUND. "
+         "Someone else's resource is also 404.",
+    405: "METHOD_NOT_ALLOWED.",
+    402: "PAYMENT_REQUIRED: the course is not free; start a payment session instead.",
+    409: "CONFLICT: ALREADY_ENROLLED, NOT_CANCELLABLE, PAYMENT_PROCESSING, WAITLISTED or EMAIL_TAKEN.",
+    413: "PAYLOAD_TOO_LARGE.",
+    415: "INVALID_JSON: the body must be JSON (`Content-Type: application/json`).",
+    422: "A coupon refusal (COUPON_NOT_FOUND, COUPON_EXPIRED, … AMOUNT_BELOW_MINIMUM_CHARGE) with `fields.couponCode`.",
+    429: "RATE_LIMITED: too many requests; `Retry-After` says when to try again.",
+    503: "CHECKOUT_UNAVAILABLE, STRIPE_UNAVAILABLE or IDENTITY_PROVIDER_UNAVAILABLE: try again shortly.",
+}
+
+
+def _error_response(status: int) -> dict[str, Any]:
+    response = _json(_ref("Error"), ERROR_DESCRIPTIONS[status])
+    if status == 401:
+        response["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"},
+                                                    "description": "`Bearer realm=\"learnpay\"` (RFC 6750)."}}
+    if status == 429:
+        response["headers"] = {"Retry-After": {"schema": {"type": "string"},
+                                               "description": "Seconds to wait before retrying."}}
+    return response
+
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object", "required": ["success", "error"],
+        "properties": {
+            "success": {"const": False},
+            "error": {
+                "type": "object", "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string", "description": "Stable, for programs."},
+                    "message": {"type": "string", "description": "For people."},
+                    "fields": {"type": "object", "additionalProperties": {"type": "string"},
+                               "description": "One message per invalid request field (camelCase)."},
+                },
+            },
+        },
+    },
+    "CourseRef": {
+        "type": "object", "required": ["id", "slug", "title"],
+        "properties": {"id": {"type": "integer"}, "slug": {"type": "string"}, "title": {"type": "string"}},
+    },
+    "PaymentSessionStatus": {"type": "string", "enum": ["PENDING", "PROCESSING", "COMPLETED", "CANCELLED",
+                                                        "EXPIRED", "FAILED", "REFUNDED"]},
+    "PaymentSession": {
+        "type": "object",
+        "required": ["id", "courseId", "course", "userId", "status", "amount", "discountAmount", "finalAmount",
+                     "amountRefunded", "currency", "couponCode", "stripeSessionId", "paymentIntentId",
+                     "enrollmentId", "checkoutUrl", "failureCode", "failureMessage", "createdAt", "updatedAt",
+                     "expiresAt", "completedAt"],
+        "properties": {
+            "id": {"type": "string"}, "courseId": {"type": "integer"}, "course": _ref("CourseRef"),
+            "userId": {"type": "integer"}, "status": _ref("PaymentSessionStatus"),
+            "amount": {**MONEY, "description": "The list price when the session began (minor units)."},
+            "discountAmount": MONEY, "finalAmount": MONEY, "amountRefunded": MONEY, "currency": CURRENCY,
+            "couponCode": NULLABLE_STRING, "stripeSessionId": NULLABLE_STRING, "paymentIntentId": NULLABLE_STRING,
+            "enrollmentId": {"type": ["integer", "null"]},
+            "checkoutUrl": {**NULLABLE_STRING, "description": "Where to resume paying, while PENDING."},
+            "failureCode": NULLABLE_STRING, "failureMessage": NULLABLE_STRING,
+            "createdAt": {"type": "string", "format": "date-time"},
+            "updatedAt": {"type": "string", "format": "date-time"},
+            "expiresAt": NULLABLE_DATETIME, "completedAt": NULLABLE_DATETIME,
+        },
+    },
+    "PublicPaymentSession": {
+        "type": "object", "additionalProperties": False,
+        "description": "No personal data: no user, email, coupon or Stripe customer.",
+        "required": ["status", "courseId", "course", "amount", "discountAmount", "finalAmount", "currency"],
+        "properties": {"status": _ref("PaymentSessionStatus"), "courseId": {"type": "integer"},
+                       "course": _ref("CourseRef"), "amount": MONEY, "discountAmount": MONEY,
+                       "finalAmount": MONEY, "currency": CURRENCY},
+    },
+    "Enrollment": {
+        "type": "object",
+        "required": ["id", "userId", "courseId", "course", "status", "hasAccess", "type", "source", "paymentStatus",
+                     "paymentId", "amountPaid", "discountApplied", "currency", "progress", "completedLectures",
+                     "totalLectures", "enrolledAt", "paidAt", "completedAt", "expiresAt", "lastAccessedAt",
+                     "certificateEarned"],
+        "properties": {
+            "id": {"type": "integer"}, "userId": {"type": "integer"}, "courseId": {"type": "integer"},
+            "course": _ref("CourseRef"),
+            "status": {"type": "string", "enum": ["ACTIVE", "COMPLETED", "SUSPENDED", "REVOKED", "EXPIRED"]},
+            "hasAccess": {"type": "boolean"},
+            "type": {"type": "string", "enum": ["FREE", "PAID", "SUBSCRIPTION", "INVITATION_ONLY", "WAITLIST"]},
+            "source": {"type": "string", "enum": ["DIRECT", "REFERRAL", "PROMOTION", "BUNDLE", "LEARNING_PATH"]},
+            "paymentStatus": {"type": "string",
+                              "enum": ["FREE", "PENDING", "PAID", "PARTIALLY_REFUNDED", "REFUNDED", "FAILED"]},
+            "paymentId": NULLABLE_STRING, "amountPaid": MONEY, "discountApplied": MONEY, "currency": CURRENCY,
+            "progress": {"type": "number", "minimum": 0, "maximum": 100, "description": "Percent complete."},
+            "completedLectures": {"type": "integer", "minimum": 0}, "totalLectures": {"type": "integer", "minimum": 0},
+            "enrolledAt": {"type": "string", "format": "date-time"}, "paidAt": NULLABLE_DATETIME,
+            "completedAt": NULLABLE_DATETIME, "expiresAt": NULLABLE_DATETIME, "lastAccessedAt": NULLABLE_DATETIME,
+            "certificateEarned": {"type": "boolean"},
+        },
+    },
+    "PublicCoupon": {
+        "type": "object",
+        "required": ["code", "name", "description", "discountType", "percentOff", "amountOff", "currency",
+                     "minimumAmount", "maximumDiscount", "validFrom", "validUntil", "applicableCourses"],
+        "properties": {
+            "code": {"type": "string"}, "name": {"type": "string"}, "description": NULLABLE_STRING,
+            "discountType": {"type": "string", "enum": ["PERCENTAGE", "FIXED_AMOUNT"]},
+            "percentOff": {"type": ["number", "null"], "description": "For PERCENTAGE coupons (not money)."},
+            "amountOff": {"type": ["integer", "null"], "description": "For FIXED_AMOUNT coupons, minor units."},
+            "currency": {"type": ["string", "null"]},
+            "minimumAmount": {"type": ["integer", "null"]}, "maximumDiscount": {"type": ["integer", "null"]},
+            "validFrom": NULLABLE_DATETIME, "validUntil": NULLABLE_DATETIME,
+            "applicableCourses": {"type": "array", "items": {"type": "string"},
+                                  "description": "Course slugs; empty means every course."},
+        },
+    },
+    "CouponValidation": _success({
+        "isValid": {"type": "boolean"}, "code": {"type": "string"}, "courseId": {"type": "integer"},
+        "originalAmount": MONEY, "discountAmount": MONEY, "finalAmount": MONEY, "currency": CURRENCY,
+        "refusalCode": {**NULLABLE_STRING, "description": "Why the code was refused, when isValid is false."},
+        "message": {**NULLABLE_STRING, "description": "The refusal, for people."},
+    }, ["isValid", "code", "courseId", "originalAmount", "discountAmount", "finalAmount", "currency",
+        "refusalCode", "message"]),
+}
+
+SECURED = [{"bearerAuth": []}, {"cookieAuth": [], "csrfHeader": []}]
+SECURED_SAFE = [{"bearerAuth": []}, {"cookieAuth": []}]
+COUPON_CODE = {"type": ["string", "null"], "maxLength": 32}
+
+
+def _body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "required": required, "properties": properties}}}}
+
+
+def _path_param(name: str, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "description": description,
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255}}
+
+
+CHECKOUT_RESULT = _success({
+    "status": {"type": "string", "enum": ["REDIRECT", "ENROLLED"],
+               "description": "REDIRECT: send the learner to redirectUrl. ENROLLED: the price was 0."},
+    "session": {"oneOf": [_ref("PaymentSession"), {"type": "null"}]},
+    "redirectUrl": {**NULLABLE_STRING, "description": "Stripe Checkout's hosted page."},
+    "enrollment": _ref("Enrollment"),
+}, ["status", "session", "redirectUrl"])
+
+PATHS: dict[str, Any] = {
+    "/api/payments/sessions": {"post": {
+        "operationId": "createPaymentSession", "tags": ["Payment sessions"], "security": SECURED,
+        "summary": "Start a Stripe Checkout for a course (the price is computed by the server)",
+        "requestBody": _body({
+            "courseId": COURSE_KEY, "couponCode": COUPON_CODE,
+            "returnUrl": {"type": ["string", "null"], "format": "uri",
+                          "description": "Where Stripe sends the learner after paying; must be on an allowed origin. "
+                                         "`session_id={CHECKOUT_SESSION_ID}` is appended."},
+            "cancelUrl": {"type": ["string", "null"], "format": "uri",
+                          "description": "Where Stripe sends the learner on cancel; must be on an allowed origin. "
+                                         "`payment_session=<id>` is appended."},
+        }, ["courseId"]),
+        "responses": {
+            "201": _json(CHECKOUT_RESULT, "A payment session to pay (REDIRECT), or enrolled at once (price 0)."),
+            "202": _json(_success({"status": {"const": "WAITLISTED"}, "session": {"type": "null"},
+                                   "redirectUrl": {"type": "null"}, "message": {"type": "string"}},
+                                  ["status", "session", "redirectUrl"]),
+                         "The course is full: the learner joined its waiting list."),
+            **_errors(400, 401, 403, 404, 409, 415, 422, 429, 503),
+        },
+    }},
+    "/api/payments/sessions/{id}": {"get": {
+        "operationId": "getPaymentSession", "tags": ["Payment sessions"], "security": SECURED_SAFE,
+        "summary": "One of the caller's payment sessions",
+        "parameters": [_path_param("id", "The payment session id (`ps_…`).")],
+        "responses": {"200": _json(_success({"session": _ref("PaymentSession")}, ["session"]), "The session."),
+                      **_errors(401, 403, 404, 429)},
+    }},
+    "/api/payments/sessions/stripe/{stripeId}": {"get": {
+        "operationId": "getPaymentSessionByStripeId", "tags": ["Payment sessions"], "security": [],
+        "summary": "A payment session's status by its Stripe Checkout Session id (public, no personal data)",
+        "parameters": [_path_param("stripeId", "The Stripe Checkout Session id (`cs_…`).")],
+        "responses": {"200": _json(_success({"session": _ref("PublicPaymentSession")}, ["session"]), "The status."),
+                      **_errors(404, 429)},
+    }},
+    "/api/payments/sessions/{id}/cancel": {"post": {
+        "operationId": "cancelPaymentSession", "tags": ["Payment sessions"], "security": SECURED,
+        "summary": "Cancel a pending payment session (its Stripe session is expired, its coupon use released)",
+        "parameters": [_path_param("id", "The payment session id (`ps_…`).")],
+        "responses": {"200": _json(_success({"session": _ref("PaymentSession")}, ["session"]),
+                                   "The session: CANCELLED, or COMPLETED if Stripe had already taken the payment."),
+                      **_errors(400, 401, 403, 404, 409, 429, 503)},
+    }},
+    "/api/payments/coupons/validate": {"post": {
+        "operationId": "validateCoupon", "tags": ["Coupons"], "security": SECURED,
+        "summary": "Price a course with a coupon code for the caller",
+        "requestBody": _body({"code": {"type": "string", "minLength": 1, "maxLength": 32}, "courseId": COURSE_KEY,
+                              "amount": {"type": "integer", "minimum": 0,
+                                         "description": "Ignored: the price always comes from the server."}},
+                             ["code", "courseId"]),
+        "responses": {"200": _json(_ref("CouponValidation"), "The quote; isValid false with the refusal."),
+                      **_errors(400, 401, 403, 404, 415, 429)},
+    }},
+    "/api/payments/coupons/active": {"get": {
+        "operationId": "listActiveCoupons", "tags": ["Coupons"], "security": [],
+        "summary": "Public coupons that can be used now (private codes are never listed)",
+        "responses": {"200": _json(_success({"coupons": {"type": "array", "items": _ref("PublicCoupon")}},
+                                            ["coupons"]), "The public coupons."),
+                      **_errors(429)},
+    }},
+    "/api/payments/enrollments": {
+        "post": {
+            "operationId": "createEnrollment", "tags": ["Enrollments"], "security": SECURED,
+            "summary": "Enroll in a free course (or with a 100% coupon, or an invitation); idempotent",
+            "requestBody": _body({"courseId": COURSE_KEY, "couponCode": COUPON_CODE,
+                                  "invitationCode": {"type": ["string", "null"], "maxLength": 40}}, ["courseId"]),
+            "responses": {
+                "201": _json(_success({"enrollment": _ref("Enrollment"), "created": {"const": True}},
+                                      ["enrollment", "created"]), "Enrolled now."),
+                "200": _json(_success({"enrollment": _ref("Enrollment"), "created": {"const": False}},
+                                      ["enrollment", "created"]), "Already enrolled: nothing changed."),
+                **_errors(400, 401, 402, 403, 404, 409, 415, 422, 429),
+            },
+        },
+        "get": {
+            "operationId": "listEnrollments", "tags": ["Enrollments"], "security": SECURED_SAFE,
+            "summary": "The caller's enrollments",
+            "responses": {"200": _json(_success({"enrollments": {"type": "array", "items": _ref("Enrollment")}},
+                                                ["enrollments"]), "Newest first."),
+                          **_errors(401, 403, 429)},
+        },
+    },
+    "/api/payments/enrollments/course/{courseId}": {"get": {
+        "operationId": "getCourseEnrollment", "tags": ["Enrollments"], "security": SECURED_SAFE,
+        "summary": "The caller's enrollment in one course",
+        "parameters": [{"name": "courseId", "in": "path", "required": True, "description": "Course id or slug.",
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 120}}],
+        "responses": {"200": _json(_success({"enrollment": _ref("Enrollment")}, ["enrollment"]), "The enrollment."),
+                      **_errors(401, 403, 404, 429)},
+    }},
+    "/api/payments/webhooks/stripe": {"post": {
+        "operationId": "stripeWebhook", "tags": ["Webhooks"], "security": [],
+        "summary": "Stripe's webhook endpoint (signed with `Stripe-Signature`; not for API clients)",
+        "description": "Verified on the raw body; each Stripe event id has at most one effect. Answers 2xx once "
+                       "the effect is committed, 400 for a bad signature or payload, 5xx so Stripe retries.",
+        "parameters": [{"name": "Stripe-Signature", "in": "header", "required": True, "schema": {"type": "string"}}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+        "responses": {"200": {"description": "Received (processed, a duplicate, or an event type we ignore)."},
+                      "400": {"description": "Bad signature or payload."},
+                      "413": {"description": "Payload too large."},
+                      "500": {"description": "Not processed; Stripe retries."}},
+    }},
+}
+
+
+def spec() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Learnpay API", "version": "1.0.0",
+            "description": "Payments, coupons and enrollments for Learnpay's courses. JSON in and out; money is "
+                           "integer minor units beside an ISO currency code. Successes are "
+                           "`{\"success\": true, ...}`, failures `{\"success\": false, \"error\": {code, message, "
+                           "fields?}}`. Authenticate with `Authorization: Bearer <personal API token or OIDC JWT>`, "
+                           "or the browser session cookie plus `X-CSRFToken` for unsafe methods. See docs/api.md.",
+        },
+        "servers": [{"url": "/"}],
+        "tags": [{"name": "Payment sessions"}, {"name": "Coupons"}, {"name": "Enrollments"}, {"name": "Webhooks"}],
+        "paths": PATHS,
+        "components": {
+            "schemas": SCHEMAS,
+            "responses": {f"E{status}": _error_response(status) for status in ERROR_DESCRIPTIONS},
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer",
+                               "description": "A personal API token (`lp_…`, from /account) or a JWT from the "
+                                              "configured OpenID Connect issuer (aud = OIDC_AUDIENCE)."},
+                "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "session",
+                               "description": "The browser session after signing in on the site."},
+                "csrfHeader": {"type": "apiKey", "in": "header", "name": "X-CSRFToken",
+                               "description": "With cookieAuth on POST: the token from the page's csrf-token meta tag."},
+            },
+        },
+    }
