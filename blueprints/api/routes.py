@@ -38,8 +38,8 @@ def domain_error(error: DomainError):
     return json_error(error.status, error.code, error.message, fields)
 
 
-def ok(status: int = 200, **payload):
-    return jsonify({"success": True, **payload}), status
+def ok(http_status: int = 200, /, **payload):
+    return jsonify({"success": True, **payload}), http_status
 
 
 @bp.get("/openapi.json")

@@ -1,0 +1,92 @@
+"""POST/GET /api/payments/enrollments and GET /api/payments/enrollments/course/<courseId>."""
+import pytest
+
+from extensions import db
+from models import Enrollment, EnrollmentStatus
+from tests import factories
+
+ENROLL = "/api/payments/enrollments"
+
+
+def test_free_course_enrolls_and_repeating_is_idempotent(client, learner, auth, free_course):
+    first = client.post(ENROLL, json={"courseId": free_course.slug}, headers=auth)
+    assert first.status_code == 201
+    body = first.get_json()
+    assert body["created"] is True and body["enrollment"]["status"] == "ACTIVE"
+    assert body["enrollment"]["hasAccess"] is True and body["enrollment"]["amountPaid"] == 0
+    second = client.post(ENROLL, json={"courseId": free_course.id}, headers=auth)
+    assert second.status_code == 200 and second.get_json()["created"] is False
+    assert second.get_json()["enrollment"]["id"] == body["enrollment"]["id"]
+    assert db.session.scalar(db.select(db.func.count(Enrollment.id))) == 1
+
+
+def test_paid_course_is_refused_with_402(client, auth, paid_course):
+    response = client.post(ENROLL, json={"courseId": paid_course.slug}, headers=auth)
+    assert response.status_code == 402 and response.get_json()["error"]["code"] == "PAYMENT_REQUIRED"
+    factories.coupon(code="HALF", percent=50)
+    half = client.post(ENROLL, json={"courseId": paid_course.slug, "couponCode": "HALF"}, headers=auth)
+    assert half.status_code == 402
+    assert db.session.scalar(db.select(db.func.count(Enrollment.id))) == 0
+
+
+def test_paid_course_with_a_full_discount_enrolls(client, auth, paid_course):
+    factories.coupon(code="ALLFREE", percent=100)
+    response = client.post(ENROLL, json={"courseId": paid_course.slug, "couponCode": "allfree"}, headers=auth)
+    assert response.status_code == 201
+    enrollment = response.get_json()["enrollment"]
+    assert enrollment["discountApplied"] == 9900 and enrollment["amountPaid"] == 0
+
+
+def test_refused_coupon_on_enrollment_is_422(client, auth, paid_course):
+    response = client.post(ENROLL, json={"courseId": paid_course.slug, "couponCode": "MISSING"}, headers=auth)
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "COUPON_NOT_FOUND"
+    assert "couponCode" in response.get_json()["error"]["fields"]
+
+
+def test_invitation_only_course_needs_an_invitation(client, auth):
+    course = factories.course(enrollment_type="INVITATION_ONLY", price=0)
+    response = client.post(ENROLL, json={"courseId": course.slug}, headers=auth)
+    assert response.status_code == 403
+    assert response.get_json()["error"]["fields"] == {"invitationCode": response.get_json()["error"]["message"]}
+
+
+@pytest.mark.parametrize("body, fields", [
+    ({}, {"courseId"}), ({"courseId": 3.5}, {"courseId"}), ({"courseId": "x", "couponCode": []}, {"couponCode"}),
+    ({"courseId": "x", "invitationCode": "y" * 41}, {"invitationCode"}),
+])
+def test_enroll_field_errors(client, auth, body, fields):
+    response = client.post(ENROLL, json=body, headers=auth)
+    assert response.status_code == 400 and set(response.get_json()["error"]["fields"]) == fields
+
+
+def test_enrollment_endpoints_require_authentication(client, free_course):
+    for response in (client.post(ENROLL, json={"courseId": free_course.slug}), client.get(ENROLL),
+                     client.get(f"{ENROLL}/course/{free_course.slug}")):
+        assert response.status_code == 401 and response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_list_shows_only_the_callers_enrollments(client, learner, other_learner, auth, other_auth,
+                                                 paid_course, free_course):
+    factories.enrollment(learner, paid_course, paid=True)
+    factories.enrollment(other_learner, free_course)
+    mine = client.get(ENROLL, headers=auth).get_json()["enrollments"]
+    assert [(item["courseId"], item["userId"], item["paymentStatus"]) for item in mine] == \
+        [(paid_course.id, learner.id, "PAID")]
+    assert mine[0]["amountPaid"] == 9900 and mine[0]["currency"] == "USD"
+    theirs = client.get(ENROLL, headers=other_auth).get_json()["enrollments"]
+    assert [item["userId"] for item in theirs] == [other_learner.id]
+
+
+def test_course_enrollment_is_the_callers_own(client, learner, other_learner, auth, other_auth, paid_course):
+    factories.enrollment(learner, paid_course, paid=True, status="SUSPENDED")
+    own = client.get(f"{ENROLL}/course/{paid_course.slug}", headers=auth)
+    assert own.status_code == 200
+    assert own.get_json()["enrollment"]["status"] == EnrollmentStatus.SUSPENDED.value
+    assert own.get_json()["enrollment"]["hasAccess"] is False
+    by_id = client.get(f"{ENROLL}/course/{paid_course.id}", headers=auth)
+    assert by_id.get_json()["enrollment"]["id"] == own.get_json()["enrollment"]["id"]
+    other = client.get(f"{ENROLL}/course/{paid_course.slug}", headers=other_auth)
+    assert other.status_code == 404 and other.get_json()["error"]["code"] == "ENROLLMENT_NOT_FOUND"
+    unknown = client.get(f"{ENROLL}/course/no-such-course", headers=auth)
+    assert unknown.status_code == 404 and unknown.get_json()["error"]["code"] == "COURSE_NOT_FOUND"
