@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from flask_login import current_user
 from flask_limiter.util import get_remote_address
 from limits import parse
+from werkzeug.datastructures import MultiDict
 
 from blueprints.checkout.forms import CouponForm, InvitationForm
 from extensions import limiter
@@ -33,7 +34,10 @@ def index():
 @bp.route("/courses/<slug>", methods=["GET", "POST"])
 def course(slug: str):
     course = catalog.course_by_slug(slug)
-    form = CouponForm(formdata=request.form if request.method == "POST" else request.args)
+    # ?coupon=CODE (a shared link, or the way back from sign-in) pre-fills and checks the code.
+    formdata = request.form if request.method == "POST" else \
+        MultiDict({"coupon_code": request.args.get("coupon") or request.args.get("coupon_code") or ""})
+    form = CouponForm(formdata=formdata)
     code = (form.coupon_code.data or "")[:64]  # anything longer is no code of ours: "not found"
     limited = bool(code) and not coupon_check_allowed()
     user = current_user if current_user.is_authenticated else None
