@@ -6,6 +6,7 @@ nothing else personal (no email, no payment, no progress details).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -15,8 +16,9 @@ from extensions import db
 from models import Enrollment, EnrollmentStatus
 from services.errors import NotFound
 
-# Public ids look like "cert_" + 22 url-safe characters; anything far off is not looked up.
-_MAX_ID_LENGTH = 40
+# Public ids look like "cert_" + 22 url-safe characters; anything else is not looked up
+# (PostgreSQL also rejects NUL bytes in text, which would otherwise be a 500).
+_PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,7 @@ class Certificate:
 
 def by_public_id(public_id: str) -> Certificate:
     """The certificate with this public id; NotFound for unknown ids."""
-    if not public_id or len(public_id) > _MAX_ID_LENGTH:
+    if not _PUBLIC_ID.fullmatch(public_id or ""):
         raise _not_found()
     enrollment = db.session.scalar(
         db.select(Enrollment).options(joinedload(Enrollment.user), joinedload(Enrollment.course))

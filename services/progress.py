@@ -241,6 +241,8 @@ def heartbeat(user: User, slug: str, lecture_id: int, now: datetime) -> bool:
 # -- Helpers ------------------------------------------------------------------------------
 
 def _load(user: User | None, slug: str, lecture_id: int) -> tuple[Course, Lecture, Enrollment | None]:
+    if "\x00" in slug:  # PostgreSQL refuses NUL in text; such a slug names no course
+        raise NotFound("We could not find that course.", code="COURSE_NOT_FOUND")
     course = catalog.course_by_slug(slug, include_unpublished=True)
     lecture = catalog.lecture_in_course(course, lecture_id)
     enrollment = None

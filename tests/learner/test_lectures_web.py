@@ -6,7 +6,7 @@ import pytest
 from extensions import db
 from models import Enrollment, EnrollmentStatus, LectureProgress
 from tests import factories
-from tests.helpers import csrf_token, login
+from tests.helpers import csrf_token
 
 
 def lecture_url(course, lecture) -> str:
@@ -14,9 +14,9 @@ def lecture_url(course, lecture) -> str:
 
 
 @pytest.fixture
-def enrolled(client, learner, paid_course):
+def enrolled(client, learner, paid_course, sign_in):
     enrollment = factories.enrollment(learner, paid_course, paid=True)
-    login(client, learner.email)
+    sign_in(client, learner)
     return enrollment
 
 
@@ -37,8 +37,8 @@ def test_visitors_are_sent_to_sign_in_for_other_lectures(client, paid_course):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
-def test_signed_in_learner_without_enrollment_is_told_to_enroll(client, learner, paid_course):
-    login(client, learner.email)
+def test_signed_in_learner_without_enrollment_is_told_to_enroll(client, learner, paid_course, sign_in):
+    sign_in(client, learner)
     response = client.get(lecture_url(paid_course, paid_course.lectures[1]))
     page = response.get_data(as_text=True)
     assert response.status_code == 403 and "You are not enrolled in this course." in page
@@ -46,9 +46,9 @@ def test_signed_in_learner_without_enrollment_is_told_to_enroll(client, learner,
 
 
 @pytest.mark.parametrize("status,words", [("REVOKED", "revoked"), ("SUSPENDED", "dispute"), ("EXPIRED", "expired")])
-def test_inaccessible_enrollment_gives_no_content_and_says_why(client, learner, paid_course, status, words):
+def test_inaccessible_enrollment_gives_no_content_and_says_why(client, learner, paid_course, status, words, sign_in):
     factories.enrollment(learner, paid_course, status=status, paid=True)
-    login(client, learner.email)
+    sign_in(client, learner)
     response = client.get(lecture_url(paid_course, paid_course.lectures[2]))
     page = response.get_data(as_text=True)
     assert response.status_code == 403 and words in page and "Content 3" not in page
@@ -153,14 +153,18 @@ def test_heartbeat_from_a_visitor_is_a_harmless_no_op(client, paid_course):
     assert db.session.scalar(db.select(db.func.count(LectureProgress.id))) == 0
 
 
-def test_unpublished_course_stays_open_to_its_learners_only(client, learner):
+def test_unpublished_course_stays_open_to_its_learners_only(client, learner, sign_in):
     draft = factories.course(published=False)
     factories.enrollment(learner, draft)
-    login(client, learner.email)
+    sign_in(client, learner)
     assert client.get(lecture_url(draft, draft.lectures[1])).status_code == 200
 
 
-def test_unpublished_course_is_hidden_from_everyone_else(client, learner):
+def test_unpublished_course_is_hidden_from_everyone_else(client, learner, sign_in):
     draft = factories.course(published=False)
-    login(client, learner.email)
+    sign_in(client, learner)
     assert client.get(lecture_url(draft, draft.lectures[0])).status_code == 404
+
+
+def test_a_nul_byte_in_the_slug_is_a_404_not_a_500(client, enrolled, paid_course):
+    assert client.get(f"/courses/a%00b/lectures/{paid_course.lectures[0].id}").status_code == 404

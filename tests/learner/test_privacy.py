@@ -6,7 +6,7 @@ from extensions import db
 from models import Enrollment, LectureProgress
 from services import dashboard, progress
 from tests import factories
-from tests.helpers import csrf_token, login
+from tests.helpers import csrf_token
 from tests.learner.builders import T0, payment_session
 
 
@@ -27,8 +27,8 @@ def alice_world(paid_course):
     return alice, secret_course, enrollment
 
 
-def test_dashboard_shows_none_of_another_learners_data(client, learner, alice_world):
-    login(client, learner.email)
+def test_dashboard_shows_none_of_another_learners_data(client, learner, alice_world, sign_in):
+    sign_in(client, learner)
     page = client.get("/dashboard").get_data(as_text=True)
     for secret in ("Alice's Secret Course", "ALICE50", "alice-only", "Alice's card was declined", "$123.45",
                    alice_world[2].certificate_id):
@@ -41,19 +41,19 @@ def test_dashboard_service_reads_only_the_given_learner(learner, alice_world):
     assert board.cards == [] and board.pending == [] and board.history == []
 
 
-def test_lecture_page_never_shows_another_learners_progress(client, learner, paid_course, alice_world):
+def test_lecture_page_never_shows_another_learners_progress(client, learner, paid_course, alice_world, sign_in):
     factories.enrollment(learner, paid_course, paid=True)
-    login(client, learner.email)
+    sign_in(client, learner)
     page = client.get(f"/courses/{paid_course.slug}/lectures/{paid_course.lectures[1].id}").get_data(as_text=True)
     assert "0 of 3" in page and "You completed this lecture" not in page
 
 
-def test_completing_a_lecture_touches_only_the_learners_own_enrollment(client, learner, paid_course, alice_world):
+def test_completing_a_lecture_touches_only_the_learners_own_enrollment(client, learner, paid_course, alice_world, sign_in):
     mine = factories.enrollment(learner, paid_course, paid=True)
     alice_enrollment = db.session.scalar(db.select(Enrollment).where(
         Enrollment.user_id == alice_world[0].id, Enrollment.course_id == paid_course.id))
     before = (alice_enrollment.completed_lectures, alice_enrollment.last_accessed_at)
-    login(client, learner.email)
+    sign_in(client, learner)
     client.post(f"/courses/{paid_course.slug}/lectures/{paid_course.lectures[0].id}/complete",
                 data={"csrf_token": csrf_token(client)})
     db.session.expire_all()
@@ -62,9 +62,9 @@ def test_completing_a_lecture_touches_only_the_learners_own_enrollment(client, l
     assert len(rows) == 1
 
 
-def test_another_learners_course_stays_locked(client, learner, alice_world):
+def test_another_learners_course_stays_locked(client, learner, alice_world, sign_in):
     _, secret_course, _ = alice_world
-    login(client, learner.email)
+    sign_in(client, learner)
     response = client.get(f"/courses/{secret_course.slug}/lectures/{secret_course.lectures[2].id}")
     assert response.status_code == 403 and "Content 3" not in response.get_data(as_text=True)
     complete = client.post(f"/courses/{secret_course.slug}/lectures/{secret_course.lectures[2].id}/complete",
