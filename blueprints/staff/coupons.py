@@ -1,0 +1,183 @@
+"""Staff coupon pages: list, create/edit, live code check, (de)activate, delete, bulk codes."""
+import csv
+import io
+
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from blueprints.staff.forms import BulkCouponForm, CouponForm, EmptyForm, choices, utc
+from blueprints.staff.routes import bp, page_arg
+from extensions import db
+from models import Coupon, utcnow
+from services import course_admin, staff_coupons
+from services.money import to_major
+from services.staff_coupons import CouponInput, CouponInvalid
+
+FORM_FIELD_FOR = {"percent_off": "value", "amount_off": "value"}
+
+
+def _coupon_form(coupon: Coupon | None = None) -> CouponForm:
+    form = CouponForm(obj=coupon) if coupon is not None and request.method == "GET" else CouponForm()
+    form.course_ids.choices = choices((c.id, f"{c.title} ({c.currency})") for c in course_admin.all_courses())
+    if coupon is not None and request.method == "GET":
+        form.discount_type.data = coupon.discount_type.value
+        form.currency.data = coupon.currency or ""
+        form.course_ids.data = [c.id for c in coupon.applicable_courses]
+        currency = coupon.currency or "USD"
+        form.value.data = (str(coupon.percent_off.normalize()) if coupon.percent_off is not None
+                           else str(to_major(coupon.amount_off or 0, currency)))
+        form.minimum_amount.data = "" if coupon.minimum_amount is None else str(to_major(coupon.minimum_amount, currency))
+        form.maximum_discount.data = ("" if coupon.maximum_discount is None
+                                      else str(to_major(coupon.maximum_discount, currency)))
+    return form
+
+
+def _input(form: CouponForm) -> CouponInput | None:
+    amounts = form.amounts()
+    if not amounts:
+        return None
+    return CouponInput(code=form.code.data, name=form.name.data, description=form.description.data,
+                       discount_type=form.discount_type.data, currency=form.currency.data or None,
+                       max_uses=form.max_uses.data, per_learner_limit=form.per_learner_limit.data,
+                       valid_from=utc(form.valid_from.data), valid_until=utc(form.valid_until.data),
+                       course_ids=form.course_ids.data or [], is_public=form.is_public.data,
+                       is_active=form.is_active.data, **amounts)
+
+
+def _show_errors(form: CouponForm, error: CouponInvalid) -> None:
+    for name, message in error.errors.items():
+        getattr(form, FORM_FIELD_FOR.get(name, name), form.code).errors.append(message)
+
+
+@bp.route("/coupons")
+def coupons():
+    args = {"q": request.args.get("q", ""), "status": request.args.get("status", ""),
+            "sort": request.args.get("sort", "created"), "descending": request.args.get("dir", "desc") != "asc"}
+    now = utcnow()
+    rows, reserved = staff_coupons.search(page=page_arg(), now=now, **args)
+    return render_template("staff/coupons/list.html", rows=rows, reserved=reserved, args=args, now=now,
+                           status_of=staff_coupons.status_of, statuses=staff_coupons.STATUSES)
+
+
+@bp.route("/coupons/new", methods=["GET", "POST"])
+def coupon_new():
+    form = _coupon_form()
+    if form.validate_on_submit() and (data := _input(form)) is not None:
+        try:
+            coupon = staff_coupons.create(data, actor=current_user)
+        except CouponInvalid as error:
+            _show_errors(form, error)
+        else:
+            db.session.commit()
+            flash(f"Coupon {coupon.code} created.", "success")
+            return redirect(url_for("staff.coupon_detail", coupon_id=coupon.id))
+    return render_template("staff/coupons/form.html", form=form, coupon=None), 422 if form.errors else 200
+
+
+@bp.route("/coupons/<int:coupon_id>/edit", methods=["GET", "POST"])
+def coupon_edit(coupon_id: int):
+    coupon = staff_coupons.get(coupon_id)
+    form = _coupon_form(coupon)
+    if form.validate_on_submit() and (data := _input(form)) is not None:
+        try:
+            staff_coupons.update(coupon, data, actor=current_user)
+        except CouponInvalid as error:
+            db.session.rollback()
+            _show_errors(form, error)
+        else:
+            db.session.commit()
+            flash(f"Coupon {coupon.code} saved.", "success")
+            return redirect(url_for("staff.coupon_detail", coupon_id=coupon.id))
+    return render_template("staff/coupons/form.html", form=form, coupon=coupon), 422 if form.errors else 200
+
+
+@bp.route("/coupons/check-code")
+def coupon_check_code():
+    """The htmx live check under the code field (200 with a message, so htmx swaps it)."""
+    code = request.args.get("code", "")
+    problem = staff_coupons.code_problem(code, exclude_id=request.args.get("coupon_id", type=int)) if code else None
+    response = Response(render_template("staff/coupons/_code_check.html", code=staff_coupons.normalize_code(code),
+                                        problem=problem))
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+@bp.route("/coupons/<int:coupon_id>")
+def coupon_detail(coupon_id: int):
+    coupon = staff_coupons.get(coupon_id)
+    now = utcnow()
+    return render_template("staff/coupons/detail.html", coupon=coupon, now=now,
+                           status=staff_coupons.status_of(coupon, now),
+                           reserved=staff_coupons.live_reservation_count(coupon, now),
+                           totals=staff_coupons.totals(coupon), redemptions=staff_coupons.redemptions(coupon),
+                           bulk_form=BulkCouponForm(), action_form=EmptyForm())
+
+
+@bp.route("/coupons/<int:coupon_id>/deactivate", methods=["POST"])
+def coupon_deactivate(coupon_id: int):
+    return _set_active(coupon_id, False)
+
+
+@bp.route("/coupons/<int:coupon_id>/reactivate", methods=["POST"])
+def coupon_reactivate(coupon_id: int):
+    return _set_active(coupon_id, True)
+
+
+def _set_active(coupon_id: int, active: bool):
+    coupon = staff_coupons.get(coupon_id)
+    if EmptyForm().validate_on_submit():
+        staff_coupons.set_active(coupon, active, actor=current_user)
+        db.session.commit()
+        flash(f"Coupon {coupon.code} {'reactivated' if active else 'deactivated'}.", "success")
+    return redirect(url_for("staff.coupon_detail", coupon_id=coupon.id))
+
+
+@bp.route("/coupons/<int:coupon_id>/delete", methods=["POST"])
+def coupon_delete(coupon_id: int):
+    coupon = staff_coupons.get(coupon_id)
+    if EmptyForm().validate_on_submit():
+        code = coupon.code
+        staff_coupons.delete(coupon, actor=current_user)  # Conflict (409 page) when it was used
+        db.session.commit()
+        flash(f"Coupon {code} deleted.", "success")
+    return redirect(url_for("staff.coupons"))
+
+
+@bp.route("/coupons/<int:coupon_id>/bulk", methods=["POST"])
+def coupon_bulk(coupon_id: int):
+    coupon = staff_coupons.get(coupon_id)
+    form = BulkCouponForm()
+    if form.validate_on_submit():
+        try:
+            batch_id = staff_coupons.generate_bulk(coupon, prefix=form.prefix.data or "", count=form.count.data,
+                                                   max_uses=form.max_uses.data, actor=current_user)
+        except CouponInvalid as error:
+            for name, message in error.errors.items():
+                getattr(form, name, form.count).errors.append(message)
+        else:
+            db.session.commit()
+            flash(f"{form.count.data:,} codes generated.", "success")
+            return redirect(url_for("staff.coupon_batch", batch_id=batch_id))
+    now = utcnow()
+    return render_template("staff/coupons/detail.html", coupon=coupon, now=now,
+                           status=staff_coupons.status_of(coupon, now),
+                           reserved=staff_coupons.live_reservation_count(coupon, now),
+                           totals=staff_coupons.totals(coupon), redemptions=staff_coupons.redemptions(coupon),
+                           bulk_form=form, action_form=EmptyForm()), 422
+
+
+@bp.route("/coupons/batches/<batch_id>")
+def coupon_batch(batch_id: str):
+    codes = staff_coupons.batch_codes(batch_id)
+    return render_template("staff/coupons/batch.html", batch_id=batch_id, codes=codes[:50], total=len(codes))
+
+
+@bp.route("/coupons/batches/<batch_id>.csv")
+def coupon_batch_csv(batch_id: str):
+    codes = staff_coupons.batch_codes(batch_id)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["code", "max_uses", "uses"])
+    writer.writerows([[code, "" if max_uses is None else max_uses, uses] for code, max_uses, uses in codes])
+    return Response(buffer.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{batch_id}.csv"'})

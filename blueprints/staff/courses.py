@@ -1,0 +1,134 @@
+"""Staff course pages: list, create/edit courses, and their lectures (add, edit, move, delete)."""
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from blueprints.staff.forms import CourseForm, EmptyForm, LectureForm
+from blueprints.staff.routes import bp
+from extensions import db
+from models import Course
+from services import course_admin
+from services.course_admin import CourseInput, CourseInvalid, LectureInput
+from services.money import to_major
+
+
+def _course_input(form: CourseForm) -> CourseInput | None:
+    price = form.price_minor()
+    if price is None:
+        return None
+    return CourseInput(slug=form.slug.data, title=form.title.data, price_amount=price,
+                       currency=form.currency.data, enrollment_type=form.enrollment_type.data,
+                       short_description=form.short_description.data or "", description=form.description.data or "",
+                       is_published=form.is_published.data, capacity=form.capacity.data)
+
+
+def _errors_onto(form, error: CourseInvalid) -> None:
+    for name, message in error.errors.items():
+        getattr(form, name, form.title).errors.append(message)
+
+
+@bp.route("/courses")
+def courses():
+    return render_template("staff/courses/list.html", rows=course_admin.list_with_counts())
+
+
+@bp.route("/courses/new", methods=["GET", "POST"])
+def course_new():
+    form = CourseForm()
+    if form.validate_on_submit() and (data := _course_input(form)) is not None:
+        try:
+            course = course_admin.create(data, actor=current_user)
+        except CourseInvalid as error:
+            _errors_onto(form, error)
+        else:
+            db.session.commit()
+            flash(f"Course “{course.title}” created.", "success")
+            return redirect(url_for("staff.course_edit", course_id=course.id))
+    return render_template("staff/courses/form.html", form=form, course=None), 422 if form.errors else 200
+
+
+@bp.route("/courses/<int:course_id>", methods=["GET", "POST"])
+def course_edit(course_id: int):
+    course = course_admin.get(course_id)
+    form = CourseForm(obj=course) if request.method == "GET" else CourseForm()
+    if request.method == "GET":
+        form.price.data = str(to_major(course.price_amount, course.currency))
+        form.enrollment_type.data = course.enrollment_type.value
+    if form.validate_on_submit() and (data := _course_input(form)) is not None:
+        try:
+            course_admin.update(course, data, actor=current_user)
+        except CourseInvalid as error:
+            db.session.rollback()
+            _errors_onto(form, error)
+        else:
+            db.session.commit()
+            flash("Course saved.", "success")
+            return redirect(url_for("staff.course_edit", course_id=course.id))
+    return _edit_page(course, form), 422 if form.errors else 200
+
+
+def _edit_page(course: Course, form: CourseForm, lecture_form: LectureForm | None = None):
+    return render_template("staff/courses/form.html", form=form, course=course,
+                           lecture_form=lecture_form or LectureForm(formdata=None), action_form=EmptyForm())
+
+
+@bp.route("/courses/<int:course_id>/lectures", methods=["POST"])
+def lecture_add(course_id: int):
+    course = course_admin.get(course_id)
+    form = LectureForm()
+    if form.validate_on_submit():
+        try:
+            course_admin.add_lecture(course, _lecture_input(form), actor=current_user)
+        except CourseInvalid as error:
+            _errors_onto(form, error)
+        else:
+            db.session.commit()
+            flash("Lecture added.", "success")
+            return redirect(url_for("staff.course_edit", course_id=course.id) + "#lectures")
+    course_form = CourseForm(obj=course)
+    course_form.price.data = str(to_major(course.price_amount, course.currency))
+    return _edit_page(course, course_form, form), 422
+
+
+def _lecture_input(form: LectureForm) -> LectureInput:
+    return LectureInput(title=form.title.data, content=form.content.data or "",
+                        duration_minutes=form.duration_minutes.data or 0, is_preview=form.is_preview.data)
+
+
+@bp.route("/courses/<int:course_id>/lectures/<int:lecture_id>", methods=["GET", "POST"])
+def lecture_edit(course_id: int, lecture_id: int):
+    course = course_admin.get(course_id)
+    lecture = course_admin.get_lecture(course, lecture_id)
+    form = LectureForm(obj=lecture) if request.method == "GET" else LectureForm()
+    if form.validate_on_submit():
+        try:
+            course_admin.update_lecture(lecture, _lecture_input(form), actor=current_user)
+        except CourseInvalid as error:
+            _errors_onto(form, error)
+        else:
+            db.session.commit()
+            flash("Lecture saved.", "success")
+            return redirect(url_for("staff.course_edit", course_id=course.id) + "#lectures")
+    return render_template("staff/courses/lecture.html", form=form, course=course,
+                           lecture=lecture), 422 if form.errors else 200
+
+
+@bp.route("/courses/<int:course_id>/lectures/<int:lecture_id>/move", methods=["POST"])
+def lecture_move(course_id: int, lecture_id: int):
+    course = course_admin.get(course_id)
+    lecture = course_admin.get_lecture(course, lecture_id)
+    if EmptyForm().validate_on_submit():
+        course_admin.move_lecture(lecture, request.form.get("direction", ""), actor=current_user)
+        db.session.commit()
+    return redirect(url_for("staff.course_edit", course_id=course.id) + "#lectures")
+
+
+@bp.route("/courses/<int:course_id>/lectures/<int:lecture_id>/delete", methods=["POST"])
+def lecture_delete(course_id: int, lecture_id: int):
+    course = course_admin.get(course_id)
+    lecture = course_admin.get_lecture(course, lecture_id)
+    if EmptyForm().validate_on_submit():
+        course_admin.delete_lecture(lecture, actor=current_user)
+        db.session.commit()
+        flash("Lecture deleted.", "success")
+    return redirect(url_for("staff.course_edit", course_id=course.id) + "#lectures")
+

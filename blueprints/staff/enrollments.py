@@ -1,0 +1,109 @@
+"""Staff enrollment pages, per course: list, grant by hand, revoke, invitations, waitlist."""
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from blueprints.staff import queries
+from blueprints.staff.forms import EmptyForm, GrantForm, InvitationForm, RevokeForm, utc
+from blueprints.staff.routes import bp, colleague, page_arg
+from extensions import db
+from models import Course, EnrollmentSource, EnrollmentStatus, EnrollmentType, utcnow
+from services import course_admin
+from services.errors import DomainError
+
+
+def _back(course: Course):
+    return redirect(url_for("staff.course_enrollments", course_id=course.id))
+
+
+@bp.route("/enrollments")
+def enrollments():
+    return render_template("staff/enrollments/index.html", rows=course_admin.list_with_counts())
+
+
+@bp.route("/enrollments/<int:course_id>")
+def course_enrollments(course_id: int, grant_form=None, invitation_form=None, status_code: int = 200):
+    course = course_admin.get(course_id)
+    status = request.args.get("status", "")
+    return render_template(
+        "staff/enrollments/course.html", course=course, status=status, statuses=list(EnrollmentStatus),
+        rows=queries.course_enrollments(course, status=status, page=page_arg()),
+        invitations=queries.invitations(course), waitlist=queries.waitlist(course),
+        grant_form=grant_form or GrantForm(formdata=None), invitation_form=invitation_form or InvitationForm(formdata=None),
+        revoke_form=RevokeForm(formdata=None), action_form=EmptyForm()), status_code
+
+
+@bp.route("/enrollments/<int:course_id>/grant", methods=["POST"])
+def enrollment_grant(course_id: int):
+    course = course_admin.get(course_id)
+    form = GrantForm()
+    if form.validate_on_submit():
+        user = queries.user_by_email(form.email.data)
+        if user is None:
+            form.email.errors.append("No account has this email. The learner must sign up first.")
+        else:
+            enroll = colleague("enrollments", "enroll")
+            # Nothing is paid for a grant by hand, so a paid course's grant is recorded as FREE.
+            kind = course.enrollment_type if course.enrollment_type in (
+                EnrollmentType.FREE, EnrollmentType.INVITATION_ONLY, EnrollmentType.WAITLIST) else EnrollmentType.FREE
+            try:
+                enroll(user, course, type=kind, source=EnrollmentSource(form.source.data), now=utcnow(),
+                       actor=current_user)
+            except DomainError as error:
+                db.session.rollback()
+                form.email.errors.append(error.message)
+            else:
+                db.session.commit()
+                flash(f"{user.email} is enrolled in {course.title}.", "success")
+                return _back(course)
+    return course_enrollments(course_id, grant_form=form, status_code=422)
+
+
+@bp.route("/enrollments/<int:course_id>/<int:enrollment_id>/revoke", methods=["POST"])
+def enrollment_revoke(course_id: int, enrollment_id: int):
+    course = course_admin.get(course_id)
+    enrollment = queries.enrollment(course, enrollment_id)
+    if enrollment is None:
+        abort(404)
+    form = RevokeForm()
+    if not form.validate_on_submit():
+        flash("Give a reason to revoke an enrollment.", "error")
+        return _back(course)
+    revoke = colleague("enrollments", "revoke")
+    revoke(enrollment, form.reason.data.strip(), utcnow(), actor=current_user)
+    db.session.commit()
+    flash(f"Enrollment of {enrollment.user.email} revoked.", "success")
+    return _back(course)
+
+
+@bp.route("/enrollments/<int:course_id>/invitations", methods=["POST"])
+def invitations_issue(course_id: int):
+    course = course_admin.get(course_id)
+    form = InvitationForm()
+    if form.validate_on_submit():
+        issue = colleague("invitations", "issue")
+        try:
+            issued = issue(course, count=form.count.data, email=(form.email.data or "").strip().lower() or None,
+                           expires_at=utc(form.expires_at.data), actor=current_user)
+        except DomainError as error:
+            db.session.rollback()
+            (getattr(form, error.field, None) or form.count).errors.append(error.message)
+        else:
+            db.session.commit()
+            count = len(issued) if isinstance(issued, (list, tuple)) else form.count.data
+            flash(f"{count} invitation code(s) issued.", "success")
+            return _back(course)
+    return course_enrollments(course_id, invitation_form=form, status_code=422)
+
+
+@bp.route("/enrollments/<int:course_id>/waitlist/<int:entry_id>/admit", methods=["POST"])
+def waitlist_admit(course_id: int, entry_id: int):
+    course = course_admin.get(course_id)
+    entry = queries.waitlist_entry(course, entry_id)
+    if entry is None:
+        abort(404)
+    if EmptyForm().validate_on_submit():
+        admit = colleague("waitlist", "admit")
+        admit(entry, utcnow(), actor=current_user)
+        db.session.commit()
+        flash(f"{entry.user.email} admitted from the waitlist.", "success")
+    return _back(course)

@@ -1,0 +1,179 @@
+"""Forms of the staff blueprint: they parse text into values; the services hold the rules.
+
+Amounts are typed in major units ("19.90") and turned into minor units with the currency's
+exponent; dates and times are UTC.
+"""
+from datetime import timezone
+from decimal import Decimal, InvalidOperation
+
+from flask_wtf import FlaskForm
+from wtforms import (BooleanField, DateTimeLocalField, IntegerField, SelectField, SelectMultipleField, StringField,
+                     SubmitField, TextAreaField)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from models import DiscountType, EnrollmentSource, EnrollmentType, UserRole
+from services.money import MAXIMUM_CHARGE, SUPPORTED_CURRENCIES, exponent, to_minor
+
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms 3.3 wants them (plain tuples are deprecated)."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+CURRENCY_CHOICES = [("", "—")] + [(code, code) for code in SUPPORTED_CURRENCIES]
+REFUND_REASONS = [("requested_by_customer", "Requested by the customer"), ("duplicate", "Duplicate payment"),
+                  ("fraudulent", "Fraudulent")]
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    if text is None or str(text).strip() == "":
+        return None
+    try:
+        value = Decimal(str(text).strip().replace(",", ""))
+    except InvalidOperation:
+        raise ValidationError("Enter a number, like 19.90.") from None
+    if not value.is_finite():
+        raise ValidationError("Enter a number, like 19.90.")
+    return value
+
+
+def amount_in_minor(text: str | None, currency: str | None) -> int | None:
+    """'19.90' USD → 1990; refuses more decimals than the currency has and absurd sizes."""
+    value = _decimal(text)
+    if value is None:
+        return None
+    places = exponent(currency or "USD")
+    if value != value.quantize(Decimal(1).scaleb(-places)):
+        raise ValidationError(f"Use at most {places} decimals for {currency or 'this currency'}.")
+    minor = to_minor(value, currency or "USD")
+    if abs(minor) > MAXIMUM_CHARGE:
+        raise ValidationError("That amount is too large.")
+    return minor
+
+
+def utc(value):
+    return value.replace(tzinfo=timezone.utc) if value is not None else None
+
+
+class EmptyForm(FlaskForm):
+    """For POSTs that are just a button: only the CSRF token."""
+
+    submit = SubmitField("Submit")
+
+
+class CouponForm(FlaskForm):
+    code = StringField("Code", validators=[DataRequired(), Length(max=32)],
+                       description="3–32 characters: A–Z, 0–9, _ and -. Stored in upper case.")
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
+    discount_type = SelectField("Type", choices=choices([(DiscountType.PERCENTAGE.value, "Percentage"),
+                                                         (DiscountType.FIXED_AMOUNT.value, "Fixed amount")]))
+    value = StringField("Value", validators=[DataRequired()],
+                        description="A percentage (e.g. 15 or 12.5), or an amount in the currency (e.g. 10.00).")
+    currency = SelectField("Currency", choices=choices(CURRENCY_CHOICES), validators=[Optional()],
+                           description="Required for a fixed amount; for a percentage it sets the currency of "
+                                       "the minimum and maximum below (and limits the coupon to that currency).")
+    max_uses = IntegerField("Max uses", validators=[Optional(), NumberRange(min=0, max=10_000_000)],
+                            description="Empty for unlimited.")
+    per_learner_limit = IntegerField("Uses per learner", default=1,
+                                     validators=[Optional(), NumberRange(min=1, max=1000)],
+                                     description="Empty for unlimited.")
+    valid_from = DateTimeLocalField("Valid from (UTC)", validators=[Optional()])
+    valid_until = DateTimeLocalField("Valid until (UTC)", validators=[Optional()])
+    minimum_amount = StringField("Minimum price", validators=[Optional()])
+    maximum_discount = StringField("Maximum discount", validators=[Optional()])
+    course_ids = SelectMultipleField("Applies to courses", coerce=int, validators=[Optional()],
+                                     description="None selected: every course.")
+    is_public = BooleanField("Public (may be listed to learners and in the API)")
+    is_active = BooleanField("Active", default=True)
+    submit = SubmitField("Save coupon")
+
+    def amounts(self) -> dict:
+        """Value and amounts in minor units; errors land on the fields (returns None then)."""
+        currency = self.currency.data or None
+        result: dict = {}
+        for name in ("minimum_amount", "maximum_discount"):
+            try:
+                result[name] = amount_in_minor(getattr(self, name).data, currency)
+            except ValidationError as error:
+                getattr(self, name).errors.append(str(error))
+                return {}
+        try:
+            if self.discount_type.data == DiscountType.PERCENTAGE.value:
+                result["percent_off"], result["amount_off"] = _decimal(self.value.data), None
+            else:
+                result["percent_off"], result["amount_off"] = None, amount_in_minor(self.value.data, currency)
+        except ValidationError as error:
+            self.value.errors.append(str(error))
+            return {}
+        return result
+
+
+class BulkCouponForm(FlaskForm):
+    prefix = StringField("Prefix", validators=[Optional(), Length(max=20)], description="e.g. SPRING-")
+    count = IntegerField("How many codes", default=100, validators=[InputRequired(), NumberRange(min=1, max=10_000)])
+    max_uses = IntegerField("Uses per code", default=1, validators=[Optional(), NumberRange(min=1)],
+                            description="Empty for unlimited.")
+    submit = SubmitField("Generate codes")
+
+
+class CourseForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    slug = StringField("Slug", validators=[DataRequired(), Length(max=120)], description="Used in the URL.")
+    short_description = StringField("Short description", validators=[Optional(), Length(max=300)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=20000)])
+    price = StringField("Price", default="0", validators=[InputRequired()])
+    currency = SelectField("Currency", choices=choices(CURRENCY_CHOICES[1:]), default="USD")
+    enrollment_type = SelectField("Enrollment type", choices=choices((t.value, t.value.replace("_", " ").title())
+                                                                      for t in EnrollmentType))
+    capacity = IntegerField("Capacity", validators=[Optional(), NumberRange(min=0, max=10_000_000)],
+                            description="Empty for unlimited.")
+    is_published = BooleanField("Published")
+    submit = SubmitField("Save course")
+
+    def price_minor(self) -> int | None:
+        try:
+            return amount_in_minor(self.price.data, self.currency.data)
+        except ValidationError as error:
+            self.price.errors.append(str(error))
+            return None
+
+
+class LectureForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    content = TextAreaField("Content", validators=[Optional(), Length(max=100000)])
+    duration_minutes = IntegerField("Minutes", default=0, validators=[Optional(), NumberRange(min=0, max=10000)])
+    is_preview = BooleanField("Free preview")
+    submit = SubmitField("Save lecture")
+
+
+class RefundForm(FlaskForm):
+    amount = StringField("Amount", validators=[Optional()], description="Empty for the full remaining amount.")
+    reason = SelectField("Reason", choices=choices(REFUND_REASONS))
+    note = StringField("Note (for the audit trail)", validators=[Optional(), Length(max=300)])
+    submit = SubmitField("Refund")
+
+
+class GrantForm(FlaskForm):
+    email = StringField("Learner's email", validators=[DataRequired(), Length(max=254)])
+    source = SelectField("Source", choices=choices((s.value, s.value.replace("_", " ").title()) for s in EnrollmentSource))
+    submit = SubmitField("Grant enrollment")
+
+
+class RevokeForm(FlaskForm):
+    reason = StringField("Reason", validators=[DataRequired(), Length(max=300)])
+    submit = SubmitField("Revoke")
+
+
+class InvitationForm(FlaskForm):
+    count = IntegerField("How many", default=1, validators=[InputRequired(), NumberRange(min=1, max=500)])
+    email = StringField("For this email only", validators=[Optional(), Length(max=254)])
+    expires_at = DateTimeLocalField("Expires (UTC)", validators=[Optional()])
+    submit = SubmitField("Issue invitation codes")
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=choices((r.value, r.value.title()) for r in UserRole))
+    submit = SubmitField("Change role")

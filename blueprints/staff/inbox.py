@@ -1,0 +1,36 @@
+"""The webhook inbox for staff: recent Stripe events, their outcome, and reprocessing failures."""
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from blueprints.staff import queries
+from blueprints.staff.forms import EmptyForm
+from blueprints.staff.routes import bp, colleague, page_arg
+from extensions import db
+from models import StripeEvent, WebhookEventStatus, utcnow
+from services import audit
+
+
+@bp.route("/webhooks")
+def webhooks():
+    filters = {"status": request.args.get("status", ""), "type_": request.args.get("type", "")}
+    return render_template("staff/webhooks.html", rows=queries.webhook_events(page=page_arg(), **filters),
+                           filters=filters, statuses=list(WebhookEventStatus), action_form=EmptyForm())
+
+
+@bp.route("/webhooks/<event_id>/reprocess", methods=["POST"])
+def webhook_reprocess(event_id: str):
+    event = db.get_or_404(StripeEvent, event_id)
+    if EmptyForm().validate_on_submit():
+        reprocess = colleague("webhook_inbox", "reprocess")
+        before = {"status": event.status.value, "attempts": event.attempts}
+        outcome = reprocess(event_id, now=utcnow(),
+                            partial_refund_keeps_access=current_app.config["PARTIAL_REFUND_KEEPS_ACCESS"])
+        db.session.refresh(event)
+        audit.record("staff.webhook_reprocessed", event, actor=current_user, before=before,
+                     after={"status": event.status.value, "attempts": event.attempts})
+        db.session.commit()
+        if outcome is None:
+            flash("Nothing to do: the event is already done or another worker holds it.", "info")
+        else:
+            flash(f"Event {event_id} reprocessed: {event.status.value.lower()}.", "success")
+    return redirect(url_for("staff.webhooks", status=request.args.get("status", "")))

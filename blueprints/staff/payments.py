@@ -1,0 +1,92 @@
+"""Staff payment pages: list with filters and search, a session's timeline, refund, reconcile."""
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from wtforms.validators import ValidationError
+
+from blueprints.staff import queries
+from blueprints.staff.forms import EmptyForm, RefundForm, amount_in_minor
+from blueprints.staff.routes import bp, colleague, page_arg
+from extensions import db
+from models import PaymentSessionStatus, utcnow
+from services import audit, course_admin
+from services.errors import DomainError
+from services.money import format_money
+
+
+def _filters() -> dict:
+    return {"status": request.args.get("status", ""), "course_id": request.args.get("course_id", type=int),
+            "coupon": request.args.get("coupon", ""), "start": request.args.get("start", ""),
+            "end": request.args.get("end", ""), "q": request.args.get("q", "")}
+
+
+@bp.route("/payments")
+def payments():
+    filters = _filters()
+    return render_template("staff/payments/list.html", rows=queries.payments(page=page_arg(), **filters),
+                           filters=filters, courses=course_admin.all_courses(), statuses=list(PaymentSessionStatus),
+                           flagged_only=False)
+
+
+@bp.route("/payments/flagged")
+def payments_flagged():
+    filters = _filters()
+    return render_template("staff/payments/list.html", rows=queries.payments(page=page_arg(), flagged=True, **filters),
+                           filters=filters, courses=course_admin.all_courses(), statuses=list(PaymentSessionStatus),
+                           flagged_only=True)
+
+
+def _payment(payment_id: str):
+    payment = queries.payment(payment_id)
+    if payment is None:
+        abort(404)
+    return payment
+
+
+@bp.route("/payments/<payment_id>")
+def payment_detail(payment_id: str, refund_form: RefundForm | None = None):
+    payment = _payment(payment_id)
+    return render_template("staff/payments/detail.html", payment=payment, timeline=queries.timeline(payment),
+                           refund_form=refund_form or RefundForm(formdata=None), action_form=EmptyForm(),
+                           refundable=payment.final_amount - payment.amount_refunded)
+
+
+@bp.route("/payments/<payment_id>/refund", methods=["POST"])
+def payment_refund(payment_id: str):
+    payment = _payment(payment_id)
+    form = RefundForm()
+    if not form.validate_on_submit():
+        return payment_detail(payment_id, refund_form=form), 422
+    try:
+        amount = amount_in_minor(form.amount.data, payment.currency)
+    except ValidationError as error:
+        form.amount.errors.append(str(error))
+        return payment_detail(payment_id, refund_form=form), 422
+    request_refund = colleague("refunds", "request_refund")
+    try:
+        request_refund(payment, amount=amount, reason=form.reason.data, actor=current_user, now=utcnow())
+    except DomainError as error:
+        db.session.rollback()
+        form.amount.errors.append(error.message)
+        return payment_detail(payment_id, refund_form=form), error.status if error.status < 500 else 422
+    audit.record("staff.refund_requested", payment, actor=current_user, message=form.note.data or None,
+                 after={"amount": amount if amount is not None else payment.final_amount - payment.amount_refunded,
+                        "reason": form.reason.data})
+    db.session.commit()
+    shown = format_money(amount, payment.currency) if amount is not None else "the remaining amount"
+    flash(f"Refund of {shown} sent to Stripe. The payment and the enrollment change when Stripe's "
+          "webhook confirms it (usually within seconds).", "success")
+    return redirect(url_for("staff.payment_detail", payment_id=payment.id))
+
+
+@bp.route("/payments/<payment_id>/reconcile", methods=["POST"])
+def payment_reconcile(payment_id: str):
+    payment = _payment(payment_id)
+    if EmptyForm().validate_on_submit():
+        reconcile_session = colleague("reconcile", "reconcile_session")
+        before = {"status": payment.status.value}
+        reconcile_session(payment, utcnow())
+        audit.record("staff.reconciled", payment, actor=current_user, before=before,
+                     after={"status": payment.status.value})
+        db.session.commit()
+        flash(f"Reconciled with Stripe: the session is {payment.status.value.lower()}.", "success")
+    return redirect(url_for("staff.payment_detail", payment_id=payment.id))

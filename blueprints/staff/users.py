@@ -1,0 +1,31 @@
+"""Users and roles (admins only): list accounts and change a role."""
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from blueprints.staff.forms import RoleForm
+from blueprints.staff.routes import admin_required, bp, page_arg
+from extensions import db
+from models import UserRole
+from services import user_admin
+
+
+@bp.route("/users")
+@admin_required
+def users():
+    args = {"q": request.args.get("q", ""), "role": request.args.get("role", "")}
+    return render_template("staff/users.html", rows=user_admin.search(page=page_arg(), **args), args=args,
+                           roles=list(UserRole), form=RoleForm(formdata=None))
+
+
+@bp.route("/users/<int:user_id>/role", methods=["POST"])
+@admin_required
+def user_role(user_id: int):
+    user = user_admin.get(user_id)
+    form = RoleForm()
+    if form.validate_on_submit():
+        user_admin.change_role(user, form.role.data, actor=current_user)
+        db.session.commit()
+        flash(f"{user.email} is now {user.role.value.lower()}.", "success")
+    else:
+        flash("Choose a valid role.", "error")
+    return redirect(url_for("staff.users"))

@@ -1,0 +1,251 @@
+"""Staff analytics: every figure is one SQL aggregate over a date range, never rows in Python.
+
+A date range is inclusive UTC days [start, end]. All queries filter on an indexed timestamp
+column with a half-open range [start 00:00, end+1 00:00), so their cost follows the number of
+rows in the range, not the size of the table (see bench/bench_analytics.py).
+Day buckets use `date(column)`, which SQLite and PostgreSQL both understand (SQLite returns a
+'YYYY-MM-DD' string, PostgreSQL a date; `_day` makes them the same).
+
+Definitions (also in docs/staff.md):
+- paid session: status COMPLETED or REFUNDED; net revenue = final_amount − amount_refunded,
+  counted on the day the session completed (refunds are netted against the sale's day,
+  since a session records its refunded total, not each refund's date);
+- conversion: sessions created in the range, and how many of them are paid;
+- failures: sessions created in the range with status FAILED, by failure_code;
+- coupon usage: redemptions REDEEMED in the range; revenue = their sessions' net amounts;
+- enrollments and completion: enrollments whose enrolled_at is in the range.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+import sqlalchemy as sa
+
+from extensions import db
+from models import (Coupon, CouponRedemption, Course, Enrollment, EnrollmentStatus, PaymentSession,
+                    PaymentSessionStatus, RedemptionStatus)
+from services.money import to_major
+
+PAID_STATUSES = (PaymentSessionStatus.COMPLETED, PaymentSessionStatus.REFUNDED)
+MAX_DAYS = 366
+DEFAULT_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    kind: str = "text"  # text | int | money | percent
+
+
+@dataclass
+class Table:
+    name: str
+    title: str
+    columns: list[Column]
+    rows: list[dict]
+
+
+def parse_range(start_text: str | None, end_text: str | None, today: date) -> tuple[date, date, str | None]:
+    """The inclusive day range asked for, defaulting to the last 30 days; bad input → default
+    plus a message (never an error page)."""
+    message = None
+    try:
+        end = date.fromisoformat(end_text) if end_text else today
+        start = date.fromisoformat(start_text) if start_text else end - timedelta(days=DEFAULT_DAYS - 1)
+    except ValueError:
+        end, start = today, today - timedelta(days=DEFAULT_DAYS - 1)
+        message = "Dates must look like 2026-11-26; showing the last 30 days."
+    if start > end:
+        start, end = end, start
+    if (end - start).days + 1 > MAX_DAYS:
+        start = end - timedelta(days=MAX_DAYS - 1)
+        message = f"A range covers at most {MAX_DAYS} days; showing the last {MAX_DAYS} of it."
+    return start, end, message
+
+
+def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    return (datetime.combine(start, time.min, tzinfo=timezone.utc),
+            datetime.combine(end + timedelta(days=1), time.min, tzinfo=timezone.utc))
+
+
+def _day(value) -> date:
+    return value if isinstance(value, date) and not isinstance(value, datetime) else date.fromisoformat(str(value)[:10])
+
+
+def _rate(part: int, whole: int) -> float | None:
+    # A display ratio, not money: floats are fine here.
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def revenue_by_day(start: date, end: date) -> Table:
+    low, high = _bounds(start, end)
+    day = sa.func.date(PaymentSession.completed_at)
+    rows = db.session.execute(
+        db.select(day.label("day"), PaymentSession.currency, sa.func.count(),
+                  sa.func.sum(PaymentSession.final_amount), sa.func.sum(PaymentSession.amount_refunded))
+        .where(PaymentSession.completed_at >= low, PaymentSession.completed_at < high,
+               PaymentSession.status.in_(PAID_STATUSES))
+        .group_by(day, PaymentSession.currency).order_by(day, PaymentSession.currency))
+    return Table("revenue", "Net revenue per day", [
+        Column("day", "Day"), Column("currency", "Currency"), Column("payments", "Payments", "int"),
+        Column("gross", "Gross", "money"), Column("refunded", "Refunded", "money"), Column("net", "Net", "money"),
+    ], [{"day": _day(d), "currency": c, "payments": int(n), "gross": int(g), "refunded": int(r),
+         "net": int(g) - int(r)} for d, c, n, g, r in rows])
+
+
+def totals(start: date, end: date) -> list[dict]:
+    """Gross, refunded and net per currency over the range."""
+    low, high = _bounds(start, end)
+    rows = db.session.execute(
+        db.select(PaymentSession.currency, sa.func.count(), sa.func.sum(PaymentSession.final_amount),
+                  sa.func.sum(PaymentSession.amount_refunded))
+        .where(PaymentSession.completed_at >= low, PaymentSession.completed_at < high,
+               PaymentSession.status.in_(PAID_STATUSES))
+        .group_by(PaymentSession.currency).order_by(PaymentSession.currency))
+    return [{"currency": c, "payments": int(n), "gross": int(g), "refunded": int(r), "net": int(g) - int(r)}
+            for c, n, g, r in rows]
+
+
+def conversion_by_course(start: date, end: date) -> Table:
+    low, high = _bounds(start, end)
+    paid = sa.func.sum(sa.case((PaymentSession.status.in_(PAID_STATUSES), 1), else_=0))
+    rows = db.session.execute(
+        db.select(Course.title, sa.func.count(PaymentSession.id), paid)
+        .join(Course, Course.id == PaymentSession.course_id)
+        .where(PaymentSession.created_at >= low, PaymentSession.created_at < high)
+        .group_by(Course.id, Course.title).order_by(Course.title))
+    return Table("conversion", "Checkout conversion per course", [
+        Column("course", "Course"), Column("started", "Sessions started", "int"), Column("paid", "Paid", "int"),
+        Column("rate", "Conversion", "percent"),
+    ], [{"course": t, "started": int(s), "paid": int(p or 0), "rate": _rate(int(p or 0), int(s))} for t, s, p in rows])
+
+
+def failures_by_reason(start: date, end: date) -> Table:
+    low, high = _bounds(start, end)
+    reason = sa.func.coalesce(PaymentSession.failure_code, "unknown")
+    rows = db.session.execute(
+        db.select(reason.label("reason"), sa.func.count())
+        .where(PaymentSession.created_at >= low, PaymentSession.created_at < high,
+               PaymentSession.status == PaymentSessionStatus.FAILED)
+        .group_by(reason).order_by(sa.func.count().desc(), reason))
+    return Table("failures", "Payment failures by reason", [
+        Column("reason", "Reason"), Column("count", "Failures", "int"),
+    ], [{"reason": r, "count": int(n)} for r, n in rows])
+
+
+def coupon_usage(start: date, end: date) -> Table:
+    low, high = _bounds(start, end)
+    rows = db.session.execute(
+        db.select(Coupon.code, CouponRedemption.currency, sa.func.count(CouponRedemption.id),
+                  sa.func.sum(CouponRedemption.discount_amount),
+                  sa.func.coalesce(sa.func.sum(PaymentSession.final_amount - PaymentSession.amount_refunded), 0))
+        .join(Coupon, Coupon.id == CouponRedemption.coupon_id)
+        .outerjoin(PaymentSession, PaymentSession.id == CouponRedemption.payment_session_id)
+        .where(CouponRedemption.redeemed_at >= low, CouponRedemption.redeemed_at < high,
+               CouponRedemption.status == RedemptionStatus.REDEEMED)
+        .group_by(Coupon.id, Coupon.code, CouponRedemption.currency)
+        .order_by(sa.func.count(CouponRedemption.id).desc(), Coupon.code))
+    return Table("coupons", "Coupon usage", [
+        Column("code", "Coupon"), Column("currency", "Currency"), Column("uses", "Uses", "int"),
+        Column("discount", "Discount given", "money"), Column("revenue", "Revenue", "money"),
+    ], [{"code": code, "currency": c, "uses": int(n), "discount": int(d or 0), "revenue": int(r or 0)}
+        for code, c, n, d, r in rows])
+
+
+def enrollments_by_course_and_source(start: date, end: date) -> Table:
+    low, high = _bounds(start, end)
+    rows = db.session.execute(
+        db.select(Course.title, Enrollment.source, sa.func.count(Enrollment.id))
+        .join(Course, Course.id == Enrollment.course_id)
+        .where(Enrollment.enrolled_at >= low, Enrollment.enrolled_at < high)
+        .group_by(Course.id, Course.title, Enrollment.source).order_by(Course.title, Enrollment.source))
+    return Table("enrollments", "Enrollments per course and source", [
+        Column("course", "Course"), Column("source", "Source"), Column("count", "Enrollments", "int"),
+    ], [{"course": t, "source": getattr(s, "value", s), "count": int(n)} for t, s, n in rows])
+
+
+def completion_by_course(start: date, end: date) -> Table:
+    low, high = _bounds(start, end)
+    completed = sa.func.sum(sa.case((sa.or_(Enrollment.status == EnrollmentStatus.COMPLETED,
+                                            Enrollment.completed_at.is_not(None)), 1), else_=0))
+    rows = db.session.execute(
+        db.select(Course.title, sa.func.count(Enrollment.id), completed)
+        .join(Course, Course.id == Enrollment.course_id)
+        .where(Enrollment.enrolled_at >= low, Enrollment.enrolled_at < high)
+        .group_by(Course.id, Course.title).order_by(Course.title))
+    return Table("completion", "Completion rate per course", [
+        Column("course", "Course"), Column("enrolled", "Enrolled", "int"), Column("completed", "Completed", "int"),
+        Column("rate", "Completion", "percent"),
+    ], [{"course": t, "enrolled": int(n), "completed": int(c or 0), "rate": _rate(int(c or 0), int(n))}
+        for t, n, c in rows])
+
+
+TABLES = {
+    "revenue": revenue_by_day,
+    "conversion": conversion_by_course,
+    "failures": failures_by_reason,
+    "coupons": coupon_usage,
+    "enrollments": enrollments_by_course_and_source,
+    "completion": completion_by_course,
+}
+
+
+def report(start: date, end: date) -> dict:
+    """Everything the analytics page shows."""
+    tables = {name: build(start, end) for name, build in TABLES.items()}
+    return {"start": start, "end": end, "totals": totals(start, end), "tables": tables,
+            "charts": revenue_charts(tables["revenue"], start, end)}
+
+
+def table(name: str, start: date, end: date) -> Table | None:
+    build = TABLES.get(name)
+    return build(start, end) if build else None
+
+
+def csv_rows(table: Table) -> list[list[str]]:
+    """Header + rows as text; money in major units with the currency beside it (exact decimals)."""
+    out = [[column.label for column in table.columns]]
+    for row in table.rows:
+        line = []
+        for column in table.columns:
+            value = row[column.key]
+            if column.kind == "money":
+                value = str(to_major(value, row["currency"]))
+            elif value is None:
+                value = ""
+            line.append(str(value))
+        out.append(line)
+    return out
+
+
+def revenue_charts(revenue: Table, start: date, end: date, width: int = 720, height: int = 220) -> list[dict]:
+    """Bar-chart geometry of net revenue per day, one chart per currency (the SVG is drawn by
+    the template). Negative days (refunds above sales) go below the zero line."""
+    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    by_currency: dict[str, dict[date, int]] = {}
+    for row in revenue.rows:
+        by_currency.setdefault(row["currency"], {})[row["day"]] = row["net"]
+    charts = []
+    pad_left, pad_bottom, pad_top = 64, 24, 12
+    plot_w, plot_h = width - pad_left - 8, height - pad_bottom - pad_top
+    for currency, values in sorted(by_currency.items()):
+        series = [values.get(day, 0) for day in days]
+        top, bottom = max(max(series), 0), min(min(series), 0)
+        span = (top - bottom) or 1
+        zero_y = pad_top + plot_h * top / span
+        slot = plot_w / len(days)
+        bars = []
+        for i, (day, value) in enumerate(zip(days, series)):
+            bar_h = plot_h * abs(value) / span
+            bars.append({"x": round(pad_left + i * slot + slot * 0.1, 2), "w": round(max(slot * 0.8, 1), 2),
+                         "y": round(zero_y - bar_h if value >= 0 else zero_y, 2), "h": round(bar_h, 2),
+                         "day": day, "value": value})
+        step = max(1, len(days) // 6)
+        labels = [{"x": round(pad_left + i * slot + slot / 2, 2), "text": day.strftime("%b %d")}
+                  for i, day in enumerate(days) if i % step == 0]
+        charts.append({"currency": currency, "width": width, "height": height, "bars": bars, "labels": labels,
+                       "zero_y": round(zero_y, 2), "top": top, "bottom": bottom, "pad_left": pad_left,
+                       "pad_top": pad_top, "plot_bottom": pad_top + plot_h, "total": sum(series)})
+    return charts

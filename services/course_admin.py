@@ -1,0 +1,215 @@
+"""Course and lecture administration for staff: validation, create/update, lecture order.
+
+Every change is audited with the values before and after. Courses are never deleted here:
+payments and enrollments point at them (unpublish instead).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from extensions import db
+from models import Course, Enrollment, EnrollmentType, Lecture, User
+from services import audit
+from services.errors import DomainError, NotFound
+from services.money import MAXIMUM_CHARGE, SUPPORTED_CURRENCIES
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+COURSE_FIELDS = ["slug", "title", "short_description", "price_amount", "currency", "is_published",
+                 "enrollment_type", "capacity"]
+LECTURE_FIELDS = ["title", "position", "duration_minutes", "is_preview"]
+
+
+class CourseInvalid(DomainError):
+    code = "COURSE_INVALID"
+    status = 422
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(errors.values()), field=next(iter(errors)))
+        self.errors = errors
+
+
+@dataclass
+class CourseInput:
+    slug: str
+    title: str
+    price_amount: int
+    currency: str
+    enrollment_type: str
+    short_description: str = ""
+    description: str = ""
+    is_published: bool = False
+    capacity: int | None = None
+
+
+@dataclass
+class LectureInput:
+    title: str
+    content: str = ""
+    duration_minutes: int = 0
+    is_preview: bool = False
+
+
+def get(course_id: int) -> Course:
+    course = db.session.get(Course, course_id)
+    if course is None:
+        raise NotFound("We could not find that course.", code="COURSE_NOT_FOUND")
+    return course
+
+
+def all_courses() -> list[Course]:
+    return list(db.session.scalars(db.select(Course).order_by(Course.title, Course.id)))
+
+
+def list_with_counts() -> list[tuple[Course, int]]:
+    """Courses with their number of enrollments, one query."""
+    counts = (db.select(Enrollment.course_id, sa.func.count(Enrollment.id).label("n"))
+              .group_by(Enrollment.course_id).subquery())
+    rows = db.session.execute(db.select(Course, sa.func.coalesce(counts.c.n, 0))
+                              .outerjoin(counts, counts.c.course_id == Course.id).order_by(Course.title, Course.id))
+    return [(course, int(n)) for course, n in rows]
+
+
+def validate(data: CourseInput, exclude_id: int | None = None) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    slug = (data.slug or "").strip().lower()
+    if not SLUG_PATTERN.match(slug) or len(slug) > 120:
+        errors["slug"] = "Lower-case letters, digits and single hyphens (e.g. python-101)."
+    else:
+        query = db.select(Course.id).where(Course.slug == slug)
+        if exclude_id is not None:
+            query = query.where(Course.id != exclude_id)
+        if db.session.scalar(query) is not None:
+            errors["slug"] = "Another course already uses this slug."
+    if not (data.title or "").strip():
+        errors["title"] = "Give the course a title."
+    elif len(data.title.strip()) > 200:
+        errors["title"] = "At most 200 characters."
+    if len(data.short_description or "") > 300:
+        errors["short_description"] = "At most 300 characters."
+    if data.currency not in SUPPORTED_CURRENCIES:
+        errors["currency"] = "Choose a supported currency."
+    try:
+        kind = EnrollmentType(data.enrollment_type)
+    except ValueError:
+        errors["enrollment_type"] = "Choose an enrollment type."
+        kind = None
+    if data.price_amount is None or data.price_amount < 0:
+        errors["price"] = "The price cannot be negative."
+    elif data.price_amount > MAXIMUM_CHARGE:
+        errors["price"] = "That price is above what Stripe can charge."
+    elif kind == EnrollmentType.PAID and data.price_amount == 0:
+        errors["price"] = "A paid course needs a price above 0 (or choose Free)."
+    if data.capacity is not None and data.capacity < 0:
+        errors["capacity"] = "Capacity cannot be negative (leave empty for unlimited)."
+    return errors
+
+
+def _apply(course: Course, data: CourseInput) -> None:
+    course.slug = data.slug.strip().lower()
+    course.title = data.title.strip()
+    course.short_description = (data.short_description or "").strip()
+    course.description = data.description or ""
+    course.price_amount = data.price_amount
+    course.currency = data.currency
+    course.enrollment_type = EnrollmentType(data.enrollment_type)
+    course.is_published = data.is_published
+    course.capacity = data.capacity
+
+
+def create(data: CourseInput, *, actor: User) -> Course:
+    errors = validate(data)
+    if errors:
+        raise CourseInvalid(errors)
+    course = Course()
+    _apply(course, data)
+    db.session.add(course)
+    db.session.flush()
+    audit.record("course.created", course, actor=actor, after=audit.snapshot(course, COURSE_FIELDS))
+    return course
+
+
+def update(course: Course, data: CourseInput, *, actor: User) -> Course:
+    errors = validate(data, exclude_id=course.id)
+    if errors:
+        raise CourseInvalid(errors)
+    before = audit.snapshot(course, COURSE_FIELDS)
+    _apply(course, data)
+    db.session.flush()
+    audit.record("course.updated", course, actor=actor, before=before, after=audit.snapshot(course, COURSE_FIELDS))
+    return course
+
+
+def get_lecture(course: Course, lecture_id: int) -> Lecture:
+    lecture = db.session.get(Lecture, lecture_id)
+    if lecture is None or lecture.course_id != course.id:
+        raise NotFound("We could not find that lecture.", code="LECTURE_NOT_FOUND")
+    return lecture
+
+
+def _validate_lecture(data: LectureInput) -> None:
+    errors = {}
+    if not (data.title or "").strip():
+        errors["title"] = "Give the lecture a title."
+    elif len(data.title.strip()) > 200:
+        errors["title"] = "At most 200 characters."
+    if data.duration_minutes is None or data.duration_minutes < 0:
+        errors["duration_minutes"] = "Cannot be negative."
+    if errors:
+        raise CourseInvalid(errors)
+
+
+def add_lecture(course: Course, data: LectureInput, *, actor: User) -> Lecture:
+    _validate_lecture(data)
+    position = max((lecture.position for lecture in course.lectures), default=0) + 1
+    lecture = Lecture(course=course, position=position, title=data.title.strip(), content=data.content or "",
+                      duration_minutes=data.duration_minutes or 0, is_preview=data.is_preview)
+    db.session.add(lecture)
+    db.session.flush()
+    audit.record("lecture.created", lecture, actor=actor, after=audit.snapshot(lecture, LECTURE_FIELDS))
+    return lecture
+
+
+def update_lecture(lecture: Lecture, data: LectureInput, *, actor: User) -> Lecture:
+    _validate_lecture(data)
+    before = audit.snapshot(lecture, LECTURE_FIELDS)
+    lecture.title = data.title.strip()
+    lecture.content = data.content or ""
+    lecture.duration_minutes = data.duration_minutes or 0
+    lecture.is_preview = data.is_preview
+    db.session.flush()
+    audit.record("lecture.updated", lecture, actor=actor, before=before, after=audit.snapshot(lecture, LECTURE_FIELDS))
+    return lecture
+
+
+def delete_lecture(lecture: Lecture, *, actor: User) -> None:
+    course = lecture.course
+    audit.record("lecture.deleted", lecture, actor=actor, before=audit.snapshot(lecture, LECTURE_FIELDS))
+    course.lectures.remove(lecture)
+    db.session.flush()
+    _renumber(course)
+
+
+def move_lecture(lecture: Lecture, direction: str, *, actor: User) -> None:
+    """Swap a lecture with its neighbour ("up" or "down"); positions stay 1..n."""
+    if direction not in ("up", "down"):
+        raise DomainError("Move a lecture up or down.", code="INVALID_DIRECTION", field="direction")
+    course = lecture.course
+    ordered = sorted(course.lectures, key=lambda item: (item.position, item.id))
+    index = ordered.index(lecture)
+    other = index - 1 if direction == "up" else index + 1
+    if 0 <= other < len(ordered):
+        before = {"position": index + 1}
+        ordered[index], ordered[other] = ordered[other], ordered[index]
+        for number, item in enumerate(ordered, start=1):
+            item.position = number
+        db.session.flush()
+        audit.record("lecture.moved", lecture, actor=actor, before=before, after={"position": other + 1})
+
+
+def _renumber(course: Course) -> None:
+    for number, item in enumerate(sorted(course.lectures, key=lambda x: (x.position, x.id)), start=1):
+        item.position = number
+    db.session.flush()

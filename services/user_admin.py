@@ -1,0 +1,50 @@
+"""User administration: listing accounts and changing roles (admins only).
+
+The view checks that the actor is signed in; this module checks that the actor is an admin,
+so no other caller can change a role by accident.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from extensions import db
+from models import User, UserRole
+from services import audit
+from services.errors import Conflict, DomainError, Forbidden, NotFound
+
+
+def search(*, q: str = "", role: str = "", page: int = 1, per_page: int = 50):
+    query = db.select(User)
+    if q.strip():
+        pattern = f"%{q.strip().lower()}%"
+        query = query.where(sa.or_(User.email.like(pattern), sa.func.lower(User.name).like(pattern)))
+    if role in UserRole.__members__:
+        query = query.where(User.role == UserRole(role))
+    return db.paginate(query.order_by(User.created_at.desc(), User.id.desc()), page=page, per_page=per_page,
+                       error_out=False)
+
+
+def get(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("We could not find that account.", code="USER_NOT_FOUND")
+    return user
+
+
+def change_role(user: User, role: str, *, actor: User) -> User:
+    """Give `user` a new role. Admins only; nobody changes their own role (no self-lock-out)."""
+    if not actor.is_admin:
+        raise Forbidden("Only admins can change roles.", code="ADMIN_ONLY")
+    try:
+        new_role = UserRole(role)
+    except ValueError as error:
+        raise DomainError("Choose learner, staff or admin.", code="INVALID_ROLE", field="role") from error
+    if user.id == actor.id:
+        raise Conflict("You cannot change your own role; ask another admin.", code="OWN_ROLE")
+    if user.role == new_role:
+        return user
+    before = {"role": user.role.value}
+    user.role = new_role
+    db.session.flush()
+    audit.record("user.role_changed", user, actor=actor, before=before, after={"role": new_role.value})
+    return user
