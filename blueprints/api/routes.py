@@ -24,6 +24,7 @@ limiter.limit(api_rate_limit, key_func=rate_limit_key, scope="api")(bp)
 limiter.limit(address_rate_limit, key_func=get_remote_address, scope="api-address")(bp)
 
 # Services name form fields in snake_case; the API's fields are the spec's camelCase.
+MAX_DB_INTEGER = 2**31 - 1
 FIELD_NAMES = {"coupon_code": "couponCode", "invitation_code": "invitationCode", "course": "courseId"}
 
 
@@ -38,12 +39,20 @@ def domain_error(error: DomainError):
     return json_error(error.status, error.code, error.message, fields)
 
 
+def course_for(key: str):
+    """catalog.course_by_id_or_slug, minus ids too large for the database's integer column
+    (SQLite and PostgreSQL raise on those instead of finding nothing)."""
+    if key.isdigit() and int(key) > MAX_DB_INTEGER:
+        raise NotFound("We could not find that course.", code="COURSE_NOT_FOUND", field="courseId")
+    return catalog.course_by_id_or_slug(key)
+
+
 def ok(http_status: int = 200, /, **payload):
     return jsonify({"success": True, **payload}), http_status
 
 
-@bp.get("/openapi.json")
-def openapi():
+@bp.get("/openapi.json", endpoint="openapi")
+def openapi_document():
     return jsonify(openapi.spec())
 
 
@@ -59,7 +68,7 @@ def create_session(user):
     return_url = fields.redirect_url("returnUrl", allowed)
     cancel_url = fields.redirect_url("cancelUrl", allowed)
     fields.done()
-    course = catalog.course_by_id_or_slug(course_key)
+    course = course_for(course_key)
     start = checkout.start_checkout(user, course, coupon_code, success_url=_success_url(return_url),
                                     cancel_url=_cancel_url(cancel_url), now=utcnow(), commit=db.session.commit)
     if start.kind == "ALREADY_ENROLLED":
@@ -131,7 +140,7 @@ def validate_coupon(user):
     course_key = fields.course_id()
     fields.amount("amount")  # accepted for the spec's clients, never trusted: the price is ours
     fields.done()
-    course = catalog.course_by_id_or_slug(course_key)
+    course = course_for(course_key)
     return ok(**serializers.quote(pricing.quote(course, code, user, utcnow()), code))
 
 
@@ -150,7 +159,7 @@ def create_enrollment(user):
     coupon_code = fields.string("couponCode", max_length=coupons.CODE_MAX_LENGTH)
     invitation_code = fields.string("invitationCode", max_length=40)
     fields.done()
-    course = catalog.course_by_id_or_slug(course_key)
+    course = course_for(course_key)
     now = utcnow()
     existing = enrollments.find(user, course)
     if existing is not None and existing.grants_access:
@@ -187,7 +196,7 @@ def list_enrollments(user):
 @bp.get("/payments/enrollments/course/<course_id>")
 @login_required
 def course_enrollment(user, course_id: str):
-    course = catalog.course_by_id_or_slug(course_id)
+    course = course_for(course_id)
     enrollment = enrollments.find(user, course)
     if enrollment is None:
         raise NotFound("You are not enrolled in this course.", code="ENROLLMENT_NOT_FOUND")
