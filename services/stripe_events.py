@@ -10,10 +10,13 @@ Unknown types are "not handled": stored in the inbox and answered 200.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from models import PaymentSession
+import stripe
+
+from extensions import db
+from models import PaymentSession, StripeEvent, WebhookEventStatus
 from services import audit, disputes, fulfillment, refunds
 from services.refunds import field, find_payment_session, object_id
 
@@ -62,6 +65,7 @@ def _checkout_async_failed(session: Any, ctx: Context) -> PaymentSession | None:
 
 def _after_fulfillment(payment_session: PaymentSession, ctx: Context) -> None:
     # A refund or dispute may have outrun the payment's own events: apply it now.
+    adopt_orphans(payment_session, now=ctx.now, partial_refund_keeps_access=ctx.partial_refund_keeps_access)
     refunds.enforce(payment_session, now=ctx.now, partial_refund_keeps_access=ctx.partial_refund_keeps_access)
     disputes.enforce(payment_session, now=ctx.now)
 
@@ -95,6 +99,7 @@ def _payment_intent(intent: Any, ctx: Context) -> PaymentSession | None:
     if after != before:
         audit.record(f"payment.{ctx.event_type}", payment_session, actor_label="stripe",
                      before=before, after=after)
+    adopt_orphans(payment_session, now=ctx.now, partial_refund_keeps_access=ctx.partial_refund_keeps_access)
     return payment_session
 
 
@@ -109,6 +114,37 @@ def _refund(refund: Any, ctx: Context) -> PaymentSession | None:
 
 def _dispute(dispute: Any, ctx: Context) -> PaymentSession | None:
     return disputes.apply_dispute(dispute, now=ctx.now)
+
+
+def adopt_orphans(payment_session: PaymentSession, *, now: datetime, partial_refund_keeps_access: bool = True,
+                  window: timedelta = timedelta(days=30)) -> int:
+    """Apply refund/dispute events that arrived before we knew their PaymentIntent.
+
+    Refunds and disputes name only the PaymentIntent and charge, which we learn from the
+    payment's own events. One that outran them was stored as IGNORED; once the session's
+    PaymentIntent is known, those stored events are applied, oldest first, and marked
+    PROCESSED. Returns how many were adopted.
+    """
+    intent_id = payment_session.payment_intent_id
+    if not intent_id:
+        return 0
+    referenced = StripeEvent.payload["data"]["object"]["payment_intent"].as_string()
+    rows = db.session.scalars(
+        db.select(StripeEvent)
+        .where(StripeEvent.type.in_(ORPHAN_TYPES), StripeEvent.status == WebhookEventStatus.IGNORED,
+               StripeEvent.received_at >= now - window, referenced == intent_id)
+        .order_by(StripeEvent.stripe_created_at, StripeEvent.received_at)
+        .with_for_update().execution_options(populate_existing=True)
+    ).all()
+    for row in rows:
+        event = stripe.Event.construct_from(row.payload, None)
+        ctx = Context(row.type, field(event, "created"), now, partial_refund_keeps_access)
+        if HANDLERS[row.type](event["data"]["object"], ctx) is not None:
+            row.status = WebhookEventStatus.PROCESSED
+            row.payment_session_id = payment_session.id
+            row.processed_at = now
+            row.last_error = "applied once its payment was known"
+    return len(rows)
 
 
 HANDLERS: dict[str, Callable[[Any, Context], PaymentSession | None]] = {
@@ -127,3 +163,7 @@ HANDLERS: dict[str, Callable[[Any, Context], PaymentSession | None]] = {
     "charge.dispute.updated": _dispute,
     "charge.dispute.closed": _dispute,
 }
+
+# Events about a payment that name it only by PaymentIntent/charge (see adopt_orphans).
+ORPHAN_TYPES = ("charge.refunded", "refund.created", "refund.updated", "refund.failed",
+                "charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed")

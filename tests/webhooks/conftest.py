@@ -48,7 +48,7 @@ def deliver(client) -> Delivery:
 
 @pytest.fixture
 def coupon(app, paid_course):
-    return factories.coupon(code="SPRING15", percent=15, max_uses=10, courses=[paid_course])
+    return factories.coupon(code="SPRING15", percent=15, max_uses=500, courses=[paid_course])
 
 
 @pytest.fixture
