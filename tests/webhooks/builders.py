@@ -160,3 +160,34 @@ def post_event(client, evt: dict | bytes, *, secret: str = TEST_WEBHOOK_SECRET, 
     body = evt if isinstance(evt, bytes) else body_of(evt)
     headers = {"Stripe-Signature": header if header is not None else signature(body, secret, timestamp)}
     return client.post(path, data=body, headers=headers, content_type="application/json; charset=utf-8")
+
+
+# --- the live sandbox -----------------------------------------------------------------------
+
+def open_on_sandbox(ps: PaymentSession) -> dict:
+    """Create ps's Checkout Session on the sandbox, as checkout does (needs sandbox_config)."""
+    from services import stripe_gateway
+
+    params = {
+        "mode": "payment", "client_reference_id": ps.id, "customer_email": ps.user.email,
+        "line_items": [{"quantity": 1, "price_data": {"currency": ps.currency.lower(), "unit_amount": ps.final_amount,
+                                                      "product_data": {"name": ps.course.title}}}],
+        "success_url": "http://127.0.0.1:9/checkout/success?session_id={CHECKOUT_SESSION_ID}",
+        "cancel_url": "http://127.0.0.1:9/checkout/cancel",
+        "expires_at": int(time.time()) + 31 * 60,
+        "metadata": {"payment_session_id": ps.id, "user_id": str(ps.user_id), "course_id": str(ps.course_id)},
+        "payment_intent_data": {"metadata": {"payment_session_id": ps.id}},
+    }
+    session = stripe_gateway.create_checkout_session(params, f"test-{ps.id}")
+    ps.stripe_session_id = session["id"]
+    ps.checkout_url = session["url"]
+    db.session.commit()
+    return session
+
+
+def sandbox_control(sandbox, path: str, payload: dict | None = None, expect: int = 200) -> dict:
+    import requests
+
+    response = requests.post(f"{sandbox.base_url}/_sandbox/{path}", json=payload or {}, timeout=10)
+    assert response.status_code == expect, response.text
+    return response.json()

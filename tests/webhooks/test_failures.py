@@ -1,0 +1,91 @@
+"""Crashes: an exception mid-fulfillment rolls everything back, answers 500, and a retry succeeds."""
+import pytest
+
+from extensions import db
+from models import EnrollmentStatus, PaymentSessionStatus, RedemptionStatus, StripeEvent, WebhookEventStatus
+from services import coupons
+from tests.webhooks import builders as b
+
+
+class Boom(RuntimeError):
+    pass
+
+
+@pytest.fixture
+def broken_redeem(monkeypatch):
+    """Make fulfillment fail after it has enrolled and moved the session: the worst moment."""
+    def boom(*args, **kwargs):
+        raise Boom("injected failure while redeeming the coupon")
+    monkeypatch.setattr(coupons, "redeem_for", boom)
+    return monkeypatch
+
+
+def _assert_nothing_written(deliver, ps):
+    ps = deliver.reload(ps)
+    assert ps.status == PaymentSessionStatus.PENDING and ps.enrollment_id is None
+    assert deliver.enrollments(ps) == []
+    assert deliver.redemption(ps).status == RedemptionStatus.RESERVED
+    assert ps.coupon.current_uses == 0
+
+
+def test_exception_mid_fulfillment_is_500_and_leaves_nothing_half_written(deliver, ps, broken_redeem):
+    evt = deliver("checkout.session.completed", b.checkout_session(ps), expect=500)
+    _assert_nothing_written(deliver, ps)
+    row = db.session.get(StripeEvent, evt["id"])
+    assert row.status == WebhookEventStatus.FAILED and row.attempts == 1
+    assert "injected failure" in row.last_error
+    assert row.processed_at is None
+
+
+def test_redelivery_after_a_failure_succeeds(deliver, ps, broken_redeem):
+    evt = deliver("checkout.session.completed", b.checkout_session(ps), expect=500)
+    deliver.again(evt, expect=500)  # still broken: still a retriable failure
+    broken_redeem.undo()
+    body = deliver.again(evt)
+    assert body == {"received": True, "status": "PROCESSED", "duplicate": False}
+    ps = deliver.reload(ps)
+    assert ps.status == PaymentSessionStatus.COMPLETED
+    assert deliver.enrollments(ps)[0].status == EnrollmentStatus.ACTIVE
+    assert ps.coupon.current_uses == 1
+    row = db.session.get(StripeEvent, evt["id"])
+    assert row.status == WebhookEventStatus.PROCESSED and row.attempts == 3 and row.last_error is None
+
+
+def test_retry_failed_command_reprocesses_failed_events(deliver, ps, broken_redeem, runner):
+    evt = deliver("checkout.session.completed", b.checkout_session(ps), expect=500)
+    result = runner.invoke(args=["webhooks", "retry-failed"])
+    assert "failed again" in result.output and result.exit_code == 0
+    broken_redeem.undo()
+    result = runner.invoke(args=["webhooks", "retry-failed"])
+    assert result.exit_code == 0, result.output
+    assert f"{evt['id']}: PROCESSED" in result.output
+    assert deliver.enrollments(ps)[0].status == EnrollmentStatus.ACTIVE
+    result = runner.invoke(args=["webhooks", "retry-failed"])  # nothing left
+    assert "Retried 0, failed 0" in result.output
+
+
+def test_failure_in_a_refund_rolls_back_the_refund_too(deliver, ps, monkeypatch):
+    deliver("checkout.session.completed", b.checkout_session(ps))
+    from services import enrollments
+
+    def boom(*args, **kwargs):
+        raise Boom("injected failure while revoking")
+    monkeypatch.setattr(enrollments, "revoke", boom)
+    evt = deliver("charge.refunded", b.charge(ps, amount_refunded=ps.final_amount), expect=500)
+    ps = deliver.reload(ps)
+    assert ps.status == PaymentSessionStatus.COMPLETED and ps.amount_refunded == 0
+    monkeypatch.undo()
+    deliver.again(evt)
+    ps = deliver.reload(ps)
+    assert ps.status == PaymentSessionStatus.REFUNDED and deliver.enrollments(ps)[0].status == EnrollmentStatus.REVOKED
+
+
+def test_database_error_is_a_retriable_500(deliver, ps, monkeypatch):
+    import sqlalchemy as sa
+    from services import stripe_events
+
+    def broken(*args, **kwargs):
+        raise sa.exc.OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+    monkeypatch.setattr(stripe_events.fulfillment, "apply_checkout_session", broken)
+    evt = deliver("checkout.session.completed", b.checkout_session(ps), expect=500)
+    assert db.session.get(StripeEvent, evt["id"]).status == WebhookEventStatus.FAILED
