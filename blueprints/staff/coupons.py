@@ -24,7 +24,7 @@ def _coupon_form(coupon: Coupon | None = None) -> CouponForm:
         form.currency.data = coupon.currency or ""
         form.course_ids.data = [c.id for c in coupon.applicable_courses]
         currency = coupon.currency or "USD"
-        form.value.data = (str(coupon.percent_off.normalize()) if coupon.percent_off is not None
+        form.value.data = (f"{coupon.percent_off.normalize():f}" if coupon.percent_off is not None
                            else str(to_major(coupon.amount_off or 0, currency)))
         form.minimum_amount.data = "" if coupon.minimum_amount is None else str(to_major(coupon.minimum_amount, currency))
         form.maximum_discount.data = ("" if coupon.maximum_discount is None

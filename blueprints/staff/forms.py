@@ -75,10 +75,10 @@ class CouponForm(FlaskForm):
     currency = SelectField("Currency", choices=choices(CURRENCY_CHOICES), validators=[Optional()],
                            description="Required for a fixed amount; for a percentage it sets the currency of "
                                        "the minimum and maximum below (and limits the coupon to that currency).")
-    max_uses = IntegerField("Max uses", validators=[Optional(), NumberRange(min=0, max=10_000_000)],
+    max_uses = IntegerField("Max uses", validators=[Optional(), NumberRange(min=0, max=10_000_000, message="Between 0 and 10,000,000 (empty for unlimited).")],
                             description="Empty for unlimited.")
     per_learner_limit = IntegerField("Uses per learner", default=1,
-                                     validators=[Optional(), NumberRange(min=1, max=1000)],
+                                     validators=[Optional(), NumberRange(min=1, max=1000, message="Between 1 and 1,000 (empty for unlimited).")],
                                      description="Empty for unlimited.")
     valid_from = DateTimeLocalField("Valid from (UTC)", validators=[Optional()])
     valid_until = DateTimeLocalField("Valid until (UTC)", validators=[Optional()])
@@ -128,7 +128,7 @@ class CourseForm(FlaskForm):
     currency = SelectField("Currency", choices=choices(CURRENCY_CHOICES[1:]), default="USD")
     enrollment_type = SelectField("Enrollment type", choices=choices((t.value, t.value.replace("_", " ").title())
                                                                       for t in EnrollmentType))
-    capacity = IntegerField("Capacity", validators=[Optional(), NumberRange(min=0, max=10_000_000)],
+    capacity = IntegerField("Capacity", validators=[Optional(), NumberRange(min=0, max=10_000_000, message="Between 0 and 10,000,000 (empty for unlimited).")],
                             description="Empty for unlimited.")
     is_published = BooleanField("Published")
     submit = SubmitField("Save course")

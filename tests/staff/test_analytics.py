@@ -1,0 +1,141 @@
+"""Analytics figures against a small dataset whose answers are worked out by hand.
+
+Runs on SQLite and PostgreSQL (the day buckets use date(), which both understand).
+Range: 2026-03-01 … 2026-03-03. Rows just outside it (02-28 23:59:59, 03-04 00:00) must not count.
+"""
+import csv
+import io
+from datetime import date, datetime, timezone
+
+import pytest
+
+from services import analytics
+from tests import factories
+from tests.staff import builders
+from tests.staff.builders import at
+
+RANGE = "start=2026-03-01&end=2026-03-03"
+
+
+@pytest.fixture
+def dataset(app):
+    alpha = factories.course(slug="alpha", title="Alpha", price=10000, currency="USD")
+    beta = factories.course(slug="beta", title="Beta", price=5000, currency="EUR")
+    u1, u2, u3, u4, u5 = (factories.user(email=f"u{i}@example.com") for i in range(1, 6))
+    c1 = factories.coupon(code="ALPHA20", percent=20)
+    c2 = factories.coupon(code="BETA10", amount_off=1000, currency="EUR")
+    pay = builders.payment
+    pay(u1, alpha, created=at("2026-03-01", 10))
+    s2 = pay(u2, alpha, created=at("2026-03-01", 11), discount=2000, refunded=3000, coupon=c1)
+    pay(u3, alpha, status="REFUNDED", created=at("2026-03-02"), refunded=10000)
+    s4 = pay(u4, beta, created=at("2026-03-02"), discount=1000, coupon=c2)
+    pay(u5, alpha, status="FAILED", created=at("2026-03-02"), failure_code="card_declined")
+    pay(u5, alpha, status="FAILED", created=at("2026-03-03"), failure_code="card_declined")
+    pay(u4, alpha, status="FAILED", created=at("2026-03-03"))
+    pay(u1, beta, status="EXPIRED", created=at("2026-03-03"))
+    pay(u2, alpha, status="PENDING", created=at("2026-03-03"))
+    # Started in the range, paid after it: conversion counts it, revenue of the range does not.
+    pay(u3, beta, created=at("2026-03-03", 23), completed=datetime(2026, 3, 4, 1, tzinfo=timezone.utc))
+    # Outside the range on both sides.
+    pay(u1, alpha, created=datetime(2026, 2, 28, 23, 59, 59, tzinfo=timezone.utc))
+    pay(u2, beta, created=datetime(2026, 3, 4, 0, 0, 0, tzinfo=timezone.utc))
+    builders.redemption(c1, u2, alpha, discount=2000, payment_session=s2, when=at("2026-03-01", 11))
+    builders.redemption(c2, u4, beta, discount=1000, payment_session=s4, when=at("2026-03-02"))
+    builders.redemption(c1, u5, alpha, status="RELEASED", discount=2000, when=at("2026-03-02"))
+    builders.redemption(c1, u3, alpha, discount=2000, when=at("2026-03-05"))
+    enroll = factories.enrollment
+    enroll(u1, alpha, status="COMPLETED", source="DIRECT", enrolled_at=at("2026-03-01"), completed_at=at("2026-03-02"))
+    enroll(u2, alpha, source="PROMOTION", enrolled_at=at("2026-03-01"))
+    enroll(u3, alpha, status="REVOKED", source="DIRECT", enrolled_at=at("2026-03-02"))
+    enroll(u4, beta, source="REFERRAL", enrolled_at=at("2026-03-02"))
+    enroll(u5, beta, status="COMPLETED", source="REFERRAL", enrolled_at=at("2026-03-03"), completed_at=at("2026-03-03"))
+    enroll(u5, alpha, source="BUNDLE", enrolled_at=at("2026-02-20"))
+    return date(2026, 3, 1), date(2026, 3, 3)
+
+
+def test_net_revenue_per_day_after_refunds(dataset):
+    rows = analytics.revenue_by_day(*dataset).rows
+    assert rows == [
+        {"day": date(2026, 3, 1), "currency": "USD", "payments": 2, "gross": 18000, "refunded": 3000, "net": 15000},
+        {"day": date(2026, 3, 2), "currency": "EUR", "payments": 1, "gross": 4000, "refunded": 0, "net": 4000},
+        {"day": date(2026, 3, 2), "currency": "USD", "payments": 1, "gross": 10000, "refunded": 10000, "net": 0},
+    ]
+    assert analytics.totals(*dataset) == [
+        {"currency": "EUR", "payments": 1, "gross": 4000, "refunded": 0, "net": 4000},
+        {"currency": "USD", "payments": 3, "gross": 28000, "refunded": 13000, "net": 15000},
+    ]
+
+
+def test_conversion_per_course(dataset):
+    assert analytics.conversion_by_course(*dataset).rows == [
+        {"course": "Alpha", "started": 7, "paid": 3, "rate": 42.9},
+        {"course": "Beta", "started": 3, "paid": 2, "rate": 66.7},
+    ]
+
+
+def test_failures_by_reason(dataset):
+    assert analytics.failures_by_reason(*dataset).rows == [{"reason": "card_declined", "count": 2},
+                                                           {"reason": "unknown", "count": 1}]
+
+
+def test_coupon_usage(dataset):
+    assert analytics.coupon_usage(*dataset).rows == [
+        {"code": "ALPHA20", "currency": "USD", "uses": 1, "discount": 2000, "revenue": 5000},
+        {"code": "BETA10", "currency": "EUR", "uses": 1, "discount": 1000, "revenue": 4000},
+    ]
+
+
+def test_enrollments_per_course_and_source_and_completion(dataset):
+    assert analytics.enrollments_by_course_and_source(*dataset).rows == [
+        {"course": "Alpha", "source": "DIRECT", "count": 2},
+        {"course": "Alpha", "source": "PROMOTION", "count": 1},
+        {"course": "Beta", "source": "REFERRAL", "count": 2},
+    ]
+    assert analytics.completion_by_course(*dataset).rows == [
+        {"course": "Alpha", "enrolled": 3, "completed": 1, "rate": 33.3},
+        {"course": "Beta", "enrolled": 2, "completed": 1, "rate": 50.0},
+    ]
+
+
+def test_page_draws_an_svg_chart_per_currency(staff_client, dataset):
+    page = staff_client.get(f"/staff/analytics?{RANGE}").get_data(as_text=True)
+    assert page.count("<svg") == 2
+    assert "2026-03-01: $150.00" in page and "2026-03-02: €40.00" in page and "2026-03-03: $0.00" in page
+    assert "$150.00" in page and "42.9%" in page and "card_declined" in page and "ALPHA20" in page
+    assert "cdn" not in page.lower()
+
+
+def test_every_table_exports_to_csv(staff_client, dataset):
+    for name in analytics.TABLES:
+        response = staff_client.get(f"/staff/analytics/{name}.csv?{RANGE}")
+        assert response.status_code == 200 and response.mimetype == "text/csv"
+        assert f"{name}-2026-03-01-2026-03-03.csv" in response.headers["Content-Disposition"]
+    revenue = list(csv.reader(io.StringIO(staff_client.get(f"/staff/analytics/revenue.csv?{RANGE}").get_data(as_text=True))))
+    assert revenue == [["Day", "Currency", "Payments", "Gross", "Refunded", "Net"],
+                       ["2026-03-01", "USD", "2", "180.00", "30.00", "150.00"],
+                       ["2026-03-02", "EUR", "1", "40.00", "0.00", "40.00"],
+                       ["2026-03-02", "USD", "1", "100.00", "100.00", "0.00"]]
+    assert staff_client.get(f"/staff/analytics/nope.csv?{RANGE}").status_code == 404
+
+
+def test_chart_geometry_puts_negative_days_below_zero():
+    table = analytics.Table("revenue", "", [], [
+        {"day": date(2026, 3, 1), "currency": "USD", "net": 1000},
+        {"day": date(2026, 3, 2), "currency": "USD", "net": -500},
+    ])
+    [chart] = analytics.revenue_charts(table, date(2026, 3, 1), date(2026, 3, 3))
+    up, down, empty = chart["bars"]
+    assert up["y"] + up["h"] == pytest.approx(chart["zero_y"], abs=0.02) and down["y"] == chart["zero_y"]
+    assert up["h"] == pytest.approx(2 * down["h"], abs=0.02) and empty["h"] == 0 and chart["total"] == 500
+
+
+@pytest.mark.parametrize("query,message", [("start=banana", "Dates must look like"),
+                                           ("start=2020-01-01&end=2026-01-01", "at most 366 days"),
+                                           ("start=2026-03-05&end=2026-03-01", None)])
+def test_bad_or_odd_ranges_never_fail(staff_client, query, message):
+    response = staff_client.get(f"/staff/analytics?{query}")
+    assert response.status_code == 200
+    if message:
+        assert message in response.get_data(as_text=True)
+    else:
+        assert 'value="2026-03-01"' in response.get_data(as_text=True)
