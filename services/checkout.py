@@ -59,12 +59,12 @@ class CheckoutUnavailable(DomainError):
 
 
 def _lock_user(user: User) -> None:
-    db.session.execute(db.select(User.id).where(User.id == user.id).with_for_update())
+    db.session.execute(db.select(User.id).where(User.id == user.id).with_for_update(key_share=True))
 
 
 def _lock_session(payment_session_id: str) -> PaymentSession:
     return db.session.execute(
-        db.select(PaymentSession).where(PaymentSession.id == payment_session_id).with_for_update()
+        db.select(PaymentSession).where(PaymentSession.id == payment_session_id).with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).scalar_one()
 
@@ -169,6 +169,7 @@ def _enroll_without_payment(user: User, course: Course, quote: pricing.Quote, no
         if quote.coupon_id is None:
             enrollment = enrollments.enroll(user, course, type=EnrollmentType.FREE, now=now, actor=user)
             return CheckoutStart("ENROLLED", enrollment=enrollment)
+        coupons.lock(quote.coupon_id)
         payment_session = PaymentSession(
             id=new_public_id("ps"), course_id=course.id, user_id=user.id, status=S.PENDING,
             amount=quote.original_amount, currency=quote.currency, discount_amount=quote.discount_amount,
@@ -193,6 +194,8 @@ def _enroll_without_payment(user: User, course: Course, quote: pricing.Quote, no
 def _new_payment_session(user: User, course: Course, quote: pricing.Quote, success_url: str, cancel_url: str,
                          now: datetime, session_minutes: int) -> PaymentSession:
     expires_at = (now + timedelta(minutes=session_minutes)).replace(microsecond=0)
+    if quote.coupon_id is not None:
+        coupons.lock(quote.coupon_id)  # before any row referencing it: one lock order for everyone
     payment_session = PaymentSession(
         id=new_public_id("ps"), course_id=course.id, user_id=user.id, status=S.PENDING,
         amount=quote.original_amount, currency=quote.currency, discount_amount=quote.discount_amount,

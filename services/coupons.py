@@ -74,9 +74,13 @@ def uses_by(coupon: Coupon, user: User, now: datetime, *, exclude_course: Course
 
 
 def lock(coupon_id: int) -> Coupon:
-    """The coupon row, locked until the transaction ends (SELECT … FOR UPDATE on PostgreSQL)."""
+    """The coupon row, locked until the transaction ends (SELECT … FOR NO KEY UPDATE on PostgreSQL).
+
+    NO KEY UPDATE: reservers queue on each other, but not on the KEY SHARE locks that inserting
+    rows referencing the coupon (payment sessions, redemptions) take, which would deadlock.
+    """
     return db.session.execute(
-        db.select(Coupon).where(Coupon.id == coupon_id).with_for_update()
+        db.select(Coupon).where(Coupon.id == coupon_id).with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).scalar_one()
 
@@ -107,7 +111,7 @@ def reserve(coupon: Coupon, payment_session: PaymentSession, now: datetime, expi
 def _for_session(payment_session: PaymentSession) -> CouponRedemption | None:
     return db.session.execute(
         db.select(CouponRedemption).where(CouponRedemption.payment_session_id == payment_session.id)
-        .with_for_update().execution_options(populate_existing=True)
+        .with_for_update(key_share=True).execution_options(populate_existing=True)
     ).scalar_one_or_none()
 
 

@@ -41,13 +41,13 @@ def is_full(course: Course) -> bool:
 
 
 def _lock_course(course: Course) -> None:
-    db.session.execute(db.select(Course.id).where(Course.id == course.id).with_for_update())
+    db.session.execute(db.select(Course.id).where(Course.id == course.id).with_for_update(key_share=True))
 
 
 def _lock_enrollment(user: User, course: Course) -> Enrollment | None:
     return db.session.execute(
         db.select(Enrollment).where(Enrollment.user_id == user.id, Enrollment.course_id == course.id)
-        .with_for_update().execution_options(populate_existing=True)
+        .with_for_update(key_share=True).execution_options(populate_existing=True)
     ).scalar_one_or_none()
 
 

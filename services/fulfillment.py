@@ -37,7 +37,7 @@ def _object_id(value) -> str | None:
 
 def _locked(payment_session_id: str) -> PaymentSession | None:
     return db.session.execute(
-        db.select(PaymentSession).where(PaymentSession.id == payment_session_id).with_for_update()
+        db.select(PaymentSession).where(PaymentSession.id == payment_session_id).with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
 

@@ -42,7 +42,7 @@ def redeem(code: str, user: User, course: Course, now: datetime) -> Invitation:
     invitation = None
     if normalized and len(normalized) <= 40:
         invitation = db.session.execute(
-            db.select(Invitation).where(Invitation.code == normalized).with_for_update()
+            db.select(Invitation).where(Invitation.code == normalized).with_for_update(key_share=True)
             .execution_options(populate_existing=True)
         ).scalar_one_or_none()
     if (invitation is None or invitation.course_id != course.id or invitation.revoked_at is not None

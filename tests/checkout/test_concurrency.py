@@ -1,0 +1,134 @@
+"""Races on PostgreSQL with real threads: the invariants hold under row locks, not by luck.
+
+Each thread has its own app context, session and connection, as gunicorn workers would.
+"""
+import threading
+
+import pytest
+
+from extensions import db
+from models import (Coupon, CouponRedemption, Course, Enrollment, PaymentSession, PaymentSessionStatus as S,
+                    RedemptionStatus, User, utcnow)
+from services import checkout, fulfillment, stripe_gateway
+from services.errors import DomainError
+from tests import factories
+
+pytestmark = pytest.mark.postgres_only
+
+SUCCESS = "http://127.0.0.1/checkout/success?session_id={CHECKOUT_SESSION_ID}"
+CANCEL = "http://127.0.0.1/checkout/cancel?payment_session={PAYMENT_SESSION_ID}"
+
+
+@pytest.fixture
+def app_overrides(sandbox_config):
+    return {**sandbox_config, "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 30, "max_overflow": 30}}
+
+
+def run_together(app, count: int, work) -> list:
+    """Run `work(index)` in `count` threads released at once; results (or exceptions) in order."""
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def runner(index: int) -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                results[index] = work(index)
+            except Exception as error:  # noqa: BLE001 - reported to the test
+                db.session.rollback()
+                results[index] = error
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def _count(query) -> int:
+    db.session.expire_all()
+    return db.session.scalar(query)
+
+
+def test_fifty_learners_race_for_a_five_use_coupon(app, paid_course):
+    coupon = factories.coupon(code="RACE5", percent=20, max_uses=5)
+    user_ids = [factories.user().id for _ in range(50)]
+    course_id, code = paid_course.id, coupon.code
+
+    def buy(index: int) -> str:
+        user, course = db.session.get(User, user_ids[index]), db.session.get(Course, course_id)
+        start = checkout.prepare_checkout(user, course, code, success_url=SUCCESS, cancel_url=CANCEL, now=utcnow())
+        db.session.commit()
+        return start.kind
+
+    results = run_together(app, 50, buy)
+    refused = [r for r in results if isinstance(r, DomainError)]
+    assert results.count("REDIRECT") == 5 and len(refused) == 45
+    assert {r.code for r in refused} == {"COUPON_USED_UP"}
+    assert _count(db.select(db.func.count()).select_from(CouponRedemption)
+                  .where(CouponRedemption.status == RedemptionStatus.RESERVED)) == 5
+    assert _count(db.select(db.func.count()).select_from(PaymentSession)) == 5
+
+
+def test_twenty_parallel_checkouts_by_one_learner_make_one_open_session(app, paid_course, learner, sandbox):
+    user_id, course_id = learner.id, paid_course.id
+
+    def buy(index: int) -> str:
+        user, course = db.session.get(User, user_id), db.session.get(Course, course_id)
+        start = checkout.start_checkout(user, course, None, success_url=SUCCESS, cancel_url=CANCEL, now=utcnow(),
+                                        commit=db.session.commit)
+        return start.redirect_url
+
+    results = run_together(app, 20, buy)
+    assert all(isinstance(r, str) for r in results), results
+    assert len(set(results)) == 1
+    assert _count(db.select(db.func.count()).select_from(PaymentSession)
+                  .where(PaymentSession.status == S.PENDING)) == 1
+    assert len(sandbox.state.sessions) == 1
+
+
+def test_success_page_and_webhook_fulfillment_race_to_one_enrollment(app, paid_course, learner, sandbox):
+    coupon = factories.coupon(code="RACEPAID", percent=10, max_uses=3)
+    start = checkout.start_checkout(learner, paid_course, coupon.code, success_url=SUCCESS, cancel_url=CANCEL,
+                                    now=utcnow(), commit=db.session.commit)
+    cs_id = start.payment_session.stripe_session_id
+    assert sandbox.sandbox.engine.pay_card(cs_id, "4242424242424242")["ok"]
+    user_id = learner.id
+
+    def settle(index: int):
+        now = utcnow()
+        if index % 2:  # the success page
+            result = checkout.confirm_success(db.session.get(User, user_id), cs_id, now)
+        else:  # the webhook / reconcile
+            result = fulfillment.fulfill_checkout_session(stripe_gateway.retrieve_checkout_session(cs_id),
+                                                          now=now, source="webhook")
+        db.session.commit()
+        return result.status
+
+    results = run_together(app, 12, settle)
+    assert results == [S.COMPLETED] * 12, results
+    assert _count(db.select(db.func.count()).select_from(Enrollment)) == 1
+    assert _count(db.select(Coupon.current_uses).where(Coupon.id == coupon.id)) == 1
+    assert _count(db.select(db.func.count()).select_from(CouponRedemption)
+                  .where(CouponRedemption.status == RedemptionStatus.REDEEMED)) == 1
+
+
+def test_capacity_holds_when_learners_race_for_the_last_seats(app):
+    course = factories.course(price=0, enrollment_type="FREE", capacity=3)
+    user_ids = [factories.user().id for _ in range(10)]
+    course_id = course.id
+
+    def enroll(index: int) -> str:
+        from services import enrollments
+
+        enrollments.enroll_free(db.session.get(User, user_ids[index]), db.session.get(Course, course_id), utcnow())
+        db.session.commit()
+        return "ENROLLED"
+
+    results = run_together(app, 10, enroll)
+    assert results.count("ENROLLED") == 3
+    assert {e.code for e in results if isinstance(e, DomainError)} == {"COURSE_FULL"}
+    assert _count(db.select(db.func.count()).select_from(Enrollment)) == 3
