@@ -118,3 +118,11 @@ def test_bearer_writes_need_no_csrf(client, auth, free_course):
 def test_unknown_api_path_is_json_404(client):
     response = client.get("/api/nothing-here")
     assert response.status_code == 404 and response.get_json()["error"]["code"] == "NOT_FOUND"
+
+
+def test_identity_provider_down_is_503_not_500(client, app, oidc_provider):
+    token = oidc_provider.id_token()
+    app.config["OIDC_ISSUER"] = "http://127.0.0.1:9"  # nothing listens there
+    response = client.get(PRIVATE, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "IDENTITY_PROVIDER_UNAVAILABLE"

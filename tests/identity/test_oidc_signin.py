@@ -114,3 +114,9 @@ def test_oidc_routes_are_404_when_not_configured(client, app):
     app.config["OIDC_ISSUER"] = ""
     assert client.get("/login/oidc").status_code == 404
     assert "Sign in with" not in client.get("/login").get_data(as_text=True)
+
+
+def test_provider_down_is_a_friendly_message(client, app):
+    app.config["OIDC_ISSUER"] = "http://127.0.0.1:9"  # nothing listens there
+    response = client.get("/login/oidc", follow_redirects=True)
+    assert response.status_code == 200 and "unavailable right now" in response.get_data(as_text=True)
