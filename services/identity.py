@@ -136,7 +136,8 @@ def verify_jwt(token: str, *, issuer: str, audience: str, now: datetime | None =
     timestamp = int((now or utcnow()).timestamp())
     registry = jwt.JWTClaimsRegistry(
         now=timestamp, leeway=CLOCK_LEEWAY_SECONDS,
-        iss={"essential": True, "value": issuer},
+        # Some providers (Auth0) put a trailing slash in `iss`; the configured issuer may lack it.
+        iss={"essential": True, "values": [issuer, issuer + "/"]},
         aud={"essential": True, "value": audience},
         exp={"essential": True},
         sub={"essential": True},

@@ -133,3 +133,8 @@ def test_admin_role_is_kept_and_disabled_users_are_refused(app, oidc_provider):
 ])
 def test_staff_claim_forms(setting, claims, expected):
     assert identity.has_staff_claim(claims, setting) is expected
+
+
+def test_configured_issuer_with_a_trailing_slash_still_matches(app, oidc_provider):
+    claims = identity.verify_jwt(oidc_provider.id_token(), issuer=oidc_provider.issuer + "/", audience=CLIENT_ID)
+    assert claims["sub"] == "alice-sub"
