@@ -4,10 +4,10 @@ from flask_login import current_user
 
 from blueprints.staff import queries
 from blueprints.staff.forms import EmptyForm, GrantForm, InvitationForm, RevokeForm, utc
-from blueprints.staff.routes import bp, colleague, page_arg
+from blueprints.staff.routes import bp, page_arg
 from extensions import db
 from models import Course, EnrollmentSource, EnrollmentStatus, EnrollmentType, utcnow
-from services import course_admin
+from services import course_admin, enrollments as enrollment_service, invitations, waitlist
 from services.errors import DomainError
 
 
@@ -41,12 +41,11 @@ def enrollment_grant(course_id: int):
         if user is None:
             form.email.errors.append("No account has this email. The learner must sign up first.")
         else:
-            enroll = colleague("enrollments", "enroll")
             # Nothing is paid for a grant by hand, so a paid course's grant is recorded as FREE.
             kind = course.enrollment_type if course.enrollment_type in (
                 EnrollmentType.FREE, EnrollmentType.INVITATION_ONLY, EnrollmentType.WAITLIST) else EnrollmentType.FREE
             try:
-                enroll(user, course, type=kind, source=EnrollmentSource(form.source.data), now=utcnow(),
+                enrollment_service.enroll(user, course, type=kind, source=EnrollmentSource(form.source.data), now=utcnow(),
                        actor=current_user)
             except DomainError as error:
                 db.session.rollback()
@@ -68,10 +67,14 @@ def enrollment_revoke(course_id: int, enrollment_id: int):
     if not form.validate_on_submit():
         flash("Give a reason to revoke an enrollment.", "error")
         return _back(course)
-    revoke = colleague("enrollments", "revoke")
-    revoke(enrollment, form.reason.data.strip(), utcnow(), actor=current_user)
-    db.session.commit()
-    flash(f"Enrollment of {enrollment.user.email} revoked.", "success")
+    try:
+        enrollment_service.revoke(enrollment, form.reason.data.strip(), utcnow(), actor=current_user)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(f"Enrollment of {enrollment.user.email} revoked.", "success")
     return _back(course)
 
 
@@ -80,17 +83,16 @@ def invitations_issue(course_id: int):
     course = course_admin.get(course_id)
     form = InvitationForm()
     if form.validate_on_submit():
-        issue = colleague("invitations", "issue")
         try:
-            issued = issue(course, count=form.count.data, email=(form.email.data or "").strip().lower() or None,
+            issued = invitations.issue(course, count=form.count.data, email=(form.email.data or "").strip().lower() or None,
                            expires_at=utc(form.expires_at.data), actor=current_user)
         except DomainError as error:
             db.session.rollback()
             (getattr(form, error.field, None) or form.count).errors.append(error.message)
         else:
             db.session.commit()
-            count = len(issued) if isinstance(issued, (list, tuple)) else form.count.data
-            flash(f"{count} invitation code(s) issued.", "success")
+            flash(f"{len(issued)} invitation code(s) issued: " + ", ".join(i.code for i in issued[:20])
+                  + (" …" if len(issued) > 20 else ""), "success")
             return _back(course)
     return course_enrollments(course_id, invitation_form=form, status_code=422)
 
@@ -102,8 +104,12 @@ def waitlist_admit(course_id: int, entry_id: int):
     if entry is None:
         abort(404)
     if EmptyForm().validate_on_submit():
-        admit = colleague("waitlist", "admit")
-        admit(entry, utcnow(), actor=current_user)
-        db.session.commit()
-        flash(f"{entry.user.email} admitted from the waitlist.", "success")
+        try:
+            waitlist.admit(entry, utcnow(), actor=current_user)
+        except DomainError as error:  # e.g. COURSE_FULL
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(f"{entry.user.email} admitted from the waitlist.", "success")
     return _back(course)

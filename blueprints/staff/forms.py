@@ -152,7 +152,6 @@ class LectureForm(FlaskForm):
 class RefundForm(FlaskForm):
     amount = StringField("Amount", validators=[Optional()], description="Empty for the full remaining amount.")
     reason = SelectField("Reason", choices=choices(REFUND_REASONS))
-    note = StringField("Note (for the audit trail)", validators=[Optional(), Length(max=300)])
     submit = SubmitField("Refund")
 
 

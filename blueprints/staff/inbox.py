@@ -4,10 +4,10 @@ from flask_login import current_user
 
 from blueprints.staff import queries
 from blueprints.staff.forms import EmptyForm
-from blueprints.staff.routes import bp, colleague, page_arg
+from blueprints.staff.routes import bp, page_arg
 from extensions import db
 from models import StripeEvent, WebhookEventStatus, utcnow
-from services import audit
+from services import audit, webhook_inbox
 
 
 @bp.route("/webhooks")
@@ -21,15 +21,25 @@ def webhooks():
 def webhook_reprocess(event_id: str):
     event = db.get_or_404(StripeEvent, event_id)
     if EmptyForm().validate_on_submit():
-        reprocess = colleague("webhook_inbox", "reprocess")
         before = {"status": event.status.value, "attempts": event.attempts}
-        outcome = reprocess(event_id, now=utcnow(),
-                            partial_refund_keeps_access=current_app.config["PARTIAL_REFUND_KEEPS_ACCESS"])
-        db.session.refresh(event)
+        payload = event.payload
+        try:
+            outcome = webhook_inbox.reprocess(event_id, now=utcnow(),
+                                              partial_refund_keeps_access=current_app.config["PARTIAL_REFUND_KEEPS_ACCESS"])
+        except Exception as error:  # the handler failed again: record it in the inbox, as the webhook does
+            db.session.rollback()
+            webhook_inbox.record_failure(payload, error, now=utcnow())
+            outcome = None
+            failed = True
+        else:
+            failed = False
+        event = db.session.get(StripeEvent, event_id, populate_existing=True)
         audit.record("staff.webhook_reprocessed", event, actor=current_user, before=before,
                      after={"status": event.status.value, "attempts": event.attempts})
         db.session.commit()
-        if outcome is None:
+        if failed:
+            flash(f"Event {event_id} failed again: {event.last_error}", "error")
+        elif outcome is None:
             flash("Nothing to do: the event is already done or another worker holds it.", "info")
         else:
             flash(f"Event {event_id} reprocessed: {event.status.value.lower()}.", "success")

@@ -1,14 +1,14 @@
 """Staff payment pages: list with filters and search, a session's timeline, refund, reconcile."""
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms.validators import ValidationError
 
 from blueprints.staff import queries
 from blueprints.staff.forms import EmptyForm, RefundForm, amount_in_minor
-from blueprints.staff.routes import bp, colleague, page_arg
+from blueprints.staff.routes import bp, page_arg
 from extensions import db
 from models import PaymentSessionStatus, utcnow
-from services import audit, course_admin
+from services import audit, course_admin, reconcile, refunds, stripe_gateway
 from services.errors import DomainError
 from services.money import format_money
 
@@ -58,20 +58,15 @@ def payment_refund(payment_id: str):
         return payment_detail(payment_id, refund_form=form), 422
     try:
         amount = amount_in_minor(form.amount.data, payment.currency)
+        refunds.request_refund(payment, amount=amount, reason=form.reason.data, actor=current_user, now=utcnow())
     except ValidationError as error:
         form.amount.errors.append(str(error))
         return payment_detail(payment_id, refund_form=form), 422
-    request_refund = colleague("refunds", "request_refund")
-    try:
-        request_refund(payment, amount=amount, reason=form.reason.data, actor=current_user, now=utcnow())
     except DomainError as error:
         db.session.rollback()
         form.amount.errors.append(error.message)
-        return payment_detail(payment_id, refund_form=form), error.status if error.status < 500 else 422
-    audit.record("staff.refund_requested", payment, actor=current_user, message=form.note.data or None,
-                 after={"amount": amount if amount is not None else payment.final_amount - payment.amount_refunded,
-                        "reason": form.reason.data})
-    db.session.commit()
+        return payment_detail(payment_id, refund_form=form), error.status
+    db.session.commit()  # request_refund wrote the audit entry (actor, amount, Stripe's refund id)
     shown = format_money(amount, payment.currency) if amount is not None else "the remaining amount"
     flash(f"Refund of {shown} sent to Stripe. The payment and the enrollment change when Stripe's "
           "webhook confirms it (usually within seconds).", "success")
@@ -82,11 +77,21 @@ def payment_refund(payment_id: str):
 def payment_reconcile(payment_id: str):
     payment = _payment(payment_id)
     if EmptyForm().validate_on_submit():
-        reconcile_session = colleague("reconcile", "reconcile_session")
         before = {"status": payment.status.value}
-        reconcile_session(payment, utcnow())
+        try:
+            result = reconcile.reconcile_one(payment.id, now=utcnow(), partial_refund_keeps_access=current_app.config[
+                "PARTIAL_REFUND_KEEPS_ACCESS"])
+        except stripe_gateway.StripeGatewayError as error:
+            db.session.rollback()
+            flash(error.user_message, "error")
+            return redirect(url_for("staff.payment_detail", payment_id=payment_id))
+        payment = _payment(payment_id)
         audit.record("staff.reconciled", payment, actor=current_user, before=before,
                      after={"status": payment.status.value})
         db.session.commit()
-        flash(f"Reconciled with Stripe: the session is {payment.status.value.lower()}.", "success")
-    return redirect(url_for("staff.payment_detail", payment_id=payment.id))
+        if result is None:
+            flash("Nothing to reconcile: only open sessions with a Stripe checkout are asked again "
+                  "(or another worker is on it).", "info")
+        else:
+            flash(f"Reconciled with Stripe: the session is {payment.status.value.lower()}.", "success")
+    return redirect(url_for("staff.payment_detail", payment_id=payment_id))

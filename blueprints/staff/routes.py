@@ -4,14 +4,12 @@ The feature pages live in sibling modules (coupons, courses, payments, enrollmen
 analytics, users) that add their routes to this blueprint; they are imported at the bottom.
 Everything under /staff is guarded once, here: anonymous → sign-in, learners → 403.
 """
-import importlib
 from functools import wraps
 
 from flask import Blueprint, abort, current_app, render_template, request
 from flask_login import current_user
 
 from blueprints.staff import queries
-from services.errors import DomainError
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -35,19 +33,6 @@ def admin_required(view):
         return view(*args, **kwargs)
 
     return wrapper
-
-
-def colleague(module: str, name: str):
-    """A service function written in another issue, looked up when called, so a page keeps
-    working (and says so) while that function has not landed yet."""
-    try:
-        found = getattr(importlib.import_module(f"services.{module}"), name, None)
-    except ImportError:
-        found = None
-    if found is None:
-        raise DomainError("This action is not available in this version of Learnpay yet.",
-                          code="NOT_AVAILABLE", status=503)
-    return found
 
 
 def page_arg() -> int:
