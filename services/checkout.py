@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from extensions import db
-from models import (Course, Enrollment, EnrollmentSource, EnrollmentType, PaymentSession, PaymentSessionStatus as S,
+from models import (Coupon, Course, Enrollment, EnrollmentSource, EnrollmentType, PaymentSession, PaymentSessionStatus as S,
                     User, WaitlistEntry, new_public_id)
 from services import coupons, enrollments, fulfillment, payment_states, pricing, stripe_gateway, waitlist
 from services.errors import Conflict, DomainError, NotFound
@@ -115,6 +115,22 @@ def offer(course: Course, user: User | None, coupon_code: str | None, now: datet
     return Offer(course, pricing.quote(course, coupon_code, user, now), enrollment=enrollment,
                  resumable=None if enrollment else resumable_session(user, course, now),
                  waitlist_entry=waitlist.find(user, course), is_full=enrollments.is_full(course))
+
+
+def price_offer(slug: str, coupon_code: str | None, user: User | None, now: datetime) -> Offer:
+    """The live price fragment's offer: the published course (without lectures) and its coupon
+    in one query, since it runs on every keystroke. NotFound like the course page."""
+    normalized = coupons.normalize_code(coupon_code)
+    if len(normalized) > coupons.CODE_MAX_LENGTH:
+        normalized = ""  # no such code can exist; the quote still says "not found"
+    query = (db.select(Course, Coupon, coupons.applies_to_course(Course.id))
+             .outerjoin(Coupon, Coupon.code == normalized)
+             .where(Course.slug == slug, Course.is_published.is_(True)))
+    row = db.session.execute(query).first()
+    if row is None:
+        raise NotFound("We could not find that course.", code="COURSE_NOT_FOUND")
+    course, coupon, applicable = row
+    return Offer(course, pricing.quote_with(course, coupon_code, coupon, bool(applicable), user, now))
 
 
 def _already_enrolled(user: User, course: Course) -> Enrollment | None:

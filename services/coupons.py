@@ -14,7 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from extensions import db
-from models import (Coupon, CouponRedemption, Course, Enrollment, PaymentSession, PaymentSessionStatus,
+from models import (Coupon, CouponRedemption, coupon_courses, Course, Enrollment, PaymentSession, PaymentSessionStatus,
                     RedemptionStatus, User)
 from services import audit
 from services.errors import Conflict
@@ -32,6 +32,28 @@ def find_by_code(code: str | None) -> Coupon | None:
     if not normalized or len(normalized) > CODE_MAX_LENGTH:
         return None
     return db.session.scalar(db.select(Coupon).where(Coupon.code == normalized))
+
+
+def find_for_course(code: str | None, course: Course) -> tuple[Coupon | None, bool]:
+    """The coupon and whether it applies to `course` (empty course list = all), in one query.
+
+    The live quote runs on every keystroke; folding the course restriction into the lookup
+    keeps it at one round trip.
+    """
+    normalized = normalize_code(code)
+    if not normalized or len(normalized) > CODE_MAX_LENGTH:
+        return None, False
+    row = db.session.execute(
+        db.select(Coupon, applies_to_course(course.id)).where(Coupon.code == normalized)).first()
+    return (row[0], bool(row[1])) if row else (None, False)
+
+
+def applies_to_course(course_id):
+    """SQL: the coupon (in the query's FROM) has no course list, or lists `course_id` (a value or column)."""
+    links = coupon_courses.c
+    restricted = sa.exists().where(links.coupon_id == Coupon.id)
+    listed = sa.exists().where(links.coupon_id == Coupon.id, links.course_id == course_id)
+    return sa.or_(sa.not_(restricted), listed)
 
 
 def public_active(now: datetime) -> list[Coupon]:

@@ -65,17 +65,25 @@ def quote(course: Course, code: str | None, user: User | None, now: datetime) ->
     """The price of `course` for `user` at `now` with the coupon `code` (None or "" for none)."""
     from services import coupons  # coupons imports this module's constants
 
+    coupon, applicable = coupons.find_for_course(code, course)
+    return quote_with(course, code, coupon, applicable, user, now)
+
+
+def quote_with(course: Course, code: str | None, coupon: Coupon | None, applicable: bool, user: User | None,
+               now: datetime) -> Quote:
+    """`quote` for callers that already looked the coupon up (`coupons.find_for_course`)."""
+    from services import coupons
+
     normalized = coupons.normalize_code(code)
     base = Quote(course_id=course.id, currency=course.currency, original_amount=course.price_amount,
                  discount_amount=0, final_amount=course.price_amount, coupon_id=None,
                  coupon_code=normalized or None)
     if not normalized:
         return _check_minimum_charge(base, base)
-    coupon = coupons.find_by_code(normalized)
     if coupon is None:
         return _refuse(base, COUPON_NOT_FOUND, "We don't know that code. Check the spelling and try again.")
     base = replace(base, coupon_id=coupon.id, coupon_code=coupon.code)
-    refusal = _rule_refusal(coupon, course, user, now)
+    refusal = _rule_refusal(coupon, course, user, now, applicable)
     if refusal:
         return _refuse(base, *refusal)
     discount = discount_for(coupon, course.price_amount)
@@ -94,7 +102,8 @@ def discount_for(coupon: Coupon, price: int) -> int:
     return max(0, min(discount, price))
 
 
-def _rule_refusal(coupon: Coupon, course: Course, user: User | None, now: datetime) -> tuple[str, str] | None:
+def _rule_refusal(coupon: Coupon, course: Course, user: User | None, now: datetime,
+                  applicable: bool) -> tuple[str, str] | None:
     from services import coupons
 
     if not coupon.is_active:
@@ -103,7 +112,7 @@ def _rule_refusal(coupon: Coupon, course: Course, user: User | None, now: dateti
         return COUPON_NOT_STARTED, f"This code can be used from {coupon.valid_from:%d %B %Y, %H:%M} UTC."
     if coupon.valid_until is not None and now >= coupon.valid_until:
         return COUPON_EXPIRED, "This code has expired."
-    if coupon.applicable_courses and course.id not in {c.id for c in coupon.applicable_courses}:
+    if not applicable:
         return COUPON_NOT_APPLICABLE, "This code does not apply to this course."
     if _currency_mismatch(coupon, course):
         return COUPON_CURRENCY_MISMATCH, f"This code is for prices in {coupon.currency}, not {course.currency}."

@@ -33,7 +33,6 @@ def index():
 
 @bp.route("/courses/<slug>", methods=["GET", "POST"])
 def course(slug: str):
-    course = catalog.course_by_slug(slug)
     # ?coupon=CODE (a shared link, or the way back from sign-in) pre-fills and checks the code.
     formdata = request.form if request.method == "POST" else \
         MultiDict({"coupon_code": request.args.get("coupon") or request.args.get("coupon_code") or ""})
@@ -41,12 +40,15 @@ def course(slug: str):
     code = (form.coupon_code.data or "")[:64]  # anything longer is no code of ours: "not found"
     limited = bool(code) and not coupon_check_allowed()
     user = current_user if current_user.is_authenticated else None
-    offer = checkout.offer(course, user, None if limited else code, utcnow())
-    context = dict(course=course, offer=offer, form=form, invitation_form=InvitationForm(),
-                   rate_limited=RATE_LIMITED_MESSAGE if limited else None)
-    if wants_fragment():
-        response = current_app.make_response(render_template("catalog/_price_summary.html", **context))
+    code = None if limited else code
+    if wants_fragment():  # the live check: one query for course and coupon, just the summary
+        offer = checkout.price_offer(slug, code, user, utcnow())
+        response = current_app.make_response(render_template(
+            "catalog/_price_summary.html", offer=offer, rate_limited=RATE_LIMITED_MESSAGE if limited else None))
     else:
+        course = catalog.course_by_slug(slug)
+        context = dict(course=course, offer=checkout.offer(course, user, code, utcnow()), form=form,
+                       invitation_form=InvitationForm(), rate_limited=RATE_LIMITED_MESSAGE if limited else None)
         status = 429 if limited else 200
         response = current_app.make_response((render_template("catalog/course.html", **context), status))
     response.vary.add("HX-Request")

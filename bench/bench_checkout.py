@@ -1,0 +1,267 @@
+"""Benchmark: the coupon-quote fragment and the checkout POST against a bare baseline endpoint.
+
+    .venv/bin/python bench/bench_checkout.py [--duration 10] [--workers 2] [--clients 8]
+
+What it does, all in one run (ratios matter; absolute numbers depend on the machine):
+1. creates a fresh PostgreSQL database on BENCH_POSTGRES_URL's server (default: the test
+   server, postgresql+psycopg://postgres@127.0.0.1:5432/postgres), migrates and seeds it (a
+   $49.00 course, an unlimited 10% coupon, one learner per client);
+2. serves the Stripe sandbox with gunicorn (1 gthread worker: its state is in memory) and the
+   app with gunicorn sync workers (`bench/wsgi.py` = the app + `GET /bench/baseline`), both on
+   free loopback ports; sync workers close each connection, so no worker hoards a client;
+3. drives each scenario with `--clients` client processes for `--duration` seconds:
+   - baseline:        GET /bench/baseline (one-row lookup in the same app setup)
+   - quote:           POST /courses/<slug> with HX-Request + CSRF header → price fragment
+   - checkout_reuse:  POST /courses/<slug>/checkout, same price each time → 303 to the open
+                      session (user row lock, open-session lookup, no Stripe call)
+   - checkout_new:    POST /courses/<slug>/checkout alternating coupon/no coupon → every POST
+                      expires the previous Stripe session, reserves, and creates a new one
+4. prints a table (requests/s, p50, p95, errors, ratio to baseline) and JSON, then stops the
+   servers it started and drops the database.
+Coupon-check rate limiting is switched off for the run (RATELIMIT_ENABLED=0): it would cap
+the quote scenario at COUPON_CHECK_RATE_LIMIT per address, which is the point of it, not of
+the benchmark.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import re
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SLUG = "bench-course"
+PASSWORD = "bench-password-42"
+META_TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+SERVER_URL = os.environ.get("BENCH_POSTGRES_URL") or os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# --- database ---------------------------------------------------------------------------
+
+def create_database() -> tuple[str, str]:
+    import sqlalchemy as sa
+
+    name = f"learnpay_bench_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = sa.create_engine(SERVER_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return name, SERVER_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_database(name: str) -> None:
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(SERVER_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def migrate_and_seed(url: str, learners: int) -> None:
+    from decimal import Decimal
+
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from extensions import db
+    from models import Coupon, Course, DiscountType, Lecture, User
+    from services.accounts import hash_password
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False})
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+        course = Course(slug=SLUG, title="Bench Course", price_amount=4900, currency="USD", is_published=True,
+                        short_description="Benchmark course.", description="A course for the benchmark.")
+        course.lectures = [Lecture(position=i, title=f"Lecture {i}", duration_minutes=5) for i in range(1, 4)]
+        db.session.add(course)
+        db.session.add(Coupon(code="SAVE10", name="Bench 10%", discount_type=DiscountType.PERCENTAGE,
+                              percent_off=Decimal(10), per_learner_limit=None, max_uses=None))
+        password_hash = hash_password(PASSWORD)
+        db.session.add_all([User(email=f"bench{i}@example.com", name=f"Bench {i}", password_hash=password_hash)
+                            for i in range(learners)])
+        db.session.commit()
+        db.engine.dispose()
+
+
+# --- servers ----------------------------------------------------------------------------
+
+def start(cmd: list[str], env: dict, port: int, health: str) -> subprocess.Popen:
+    process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", health)
+            if conn.getresponse().status < 500:
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"{cmd[0]} did not start: {process.stderr.read().decode()[-2000:]}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)  # the gunicorn master we started, and its workers
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+# --- clients ----------------------------------------------------------------------------
+
+class Client:
+    """A browser-like client: one cookie jar, a CSRF token, a new connection per request."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.cookies: dict[str, str] = {}
+        self.token = ""
+
+    def request(self, method: str, path: str, body: dict | None = None, headers: dict | None = None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        sent = {"Connection": "close", **(headers or {})}
+        if self.cookies:
+            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        data = None
+        if body is not None:
+            data = urlencode(body)
+            sent["Content-Type"] = "application/x-www-form-urlencoded"
+        conn.request(method, path, body=data, headers=sent)
+        response = conn.getresponse()
+        text = response.read().decode("utf-8", "replace")
+        for header in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = header.partition("=")
+            self.cookies[name.strip()] = rest.split(";", 1)[0]
+        conn.close()
+        return response.status, text
+
+    def load_token(self, path: str) -> None:
+        status, page = self.request("GET", path)
+        match = META_TOKEN.search(page)
+        if status != 200 or not match:
+            raise RuntimeError(f"no CSRF token on {path} ({status})")
+        self.token = match.group(1)
+
+    def sign_in(self, email: str) -> None:
+        self.load_token("/login")
+        status, _ = self.request("POST", "/login", {"email": email, "password": PASSWORD, "csrf_token": self.token})
+        if status != 302:
+            raise RuntimeError(f"sign-in failed for {email} ({status})")
+        self.load_token(f"/courses/{SLUG}")
+
+
+def run_client(args: tuple) -> dict:
+    scenario, port, index, duration = args
+    client = Client(port)
+    if scenario == "quote":
+        client.load_token(f"/courses/{SLUG}")
+    elif scenario.startswith("checkout"):
+        client.sign_in(f"bench{index}@example.com")
+
+    def one(step: int) -> bool:
+        if scenario == "baseline":
+            status, body = client.request("GET", "/bench/baseline")
+            return status == 200 and body == SLUG
+        if scenario == "quote":
+            status, body = client.request("POST", f"/courses/{SLUG}", {"coupon_code": "save10"},
+                                          {"HX-Request": "true", "X-CSRFToken": client.token})
+            return status == 200 and "$44.10" in body
+        code = "SAVE10" if scenario == "checkout_reuse" or step % 2 else ""
+        status, _ = client.request("POST", f"/courses/{SLUG}/checkout", {"coupon_code": code, "csrf_token": client.token})
+        return status == 303
+
+    latencies, errors, step = [], 0, 0
+    if scenario.startswith("checkout"):
+        one(1)  # open the first session outside the measured window
+    end = time.perf_counter() + duration
+    while (started := time.perf_counter()) < end:
+        step += 1
+        ok = one(step)
+        latencies.append(time.perf_counter() - started)
+        errors += 0 if ok else 1
+    return {"latencies": latencies, "errors": errors}
+
+
+def measure(scenario: str, port: int, clients: int, duration: float, offset: int) -> dict:
+    with multiprocessing.get_context("spawn").Pool(clients) as pool:
+        results = pool.map(run_client, [(scenario, port, offset + i, duration) for i in range(clients)])
+    latencies = sorted(x for r in results for x in r["latencies"])
+    count = len(latencies)
+    return {"scenario": scenario, "requests": count, "errors": sum(r["errors"] for r in results),
+            "rps": round(count / duration, 1),
+            "p50_ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,
+            "p95_ms": round(latencies[int(count * 0.95) - 1] * 1000, 1) if count >= 20 else None}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per scenario")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers for the app")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent client processes")
+    args = parser.parse_args()
+
+    name, url = create_database()
+    servers: list[subprocess.Popen] = []
+    try:
+        migrate_and_seed(url, learners=2 * args.clients)
+        gunicorn = str(ROOT / ".venv" / "bin" / "gunicorn")
+        sandbox_port, app_port = free_port(), free_port()
+        env = {**os.environ, "APP_ENV": "development", "SECRET_KEY": "bench-" + secrets.token_hex(16),
+               "DATABASE_URL": url, "STRIPE_API_BASE": f"http://127.0.0.1:{sandbox_port}",
+               "STRIPE_WEBHOOK_SECRET": "whsec_bench", "RATELIMIT_ENABLED": "0",
+               "SANDBOX_PUBLIC_URL": f"http://127.0.0.1:{sandbox_port}", "SANDBOX_WEBHOOK_URLS": ""}
+        servers.append(start([gunicorn, "--no-control-socket", "-w", "1", "-k", "gthread", "--threads", "16",
+                              "-b", f"127.0.0.1:{sandbox_port}", "stripe_sandbox:create_app()"],
+                             env, sandbox_port, "/v1/checkout/sessions/none"))
+        servers.append(start([gunicorn, "--no-control-socket", "-w", str(args.workers), "-k", "sync",
+                              "-b", f"127.0.0.1:{app_port}", "bench.wsgi:app"], env, app_port, "/bench/baseline"))
+        results = []
+        for offset, scenario in enumerate(["baseline", "quote", "checkout_reuse", "checkout_new"]):
+            learner_offset = args.clients if scenario == "checkout_new" else 0
+            results.append(measure(scenario, app_port, args.clients, args.duration, learner_offset))
+            print(f"  {scenario}: {results[-1]['rps']} req/s", file=sys.stderr)
+        baseline = results[0]["rps"] or 1
+        print(f"\nworkers={args.workers} (sync) clients={args.clients} duration={args.duration}s "
+              f"cpus={os.cpu_count()}\n")
+        print("| scenario | req/s | p50 ms | p95 ms | errors | vs baseline |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for r in results:
+            print(f"| {r['scenario']} | {r['rps']} | {r['p50_ms']} | {r['p95_ms']} | {r['errors']} "
+                  f"| {r['rps'] / baseline:.2f} |")
+        quote_ratio = results[1]["rps"] / baseline
+        print(f"\nquote/baseline = {quote_ratio:.2f} (target >= 0.50): {'OK' if quote_ratio >= 0.5 else 'MISSED'}")
+        print(json.dumps({"workers": args.workers, "clients": args.clients, "duration": args.duration,
+                          "results": results}))
+        return 0 if quote_ratio >= 0.5 and not any(r["errors"] for r in results) else 1
+    finally:
+        for server in reversed(servers):
+            stop(server)
+        drop_database(name)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
