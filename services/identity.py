@@ -22,6 +22,7 @@ import requests
 from joserfc import jwt
 from joserfc.errors import BadSignatureError, InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
+from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 from models import User, UserRole, utcnow
@@ -201,16 +202,17 @@ def user_from_claims(issuer: str, claims: dict[str, Any], *, staff_claim: str | 
             raise DomainError("The identity provider did not share an email address.", code="EMAIL_REQUIRED",
                               status=403)
         existing = find_by_email(email)
-        if existing is not None:
+        if existing is not None and (existing.oidc_issuer, existing.oidc_subject) == (issuer, subject):
+            user = existing  # a parallel first request for this subject created it meanwhile
+        elif existing is not None:
             if existing.oidc_subject is not None or claims.get("email_verified") is not True:
                 raise DomainError("An account with this email already exists. Sign in with your password.",
                                   code="EMAIL_TAKEN", status=409)
             user = existing
             user.oidc_issuer, user.oidc_subject = issuer, subject
         else:
-            user = User(email=email, name=name or email, password_hash=None, role=UserRole.LEARNER,
-                        oidc_issuer=issuer, oidc_subject=subject)
-            db.session.add(user)
+            user = _create(User(email=email, name=name or email, password_hash=None, role=UserRole.LEARNER,
+                                oidc_issuer=issuer, oidc_subject=subject))
     else:
         if email and email != user.email and find_by_email(email) is None:
             user.email = email
@@ -225,6 +227,21 @@ def user_from_claims(issuer: str, claims: dict[str, Any], *, staff_claim: str | 
     if record_login:  # a browser sign-in, not every API call (that would write on each request)
         user.last_login_at = now
     db.session.flush()
+    return user
+
+
+def _create(user: User) -> User:
+    """Insert a new user; when a parallel first request for the same subject won, use its row."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(user)
+    except IntegrityError:
+        winner = db.session.scalar(db.select(User).where(User.oidc_issuer == user.oidc_issuer,
+                                                         User.oidc_subject == user.oidc_subject))
+        if winner is None:  # the email was taken in the meantime, by another account
+            raise DomainError("An account with this email already exists. Sign in with your password.",
+                              code="EMAIL_TAKEN", status=409) from None
+        return winner
     return user
 
 

@@ -1,0 +1,52 @@
+"""PostgreSQL, real threads: parallel first calls never duplicate a user or an enrollment."""
+import threading
+
+import pytest
+
+from extensions import db
+from models import Enrollment, User
+
+THREADS = 6
+
+
+def _parallel(app, request_fn):
+    barrier = threading.Barrier(THREADS)
+    statuses, errors = [], []
+
+    def worker():
+        try:
+            with app.app_context():
+                client = app.test_client()
+                barrier.wait(timeout=10)
+                statuses.append(request_fn(client).status_code)
+                db.session.remove()
+        except Exception as error:  # surfaced below; a thread's exception is otherwise lost
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker) for _ in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors, errors
+    return statuses
+
+
+@pytest.mark.postgres_only
+def test_parallel_first_calls_with_a_new_jwt_create_one_user(app, oidc_provider, free_course):
+    headers = {"Authorization": f"Bearer {oidc_provider.id_token('bob-sub')}"}
+    statuses = _parallel(app, lambda client: client.get("/api/payments/enrollments", headers=headers))
+    assert statuses == [200] * THREADS
+    db.session.expire_all()
+    assert db.session.scalar(db.select(db.func.count(User.id)).where(User.oidc_subject == "bob-sub")) == 1
+
+
+@pytest.mark.postgres_only
+def test_parallel_free_enrollments_create_one(app, auth, free_course):
+    slug = free_course.slug  # read here: the test's session must not be used from the threads
+    statuses = _parallel(app, lambda client: client.post(
+        "/api/payments/enrollments", json={"courseId": slug}, headers=auth))
+    # Every caller succeeds (201, or 200 once the row is visible); the row exists once.
+    assert len(statuses) == THREADS and set(statuses) <= {200, 201} and 201 in statuses
+    db.session.expire_all()
+    assert db.session.scalar(db.select(db.func.count(Enrollment.id))) == 1
