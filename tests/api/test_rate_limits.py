@@ -21,7 +21,8 @@ def _assert_429(response):
 def test_each_token_has_its_own_bucket(client, learner, other_learner):
     mine, theirs = bearer(learner), bearer(other_learner)
     for _ in range(3):
-        assert client.get("/api/payments/enrollments", headers=mine).status_code == 200
+        response = client.get("/api/payments/enrollments", headers=mine)
+        assert response.status_code == 200 and response.headers["X-RateLimit-Limit"] == "3"
     _assert_429(client.get("/api/payments/enrollments", headers=mine))
     assert client.get("/api/payments/enrollments", headers=theirs).status_code == 200
 

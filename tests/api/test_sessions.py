@@ -182,3 +182,13 @@ def test_cancel_a_paid_session_is_409(client, sandbox, auth, paid_course):
     assert first.status_code == 200 and first.get_json()["session"]["status"] == "COMPLETED"
     second = client.post(f"/api/payments/sessions/{session_id}/cancel", headers=auth)
     assert second.status_code == 409 and second.get_json()["error"]["code"] == "NOT_CANCELLABLE"
+
+
+def test_full_course_puts_the_learner_on_the_waitlist(client, sandbox, auth, other_learner):
+    course = factories.course(price=4900, capacity=1)
+    factories.enrollment(other_learner, course, paid=True)
+    response = client.post("/api/payments/sessions", json={"courseId": course.slug}, headers=auth)
+    assert response.status_code == 202
+    body = response.get_json()
+    assert body["status"] == "WAITLISTED" and body["session"] is None and body["redirectUrl"] is None
+    assert sandbox.state.sessions == {}
