@@ -1,6 +1,6 @@
 """Benchmark: the coupon-quote fragment and the checkout POST against a bare baseline endpoint.
 
-    .venv/bin/python bench/bench_checkout.py [--duration 10] [--workers 2] [--clients 8]
+    .venv/bin/python bench/bench_checkout.py [--duration 10] [--workers 2] [--clients 8] [--rounds 3]
 
 What it does, all in one run (ratios matter; absolute numbers depend on the machine):
 1. creates a fresh PostgreSQL database on BENCH_POSTGRES_URL's server (default: the test
@@ -17,7 +17,8 @@ What it does, all in one run (ratios matter; absolute numbers depend on the mach
    - checkout_new:    POST /courses/<slug>/checkout alternating coupon/no coupon → every POST
                       expires the previous Stripe session, reserves, and creates a new one
 4. prints a table (requests/s, p50, p95, errors, ratio to baseline) and JSON, then stops the
-   servers it started and drops the database.
+   servers it started and drops the database. Baseline and quote alternate for --rounds rounds
+   and the verdict uses the median per-round ratio (the machines are shared and noisy).
 Coupon-check rate limiting is switched off for the run (RATELIMIT_ENABLED=0): it would cap
 the quote scenario at COUPON_CHECK_RATE_LIMIT per address, which is the point of it, not of
 the benchmark.
@@ -200,7 +201,10 @@ def run_client(args: tuple) -> dict:
     end = time.perf_counter() + duration
     while (started := time.perf_counter()) < end:
         step += 1
-        ok = one(step)
+        try:
+            ok = one(step)
+        except OSError:  # a timeout or reset counts as an error, not as the end of the run
+            ok = False
         latencies.append(time.perf_counter() - started)
         errors += 0 if ok else 1
     return {"latencies": latencies, "errors": errors}
@@ -222,6 +226,7 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per scenario")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers for the app")
     parser.add_argument("--clients", type=int, default=8, help="concurrent client processes")
+    parser.add_argument("--rounds", type=int, default=3, help="baseline/quote pairs (median ratio)")
     args = parser.parse_args()
 
     name, url = create_database()
@@ -239,23 +244,36 @@ def main() -> int:
                              env, sandbox_port, "/v1/checkout/sessions/none"))
         servers.append(start([gunicorn, "--no-control-socket", "-w", str(args.workers), "-k", "sync",
                               "-b", f"127.0.0.1:{app_port}", "bench.wsgi:app"], env, app_port, "/bench/baseline"))
-        results = []
-        for offset, scenario in enumerate(["baseline", "quote", "checkout_reuse", "checkout_new"]):
+        # The machine is shared and noisy: baseline and quote alternate for --rounds rounds and
+        # the ratio is the median of the per-round ratios (each pair measured back to back).
+        rounds: list[tuple[dict, dict]] = []
+        for number in range(args.rounds):
+            pair = (measure("baseline", app_port, args.clients, args.duration, 0),
+                    measure("quote", app_port, args.clients, args.duration, 0))
+            rounds.append(pair)
+            print(f"  round {number + 1}: baseline {pair[0]['rps']} req/s, quote {pair[1]['rps']} req/s",
+                  file=sys.stderr)
+        ratios = [q["rps"] / (b["rps"] or 1) for b, q in rounds]
+        quote_ratio = statistics.median(ratios)
+        middle = sorted(range(len(rounds)), key=lambda i: ratios[i])[len(rounds) // 2]
+        baseline_result, quote_result = rounds[middle]
+        results = [baseline_result, quote_result]
+        for scenario in ["checkout_reuse", "checkout_new"]:
             learner_offset = args.clients if scenario == "checkout_new" else 0
             results.append(measure(scenario, app_port, args.clients, args.duration, learner_offset))
             print(f"  {scenario}: {results[-1]['rps']} req/s", file=sys.stderr)
-        baseline = results[0]["rps"] or 1
+        baseline = baseline_result["rps"] or 1
         print(f"\nworkers={args.workers} (sync) clients={args.clients} duration={args.duration}s "
-              f"cpus={os.cpu_count()}\n")
+              f"rounds={args.rounds} cpus={os.cpu_count()}\n")
         print("| scenario | req/s | p50 ms | p95 ms | errors | vs baseline |")
         print("|---|---:|---:|---:|---:|---:|")
         for r in results:
             print(f"| {r['scenario']} | {r['rps']} | {r['p50_ms']} | {r['p95_ms']} | {r['errors']} "
                   f"| {r['rps'] / baseline:.2f} |")
-        quote_ratio = results[1]["rps"] / baseline
-        print(f"\nquote/baseline = {quote_ratio:.2f} (target >= 0.50): {'OK' if quote_ratio >= 0.5 else 'MISSED'}")
+        print(f"\nquote/baseline per round: {', '.join(f'{r:.2f}' for r in ratios)}; median {quote_ratio:.2f} "
+              f"(target >= 0.50): {'OK' if quote_ratio >= 0.5 else 'MISSED'}")
         print(json.dumps({"workers": args.workers, "clients": args.clients, "duration": args.duration,
-                          "results": results}))
+                          "ratios": [round(r, 3) for r in ratios], "results": results}))
         return 0 if quote_ratio >= 0.5 and not any(r["errors"] for r in results) else 1
     finally:
         for server in reversed(servers):

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
+import sqlalchemy as sa
+
 from extensions import db
 from models import (Coupon, Course, Enrollment, EnrollmentSource, EnrollmentType, PaymentSession, PaymentSessionStatus as S,
                     User, WaitlistEntry, new_public_id)
@@ -117,16 +119,24 @@ def offer(course: Course, user: User | None, coupon_code: str | None, now: datet
                  waitlist_entry=waitlist.find(user, course), is_full=enrollments.is_full(course))
 
 
+def _price_offer_query():
+    # Built once: the live quote runs on every keystroke, and building and keying this
+    # statement costs more than running it.
+    return (db.select(Course, Coupon, coupons.applies_to_course(Course.id))
+            .outerjoin(Coupon, Coupon.code == sa.bindparam("code"))
+            .where(Course.slug == sa.bindparam("slug"), Course.is_published.is_(True)))
+
+
+_PRICE_OFFER_QUERY = _price_offer_query()
+
+
 def price_offer(slug: str, coupon_code: str | None, user: User | None, now: datetime) -> Offer:
     """The live price fragment's offer: the published course (without lectures) and its coupon
-    in one query, since it runs on every keystroke. NotFound like the course page."""
+    in one query. NotFound like the course page."""
     normalized = coupons.normalize_code(coupon_code)
     if len(normalized) > coupons.CODE_MAX_LENGTH:
         normalized = ""  # no such code can exist; the quote still says "not found"
-    query = (db.select(Course, Coupon, coupons.applies_to_course(Course.id))
-             .outerjoin(Coupon, Coupon.code == normalized)
-             .where(Course.slug == slug, Course.is_published.is_(True)))
-    row = db.session.execute(query).first()
+    row = db.session.execute(_PRICE_OFFER_QUERY, {"code": normalized, "slug": slug}).first()
     if row is None:
         raise NotFound("We could not find that course.", code="COURSE_NOT_FOUND")
     course, coupon, applicable = row
