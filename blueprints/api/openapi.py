@@ -164,9 +164,9 @@ SECURED_SAFE = [{"bearerAuth": []}, {"cookieAuth": []}]
 COUPON_CODE = {"type": ["string", "null"], "maxLength": 32}
 
 
-def _body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+def _body(properties: dict[str, Any], required: list[str], example: dict[str, Any]) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": {
-        "type": "object", "required": required, "properties": properties}}}}
+        "type": "object", "required": required, "properties": properties}, "example": example}}}
 
 
 def _path_param(name: str, description: str) -> dict[str, Any]:
@@ -194,7 +194,9 @@ PATHS: dict[str, Any] = {
             "cancelUrl": {"type": ["string", "null"], "format": "uri",
                           "description": "Where Stripe sends the learner on cancel; must be on an allowed origin. "
                                          "`payment_session=<id>` is appended."},
-        }, ["courseId"]),
+        }, ["courseId"], {"courseId": "python-foundations", "couponCode": "WELCOME10",
+                          "returnUrl": "http://127.0.0.1:5000/payment/success",
+                          "cancelUrl": "http://127.0.0.1:5000/payment/cancel"}),
         "responses": {
             "201": _json(CHECKOUT_RESULT, "A payment session to pay (REDIRECT), or enrolled at once (price 0)."),
             "202": _json(_success({"status": {"const": "WAITLISTED"}, "session": {"type": "null"},
@@ -232,7 +234,7 @@ PATHS: dict[str, Any] = {
         "requestBody": _body({"code": {"type": "string", "minLength": 1, "maxLength": 32}, "courseId": COURSE_KEY,
                               "amount": {"type": "integer", "minimum": 0,
                                          "description": "Ignored: the price always comes from the server."}},
-                             ["code", "courseId"]),
+                             ["code", "courseId"], {"code": "WELCOME10", "courseId": "python-foundations", "amount": 4900}),
         "responses": {"200": _json(_ref("CouponValidation"), "The quote; isValid false with the refusal."),
                       **_errors(400, 401, 403, 404, 415, 429)},
     }},
@@ -248,7 +250,8 @@ PATHS: dict[str, Any] = {
             "operationId": "createEnrollment", "tags": ["Enrollments"], "security": SECURED,
             "summary": "Enroll in a free course (or with a 100% coupon, or an invitation); idempotent",
             "requestBody": _body({"courseId": COURSE_KEY, "couponCode": COUPON_CODE,
-                                  "invitationCode": {"type": ["string", "null"], "maxLength": 40}}, ["courseId"]),
+                                  "invitationCode": {"type": ["string", "null"], "maxLength": 40}}, ["courseId"],
+                                 {"courseId": "intro-to-git"}),
             "responses": {
                 "201": _json(_success({"enrollment": _ref("Enrollment"), "created": {"const": True}},
                                       ["enrollment", "created"]), "Enrolled now."),
@@ -269,7 +272,7 @@ PATHS: dict[str, Any] = {
         "operationId": "getCourseEnrollment", "tags": ["Enrollments"], "security": SECURED_SAFE,
         "summary": "The caller's enrollment in one course",
         "parameters": [{"name": "courseId", "in": "path", "required": True, "description": "Course id or slug.",
-                        "schema": {"type": "string", "minLength": 1, "maxLength": 120}}],
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 120}, "example": "intro-to-git"}],
         "responses": {"200": _json(_success({"enrollment": _ref("Enrollment")}, ["enrollment"]), "The enrollment."),
                       **_errors(401, 403, 404, 429)},
     }},

@@ -24,11 +24,10 @@ def test_no_credential_is_401_with_a_challenge(client):
     _assert_401(client.post(PRIVATE, json={"courseId": "x"}), invalid_token=False)
 
 
-@pytest.mark.parametrize("header", ["Basic dXNlcjpwYXNz", "Bearer", "Bearer    ", "Token lp_abc",
-                                    "Bearer lp_not-a-real-token", "Bearer something-else",
-                                    "Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"])
-def test_bad_credentials_are_401_invalid_token(client, header):
-    _assert_401(client.get(PRIVATE, headers={"Authorization": header}), invalid_token=True)
+def test_bad_credentials_are_401_invalid_token(client):
+    for header in ["Basic dXNlcjpwYXNz", "Bearer", "Bearer    ", "Token lp_abc", "Bearer lp_not-a-real-token",
+                   "Bearer something-else", "Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"]:
+        _assert_401(client.get(PRIVATE, headers={"Authorization": header}), invalid_token=True)
 
 
 def test_api_token_authenticates_and_records_its_use(client, learner, auth):
