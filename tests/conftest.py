@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask import g
 
 from app import create_app
 from extensions import db
@@ -97,11 +98,19 @@ def app_overrides() -> dict:
 @pytest.fixture
 def app(database_url, app_overrides):
     app = create_app({**_base_config(database_url), **app_overrides})
+    # The test holds one app context, which requests reuse; in production every request has
+    # its own. Forget what Flask-Login and Flask-WTF cache in `g`, so each request starts fresh.
+    app.before_request_funcs.setdefault(None, []).insert(0, _forget_request_globals)
     with app.app_context():
         yield app
         db.session.remove()
         _empty_all_tables()
         db.engine.dispose()
+
+
+def _forget_request_globals() -> None:
+    for name in ("_login_user", "csrf_token"):
+        g.pop(name, None)
 
 
 def _empty_all_tables() -> None:

@@ -1,7 +1,7 @@
 """Error pages: HTML in the site layout, JSON under /api/ (`{"success": false, "error": {...}}`)."""
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, abort, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -27,6 +27,15 @@ def json_error(status: int, code: str, message: str, fields: dict | None = None,
 
 
 def register(app: Flask) -> None:
+    @app.before_request
+    def refuse_nul_bytes():
+        # PostgreSQL text cannot hold NUL: refuse such input here, once, instead of a 500 later.
+        values = [request.path, *request.args.values()]
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            values += request.form.values()
+        if any("\x00" in value for value in values):
+            abort(400, "The request contains a NUL character.")
+
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException):
         status = error.code or 500

@@ -61,3 +61,10 @@ def test_500_renders_in_the_layout_and_rolls_back(app, client):
 
 def test_test_mode_banner_shows_with_the_sandbox(client):
     assert "Test mode" in client.get("/courses").get_data(as_text=True)
+
+
+def test_nul_bytes_in_urls_and_forms_are_a_400_not_a_500(client):
+    assert client.get("/courses/a%00b").status_code == 400
+    assert client.get("/courses?q=a%00b").status_code == 400
+    assert client.get("/api/payments/coupons/active?x=%00").status_code == 400
+    assert client.get("/api/payments/coupons/active?x=%00").json["error"]["code"] == "BAD_REQUEST"
