@@ -2,9 +2,11 @@
 
 Each view parses its input, calls one service, commits, and answers
 `{"success": true, ...}`; errors become `{"success": false, "error": {...}}` through the
-app's error handlers (and the two below, for field errors and unauthenticated calls).
+app's error handlers, and the two below (several field errors at once; service field
+names mapped to the API's camelCase). Unauthenticated calls are answered in auth.py.
 """
 from flask import Blueprint, current_app, jsonify, url_for
+from flask_limiter.util import get_remote_address
 from werkzeug.routing import BuildError
 
 from blueprints.api import openapi, queries, serializers
@@ -12,7 +14,6 @@ from blueprints.api.auth import address_rate_limit, api_rate_limit, login_requir
 from blueprints.api.validation import Fields, ValidationFailed, json_body
 from blueprints.errors import json_error
 from extensions import csrf, db, limiter
-from flask_limiter.util import get_remote_address
 from models import utcnow
 from services import catalog, checkout, coupons, enrollments, pricing
 from services.errors import Conflict, DomainError, NotFound
@@ -23,8 +24,8 @@ csrf.exempt(bp)
 limiter.limit(api_rate_limit, key_func=rate_limit_key, scope="api")(bp)
 limiter.limit(address_rate_limit, key_func=get_remote_address, scope="api-address")(bp)
 
-# Services name form fields in snake_case; the API's fields are the spec's camelCase.
 MAX_DB_INTEGER = 2**31 - 1
+# Services name form fields in snake_case; the API's fields are the spec's camelCase.
 FIELD_NAMES = {"coupon_code": "couponCode", "invitation_code": "invitationCode", "course": "courseId"}
 
 
