@@ -2,9 +2,11 @@
 import logging
 from urllib.parse import urlsplit
 
+from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client import OAuthError
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from joserfc.errors import JoseError
 from requests import RequestException
 
 from blueprints.auth import oidc
@@ -101,8 +103,9 @@ def oidc_callback():
         db.session.rollback()
         flash(error.message, "error")
         return redirect(url_for("auth.login"))
-    except (OAuthError, RequestException, ValueError, KeyError) as error:
-        # Bad or replayed state, a refused consent, a token that does not verify: never sign in.
+    except (AuthlibBaseError, JoseError, RequestException, ValueError, KeyError) as error:
+        # Bad or replayed state, a refused consent, an ID token that does not verify (signature,
+        # iss, aud, exp, nonce; Authlib checks them with joserfc): never sign in.
         db.session.rollback()
         log.warning("OIDC sign-in refused: %s", error)
         flash(f"Sign-in with {current_app.config['OIDC_PROVIDER_NAME']} did not complete. Please try again.",

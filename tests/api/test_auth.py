@@ -125,3 +125,18 @@ def test_identity_provider_down_is_503_not_500(client, app, oidc_provider):
     response = client.get(PRIVATE, headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 503
     assert response.get_json()["error"]["code"] == "IDENTITY_PROVIDER_UNAVAILABLE"
+
+
+def test_garbage_bearer_tokens_are_401_never_500(client):
+    from hypothesis import HealthCheck, given, settings, strategies as st
+
+    segment = st.text(alphabet=st.characters(codec="ascii", exclude_categories=["Cc"]), max_size=40)
+
+    @given(token=st.one_of(st.builds(lambda a, b, c: f"eyJ{a}.{b}.{c}", segment, segment, segment),
+                           st.builds(lambda rest: f"lp_{rest}", segment)))
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    def check(token):
+        response = client.get(PRIVATE, headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401, (token, response.get_json())
+
+    check()

@@ -120,3 +120,21 @@ def test_provider_down_is_a_friendly_message(client, app):
     app.config["OIDC_ISSUER"] = "http://127.0.0.1:9"  # nothing listens there
     response = client.get("/login/oidc", follow_redirects=True)
     assert response.status_code == 200 and "unavailable right now" in response.get_data(as_text=True)
+
+
+def test_expired_id_token_at_sign_in_is_refused(client, app, expired_oidc_provider):
+    app.config.update(expired_oidc_provider.config())
+    callback = _consent(_start(client), "alice-sub")
+    response = client.get(_path(callback), follow_redirects=True)
+    assert "did not complete" in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count(User.id))) == 0
+
+
+def test_id_token_for_another_client_at_sign_in_is_refused(client, app, oidc_provider):
+    # The provider answers our callback, but the code was issued to another client id.
+    callback = _consent(_start(client), "alice-sub")
+    app.config["OIDC_CLIENT_ID"] = "a-different-client"  # a new Authlib client with another audience
+    parts = urlsplit(callback)
+    response = client.get(f"{parts.path}?{parts.query}", follow_redirects=True)
+    assert "did not complete" in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count(User.id))) == 0
