@@ -37,6 +37,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlencode
@@ -108,8 +109,11 @@ def migrate_and_seed(url: str, learners: int) -> None:
 # --- servers ----------------------------------------------------------------------------
 
 def start(cmd: list[str], env: dict, port: int, health: str) -> subprocess.Popen:
-    process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    # Logs go to a file: an unread pipe fills up and blocks the server mid-benchmark.
+    log = open(Path(tempfile.gettempdir()) / f"bench-checkout-{port}.log", "wb")
+    process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                start_new_session=True)
+    process.log_path = log.name
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -120,7 +124,7 @@ def start(cmd: list[str], env: dict, port: int, health: str) -> subprocess.Popen
         except OSError:
             time.sleep(0.2)
     process.kill()
-    raise RuntimeError(f"{cmd[0]} did not start: {process.stderr.read().decode()[-2000:]}")
+    raise RuntimeError(f"{cmd[0]} did not start: {Path(process.log_path).read_text()[-2000:]}")
 
 
 def stop(process: subprocess.Popen) -> None:
