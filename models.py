@@ -310,7 +310,8 @@ class PaymentSession(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Indexed for the staff analytics (revenue per day over a date range).
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     course: Mapped[Course] = relationship()
     user: Mapped[User] = relationship()
@@ -349,7 +350,7 @@ class Enrollment(db.Model):
     amount_paid: Mapped[int] = mapped_column(default=0)
     discount_applied: Mapped[int] = mapped_column(default=0)
     currency: Mapped[str] = mapped_column(sa.String(3), default="USD")
-    enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)  # analytics ranges
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -418,7 +419,7 @@ class CouponRedemption(db.Model):
     currency: Mapped[str] = mapped_column(sa.String(3))
     reserved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # analytics ranges
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     coupon: Mapped[Coupon] = relationship()
