@@ -104,13 +104,16 @@ def coupon_check_code():
 
 @bp.route("/coupons/<int:coupon_id>")
 def coupon_detail(coupon_id: int):
-    coupon = staff_coupons.get(coupon_id)
+    return _detail_page(staff_coupons.get(coupon_id), BulkCouponForm(formdata=None))
+
+
+def _detail_page(coupon: Coupon, bulk_form: BulkCouponForm, status_code: int = 200):
     now = utcnow()
     return render_template("staff/coupons/detail.html", coupon=coupon, now=now,
                            status=staff_coupons.status_of(coupon, now),
                            reserved=staff_coupons.live_reservation_count(coupon, now),
                            totals=staff_coupons.totals(coupon), redemptions=staff_coupons.redemptions(coupon),
-                           bulk_form=BulkCouponForm(), action_form=EmptyForm())
+                           bulk_form=bulk_form, action_form=EmptyForm()), status_code
 
 
 @bp.route("/coupons/<int:coupon_id>/deactivate", methods=["POST"])
@@ -158,12 +161,7 @@ def coupon_bulk(coupon_id: int):
             db.session.commit()
             flash(f"{form.count.data:,} codes generated.", "success")
             return redirect(url_for("staff.coupon_batch", batch_id=batch_id))
-    now = utcnow()
-    return render_template("staff/coupons/detail.html", coupon=coupon, now=now,
-                           status=staff_coupons.status_of(coupon, now),
-                           reserved=staff_coupons.live_reservation_count(coupon, now),
-                           totals=staff_coupons.totals(coupon), redemptions=staff_coupons.redemptions(coupon),
-                           bulk_form=form, action_form=EmptyForm()), 422
+    return _detail_page(coupon, form, 422)
 
 
 @bp.route("/coupons/batches/<batch_id>")
