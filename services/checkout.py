@@ -168,6 +168,8 @@ def prepare_checkout(user: User, course: Course, coupon_code: str | None, *, suc
             PaymentSession.status == S.PROCESSING)):
         raise Conflict("Your bank payment for this course is still being processed. We will enroll you "
                        "as soon as it clears.", code="PAYMENT_PROCESSING")
+    if course.enrollment_type == EnrollmentType.FREE:  # free by type, whatever its price field says
+        return _enroll_without_payment(user, course, pricing.quote(course, None, user, now), now)
     quote = pricing.quote(course, coupon_code, user, now)
     if not quote.is_valid:
         raise DomainError(quote.refusal_message, code=quote.refusal_code, field="coupon_code", status=422)
@@ -268,7 +270,13 @@ def open_stripe_session(payment_session: PaymentSession, *, now: datetime) -> Ch
         raise Conflict("This checkout is closed. Start again from the course page.", code="NOT_CANCELLABLE")
     user, course = payment_session.user, payment_session.course
     for other in open_sessions(user, course):
-        if other.id != payment_session.id and not _close_superseded(other, now):
+        try:
+            still_unpaid = other.id == payment_session.id or _close_superseded(other, now)
+        except CheckoutUnavailable as error:
+            _close(payment_session, S.FAILED, now, "could not close the learner's earlier checkout on Stripe")
+            error.payment_session = payment_session
+            raise
+        if not still_unpaid:
             # The other tab's session was paid: the learner is enrolled, this one is not needed.
             _close(payment_session, S.CANCELLED, now, "the learner paid in another tab")
             return CheckoutStart("ALREADY_ENROLLED", enrollment=enrollments.find(user, course))
@@ -294,8 +302,11 @@ def _close_superseded(other: PaymentSession, now: datetime) -> bool:
         except stripe_gateway.StripeGatewayError as error:
             if error.code != "session_not_open":
                 raise CheckoutUnavailable(error.user_message) from error
-            applied = fulfillment.apply_checkout_session(
-                stripe_gateway.retrieve_checkout_session(other.stripe_session_id), now=now, source="checkout")
+            try:
+                stripe_session = stripe_gateway.retrieve_checkout_session(other.stripe_session_id)
+            except stripe_gateway.StripeGatewayError as retrieve_error:
+                raise CheckoutUnavailable(retrieve_error.user_message) from retrieve_error
+            applied = fulfillment.apply_checkout_session(stripe_session, now=now, source="checkout")
             if applied is not None and applied.status in payment_states.PAID_STATES | {S.PROCESSING}:
                 return False
     _close(other, S.CANCELLED, now, "replaced by a new checkout")
@@ -350,7 +361,11 @@ def cancel(user: User, payment_session_id: str | None, now: datetime) -> Payment
         except stripe_gateway.StripeGatewayError as error:
             if error.code != "session_not_open":
                 raise DomainError(error.user_message, code="STRIPE_UNAVAILABLE", status=503) from error
-            stripe_session = stripe_gateway.retrieve_checkout_session(payment_session.stripe_session_id)
+            try:
+                stripe_session = stripe_gateway.retrieve_checkout_session(payment_session.stripe_session_id)
+            except stripe_gateway.StripeGatewayError as retrieve_error:
+                raise DomainError(retrieve_error.user_message, code="STRIPE_UNAVAILABLE", status=503) \
+                    from retrieve_error
             return fulfillment.apply_checkout_session(stripe_session, now=now, source="cancel") or payment_session
     payment_session = _lock_session(payment_session.id)
     _close(payment_session, S.CANCELLED, now, "cancelled by the learner")

@@ -81,6 +81,7 @@ def _after_start(course, started: checkout.CheckoutStart):
 
 def _course_page_with_error(course, code: str, error: DomainError):
     """A refused coupon at checkout: the course page again, with the reason next to the field."""
+    db.session.rollback()  # nothing of the refused attempt stays
     form = CouponForm(formdata=None, data={"coupon_code": code})
     offer = checkout.offer(course, current_user, code, utcnow())
     return render_template("catalog/course.html", course=course, offer=offer, form=form,

@@ -309,3 +309,31 @@ def test_course_page_marks_enrolled_learners(signed_in, paid_course, learner):
     factories.enrollment(learner, paid_course, paid=True)
     page = signed_in.get("/courses/python-101").get_data(as_text=True)
     assert "You are enrolled" in page and not re.search(r'id="buy-button"', page)
+
+
+def test_paid_in_another_tab_enrolls_instead_of_opening_a_second_session(signed_in, paid_course, sandbox):
+    factories.coupon(code="SAVE10", percent=10)
+    first = post_form(signed_in, "/courses/python-101/checkout", {"coupon_code": "SAVE10"})
+    _pay(sandbox, _stripe_id(first.headers["Location"]))  # no webhook reaches the app in this test
+    second = post_form(signed_in, "/courses/python-101/checkout", {})
+    assert second.status_code == 303 and "/lectures/" in second.headers["Location"]
+    paid, spare = _sessions()
+    assert paid.status == S.COMPLETED and spare.status == S.CANCELLED and spare.stripe_session_id is None
+    assert _count(Enrollment) == 1 and len(sandbox.state.sessions) == 1
+
+
+def test_stripe_down_while_replacing_a_session_fails_the_new_one(signed_in, paid_course, sandbox, app):
+    factories.coupon(code="SAVE10", percent=10)
+    post_form(signed_in, "/courses/python-101/checkout", {"coupon_code": "SAVE10"})
+    app.config["STRIPE_API_BASE"] = "http://127.0.0.1:9"
+    app.extensions.pop("stripe_client", None)
+    response = post_form(signed_in, "/courses/python-101/checkout", {})
+    assert response.status_code == 503
+    old, new = _sessions()
+    assert old.status == S.PENDING and new.status == S.FAILED  # the old one is still open on Stripe
+
+
+def test_a_free_type_course_never_goes_to_stripe_whatever_its_price(signed_in, sandbox):
+    factories.course(slug="free-priced", enrollment_type="FREE", price=1500)
+    response = post_form(signed_in, "/courses/free-priced/checkout", {})
+    assert response.status_code == 303 and _count(Enrollment) == 1 and not sandbox.state.sessions
