@@ -44,6 +44,8 @@ def amount_in_minor(text: str | None, currency: str | None) -> int | None:
     value = _decimal(text)
     if value is None:
         return None
+    if abs(value) > MAXIMUM_CHARGE:  # before quantize, which fails on absurd exponents
+        raise ValidationError("That amount is too large.")
     places = exponent(currency or "USD")
     if value != value.quantize(Decimal(1).scaleb(-places)):
         raise ValidationError(f"Use at most {places} decimals for {currency or 'this currency'}.")
@@ -114,7 +116,8 @@ class CouponForm(FlaskForm):
 class BulkCouponForm(FlaskForm):
     prefix = StringField("Prefix", validators=[Optional(), Length(max=20)], description="e.g. SPRING-")
     count = IntegerField("How many codes", default=100, validators=[InputRequired(), NumberRange(min=1, max=10_000)])
-    max_uses = IntegerField("Uses per code", default=1, validators=[Optional(), NumberRange(min=1)],
+    max_uses = IntegerField("Uses per code", default=1,
+                            validators=[Optional(), NumberRange(min=1, max=10_000_000)],
                             description="Empty for unlimited.")
     submit = SubmitField("Generate codes")
 

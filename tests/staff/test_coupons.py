@@ -61,6 +61,9 @@ def test_create_coupon_stores_upper_case_code_and_writes_an_audit_entry(staff_cl
     ({"max_uses": "-1"}, "max_uses", "between 0 and"),
     ({"per_learner_limit": "0"}, "per_learner_limit", "between 1 and"),
     ({"minimum_amount": "lots"}, "minimum_amount", "Enter a number"),
+    ({"minimum_amount": "1e1000"}, "minimum_amount", "too large"),
+    ({"value": "1e1000"}, "value", "more than 0 and at most 100"),
+    ({"max_uses": "99999999999999999999"}, "max_uses", "between 0 and"),
     ({"course_ids": ["999999"]}, "course_ids", "Not a valid choice"),
 ])
 def test_coupon_form_validation_shows_field_errors(staff_client, changes, field, message):
@@ -215,6 +218,7 @@ def test_bulk_generation_skips_codes_that_already_exist(app, staff, monkeypatch)
 
 
 @pytest.mark.parametrize("fields,error", [({"count": "0"}, "count"), ({"count": "10001"}, "count"),
+                                          ({"count": "5", "max_uses": "99999999999"}, "max_uses"),
                                           ({"count": "5", "prefix": "bad prefix!"}, "prefix")])
 def test_bulk_generation_validation(staff_client, fields, error):
     template = factories.coupon(code="TPL")

@@ -28,7 +28,7 @@ def test_create_course_in_minor_units_and_audit(staff_client):
     ({"price": "-1"}, "price"), ({"price": "ten"}, "price"), ({"price": "0", "enrollment_type": "PAID"}, "price"),
     ({"price": "12.5", "currency": "JPY"}, "price"), ({"capacity": "-3"}, "capacity"),
     ({"enrollment_type": "SOMETIMES"}, "enrollment_type"), ({"currency": "XXX"}, "currency"),
-    ({"price": "99999999999"}, "price"),
+    ({"price": "99999999999"}, "price"), ({"price": "9e999"}, "price"), ({"capacity": "1" * 30}, "capacity"),
 ])
 def test_course_validation(staff_client, changes, field):
     factories.course(slug="taken")
