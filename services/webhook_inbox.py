@@ -63,12 +63,17 @@ def as_event(data: dict) -> stripe.Event:
     return stripe.Event.construct_from(data, None)
 
 
-def receive(data: dict, *, now: datetime, partial_refund_keeps_access: bool = True) -> Outcome:
-    """Claim, apply and mark one verified event; the caller commits (or rolls back on error)."""
+def receive(data: dict, *, now: datetime, partial_refund_keeps_access: bool = True,
+            event: stripe.Event | None = None) -> Outcome:
+    """Claim, apply and mark one verified event; the caller commits (or rolls back on error).
+
+    `event` is the same payload as a stripe Event when the caller already has one (the
+    signature check builds it), which spares converting the payload a second time.
+    """
     row = _claim(data, now)
     if row.status in DONE:
         return Outcome(row.id, row.status, duplicate=True, payment_session_id=row.payment_session_id)
-    return _apply(row, data, now=now, partial_refund_keeps_access=partial_refund_keeps_access)
+    return _apply(row, data, now=now, partial_refund_keeps_access=partial_refund_keeps_access, event=event)
 
 
 def reprocess(event_id: str, *, now: datetime, partial_refund_keeps_access: bool = True) -> Outcome | None:
@@ -117,8 +122,9 @@ def purge_processed(*, older_than_days: int, now: datetime) -> int:
 
 # --- internals ------------------------------------------------------------------------
 
-def _apply(row: StripeEvent, data: dict, *, now: datetime, partial_refund_keeps_access: bool) -> Outcome:
-    result = stripe_events.dispatch(as_event(data), now=now,
+def _apply(row: StripeEvent, data: dict, *, now: datetime, partial_refund_keeps_access: bool,
+           event: stripe.Event | None = None) -> Outcome:
+    result = stripe_events.dispatch(event if event is not None else as_event(data), now=now,
                                     partial_refund_keeps_access=partial_refund_keeps_access)
     row.status = WebhookEventStatus.PROCESSED if result.handled else WebhookEventStatus.IGNORED
     row.payment_session_id = result.payment_session_id
@@ -138,7 +144,13 @@ def _claim(data: dict, now: datetime) -> StripeEvent:
     values = _row_values(data, now)
     dialect = db.session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    db.session.execute(insert(StripeEvent).values(**values).on_conflict_do_nothing(index_elements=["id"]))
+    # RETURNING hands back the row we just inserted (and hold): one round trip, not two.
+    inserted = db.session.scalar(
+        insert(StripeEvent).values(**values).on_conflict_do_nothing(index_elements=["id"])
+        .returning(StripeEvent).execution_options(populate_existing=True)
+    )
+    if inserted is not None:
+        return inserted
     return db.session.scalar(
         db.select(StripeEvent).where(StripeEvent.id == values["id"])
         .with_for_update().execution_options(populate_existing=True)

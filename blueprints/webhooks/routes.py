@@ -26,10 +26,10 @@ bp = Blueprint("webhooks", __name__, cli_group="webhooks")
 @limiter.exempt
 def stripe_webhook():
     payload = _raw_body()
-    data = _verified_event(payload)
+    event, data = _verified_event(payload)
     keeps_access = current_app.config.get("PARTIAL_REFUND_KEEPS_ACCESS", True)
     try:
-        outcome = webhook_inbox.receive(data, now=utcnow(), partial_refund_keeps_access=keeps_access)
+        outcome = webhook_inbox.receive(data, now=utcnow(), partial_refund_keeps_access=keeps_access, event=event)
         db.session.commit()
     except Exception as error:  # any failure: undo the effect, keep a trace, ask for a retry
         db.session.rollback()
@@ -47,10 +47,11 @@ def _raw_body() -> bytes:
     return request.get_data(cache=False)
 
 
-def _verified_event(payload: bytes) -> dict:
+def _verified_event(payload: bytes):
+    """The event as Stripe's library builds it, and as plain JSON (what the inbox stores)."""
     try:
-        stripe_gateway.construct_event(payload, request.headers.get("Stripe-Signature", ""))
-        return webhook_inbox.parse(payload)
+        event = stripe_gateway.construct_event(payload, request.headers.get("Stripe-Signature", ""))
+        return event, webhook_inbox.parse(payload)
     except (stripe_gateway.WebhookVerificationError, webhook_inbox.MalformedEvent) as error:
         log.warning("Rejected Stripe webhook: %s", error)
         abort(400, description=f"Webhook rejected: {error}.")

@@ -212,3 +212,23 @@ def test_payment_intent_canceled_is_recorded(client, learner, paid_course):
     assert b.post_event(client, b.event("payment_intent.canceled", intent)).status_code == 200
     db.session.expire_all()
     assert db.session.get(PaymentSession, ps.id).failure_code == "abandoned"
+
+
+def test_purge_keeps_recent_and_failed_events(client):
+    from datetime import timedelta
+
+    from models import utcnow
+    from services import webhook_inbox
+
+    old, recent = _unknown_event(), _unknown_event()
+    b.post_event(client, old)
+    b.post_event(client, recent)
+    failed = StripeEvent(id="evt_failed_old", type="x.y", payload={}, status=WebhookEventStatus.FAILED,
+                         received_at=utcnow() - timedelta(days=90))
+    db.session.add(failed)
+    db.session.get(StripeEvent, old["id"]).received_at = utcnow() - timedelta(days=31)
+    db.session.commit()
+    assert webhook_inbox.purge_processed(older_than_days=30, now=utcnow()) == 1
+    db.session.commit()
+    assert _stored(old["id"]) is None
+    assert _stored(recent["id"]) is not None and _stored("evt_failed_old") is not None
