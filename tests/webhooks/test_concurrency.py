@@ -107,3 +107,42 @@ def test_refund_events_racing_each_other(app, sandbox, learner, paid_course, cou
     ps = deliver.reload(ps)
     assert ps.status.value == "REFUNDED" and ps.amount_refunded == ps.final_amount
     assert deliver.enrollments(ps)[0].status.value == "REVOKED"
+
+
+def test_expire_stale_on_many_instances_at_once(app, sandbox, learner, paid_course, coupon, deliver):
+    """Cron on every instance: each overdue session is expired by exactly one of them."""
+    from datetime import datetime, timedelta, timezone
+
+    from models import PaymentSessionStatus, utcnow
+    from services import reconcile
+
+    created = datetime.now(timezone.utc) - timedelta(minutes=40)
+    sessions = [b.payment_session(factories_user(), paid_course, coupon=coupon, discount=1485, created_at=created)
+                for _ in range(4)]
+    for ps in sessions:
+        b.open_on_sandbox(ps)
+    ids = [ps.id for ps in sessions]
+
+    def instance(_client):
+        outcomes = []
+        with app.app_context():
+            for ps_id in ids:
+                status = reconcile.expire_one(ps_id, now=utcnow())
+                db.session.commit()
+                outcomes.append(status)
+        return outcomes
+
+    results = _race(app, [instance] * 4)
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    for index in range(len(ids)):
+        done = [r[index] for r in results if r[index] is not None]
+        assert done == [PaymentSessionStatus.EXPIRED], (index, results)
+    for ps in sessions:
+        ps = deliver.reload(ps)
+        assert ps.status == PaymentSessionStatus.EXPIRED
+        assert deliver.redemption(ps).status == RedemptionStatus.RELEASED
+
+
+def factories_user():
+    from tests import factories
+    return factories.user()
