@@ -190,8 +190,8 @@ def user_from_claims(issuer: str, claims: dict[str, Any], *, staff_claim: str | 
     """
     issuer = issuer.rstrip("/")
     subject = str(claims.get("sub") or "")
-    if not subject:
-        raise InvalidToken("The token names no subject.")
+    if not subject or len(subject) > 255 or _has_control_characters(subject):
+        raise InvalidToken("The token names no usable subject.")
     now = now or utcnow()
     user = db.session.scalar(db.select(User).where(User.oidc_issuer == issuer, User.oidc_subject == subject))
     email = _claimed_email(claims)
@@ -255,11 +255,20 @@ def _claimed_email(claims: dict[str, Any]) -> str | None:
         return None
 
 
+def _has_control_characters(text: str) -> bool:
+    return any(ord(char) < 32 or ord(char) == 127 for char in text)
+
+
+def _clean(value: Any) -> str:
+    """A claim as display text: control characters (NUL breaks PostgreSQL) dropped, trimmed."""
+    if not isinstance(value, str):
+        return ""
+    return "".join(char for char in value if not _has_control_characters(char)).strip()
+
+
 def _claimed_name(claims: dict[str, Any], email: str | None) -> str:
     for key in ("name", "preferred_username", "nickname"):
-        value = claims.get(key)
-        if isinstance(value, str) and value.strip():
-            return value.strip()[:120]
-    parts = [claims.get("given_name"), claims.get("family_name")]
-    joined = " ".join(part.strip() for part in parts if isinstance(part, str) and part.strip())
+        if value := _clean(claims.get(key)):
+            return value[:120]
+    joined = " ".join(part for part in (_clean(claims.get("given_name")), _clean(claims.get("family_name"))) if part)
     return joined[:120] or (email or "")

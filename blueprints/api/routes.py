@@ -41,9 +41,10 @@ def domain_error(error: DomainError):
 
 
 def course_for(key: str):
-    """catalog.course_by_id_or_slug, minus ids too large for the database's integer column
+    """catalog.course_by_id_or_slug, minus keys it would turn into unusable ids: digits that
+    int() refuses ("¹" is a digit to str.isdigit) and ids too large for the integer column
     (SQLite and PostgreSQL raise on those instead of finding nothing)."""
-    if key.isdigit() and int(key) > MAX_DB_INTEGER:
+    if key.isdigit() and not (key.isascii() and int(key) <= MAX_DB_INTEGER):
         raise NotFound("We could not find that course.", code="COURSE_NOT_FOUND", field="courseId")
     return catalog.course_by_id_or_slug(key)
 

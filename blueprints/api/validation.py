@@ -53,6 +53,9 @@ class Fields:
         if not text or len(text) > 120:
             self.errors[name] = "Must be 1 to 120 characters."
             return None
+        if _has_control_characters(text):
+            self.errors[name] = CONTROL_CHARACTERS_MESSAGE
+            return None
         return text
 
     def string(self, name: str, *, required: bool = False, max_length: int = 255) -> str | None:
@@ -66,6 +69,9 @@ class Fields:
             return None
         if len(value.strip()) > max_length:
             self.errors[name] = f"Must be at most {max_length} characters."
+            return None
+        if _has_control_characters(value):
+            self.errors[name] = CONTROL_CHARACTERS_MESSAGE
             return None
         return value.strip()
 
@@ -91,6 +97,14 @@ class Fields:
     def done(self) -> None:
         if self.errors:
             raise ValidationFailed(self.errors)
+
+
+CONTROL_CHARACTERS_MESSAGE = "Must not contain control characters."
+
+
+def _has_control_characters(text: str) -> bool:
+    # NUL in particular: PostgreSQL refuses it in text, which would surface as a 500.
+    return any(ord(char) < 32 or ord(char) == 127 for char in text)
 
 
 def origin_of(url: str) -> str | None:

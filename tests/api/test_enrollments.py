@@ -89,3 +89,22 @@ def test_course_enrollment_is_the_callers_own(client, learner, other_learner, au
     assert other.status_code == 404 and other.get_json()["error"]["code"] == "ENROLLMENT_NOT_FOUND"
     unknown = client.get(f"{ENROLL}/course/no-such-course", headers=auth)
     assert unknown.status_code == 404 and unknown.get_json()["error"]["code"] == "COURSE_NOT_FOUND"
+
+
+def test_odd_course_keys_are_404_not_500(client, auth):
+    for key in ("¹", "²³", "٣", "99999999999999999999", "0"):
+        response = client.get(f"{ENROLL}/course/{key}", headers=auth)
+        assert response.status_code == 404, key
+        posted = client.post(ENROLL, json={"courseId": key}, headers=auth)
+        assert posted.status_code == 404, key
+
+
+def test_nul_bytes_never_reach_the_database(client, auth):
+    # PostgreSQL refuses NUL in text: these must be refused (4xx) before any query, never a 500.
+    for path in ("/api/payments/sessions/a%00b", "/api/payments/sessions/stripe/cs_%00",
+                 f"{ENROLL}/course/a%00b"):
+        assert 400 <= client.get(path, headers=auth).status_code < 500, path
+    for body in ({"courseId": "a\u0000b"}, {"courseId": "git-basics", "couponCode": "X\u0000"}):
+        assert 400 <= client.post(ENROLL, json=body, headers=auth).status_code < 500, body
+    response = client.post("/api/payments/coupons/validate", json={"code": "A\u0000", "courseId": "x"}, headers=auth)
+    assert 400 <= response.status_code < 500

@@ -138,3 +138,12 @@ def test_staff_claim_forms(setting, claims, expected):
 def test_configured_issuer_with_a_trailing_slash_still_matches(app, oidc_provider):
     claims = identity.verify_jwt(oidc_provider.id_token(), issuer=oidc_provider.issuer + "/", audience=CLIENT_ID)
     assert claims["sub"] == "alice-sub"
+
+
+def test_claims_with_control_characters_are_cleaned_or_refused(app, oidc_provider):
+    user = identity.user_from_claims(oidc_provider.issuer, {"sub": "s-ctl", "email": "ctl@example.com",
+                                                            "name": "Eve\u0000 Null\n"})
+    db.session.commit()
+    assert user.name == "Eve Null"
+    with pytest.raises(identity.InvalidToken):
+        identity.user_from_claims(oidc_provider.issuer, {"sub": "bad\u0000sub", "email": "x@example.com"})
