@@ -25,6 +25,10 @@ def test_new_learner_buys_a_course_with_a_coupon(live_server, page, paid_course)
     page.goto(live_server.url + "/courses/python-101")
     expect(page.get_by_test_id("final-price")).to_have_text("$99.00")
     page.evaluate("window.__sameDocument = true")  # gone if the page reloads
+    page.get_by_label("Coupon code").fill("nope")
+    page.get_by_label("Coupon code").press("Enter")  # "submit": presses Apply, handled by htmx
+    expect(page.get_by_role("alert")).to_contain_text("We don't know that code")
+    page.get_by_label("Coupon code").fill("")
     page.get_by_label("Coupon code").press_sequentially("save10", delay=30)
     expect(page.get_by_test_id("final-price")).to_have_text("$89.10")
     expect(page.get_by_test_id("discount")).to_have_text("−$9.90")
