@@ -119,7 +119,10 @@ def reserve(coupon: Coupon, payment_session: PaymentSession, now: datetime, expi
         if taken >= coupon.max_uses:
             raise Conflict("This code has just been used up. Try again without it.",
                            code="COUPON_USED_UP", field="coupon_code")
-    if coupon.per_learner_limit is not None and uses_by(coupon, user, now) >= coupon.per_learner_limit:
+    # The learner's own reservations for this course belong to checkouts this one replaces
+    # (closed on Stripe before the new session opens), so they do not count, as in the quote.
+    if coupon.per_learner_limit is not None and \
+            uses_by(coupon, user, now, exclude_course=course) >= coupon.per_learner_limit:
         raise Conflict("You have already used this code.", code="COUPON_ALREADY_USED", field="coupon_code")
     redemption = CouponRedemption(
         coupon_id=coupon.id, user_id=user.id, course_id=course.id, payment_session_id=payment_session.id,

@@ -53,6 +53,13 @@ def test_reserve_refuses_a_second_use_by_the_same_learner(paid_course, learner):
     assert refused.value.code == "COUPON_ALREADY_USED"
 
 
+def test_a_replacing_checkout_for_the_same_course_may_reserve_again(paid_course, learner):
+    coupon = factories.coupon(code="AGAIN", per_learner_limit=1)
+    coupons.reserve(coupon, pending_session(learner, paid_course, coupon), NOW, None)
+    coupons.reserve(coupon, pending_session(learner, paid_course, coupon, final_amount=5000), NOW, None)
+    assert coupons.live_reservations(coupon, NOW) == 2  # until step 2 closes the first checkout
+
+
 def test_release_is_idempotent_and_frees_the_use(paid_course, learner):
     coupon = factories.coupon(code="REL", max_uses=1)
     ps = pending_session(learner, paid_course, coupon)
