@@ -199,3 +199,10 @@ def test_full_course_puts_the_learner_on_the_waitlist(client, sandbox, auth, oth
     body = response.get_json()
     assert body["status"] == "WAITLISTED" and body["session"] is None and body["redirectUrl"] is None
     assert sandbox.state.sessions == {}
+
+
+def test_repeating_create_reuses_the_open_session(client, sandbox, auth, paid_course):
+    first = start_session(client, auth, paid_course.slug)
+    second = start_session(client, auth, paid_course.slug)
+    assert second["session"]["id"] == first["session"]["id"] and second["redirectUrl"] == first["redirectUrl"]
+    assert len(sandbox.state.sessions) == 1
