@@ -11,9 +11,10 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from extensions import db
 from models import (Coupon, CouponRedemption, Course, DiscountType, PaymentSession, RedemptionStatus, User,
@@ -268,8 +269,6 @@ def live_reservation_count(coupon: Coupon, now: datetime) -> int:
 
 
 def redemptions(coupon: Coupon, limit: int = 200) -> list[CouponRedemption]:
-    from sqlalchemy.orm import joinedload
-
     return list(db.session.scalars(
         db.select(CouponRedemption).options(joinedload(CouponRedemption.user), joinedload(CouponRedemption.course))
         .where(CouponRedemption.coupon_id == coupon.id)
@@ -350,12 +349,3 @@ def batch_codes(batch_id: str) -> list[tuple[str, int | None, int]]:
     if not rows:
         raise NotFound("We could not find that batch of codes.", code="BATCH_NOT_FOUND")
     return [tuple(row) for row in rows]
-
-
-def parse_decimal(text: str | None) -> Decimal | None:
-    if text is None or str(text).strip() == "":
-        return None
-    try:
-        return Decimal(str(text).strip())
-    except InvalidOperation:
-        return None

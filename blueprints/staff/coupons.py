@@ -96,10 +96,8 @@ def coupon_check_code():
     """The htmx live check under the code field (200 with a message, so htmx swaps it)."""
     code = request.args.get("code", "")
     problem = staff_coupons.code_problem(code, exclude_id=request.args.get("coupon_id", type=int)) if code else None
-    response = Response(render_template("staff/coupons/_code_check.html", code=staff_coupons.normalize_code(code),
-                                        problem=problem))
-    response.headers["Vary"] = "HX-Request"
-    return response
+    # Always the fragment: the page itself renders it with the form, so nothing branches on HX-Request.
+    return render_template("staff/coupons/_code_check.html", code=staff_coupons.normalize_code(code), problem=problem)
 
 
 @bp.route("/coupons/<int:coupon_id>")
