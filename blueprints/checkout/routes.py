@@ -7,7 +7,7 @@ GET  /checkout/success          ?session_id={CHECKOUT_SESSION_ID}: confirm, enro
 GET  /checkout/cancel           ?payment_session=<id>: what happened, with "cancel" and "resume"
 POST /checkout/cancel           cancel it (expire on Stripe, release the coupon)
 """
-from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from blueprints.checkout.forms import CouponForm, InvitationForm
@@ -33,9 +33,11 @@ def _course_url(course, enrollment=None) -> str:
 
 
 def _checkout_urls() -> tuple[str, str]:
+    # On FRONTEND_URL, not the request's Host header (which a client chooses). Concatenated:
     # url_for would percent-encode the braces Stripe needs literally (STRIPE-NOTES.md).
-    success = url_for("checkout.success", _external=True) + "?session_id=" + checkout.SESSION_ID_PLACEHOLDER
-    cancel = url_for("checkout.cancel", _external=True) + "?payment_session=" + checkout.PAYMENT_SESSION_PLACEHOLDER
+    base = current_app.config["FRONTEND_URL"]
+    success = base + url_for("checkout.success") + "?session_id=" + checkout.SESSION_ID_PLACEHOLDER
+    cancel = base + url_for("checkout.cancel") + "?payment_session=" + checkout.PAYMENT_SESSION_PLACEHOLDER
     return success, cancel
 
 
