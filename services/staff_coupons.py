@@ -213,16 +213,18 @@ def get(coupon_id: int) -> Coupon:
 # --- lists ---------------------------------------------------------------------------------
 
 def status_condition(status: str, now: datetime):
+    """SQL for one list filter; the statuses exclude each other, in the order of `status_of`."""
     used_up = sa.and_(Coupon.max_uses.is_not(None), Coupon.current_uses >= Coupon.max_uses)
+    expired = Coupon.valid_until <= now
+    not_expired = sa.or_(Coupon.valid_until.is_(None), Coupon.valid_until > now)
+    started = sa.or_(Coupon.valid_from.is_(None), Coupon.valid_from <= now)
+    active = Coupon.is_active.is_(True)
     conditions = {
         "inactive": Coupon.is_active.is_(False),
-        "scheduled": sa.and_(Coupon.is_active.is_(True), Coupon.valid_from > now),
-        "expired": sa.and_(Coupon.is_active.is_(True), Coupon.valid_until <= now),
-        "used_up": sa.and_(Coupon.is_active.is_(True), used_up),
-        "active": sa.and_(Coupon.is_active.is_(True),
-                          sa.or_(Coupon.valid_from.is_(None), Coupon.valid_from <= now),
-                          sa.or_(Coupon.valid_until.is_(None), Coupon.valid_until > now),
-                          sa.not_(used_up)),
+        "expired": sa.and_(active, expired),
+        "scheduled": sa.and_(active, not_expired, Coupon.valid_from > now),
+        "used_up": sa.and_(active, not_expired, started, used_up),
+        "active": sa.and_(active, not_expired, started, sa.not_(used_up)),
     }
     return conditions[status]
 
