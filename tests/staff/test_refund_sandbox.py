@@ -67,3 +67,23 @@ def test_refund_validation_never_reaches_stripe(staff_client, sandbox, learner, 
         assert response.status_code in (400, 409, 422), amount
         assert message in response.get_data(as_text=True), amount
     assert not sandbox.events("charge.refunded")
+
+
+def test_partial_refund_keeps_access_and_leaves_the_rest_refundable(staff_client, sandbox, learner, paid_course):
+    ps = wb.payment_session(learner, paid_course)
+    session = wb.open_on_sandbox(ps)
+    wb.sandbox_control(sandbox, f"checkout/sessions/{session['id']}/pay", {"card": "4242424242424242"})
+    post_form(staff_client, f"/staff/payments/{ps.id}/reconcile")
+    page = post_form(staff_client, f"/staff/payments/{ps.id}/refund", {"amount": "10.00", "reason": "duplicate"},
+                     follow_redirects=True).get_data(as_text=True)
+    assert "Refund of $10.00 sent to Stripe" in page
+    assert [(r["amount"], r["reason"]) for r in sandbox.state.refunds.values()] == [(1000, "duplicate")]
+    sandbox.wait_for(lambda: sandbox.events("charge.refunded"))
+    for event in sandbox.events("charge.refunded"):
+        body, headers = sandbox.signed(event["id"])
+        staff_client.post("/webhooks/stripe", data=body, headers=headers, content_type="application/json")
+    ps = _reload(ps.id)
+    assert ps.status == PaymentSessionStatus.COMPLETED and ps.amount_refunded == 1000
+    enrollment = db.session.scalar(db.select(Enrollment).where(Enrollment.user_id == learner.id))
+    assert enrollment.status == EnrollmentStatus.ACTIVE  # PARTIAL_REFUND_KEEPS_ACCESS defaults to True
+    assert "Up to $89.00" in staff_client.get(f"/staff/payments/{ps.id}").get_data(as_text=True)
