@@ -14,7 +14,7 @@ from typing import Iterator
 
 from extensions import db
 from models import PaymentSession, PaymentSessionStatus
-from services import coupons, disputes, fulfillment, payment_states, refunds, stripe_gateway
+from services import coupons, disputes, fulfillment, payment_states, refunds, stripe_events, stripe_gateway
 
 OPEN = (PaymentSessionStatus.PENDING, PaymentSessionStatus.PROCESSING)
 
@@ -93,6 +93,7 @@ def _claim(payment_session_id: str, statuses) -> PaymentSession | None:
 def _apply(session, *, now: datetime, partial_refund_keeps_access: bool,
            fallback: PaymentSession) -> PaymentSessionStatus:
     payment_session = fulfillment.apply_checkout_session(session, now=now, source="reconcile") or fallback
+    stripe_events.adopt_orphans(payment_session, now=now, partial_refund_keeps_access=partial_refund_keeps_access)
     refunds.enforce(payment_session, now=now, partial_refund_keeps_access=partial_refund_keeps_access)
     disputes.enforce(payment_session, now=now)
     return payment_session.status

@@ -103,12 +103,15 @@ def enrollment_for(payment_session: PaymentSession) -> Enrollment | None:
 # --- staff: asking Stripe for a refund -----------------------------------------------
 
 def request_refund(payment_session: PaymentSession, *, amount: int | None, reason: str,
-                   actor: User | None, now: datetime):
+                   actor: User | None, now: datetime, request_key: str | None = None):
     """Refund all (amount=None) or part of a paid session through Stripe; returns Stripe's refund.
 
-    The idempotency key names the session, what was already refunded and the amount, so a
-    double click (or a retried request) refunds once, while a deliberate second partial
-    refund gets a key of its own. The refund is recorded at once; the webhook confirms it.
+    The idempotency key is `request_key` when the caller has one (a token rendered into the
+    staff form: the same form submitted twice refunds once). Otherwise it names the session,
+    what is already refunded, how many refunds failed and the amount: two requests racing
+    on the same state refund once, while a deliberate second partial refund, or a new try
+    after a failed refund, gets a key of its own. The refund is recorded at once; the
+    webhook confirms it.
     """
     if payment_session.status not in FULFILLED or not payment_session.payment_intent_id:
         raise Conflict("Only a paid payment can be refunded.", code="NOT_REFUNDABLE")
@@ -123,7 +126,9 @@ def request_refund(payment_session: PaymentSession, *, amount: int | None, reaso
             raise DomainError("The refund is larger than what is left to refund.",
                               code="REFUND_TOO_LARGE", field="amount")
     reason = (reason or "").strip()[:300]
-    key = f"refund-{payment_session.id}-{payment_session.final_amount - remaining}-{amount or 'all'}"
+    failed = sum(1 for r in _ledger(payment_session)["refunds"].values() if r["status"] in DEAD)
+    key = (f"refund-{payment_session.id}-{request_key[:100]}" if request_key else
+           f"refund-{payment_session.id}-{payment_session.final_amount - remaining}-{failed}-{amount or 'all'}")
     metadata = {"payment_session_id": payment_session.id, "reason": reason[:500]}
     if actor is not None:
         metadata["requested_by"] = str(actor.id)
@@ -134,6 +139,10 @@ def request_refund(payment_session: PaymentSession, *, amount: int | None, reaso
     except stripe_gateway.StripeGatewayError as error:
         status = 503 if isinstance(error, stripe_gateway.StripeUnavailable) else 409
         raise DomainError(error.user_message, code=error.code.upper(), status=status) from error
+    # Locked only now, after Stripe answered: a concurrent request must not wait on us before
+    # computing its key (then both share it and Stripe refunds once), but the ledger write
+    # must not lose the other's refund.
+    db.session.refresh(payment_session, with_for_update=True)
     audit.record("payment.refund_requested", payment_session, actor=actor,
                  message=f"Refund of {amount if amount is not None else remaining} requested: {reason or 'no reason'}",
                  after={"refund_id": field(refund, "id"), "amount": field(refund, "amount"),

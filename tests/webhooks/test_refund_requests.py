@@ -99,3 +99,28 @@ def test_stripe_down_is_a_503_domain_error(deliver, paid_on_sandbox, staff, app)
     with pytest.raises(DomainError) as error:
         refunds.request_refund(paid_on_sandbox, amount=None, reason="", actor=staff, now=utcnow())
     assert error.value.status == 503
+
+
+def test_new_try_after_a_failed_refund_is_a_new_refund(deliver, sandbox, paid_on_sandbox, staff):
+    ps = paid_on_sandbox
+    first = refunds.request_refund(ps, amount=1000, reason="", actor=staff, now=utcnow())
+    db.session.commit()
+    failed = {**first.to_dict(), "status": "failed"}
+    deliver("refund.failed", failed)
+    ps = deliver.reload(ps)
+    assert ps.amount_refunded == 0
+    second = refunds.request_refund(ps, amount=1000, reason="", actor=staff, now=utcnow())
+    db.session.commit()
+    assert second["id"] != first["id"]
+    assert deliver.reload(ps).amount_refunded == 1000
+
+
+def test_request_key_makes_a_resubmitted_form_refund_once(deliver, sandbox, paid_on_sandbox, staff):
+    ps = paid_on_sandbox
+    first = refunds.request_refund(ps, amount=1000, reason="", actor=staff, now=utcnow(), request_key="form-abc")
+    db.session.commit()
+    ps = deliver.reload(ps)
+    second = refunds.request_refund(ps, amount=1000, reason="", actor=staff, now=utcnow(), request_key="form-abc")
+    db.session.commit()
+    assert first["id"] == second["id"] and deliver.reload(ps).amount_refunded == 1000
+    assert len(sandbox.events("refund.created")) == 1
