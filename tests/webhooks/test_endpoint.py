@@ -104,11 +104,16 @@ def test_signed_json_that_is_not_an_event_is_400(client, body):
     assert db.session.scalar(db.select(db.func.count()).select_from(StripeEvent)) == 0
 
 
-def test_non_utf8_body_is_400(client):
-    body = b'{"id": "evt_\xff\xfe"}'
-    header = "t=%d,v1=%s" % (int(time.time()), "0" * 64)
-    response = b.post_event(client, body, header=header)
+def test_non_utf8_body_with_a_valid_signature_is_400(client):
+    import hashlib
+    import hmac
+
+    body = b'{"id": "evt_\xff\xfe", "type": "a.b", "data": {"object": {}}}'
+    ts = int(time.time())
+    digest = hmac.new(TEST_WEBHOOK_SECRET.encode(), f"{ts}.".encode() + body, hashlib.sha256).hexdigest()
+    response = b.post_event(client, body, header=f"t={ts},v1={digest}")
     assert response.status_code == 400
+    assert db.session.scalar(db.select(db.func.count()).select_from(StripeEvent)) == 0
 
 
 class TestRotatedSecrets:
