@@ -96,6 +96,7 @@ class Offer:
     resumable: PaymentSession | None = None
     waitlist_entry: WaitlistEntry | None = None
     is_full: bool = False
+    lapsed_enrollment: Enrollment | None = None  # exists but gives no access (revoked, suspended, expired)
 
     @property
     def kind(self) -> str:
@@ -113,10 +114,12 @@ def offer(course: Course, user: User | None, coupon_code: str | None, now: datet
     """Read-only: the course page's purchase box for `user` (None for a visitor)."""
     if user is None:
         return Offer(course, pricing.quote(course, coupon_code, None, now), is_full=enrollments.is_full(course))
-    enrollment = _already_enrolled(user, course)
+    existing = enrollments.find(user, course)
+    enrollment = existing if existing is not None and existing.grants_access else None
     return Offer(course, pricing.quote(course, coupon_code, user, now), enrollment=enrollment,
                  resumable=None if enrollment else resumable_session(user, course, now),
-                 waitlist_entry=waitlist.find(user, course), is_full=enrollments.is_full(course))
+                 waitlist_entry=waitlist.find(user, course), is_full=enrollments.is_full(course),
+                 lapsed_enrollment=existing if enrollment is None else None)
 
 
 def _price_offer_query():

@@ -337,3 +337,11 @@ def test_a_free_type_course_never_goes_to_stripe_whatever_its_price(signed_in, s
     factories.course(slug="free-priced", enrollment_type="FREE", price=1500)
     response = post_form(signed_in, "/courses/free-priced/checkout", {})
     assert response.status_code == 303 and _count(Enrollment) == 1 and not sandbox.state.sessions
+
+
+@pytest.mark.parametrize("status, reason", [("REVOKED", "revoked"), ("SUSPENDED", "dispute"),
+                                            ("EXPIRED", "expired")])
+def test_course_page_says_why_a_lapsed_enrollment_gives_no_access(signed_in, paid_course, learner, status, reason):
+    factories.enrollment(learner, paid_course, status=status, paid=True)
+    page = signed_in.get(f"/courses/{paid_course.slug}").get_data(as_text=True)
+    assert reason in page and "You are enrolled" not in page
