@@ -95,9 +95,14 @@ def oidc_callback():
     if not oidc.is_configured():
         abort(404)
     try:
-        token = oidc.client().authorize_access_token()
-        claims = token.get("userinfo") or {}
-        user = identity.user_from_claims(current_app.config["OIDC_ISSUER"], dict(claims),
+        client = oidc.client()
+        token = client.authorize_access_token()
+        claims = dict(token.get("userinfo") or {})
+        if "email" not in claims:  # some providers put profile claims only in the UserInfo response
+            extra = client.userinfo(token=token)
+            if extra.get("sub") == claims.get("sub"):
+                claims = {**extra, **claims}
+        user = identity.user_from_claims(current_app.config["OIDC_ISSUER"], claims,
                                          staff_claim=current_app.config.get("OIDC_STAFF_CLAIM"))
     except DomainError as error:
         db.session.rollback()

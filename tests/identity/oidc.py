@@ -26,6 +26,7 @@ USERS = [
     oidc_provider_mock.User(sub="alice-sub", claims={"email": "alice@example.com", "email_verified": True,
                                                      "name": "Alice Oidc", "learnpay_roles": ["staff"]}),
     oidc_provider_mock.User(sub="bob-sub", claims={"email": "bob@example.com", "name": "Bob Oidc"}),
+    oidc_provider_mock.User(sub="nomail-sub", claims={"name": "No Mail"}),
 ]
 
 

@@ -138,3 +138,10 @@ def test_id_token_for_another_client_at_sign_in_is_refused(client, app, oidc_pro
     response = client.get(f"{parts.path}?{parts.query}", follow_redirects=True)
     assert "did not complete" in response.get_data(as_text=True)
     assert db.session.scalar(db.select(db.func.count(User.id))) == 0
+
+
+def test_a_provider_that_shares_no_email_is_refused_clearly(client, oidc_provider):
+    # Not in the ID token, so the UserInfo endpoint is asked too (with the access token).
+    response = client.get(_path(_consent(_start(client), "nomail-sub")), follow_redirects=True)
+    assert "did not share an email address" in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count(User.id))) == 0
