@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from extensions import db
-from models import (Enrollment, EnrollmentStatus, PaymentSession, PaymentSessionStatus, PaymentStatus, User)
+from models import Enrollment, EnrollmentStatus, PaymentSession, PaymentSessionStatus, PaymentStatus, User
 from services import audit, enrollments, payment_states, stripe_gateway
 from services.errors import Conflict, DomainError
 

@@ -6,12 +6,11 @@ reach the app the same way.
 """
 import re
 
-import pytest
 import requests
 
 from extensions import db
-from models import Enrollment, EnrollmentStatus, PaymentSession, PaymentSessionStatus, StripeEvent, \
-    WebhookEventStatus
+from models import (Enrollment, EnrollmentStatus, PaymentSession, PaymentSessionStatus, StripeEvent,
+                    WebhookEventStatus)
 from tests.helpers import DEFAULT_PASSWORD
 from tests.webhooks import builders as b
 
