@@ -35,10 +35,12 @@ def stripe_webhook():
         db.session.rollback()
         log.exception("Stripe event %s (%s) failed", data["id"], data["type"])
         _record_failure(data, error)
-        return jsonify(received=False, error="processing failed; Stripe will retry"), 500
+        return jsonify(success=False, received=False,
+                       error={"code": "PROCESSING_FAILED", "message": "Not processed; Stripe will retry."}), 500
     log.info("Stripe event %s %s api=%s -> %s%s", data["id"], data["type"], data.get("api_version"),
              outcome.status.value, " (duplicate)" if outcome.duplicate else "")
-    return jsonify(received=True, status=outcome.status.value, duplicate=outcome.duplicate)
+    # Same envelope as the rest of /api/ (the spec's path), harmless for Stripe on either path.
+    return jsonify(success=True, received=True, status=outcome.status.value, duplicate=outcome.duplicate)
 
 
 def _raw_body() -> bytes:

@@ -26,7 +26,7 @@ def test_valid_signature_is_stored_and_acknowledged(client, path):
     evt = _unknown_event()
     response = b.post_event(client, evt, path=path)
     assert response.status_code == 200
-    assert response.get_json() == {"received": True, "status": "IGNORED", "duplicate": False}
+    assert response.get_json() == {"success": True, "received": True, "status": "IGNORED", "duplicate": False}
     row = _stored(evt["id"])
     assert row.type == "customer.created"
     assert row.status == WebhookEventStatus.IGNORED

@@ -31,8 +31,11 @@ def _assert_nothing_written(deliver, ps):
 def test_exception_mid_fulfillment_is_500_and_leaves_nothing_half_written(deliver, ps, broken_redeem):
     evt = deliver("checkout.session.completed", b.checkout_session(ps), expect=500)
     _assert_nothing_written(deliver, ps)
+    response = b.post_event(deliver.client, evt, path="/api/payments/webhooks/stripe")
+    assert response.status_code == 500
+    assert response.get_json()["error"]["code"] == "PROCESSING_FAILED"
     row = db.session.get(StripeEvent, evt["id"])
-    assert row.status == WebhookEventStatus.FAILED and row.attempts == 1
+    assert row.status == WebhookEventStatus.FAILED and row.attempts == 2
     assert "injected failure" in row.last_error
     assert row.processed_at is None
 
@@ -42,7 +45,7 @@ def test_redelivery_after_a_failure_succeeds(deliver, ps, broken_redeem):
     deliver.again(evt, expect=500)  # still broken: still a retriable failure
     broken_redeem.undo()
     body = deliver.again(evt)
-    assert body == {"received": True, "status": "PROCESSED", "duplicate": False}
+    assert body == {"success": True, "received": True, "status": "PROCESSED", "duplicate": False}
     ps = deliver.reload(ps)
     assert ps.status == PaymentSessionStatus.COMPLETED
     assert deliver.enrollments(ps)[0].status == EnrollmentStatus.ACTIVE
