@@ -72,6 +72,7 @@ class Config:
         self.RATELIMIT_HEADERS_ENABLED = True
         self.COUPON_CHECK_RATE_LIMIT = _env("COUPON_CHECK_RATE_LIMIT", "60/minute")
         self.API_RATE_LIMIT = _env("API_RATE_LIMIT", "120/minute")
+        self.API_ADDRESS_RATE_LIMIT = _env("API_ADDRESS_RATE_LIMIT", "600/minute")
 
         self.OIDC_ISSUER = _env("OIDC_ISSUER")
         self.OIDC_CLIENT_ID = _env("OIDC_CLIENT_ID")

@@ -5,6 +5,8 @@ from extensions import db
 from models import Course, Lecture
 from services.errors import NotFound
 
+MAX_ID = 2**31 - 1  # the integer primary key's range on PostgreSQL
+
 
 def published_courses() -> list[Course]:
     return list(db.session.scalars(
@@ -25,8 +27,10 @@ def course_by_slug(slug: str, include_unpublished: bool = False) -> Course:
 def course_by_id_or_slug(key: str | int, include_unpublished: bool = False) -> Course:
     """For the API, where `courseId` may be a course's id or its slug."""
     course = None
-    if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
-        course = db.session.get(Course, int(key))
+    if isinstance(key, str) and key.isascii() and key.isdigit():  # not "¹", which isdigit() accepts
+        key = int(key)
+    if isinstance(key, int) and 0 < key <= MAX_ID:  # larger ids make the database raise, not miss
+        course = db.session.get(Course, key)
     if course is None and isinstance(key, str):
         course = db.session.scalar(db.select(Course).where(Course.slug == key))
     if course is None or not (course.is_published or include_unpublished):

@@ -375,13 +375,19 @@ def cancel(user: User, payment_session_id: str | None, now: datetime) -> Payment
     return payment_session
 
 
+def by_stripe_id(stripe_session_id: str | None) -> PaymentSession | None:
+    """The payment session behind a Stripe Checkout Session id, whoever owns it."""
+    if not stripe_session_id or len(stripe_session_id) > 255:
+        return None
+    return db.session.scalar(db.select(PaymentSession).where(PaymentSession.stripe_session_id == stripe_session_id))
+
+
 def confirm_success(user: User, stripe_session_id: str | None, now: datetime) -> PaymentSession:
     """The success page: the learner's own session, brought up to date from Stripe (caller commits)."""
     if not stripe_session_id or SESSION_ID_PLACEHOLDER in stripe_session_id or len(stripe_session_id) > 255 \
             or "{" in stripe_session_id:
         raise DomainError("This link is not a valid checkout confirmation.", code="INVALID_SESSION_ID", status=400)
-    payment_session = db.session.scalar(
-        db.select(PaymentSession).where(PaymentSession.stripe_session_id == stripe_session_id))
+    payment_session = by_stripe_id(stripe_session_id)
     if payment_session is None or payment_session.user_id != user.id:
         raise NotFound("We could not find that checkout.", code="PAYMENT_SESSION_NOT_FOUND")
     if payment_session.status == S.COMPLETED and payment_session.enrollment_id is not None:

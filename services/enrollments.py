@@ -11,6 +11,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from extensions import db
 from models import (Course, Enrollment, EnrollmentSource, EnrollmentStatus, EnrollmentType, PaymentSession,
@@ -26,6 +27,14 @@ def find(user: User, course: Course) -> Enrollment | None:
     return db.session.scalar(
         db.select(Enrollment).where(Enrollment.user_id == user.id, Enrollment.course_id == course.id)
     )
+
+
+def for_user(user: User) -> list[Enrollment]:
+    """The learner's enrollments with their courses, newest first."""
+    return list(db.session.scalars(
+        db.select(Enrollment).options(selectinload(Enrollment.course))
+        .where(Enrollment.user_id == user.id).order_by(Enrollment.enrolled_at.desc(), Enrollment.id.desc())
+    ))
 
 
 def seats_taken(course: Course) -> int:

@@ -134,4 +134,4 @@ def api_rate_limit() -> str:
 
 def address_rate_limit() -> str:
     """A ceiling per address whatever the credential, so rotating made-up tokens buys nothing."""
-    return current_app.config.get("API_ADDRESS_RATE_LIMIT") or "600/minute"
+    return current_app.config["API_ADDRESS_RATE_LIMIT"]

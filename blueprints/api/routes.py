@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, jsonify, url_for
 from flask_limiter.util import get_remote_address
 from werkzeug.routing import BuildError
 
-from blueprints.api import openapi, queries, serializers
+from blueprints.api import openapi, serializers
 from blueprints.api.auth import address_rate_limit, api_rate_limit, login_required, rate_limit_key
 from blueprints.api.validation import Fields, ValidationFailed, json_body
 from blueprints.errors import json_error
@@ -24,7 +24,6 @@ csrf.exempt(bp)
 limiter.limit(api_rate_limit, key_func=rate_limit_key, scope="api")(bp)
 limiter.limit(address_rate_limit, key_func=get_remote_address, scope="api-address")(bp)
 
-MAX_DB_INTEGER = 2**31 - 1
 # Services name form fields in snake_case; the API's fields are the spec's camelCase.
 FIELD_NAMES = {"coupon_code": "couponCode", "invitation_code": "invitationCode", "course": "courseId"}
 
@@ -38,15 +37,6 @@ def validation_failed(error: ValidationFailed):
 def domain_error(error: DomainError):
     fields = {FIELD_NAMES.get(error.field, error.field): error.message} if error.field else None
     return json_error(error.status, error.code, error.message, fields)
-
-
-def course_for(key: str):
-    """catalog.course_by_id_or_slug, minus keys it would turn into unusable ids: digits that
-    int() refuses ("¹" is a digit to str.isdigit) and ids too large for the integer column
-    (SQLite and PostgreSQL raise on those instead of finding nothing)."""
-    if key.isdigit() and not (key.isascii() and int(key) <= MAX_DB_INTEGER):
-        raise NotFound("We could not find that course.", code="COURSE_NOT_FOUND", field="courseId")
-    return catalog.course_by_id_or_slug(key)
 
 
 def ok(http_status: int = 200, /, **payload):
@@ -70,7 +60,7 @@ def create_session(user):
     return_url = fields.redirect_url("returnUrl", allowed)
     cancel_url = fields.redirect_url("cancelUrl", allowed)
     fields.done()
-    course = course_for(course_key)
+    course = catalog.course_by_id_or_slug(course_key)
     start = checkout.start_checkout(user, course, coupon_code, success_url=_success_url(return_url),
                                     cancel_url=_cancel_url(cancel_url), now=utcnow(), commit=db.session.commit)
     if start.kind == "ALREADY_ENROLLED":
@@ -118,7 +108,7 @@ def get_session(user, session_id: str):
 @bp.get("/payments/sessions/stripe/<stripe_id>")
 def get_session_by_stripe_id(stripe_id: str):
     """Public as in the spec (a return page may not be signed in), so it shows no personal data."""
-    payment_session = queries.payment_session_by_stripe_id(stripe_id)
+    payment_session = checkout.by_stripe_id(stripe_id)
     if payment_session is None:
         raise NotFound("We could not find that checkout.", code="PAYMENT_SESSION_NOT_FOUND")
     return ok(session=serializers.public_payment_session(payment_session))
@@ -142,7 +132,7 @@ def validate_coupon(user):
     course_key = fields.course_id()
     fields.amount("amount")  # accepted for the spec's clients, never trusted: the price is ours
     fields.done()
-    course = course_for(course_key)
+    course = catalog.course_by_id_or_slug(course_key)
     return ok(**serializers.quote(pricing.quote(course, code, user, utcnow()), code))
 
 
@@ -161,7 +151,7 @@ def create_enrollment(user):
     coupon_code = fields.string("couponCode", max_length=coupons.CODE_MAX_LENGTH)
     invitation_code = fields.string("invitationCode", max_length=40)
     fields.done()
-    course = course_for(course_key)
+    course = catalog.course_by_id_or_slug(course_key)
     now = utcnow()
     existing = enrollments.find(user, course)
     if existing is not None and existing.grants_access:
@@ -192,13 +182,13 @@ def _enroll_with_full_discount(user, course, coupon_code: str, now):
 @bp.get("/payments/enrollments")
 @login_required
 def list_enrollments(user):
-    return ok(enrollments=[serializers.enrollment(item) for item in queries.enrollments_of(user)])
+    return ok(enrollments=[serializers.enrollment(item) for item in enrollments.for_user(user)])
 
 
 @bp.get("/payments/enrollments/course/<course_id>")
 @login_required
 def course_enrollment(user, course_id: str):
-    course = course_for(course_id)
+    course = catalog.course_by_id_or_slug(course_id)
     enrollment = enrollments.find(user, course)
     if enrollment is None:
         raise NotFound("You are not enrolled in this course.", code="ENROLLMENT_NOT_FOUND")
