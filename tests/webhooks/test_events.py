@@ -266,3 +266,18 @@ def test_dispute_found_by_charge_id_when_intent_missing(deliver, paid):
     deliver("payment_intent.succeeded", b.payment_intent(paid))  # records the charge id
     deliver("charge.dispute.created", b.dispute(paid, payment_intent=None))
     assert deliver.enrollments(paid)[0].status == EnrollmentStatus.SUSPENDED
+
+
+def test_refunding_a_duplicate_payment_keeps_the_enrollment(deliver, learner, paid_course, ps):
+    # Two tabs, both paid: one enrollment, the second payment flagged for a refund.
+    first, second = ps, b.payment_session(learner, paid_course)
+    deliver("checkout.session.completed", b.checkout_session(first))
+    deliver("checkout.session.completed", b.checkout_session(second))
+    assert deliver.reload(second).needs_review
+    deliver("charge.refunded", b.charge(second, amount_refunded=second.final_amount))
+    assert deliver.reload(second).status.value == "REFUNDED"
+    [enrollment] = deliver.enrollments(first)
+    assert enrollment.status == EnrollmentStatus.ACTIVE and enrollment.payment_id == first.id
+    # Refunding the payment that enrolled does revoke.
+    deliver("charge.refunded", b.charge(first, amount_refunded=first.final_amount))
+    assert deliver.enrollments(first)[0].status == EnrollmentStatus.REVOKED
