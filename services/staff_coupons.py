@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload
 from extensions import db
 from models import (Coupon, CouponRedemption, Course, DiscountType, PaymentSession, RedemptionStatus, User,
                     coupon_courses, utcnow)
-from services import audit
+from services import audit, coupons
 from services.errors import Conflict, DomainError, NotFound
 from services.money import SUPPORTED_CURRENCIES
 
@@ -165,6 +165,9 @@ def create(data: CouponInput, *, actor: User) -> Coupon:
 
 
 def update(coupon: Coupon, data: CouponInput, *, actor: User) -> Coupon:
+    # The same row lock checkout takes to reserve a use: a reservation cannot slip in between
+    # counting the uses held and lowering max_uses under them.
+    coupon = coupons.lock(coupon.id)
     errors = validate(data, exclude_id=coupon.id)
     if coupon.max_uses is not None or data.max_uses is not None:
         # Lowering max_uses under what is already used or held would break invariant 2.

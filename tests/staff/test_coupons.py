@@ -4,6 +4,7 @@ import csv
 import io
 import time
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -248,3 +249,41 @@ def test_bulk_generation_rolls_back_as_a_whole(app, staff, monkeypatch):
         staff_coupons.generate_bulk(template, prefix="R", count=50, actor=staff)
     db.session.rollback()
     assert db.session.scalar(db.select(sa.func.count()).select_from(Coupon)) == 1
+
+
+@pytest.mark.postgres_only
+def test_lowering_max_uses_waits_for_a_checkout_holding_the_coupon(app, staff, learner, paid_course):
+    """A checkout reserving a use holds the coupon row; the staff edit waits for it and then
+    counts its reservation, so max_uses never drops under uses + live reservations."""
+    import threading
+
+    from models import CouponRedemption, RedemptionStatus
+    from services import coupons
+
+    coupon = factories.coupon(code="RACE", max_uses=5, current_uses=1)
+    # Plain ids: the thread must not touch this thread's session (expired objects would reload through it).
+    coupon_id, learner_id, course_id = coupon.id, learner.id, paid_course.id
+    locked, finished = threading.Event(), threading.Event()
+
+    def checkout():
+        with app.app_context():
+            held = coupons.lock(coupon_id)
+            locked.set()
+            time.sleep(0.5)
+            db.session.add(CouponRedemption(coupon_id=held.id, user_id=learner_id, course_id=course_id,
+                                            status=RedemptionStatus.RESERVED, currency="USD",
+                                            expires_at=datetime.now(timezone.utc) + timedelta(minutes=30)))
+            db.session.commit()
+            finished.set()
+
+    thread = threading.Thread(target=checkout)
+    thread.start()
+    assert locked.wait(5)
+    data = staff_coupons.CouponInput(code="RACE", name="Race", discount_type="PERCENTAGE",
+                                     percent_off=Decimal(10), max_uses=1)
+    with pytest.raises(staff_coupons.CouponInvalid) as refused:
+        staff_coupons.update(db.session.get(Coupon, coupon_id), data, actor=staff)
+    assert finished.is_set()  # the edit waited for the checkout's commit
+    assert "Already 2 used or reserved" in refused.value.errors["max_uses"]
+    db.session.rollback()
+    thread.join(5)
