@@ -6,7 +6,7 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from blueprints.staff.forms import BulkCouponForm, CouponForm, EmptyForm, choices, utc
-from blueprints.staff.routes import bp, page_arg
+from blueprints.staff.routes import bp, int_arg, page_arg
 from extensions import db
 from models import Coupon, utcnow
 from services import course_admin, staff_coupons
@@ -74,7 +74,7 @@ def coupon_new():
     return render_template("staff/coupons/form.html", form=form, coupon=None), 422 if form.errors else 200
 
 
-@bp.route("/coupons/<int:coupon_id>/edit", methods=["GET", "POST"])
+@bp.route("/coupons/<int(max=2147483647):coupon_id>/edit", methods=["GET", "POST"])
 def coupon_edit(coupon_id: int):
     coupon = staff_coupons.get(coupon_id)
     form = _coupon_form(coupon)
@@ -95,12 +95,12 @@ def coupon_edit(coupon_id: int):
 def coupon_check_code():
     """The htmx live check under the code field (200 with a message, so htmx swaps it)."""
     code = request.args.get("code", "")
-    problem = staff_coupons.code_problem(code, exclude_id=request.args.get("coupon_id", type=int)) if code else None
+    problem = staff_coupons.code_problem(code, exclude_id=int_arg("coupon_id")) if code else None
     # Always the fragment: the page itself renders it with the form, so nothing branches on HX-Request.
     return render_template("staff/coupons/_code_check.html", code=staff_coupons.normalize_code(code), problem=problem)
 
 
-@bp.route("/coupons/<int:coupon_id>")
+@bp.route("/coupons/<int(max=2147483647):coupon_id>")
 def coupon_detail(coupon_id: int):
     return _detail_page(staff_coupons.get(coupon_id), BulkCouponForm(formdata=None))
 
@@ -114,12 +114,12 @@ def _detail_page(coupon: Coupon, bulk_form: BulkCouponForm, status_code: int = 2
                            bulk_form=bulk_form, action_form=EmptyForm()), status_code
 
 
-@bp.route("/coupons/<int:coupon_id>/deactivate", methods=["POST"])
+@bp.route("/coupons/<int(max=2147483647):coupon_id>/deactivate", methods=["POST"])
 def coupon_deactivate(coupon_id: int):
     return _set_active(coupon_id, False)
 
 
-@bp.route("/coupons/<int:coupon_id>/reactivate", methods=["POST"])
+@bp.route("/coupons/<int(max=2147483647):coupon_id>/reactivate", methods=["POST"])
 def coupon_reactivate(coupon_id: int):
     return _set_active(coupon_id, True)
 
@@ -133,7 +133,7 @@ def _set_active(coupon_id: int, active: bool):
     return redirect(url_for("staff.coupon_detail", coupon_id=coupon.id))
 
 
-@bp.route("/coupons/<int:coupon_id>/delete", methods=["POST"])
+@bp.route("/coupons/<int(max=2147483647):coupon_id>/delete", methods=["POST"])
 def coupon_delete(coupon_id: int):
     coupon = staff_coupons.get(coupon_id)
     if EmptyForm().validate_on_submit():
@@ -144,7 +144,7 @@ def coupon_delete(coupon_id: int):
     return redirect(url_for("staff.coupons"))
 
 
-@bp.route("/coupons/<int:coupon_id>/bulk", methods=["POST"])
+@bp.route("/coupons/<int(max=2147483647):coupon_id>/bulk", methods=["POST"])
 def coupon_bulk(coupon_id: int):
     coupon = staff_coupons.get(coupon_id)
     form = BulkCouponForm()

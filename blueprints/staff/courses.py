@@ -46,7 +46,7 @@ def course_new():
     return render_template("staff/courses/form.html", form=form, course=None), 422 if form.errors else 200
 
 
-@bp.route("/courses/<int:course_id>", methods=["GET", "POST"])
+@bp.route("/courses/<int(max=2147483647):course_id>", methods=["GET", "POST"])
 def course_edit(course_id: int):
     course = course_admin.get(course_id)
     form = CourseForm(obj=course) if request.method == "GET" else CourseForm()
@@ -71,7 +71,7 @@ def _edit_page(course: Course, form: CourseForm, lecture_form: LectureForm | Non
                            lecture_form=lecture_form or LectureForm(formdata=None), action_form=EmptyForm())
 
 
-@bp.route("/courses/<int:course_id>/lectures", methods=["POST"])
+@bp.route("/courses/<int(max=2147483647):course_id>/lectures", methods=["POST"])
 def lecture_add(course_id: int):
     course = course_admin.get(course_id)
     form = LectureForm()
@@ -94,7 +94,7 @@ def _lecture_input(form: LectureForm) -> LectureInput:
                         duration_minutes=form.duration_minutes.data or 0, is_preview=form.is_preview.data)
 
 
-@bp.route("/courses/<int:course_id>/lectures/<int:lecture_id>", methods=["GET", "POST"])
+@bp.route("/courses/<int(max=2147483647):course_id>/lectures/<int(max=2147483647):lecture_id>", methods=["GET", "POST"])
 def lecture_edit(course_id: int, lecture_id: int):
     course = course_admin.get(course_id)
     lecture = course_admin.get_lecture(course, lecture_id)
@@ -112,7 +112,7 @@ def lecture_edit(course_id: int, lecture_id: int):
                            lecture=lecture), 422 if form.errors else 200
 
 
-@bp.route("/courses/<int:course_id>/lectures/<int:lecture_id>/move", methods=["POST"])
+@bp.route("/courses/<int(max=2147483647):course_id>/lectures/<int(max=2147483647):lecture_id>/move", methods=["POST"])
 def lecture_move(course_id: int, lecture_id: int):
     course = course_admin.get(course_id)
     lecture = course_admin.get_lecture(course, lecture_id)
@@ -122,7 +122,7 @@ def lecture_move(course_id: int, lecture_id: int):
     return redirect(url_for("staff.course_edit", course_id=course.id) + "#lectures")
 
 
-@bp.route("/courses/<int:course_id>/lectures/<int:lecture_id>/delete", methods=["POST"])
+@bp.route("/courses/<int(max=2147483647):course_id>/lectures/<int(max=2147483647):lecture_id>/delete", methods=["POST"])
 def lecture_delete(course_id: int, lecture_id: int):
     course = course_admin.get(course_id)
     lecture = course_admin.get_lecture(course, lecture_id)

@@ -20,7 +20,7 @@ def enrollments():
     return render_template("staff/enrollments/index.html", rows=course_admin.list_with_counts())
 
 
-@bp.route("/enrollments/<int:course_id>")
+@bp.route("/enrollments/<int(max=2147483647):course_id>")
 def course_enrollments(course_id: int, grant_form=None, invitation_form=None, status_code: int = 200):
     course = course_admin.get(course_id)
     status = request.args.get("status", "")
@@ -32,7 +32,7 @@ def course_enrollments(course_id: int, grant_form=None, invitation_form=None, st
         revoke_form=RevokeForm(formdata=None), action_form=EmptyForm()), status_code
 
 
-@bp.route("/enrollments/<int:course_id>/grant", methods=["POST"])
+@bp.route("/enrollments/<int(max=2147483647):course_id>/grant", methods=["POST"])
 def enrollment_grant(course_id: int):
     course = course_admin.get(course_id)
     form = GrantForm()
@@ -57,7 +57,7 @@ def enrollment_grant(course_id: int):
     return course_enrollments(course_id, grant_form=form, status_code=422)
 
 
-@bp.route("/enrollments/<int:course_id>/<int:enrollment_id>/revoke", methods=["POST"])
+@bp.route("/enrollments/<int(max=2147483647):course_id>/<int(max=2147483647):enrollment_id>/revoke", methods=["POST"])
 def enrollment_revoke(course_id: int, enrollment_id: int):
     course = course_admin.get(course_id)
     enrollment = queries.enrollment(course, enrollment_id)
@@ -78,7 +78,7 @@ def enrollment_revoke(course_id: int, enrollment_id: int):
     return _back(course)
 
 
-@bp.route("/enrollments/<int:course_id>/invitations", methods=["POST"])
+@bp.route("/enrollments/<int(max=2147483647):course_id>/invitations", methods=["POST"])
 def invitations_issue(course_id: int):
     course = course_admin.get(course_id)
     form = InvitationForm()
@@ -97,7 +97,7 @@ def invitations_issue(course_id: int):
     return course_enrollments(course_id, invitation_form=form, status_code=422)
 
 
-@bp.route("/enrollments/<int:course_id>/waitlist/<int:entry_id>/admit", methods=["POST"])
+@bp.route("/enrollments/<int(max=2147483647):course_id>/waitlist/<int(max=2147483647):entry_id>/admit", methods=["POST"])
 def waitlist_admit(course_id: int, entry_id: int):
     course = course_admin.get(course_id)
     entry = queries.waitlist_entry(course, entry_id)

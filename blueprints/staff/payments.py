@@ -5,7 +5,7 @@ from wtforms.validators import ValidationError
 
 from blueprints.staff import queries
 from blueprints.staff.forms import EmptyForm, RefundForm, amount_in_minor
-from blueprints.staff.routes import bp, page_arg
+from blueprints.staff.routes import bp, int_arg, page_arg
 from extensions import db
 from models import PaymentSessionStatus, utcnow
 from services import audit, course_admin, reconcile, refunds, stripe_gateway
@@ -14,7 +14,7 @@ from services.money import format_money
 
 
 def _filters() -> dict:
-    return {"status": request.args.get("status", ""), "course_id": request.args.get("course_id", type=int),
+    return {"status": request.args.get("status", ""), "course_id": int_arg("course_id"),
             "coupon": request.args.get("coupon", ""), "start": request.args.get("start", ""),
             "end": request.args.get("end", ""), "q": request.args.get("q", "")}
 

@@ -35,8 +35,17 @@ def admin_required(view):
     return wrapper
 
 
+MAX_ID = 2_147_483_647  # PostgreSQL's integer; bigger numbers in a URL are a 404, not a database error
+
+
+def int_arg(name: str) -> int | None:
+    """A positive id from the query string, or None when absent or nonsense."""
+    value = request.args.get(name, type=int)
+    return value if value is not None and 0 < value <= MAX_ID else None
+
+
 def page_arg() -> int:
-    return max(request.args.get("page", 1, type=int) or 1, 1)
+    return min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
 
 
 @bp.route("/")

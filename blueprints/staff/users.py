@@ -17,7 +17,7 @@ def users():
                            roles=list(UserRole), form=RoleForm(formdata=None))
 
 
-@bp.route("/users/<int:user_id>/role", methods=["POST"])
+@bp.route("/users/<int(max=2147483647):user_id>/role", methods=["POST"])
 @admin_required
 def user_role(user_id: int):
     user = user_admin.get(user_id)
