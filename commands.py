@@ -72,22 +72,13 @@ def seed(if_empty: bool) -> None:
               help="Also feed Stripe's undelivered events (last 3 days) through the webhook inbox.")
 def reconcile_payments(older_than_minutes: int, limit: int, events: bool) -> None:
     """Ask Stripe about PENDING/PROCESSING sessions and apply what it says (fulfill, expire)."""
-    keeps = current_app.config.get("PARTIAL_REFUND_KEEPS_ACCESS", True)
     now = utcnow()
-    counts: dict[str, int] = {}
-    for ps_id in reconcile.stale_candidates(older_than=timedelta(minutes=older_than_minutes), now=now, limit=limit):
-        try:
-            status = reconcile.reconcile_one(ps_id, now=now, partial_refund_keeps_access=keeps)
-            db.session.commit()
-        except (DomainError, stripe_gateway.StripeGatewayError) as error:
-            db.session.rollback()
-            click.echo(f"{ps_id}: not reconciled ({error})", err=True)
-            status = "ERROR"
-        key = str(getattr(status, "value", status) or "SKIPPED")
-        counts[key] = counts.get(key, 0) + 1
-    click.echo("Sessions: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none to check"))
+    candidates = reconcile.stale_candidates(older_than=timedelta(minutes=older_than_minutes), now=now, limit=limit)
+    counts = _each_session(candidates, reconcile.reconcile_one, now, "not reconciled")
+    click.echo("Sessions: " + (_summary(counts) or "none to check"))
     if not events:
         return
+    keeps = current_app.config.get("PARTIAL_REFUND_KEEPS_ACCESS", True)
     applied = 0
     try:
         pending = list(reconcile.undelivered_events(since=now - timedelta(days=3)))
@@ -112,20 +103,30 @@ def reconcile_payments(older_than_minutes: int, limit: int, events: bool) -> Non
 @click.option("--limit", default=200, show_default=True, type=click.IntRange(min=1))
 def expire_stale(limit: int) -> None:
     """Expire overdue PENDING sessions on Stripe and here, releasing their coupon holds."""
-    keeps = current_app.config.get("PARTIAL_REFUND_KEEPS_ACCESS", True)
     now = utcnow()
+    counts = _each_session(reconcile.overdue_candidates(now=now, limit=limit), reconcile.expire_one, now, "not expired")
+    click.echo("Overdue sessions: " + (_summary(counts) or "none"))
+
+
+def _each_session(payment_session_ids, action, now, failure: str) -> dict[str, int]:
+    """Run `action` on each session in a transaction of its own; count the outcomes."""
+    keeps = current_app.config.get("PARTIAL_REFUND_KEEPS_ACCESS", True)
     counts: dict[str, int] = {}
-    for ps_id in reconcile.overdue_candidates(now=now, limit=limit):
+    for ps_id in payment_session_ids:
         try:
-            status = reconcile.expire_one(ps_id, now=now, partial_refund_keeps_access=keeps)
+            status = action(ps_id, now=now, partial_refund_keeps_access=keeps)
             db.session.commit()
         except (DomainError, stripe_gateway.StripeGatewayError) as error:
             db.session.rollback()
-            click.echo(f"{ps_id}: not expired ({error})", err=True)
+            click.echo(f"{ps_id}: {failure} ({error})", err=True)
             status = "ERROR"
         key = str(getattr(status, "value", status) or "SKIPPED")
         counts[key] = counts.get(key, 0) + 1
-    click.echo("Overdue sessions: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"))
+    return counts
+
+
+def _summary(counts: dict[str, int]) -> str:
+    return ", ".join(f"{key} {value}" for key, value in sorted(counts.items()))
 
 
 def register(app: Flask) -> None:

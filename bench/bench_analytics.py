@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import statistics
 import sys
 import time
@@ -33,8 +32,8 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-SERVER_URL = os.environ.get("BENCH_POSTGRES_URL") or os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+from bench.pgdb import create_database, drop_database  # noqa: E402
+
 COURSES = 20
 MINUTES_APART = 5  # one session every 5 minutes: 288 a day
 
@@ -83,20 +82,6 @@ WHERE ps.coupon_id IS NOT NULL AND ps.id IN (SELECT 'ps_bench_' || g FROM genera
 """
 
 
-def create_database() -> tuple[str, str]:
-    name = f"learnpay_bench_analytics_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = sa.create_engine(SERVER_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return name, SERVER_URL.rsplit("/", 1)[0] + f"/{name}"
-
-
-def drop_database(name: str) -> None:
-    admin = sa.create_engine(SERVER_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def make_app(url: str):
@@ -168,7 +153,7 @@ def main() -> None:
 
     from flask_migrate import upgrade
 
-    name, url = create_database()
+    name, url = create_database("analytics")
     try:
         app = make_app(url)
         with app.app_context():

@@ -45,39 +45,16 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.pgdb import create_database, drop_database, free_port  # noqa: E402
+
 SLUG = "bench-course"
 PASSWORD = "bench-password-42"
 META_TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
-SERVER_URL = os.environ.get("BENCH_POSTGRES_URL") or os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --- database ---------------------------------------------------------------------------
 
-def create_database() -> tuple[str, str]:
-    import sqlalchemy as sa
-
-    name = f"learnpay_bench_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = sa.create_engine(SERVER_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return name, SERVER_URL.rsplit("/", 1)[0] + f"/{name}"
-
-
-def drop_database(name: str) -> None:
-    import sqlalchemy as sa
-
-    admin = sa.create_engine(SERVER_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def migrate_and_seed(url: str, learners: int) -> None:
@@ -233,7 +210,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="baseline/quote pairs (median ratio)")
     args = parser.parse_args()
 
-    name, url = create_database()
+    name, url = create_database("checkout")
     servers: list[subprocess.Popen] = []
     try:
         migrate_and_seed(url, learners=2 * args.clients)

@@ -46,9 +46,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.pgdb import create_database, drop_database, free_port  # noqa: E402
+
 SECRET = "whsec_bench_" + "x" * 24
-SERVER_URL = os.environ.get("BENCH_POSTGRES_URL") or os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 FIXTURES = Path("/work/shared/stripe/fixtures3.json")
 STRIPE_TIMEOUT_MS = 10_000  # we aim far under the time Stripe waits before counting a failure
 
@@ -87,24 +87,6 @@ def bench_app():
 
 # --- database ---------------------------------------------------------------------------------
 
-def create_database() -> tuple[str, str]:
-    import sqlalchemy as sa
-
-    name = f"learnpay_bench_wh_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = sa.create_engine(SERVER_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return name, SERVER_URL.rsplit("/", 1)[0] + f"/{name}"
-
-
-def drop_database(name: str) -> None:
-    import sqlalchemy as sa
-
-    admin = sa.create_engine(SERVER_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def migrate_and_seed(url: str, sessions: int) -> list[dict]:
@@ -143,11 +125,6 @@ def migrate_and_seed(url: str, sessions: int) -> list[dict]:
 
 
 # --- servers ----------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start(cmd: list[str], env: dict, port: int, log_path: Path) -> subprocess.Popen:
@@ -280,7 +257,7 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=12000, help="PENDING sessions seeded for fulfill")
     args = parser.parse_args()
 
-    name, url = create_database()
+    name, url = create_database("webhooks")
     server = None
     try:
         seeds = migrate_and_seed(url, args.sessions)

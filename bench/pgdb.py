@@ -1,0 +1,35 @@
+"""What every bench script shares: a throwaway PostgreSQL database and free loopback ports."""
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+
+import sqlalchemy as sa
+
+SERVER_URL = os.environ.get("BENCH_POSTGRES_URL") or os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def create_database(prefix: str) -> tuple[str, str]:
+    """A new empty database on the bench server: (its name, its URL)."""
+    name = f"learnpay_bench_{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
+    _admin(f'CREATE DATABASE "{name}"')
+    return name, SERVER_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_database(name: str) -> None:
+    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _admin(statement: str) -> None:
+    admin = sa.create_engine(SERVER_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(statement))
+    admin.dispose()
