@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 from bench.pgdb import create_database, drop_database, free_port  # noqa: E402
 
 SECRET = "whsec_bench_" + "x" * 24
-FIXTURES = Path("/work/shared/stripe/fixtures3.json")
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "data" / "stripe_fixtures.json"  # Stripe's own examples
 STRIPE_TIMEOUT_MS = 10_000  # we aim far under the time Stripe waits before counting a failure
 
 

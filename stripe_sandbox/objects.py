@@ -1,7 +1,7 @@
 """Builders for Stripe-shaped objects (plain dicts, the JSON the API returns).
 
 Every key used here exists on the same object in Stripe's published examples
-(`shared/stripe/fixtures3.json`); the tests hold us to that. Values we do not simulate are
+(`shared/stripe/fixtures3.json`, the subset we use copied to `tests/data/stripe_fixtures.json`); the tests hold us to that. Values we do not simulate are
 null or empty, as Stripe shows them when a feature is not in use.
 """
 from __future__ import annotations

@@ -8,15 +8,13 @@ import requests
 
 from tests.sandbox.conftest import control, session_params
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "stripe" / "fixtures3.json"
+FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "data" / "stripe_fixtures.json"  # Stripe's own examples
 # Where Stripe's example holds a sample rather than the full shape (a one-key placeholder).
 SAMPLE_ONLY = {"last_payment_error", "metadata", "payment_method_details"}
 
 
 @pytest.fixture(scope="module")
 def stripe_examples() -> dict:
-    if not FIXTURES.exists():
-        pytest.skip(f"{FIXTURES} not found")
     return json.loads(FIXTURES.read_text())["resources"]
 
 

@@ -1,6 +1,6 @@
 """Builders for webhook tests: payment sessions in any state, and Stripe events signed as Stripe signs.
 
-Objects start from Stripe's own examples (../shared/stripe/fixtures3.json, the shapes the
+Objects start from Stripe's own examples (tests/data/stripe_fixtures.json, from ../shared/stripe/fixtures3.json: the shapes the
 sandbox also follows) with the fields our code reads filled in for one payment session.
 """
 from __future__ import annotations
@@ -20,15 +20,13 @@ from models import (Coupon, CouponRedemption, Course, PaymentSession, PaymentSes
                     User)
 from tests.helpers import TEST_WEBHOOK_SECRET
 
-FIXTURES = Path("/work/shared/stripe/fixtures3.json")
+FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "data" / "stripe_fixtures.json"  # Stripe's own examples
 API_VERSION = "2026-10-28.endive"
 
 
 @lru_cache(maxsize=1)
 def _resources() -> dict:
-    if FIXTURES.exists():
-        return json.loads(FIXTURES.read_text())["resources"]
-    return {}
+    return json.loads(FIXTURES.read_text())["resources"]
 
 
 def _base(kind: str) -> dict:
