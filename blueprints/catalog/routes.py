@@ -14,6 +14,7 @@ from limits import parse
 from werkzeug.datastructures import MultiDict
 
 from blueprints.checkout.forms import CouponForm, InvitationForm
+from blueprints.htmx import wants_fragment
 from extensions import limiter
 from models import utcnow
 from services import catalog, checkout
@@ -57,10 +58,6 @@ def course(slug: str):
     response.vary.add("HX-Request")
     return response
 
-
-def wants_fragment() -> bool:
-    """An htmx request for a fragment; boosted navigation wants the whole page (STYLE.md)."""
-    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
 
 
 def coupon_check_allowed() -> bool:

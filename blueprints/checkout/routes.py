@@ -11,6 +11,7 @@ from flask import Blueprint, current_app, flash, make_response, redirect, render
 from flask_login import current_user, login_required
 
 from blueprints.checkout.forms import CouponForm, InvitationForm
+from blueprints.htmx import wants_fragment
 from extensions import db
 from models import utcnow
 from services import catalog, checkout, enrollments, waitlist
@@ -126,7 +127,7 @@ def join_waitlist(slug: str):
 def success():
     payment_session = checkout.confirm_success(current_user, request.args.get("session_id"), utcnow())
     db.session.commit()
-    template = "checkout/_status.html" if _wants_fragment() else "checkout/success.html"
+    template = "checkout/_status.html" if wants_fragment() else "checkout/success.html"
     response = make_response(render_template(template, ps=payment_session, course=payment_session.course))
     response.vary.add("HX-Request")
     return response
@@ -145,6 +146,3 @@ def cancel():
     return render_template("checkout/cancel.html", ps=payment_session, course=payment_session.course,
                            cancelled_now=request.method == "POST")
 
-
-def _wants_fragment() -> bool:
-    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"

@@ -1,7 +1,8 @@
 """Routes of the learner blueprint: /dashboard, lecture pages, marking complete, certificates."""
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from blueprints.htmx import wants_fragment
 from extensions import db, login_manager
 from models import utcnow
 from services import access, certificates, progress
@@ -37,7 +38,7 @@ def lecture(slug: str, lecture_id: int):
 def complete(slug: str, lecture_id: int):
     page = progress.complete_lecture(current_user, slug, lecture_id, utcnow())
     db.session.commit()
-    if _wants_fragment():
+    if wants_fragment():
         return render_template("learner/_progress.html", page=page, oob=True)
     flash("Course completed: your certificate is ready." if page.summary.certificate_id and page.summary.is_complete
           else "Lecture marked complete.", "success")
@@ -55,7 +56,3 @@ def heartbeat(slug: str, lecture_id: int):
 def certificate(public_id: str):
     return render_template("learner/certificate.html", certificate=certificates.by_public_id(public_id))
 
-
-def _wants_fragment() -> bool:
-    # hx-boost requests also send HX-Request; they want the whole page (STYLE.md).
-    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
