@@ -2,12 +2,11 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from blueprints.staff import queries
 from blueprints.staff.forms import EmptyForm, GrantForm, InvitationForm, RevokeForm, utc
 from blueprints.staff.routes import bp, page_arg
 from extensions import db
 from models import Course, EnrollmentSource, EnrollmentStatus, EnrollmentType, utcnow
-from services import course_admin, enrollments as enrollment_service, invitations, waitlist
+from services import course_admin, enrollments as enrollment_service, invitations, staff_queries, waitlist
 from services.errors import DomainError
 
 
@@ -26,8 +25,8 @@ def course_enrollments(course_id: int, grant_form=None, invitation_form=None, st
     status = request.args.get("status", "")
     return render_template(
         "staff/enrollments/course.html", course=course, status=status, statuses=list(EnrollmentStatus),
-        rows=queries.course_enrollments(course, status=status, page=page_arg()),
-        invitations=queries.invitations(course), waitlist=queries.waitlist(course),
+        rows=staff_queries.course_enrollments(course, status=status, page=page_arg()),
+        invitations=staff_queries.invitations(course), waitlist=staff_queries.waitlist(course),
         grant_form=grant_form or GrantForm(formdata=None), invitation_form=invitation_form or InvitationForm(formdata=None),
         revoke_form=RevokeForm(formdata=None), action_form=EmptyForm()), status_code
 
@@ -37,7 +36,7 @@ def enrollment_grant(course_id: int):
     course = course_admin.get(course_id)
     form = GrantForm()
     if form.validate_on_submit():
-        user = queries.user_by_email(form.email.data)
+        user = staff_queries.user_by_email(form.email.data)
         if user is None:
             form.email.errors.append("No account has this email. The learner must sign up first.")
         else:
@@ -60,7 +59,7 @@ def enrollment_grant(course_id: int):
 @bp.route("/enrollments/<int(max=2147483647):course_id>/<int(max=2147483647):enrollment_id>/revoke", methods=["POST"])
 def enrollment_revoke(course_id: int, enrollment_id: int):
     course = course_admin.get(course_id)
-    enrollment = queries.enrollment(course, enrollment_id)
+    enrollment = staff_queries.enrollment(course, enrollment_id)
     if enrollment is None:
         abort(404)
     form = RevokeForm()
@@ -100,7 +99,7 @@ def invitations_issue(course_id: int):
 @bp.route("/enrollments/<int(max=2147483647):course_id>/waitlist/<int(max=2147483647):entry_id>/admit", methods=["POST"])
 def waitlist_admit(course_id: int, entry_id: int):
     course = course_admin.get(course_id)
-    entry = queries.waitlist_entry(course, entry_id)
+    entry = staff_queries.waitlist_entry(course, entry_id)
     if entry is None:
         abort(404)
     if EmptyForm().validate_on_submit():

@@ -2,18 +2,17 @@
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from blueprints.staff import queries
 from blueprints.staff.forms import EmptyForm
 from blueprints.staff.routes import bp, page_arg
 from extensions import db
 from models import StripeEvent, WebhookEventStatus, utcnow
-from services import audit, webhook_inbox
+from services import audit, staff_queries, webhook_inbox
 
 
 @bp.route("/webhooks")
 def webhooks():
     filters = {"status": request.args.get("status", ""), "type_": request.args.get("type", "")}
-    return render_template("staff/webhooks.html", rows=queries.webhook_events(page=page_arg(), **filters),
+    return render_template("staff/webhooks.html", rows=staff_queries.webhook_events(page=page_arg(), **filters),
                            filters=filters, statuses=list(WebhookEventStatus), action_form=EmptyForm())
 
 

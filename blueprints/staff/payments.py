@@ -3,12 +3,11 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from wtforms.validators import ValidationError
 
-from blueprints.staff import queries
 from blueprints.staff.forms import EmptyForm, RefundForm, amount_in_minor
 from blueprints.staff.routes import bp, int_arg, page_arg
 from extensions import db
 from models import PaymentSessionStatus, utcnow
-from services import audit, course_admin, reconcile, refunds, stripe_gateway
+from services import audit, course_admin, reconcile, refunds, staff_queries, stripe_gateway
 from services.errors import DomainError
 from services.money import format_money
 
@@ -22,7 +21,7 @@ def _filters() -> dict:
 @bp.route("/payments")
 def payments():
     filters = _filters()
-    return render_template("staff/payments/list.html", rows=queries.payments(page=page_arg(), **filters),
+    return render_template("staff/payments/list.html", rows=staff_queries.payments(page=page_arg(), **filters),
                            filters=filters, courses=course_admin.all_courses(), statuses=list(PaymentSessionStatus),
                            flagged_only=False)
 
@@ -30,13 +29,13 @@ def payments():
 @bp.route("/payments/flagged")
 def payments_flagged():
     filters = _filters()
-    return render_template("staff/payments/list.html", rows=queries.payments(page=page_arg(), flagged=True, **filters),
+    return render_template("staff/payments/list.html", rows=staff_queries.payments(page=page_arg(), flagged=True, **filters),
                            filters=filters, courses=course_admin.all_courses(), statuses=list(PaymentSessionStatus),
                            flagged_only=True)
 
 
 def _payment(payment_id: str):
-    payment = queries.payment(payment_id)
+    payment = staff_queries.payment(payment_id)
     if payment is None:
         abort(404)
     return payment
@@ -45,7 +44,7 @@ def _payment(payment_id: str):
 @bp.route("/payments/<payment_id>")
 def payment_detail(payment_id: str, refund_form: RefundForm | None = None):
     payment = _payment(payment_id)
-    return render_template("staff/payments/detail.html", payment=payment, timeline=queries.timeline(payment),
+    return render_template("staff/payments/detail.html", payment=payment, timeline=staff_queries.timeline(payment),
                            refund_form=refund_form or RefundForm(formdata=None), action_form=EmptyForm(),
                            refundable=payment.final_amount - payment.amount_refunded)
 

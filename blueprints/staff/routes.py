@@ -9,7 +9,7 @@ from functools import wraps
 from flask import Blueprint, abort, current_app, render_template, request
 from flask_login import current_user
 
-from blueprints.staff import queries
+from services import staff_queries
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -50,14 +50,14 @@ def page_arg() -> int:
 
 @bp.route("/")
 def index():
-    return render_template("staff/index.html", summary=queries.dashboard_summary())
+    return render_template("staff/index.html", summary=staff_queries.dashboard_summary())
 
 
 @bp.route("/audit")
 def audit():
     filters = {"action": request.args.get("action", "").strip(), "subject": request.args.get("subject", "").strip(),
                "actor": request.args.get("actor", "").strip()}
-    return render_template("staff/audit.html", events=queries.audit_events(page=page_arg(), **filters),
+    return render_template("staff/audit.html", events=staff_queries.audit_events(page=page_arg(), **filters),
                            filters=filters)
 
 

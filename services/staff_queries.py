@@ -1,7 +1,7 @@
 """Read-only queries behind the staff lists (payments, webhook inbox, enrollments, audit).
 
 No rules live here, only filtering, search and paging; every state change goes through a
-service. Kept next to the pages that use them because nothing else needs them.
+service. Only the staff pages use them; they live in services/ so views hold no data access.
 """
 from __future__ import annotations
 
