@@ -5,7 +5,7 @@ import io
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from blueprints.staff.forms import BulkCouponForm, CouponForm, EmptyForm, choices, utc
+from blueprints.staff.forms import BulkCouponForm, CouponForm, EmptyForm, choices, errors_onto, utc
 from blueprints.staff.routes import bp, int_arg, page_arg
 from extensions import db
 from models import Coupon, utcnow
@@ -13,6 +13,7 @@ from services import course_admin, staff_coupons
 from services.money import to_major
 from services.staff_coupons import CouponInput, CouponInvalid
 
+# The service names the parsed amounts; the form has one text field for either.
 FORM_FIELD_FOR = {"percent_off": "value", "amount_off": "value"}
 
 
@@ -44,11 +45,6 @@ def _input(form: CouponForm) -> CouponInput | None:
                        is_active=form.is_active.data, **amounts)
 
 
-def _show_errors(form: CouponForm, error: CouponInvalid) -> None:
-    for name, message in error.errors.items():
-        getattr(form, FORM_FIELD_FOR.get(name, name), form.code).errors.append(message)
-
-
 @bp.route("/coupons")
 def coupons():
     args = {"q": request.args.get("q", ""), "status": request.args.get("status", ""),
@@ -66,7 +62,7 @@ def coupon_new():
         try:
             coupon = staff_coupons.create(data, actor=current_user)
         except CouponInvalid as error:
-            _show_errors(form, error)
+            errors_onto(form, error.errors, form.code, FORM_FIELD_FOR)
         else:
             db.session.commit()
             flash(f"Coupon {coupon.code} created.", "success")
@@ -83,7 +79,7 @@ def coupon_edit(coupon_id: int):
             staff_coupons.update(coupon, data, actor=current_user)
         except CouponInvalid as error:
             db.session.rollback()
-            _show_errors(form, error)
+            errors_onto(form, error.errors, form.code, FORM_FIELD_FOR)
         else:
             db.session.commit()
             flash(f"Coupon {coupon.code} saved.", "success")
@@ -153,8 +149,7 @@ def coupon_bulk(coupon_id: int):
             batch_id = staff_coupons.generate_bulk(coupon, prefix=form.prefix.data or "", count=form.count.data,
                                                    max_uses=form.max_uses.data, actor=current_user)
         except CouponInvalid as error:
-            for name, message in error.errors.items():
-                getattr(form, name, form.count).errors.append(message)
+            errors_onto(form, error.errors, form.count)
         else:
             db.session.commit()
             flash(f"{form.count.data:,} codes generated.", "success")

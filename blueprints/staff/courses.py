@@ -2,7 +2,7 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from blueprints.staff.forms import CourseForm, EmptyForm, LectureForm
+from blueprints.staff.forms import CourseForm, EmptyForm, LectureForm, errors_onto
 from blueprints.staff.routes import bp
 from extensions import db
 from models import Course
@@ -21,11 +21,6 @@ def _course_input(form: CourseForm) -> CourseInput | None:
                        is_published=form.is_published.data, capacity=form.capacity.data)
 
 
-def _errors_onto(form, error: CourseInvalid) -> None:
-    for name, message in error.errors.items():
-        getattr(form, name, form.title).errors.append(message)
-
-
 @bp.route("/courses")
 def courses():
     return render_template("staff/courses/list.html", rows=course_admin.list_with_counts())
@@ -38,7 +33,7 @@ def course_new():
         try:
             course = course_admin.create(data, actor=current_user)
         except CourseInvalid as error:
-            _errors_onto(form, error)
+            errors_onto(form, error.errors, form.title)
         else:
             db.session.commit()
             flash(f"Course “{course.title}” created.", "success")
@@ -49,21 +44,26 @@ def course_new():
 @bp.route("/courses/<int(max=2147483647):course_id>", methods=["GET", "POST"])
 def course_edit(course_id: int):
     course = course_admin.get(course_id)
-    form = CourseForm(obj=course) if request.method == "GET" else CourseForm()
-    if request.method == "GET":
-        form.price.data = str(to_major(course.price_amount, course.currency))
-        form.enrollment_type.data = course.enrollment_type.value
+    form = _filled_course_form(course) if request.method == "GET" else CourseForm()
     if form.validate_on_submit() and (data := _course_input(form)) is not None:
         try:
             course_admin.update(course, data, actor=current_user)
         except CourseInvalid as error:
             db.session.rollback()
-            _errors_onto(form, error)
+            errors_onto(form, error.errors, form.title)
         else:
             db.session.commit()
             flash("Course saved.", "success")
             return redirect(url_for("staff.course_edit", course_id=course.id))
     return _edit_page(course, form), 422 if form.errors else 200
+
+
+def _filled_course_form(course: Course) -> CourseForm:
+    """The course form showing the saved course (the price in major units)."""
+    form = CourseForm(obj=course)
+    form.price.data = str(to_major(course.price_amount, course.currency))
+    form.enrollment_type.data = course.enrollment_type.value
+    return form
 
 
 def _edit_page(course: Course, form: CourseForm, lecture_form: LectureForm | None = None):
@@ -79,14 +79,12 @@ def lecture_add(course_id: int):
         try:
             course_admin.add_lecture(course, _lecture_input(form), actor=current_user)
         except CourseInvalid as error:
-            _errors_onto(form, error)
+            errors_onto(form, error.errors, form.title)
         else:
             db.session.commit()
             flash("Lecture added.", "success")
             return redirect(url_for("staff.course_edit", course_id=course.id) + "#lectures")
-    course_form = CourseForm(obj=course)
-    course_form.price.data = str(to_major(course.price_amount, course.currency))
-    return _edit_page(course, course_form, form), 422
+    return _edit_page(course, _filled_course_form(course), form), 422
 
 
 def _lecture_input(form: LectureForm) -> LectureInput:
@@ -103,7 +101,7 @@ def lecture_edit(course_id: int, lecture_id: int):
         try:
             course_admin.update_lecture(lecture, _lecture_input(form), actor=current_user)
         except CourseInvalid as error:
-            _errors_onto(form, error)
+            errors_onto(form, error.errors, form.title)
         else:
             db.session.commit()
             flash("Lecture saved.", "success")

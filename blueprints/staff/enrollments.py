@@ -59,9 +59,7 @@ def enrollment_grant(course_id: int):
 @bp.route("/enrollments/<int(max=2147483647):course_id>/<int(max=2147483647):enrollment_id>/revoke", methods=["POST"])
 def enrollment_revoke(course_id: int, enrollment_id: int):
     course = course_admin.get(course_id)
-    enrollment = staff_queries.enrollment(course, enrollment_id)
-    if enrollment is None:
-        abort(404)
+    enrollment = staff_queries.enrollment(course, enrollment_id) or abort(404)
     form = RevokeForm()
     if not form.validate_on_submit():
         flash("Give a reason to revoke an enrollment.", "error")
@@ -99,9 +97,7 @@ def invitations_issue(course_id: int):
 @bp.route("/enrollments/<int(max=2147483647):course_id>/waitlist/<int(max=2147483647):entry_id>/admit", methods=["POST"])
 def waitlist_admit(course_id: int, entry_id: int):
     course = course_admin.get(course_id)
-    entry = staff_queries.waitlist_entry(course, entry_id)
-    if entry is None:
-        abort(404)
+    entry = staff_queries.waitlist_entry(course, entry_id) or abort(404)
     if EmptyForm().validate_on_submit():
         try:
             waitlist.admit(entry, utcnow(), actor=current_user)

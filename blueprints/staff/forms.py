@@ -16,7 +16,6 @@ from models import DiscountType, EnrollmentSource, EnrollmentType, UserRole
 from services.money import MAXIMUM_CHARGE, SUPPORTED_CURRENCIES, exponent, to_minor
 
 
-
 def choices(pairs) -> list[SelectChoice]:
     """(value, label) pairs as WTForms 3.3 wants them (plain tuples are deprecated)."""
     return [SelectChoice(value, label) for value, label in pairs]
@@ -57,6 +56,13 @@ def amount_in_minor(text: str | None, currency: str | None) -> int | None:
 
 def utc(value):
     return value.replace(tzinfo=timezone.utc) if value is not None else None
+
+
+def errors_onto(form: FlaskForm, errors: dict[str, str], fallback, rename: dict[str, str] | None = None) -> None:
+    """Put a service's {field: message} errors on the form's fields (`rename` maps a service
+    name onto a form field); an error for a field the form lacks lands on `fallback`."""
+    for name, message in errors.items():
+        getattr(form, (rename or {}).get(name, name), fallback).errors.append(message)
 
 
 class EmptyForm(FlaskForm):

@@ -35,10 +35,7 @@ def payments_flagged():
 
 
 def _payment(payment_id: str):
-    payment = staff_queries.payment(payment_id)
-    if payment is None:
-        abort(404)
-    return payment
+    return staff_queries.payment(payment_id) or abort(404)
 
 
 @bp.route("/payments/<payment_id>")
