@@ -19,7 +19,8 @@ from typing import Any
 
 from models import EnrollmentStatus, PaymentSession
 from services import audit, enrollments
-from services.refunds import FULFILLED, enrollment_for, field, find_payment_session, object_id
+from services.refunds import FULFILLED, enrollment_for, find_payment_session
+from services.stripe_objects import field, object_id
 
 CLOSED_WON = {"won", "warning_closed"}
 CLOSED_LOST = {"lost"}

@@ -6,8 +6,8 @@ session row first, so two callers racing for the same session run one after the 
 the second finds the work done. The unique (user, course) enrollment backs this up on
 databases without row locks.
 
-Stripe objects are not dicts (`.get` fails): read them with `_field`, which also accepts the
-plain dicts that tests and the webhook inbox hand over.
+Stripe objects are not dicts (`.get` fails): fields are read with `services.stripe_objects`,
+which also accepts the plain dicts that tests and the webhook inbox hand over.
 """
 from __future__ import annotations
 
@@ -17,22 +17,7 @@ from extensions import db
 from models import EnrollmentSource, EnrollmentType, PaymentSession, PaymentSessionStatus as S
 from services import audit, coupons, enrollments, payment_states
 from services.errors import NotFound
-
-
-def _field(obj, key: str):
-    if obj is None or isinstance(obj, str):
-        return None
-    try:
-        return obj[key]
-    except (KeyError, TypeError, AttributeError):
-        return None
-
-
-def _object_id(value) -> str | None:
-    """An expandable field: either the id string or the expanded object."""
-    if value is None or isinstance(value, str):
-        return value
-    return _field(value, "id")
+from services.stripe_objects import field, object_id
 
 
 def _locked(payment_session_id: str) -> PaymentSession | None:
@@ -44,8 +29,8 @@ def _locked(payment_session_id: str) -> PaymentSession | None:
 
 def find_payment_session(stripe_session) -> PaymentSession | None:
     """Our payment session for a Stripe Checkout Session, locked; None when it is not ours."""
-    reference = _field(stripe_session, "client_reference_id")
-    stripe_id = _field(stripe_session, "id")
+    reference = field(stripe_session, "client_reference_id")
+    stripe_id = field(stripe_session, "id")
     payment_session = _locked(reference) if isinstance(reference, str) and len(reference) <= 40 else None
     if payment_session is None and stripe_id:
         found = db.session.scalar(db.select(PaymentSession.id).where(PaymentSession.stripe_session_id == stripe_id))
@@ -60,31 +45,31 @@ def find_payment_session(stripe_session) -> PaymentSession | None:
 
 def _mismatch(payment_session: PaymentSession, stripe_session) -> str | None:
     """Why Stripe's session does not match our quote (ARCHITECTURE.md #4), or None."""
-    amount_total = _field(stripe_session, "amount_total")
-    currency = (_field(stripe_session, "currency") or "").upper()
-    if _field(stripe_session, "mode") not in (None, "payment"):
-        return f"unexpected mode {_field(stripe_session, 'mode')}"
+    amount_total = field(stripe_session, "amount_total")
+    currency = (field(stripe_session, "currency") or "").upper()
+    if field(stripe_session, "mode") not in (None, "payment"):
+        return f"unexpected mode {field(stripe_session, 'mode')}"
     if amount_total != payment_session.final_amount:
         return f"Stripe charged {amount_total} but we quoted {payment_session.final_amount}"
     if currency != payment_session.currency.upper():
         return f"Stripe charged in {currency} but we quoted in {payment_session.currency}"
-    metadata = _field(stripe_session, "metadata")
-    user_id = _field(metadata, "user_id")
+    metadata = field(stripe_session, "metadata")
+    user_id = field(metadata, "user_id")
     if user_id is not None and str(user_id) != str(payment_session.user_id):
         return "the session's metadata names another learner"
     return None
 
 
 def _record_stripe_ids(payment_session: PaymentSession, stripe_session) -> None:
-    payment_session.stripe_session_id = payment_session.stripe_session_id or _field(stripe_session, "id")
-    intent = _field(stripe_session, "payment_intent")
-    intent_id = _object_id(intent)
+    payment_session.stripe_session_id = payment_session.stripe_session_id or field(stripe_session, "id")
+    intent = field(stripe_session, "payment_intent")
+    intent_id = object_id(intent)
     if intent_id and not payment_session.payment_intent_id:
         payment_session.payment_intent_id = intent_id
-    charge_id = _object_id(_field(intent, "latest_charge"))
+    charge_id = object_id(field(intent, "latest_charge"))
     if charge_id:
         payment_session.latest_charge_id = charge_id
-    customer = _object_id(_field(stripe_session, "customer"))
+    customer = object_id(field(stripe_session, "customer"))
     if customer:
         payment_session.stripe_customer_id = customer
 
@@ -114,7 +99,7 @@ def _fulfill(payment_session: PaymentSession, stripe_session, now: datetime, sou
     if payment_session.status == S.REFUNDED:
         return payment_session
     _record_stripe_ids(payment_session, stripe_session)
-    status, payment_status = _field(stripe_session, "status"), _field(stripe_session, "payment_status")
+    status, payment_status = field(stripe_session, "status"), field(stripe_session, "payment_status")
     paid = status == "complete" and (payment_status == "paid" or (
         payment_status == "no_payment_required" and payment_session.final_amount == 0))
     if not paid:
@@ -142,7 +127,7 @@ def _fulfill(payment_session: PaymentSession, stripe_session, now: datetime, sou
     enrollment = enrollments.enroll(
         user, course, type=EnrollmentType.PAID,
         source=EnrollmentSource.PROMOTION if payment_session.coupon_id else EnrollmentSource.DIRECT,
-        now=now, payment_session=payment_session, amount_paid=_field(stripe_session, "amount_total") or 0,
+        now=now, payment_session=payment_session, amount_paid=field(stripe_session, "amount_total") or 0,
         discount=payment_session.discount_amount, enforce_capacity=False)
     if enrollment.payment_id is None:
         enrollment.payment_id = payment_session.id
@@ -162,7 +147,7 @@ def apply_checkout_session(stripe_session, *, now: datetime, source: str) -> Pay
     payment_session = find_payment_session(stripe_session)
     if payment_session is None:
         return None
-    status = _field(stripe_session, "status")
+    status = field(stripe_session, "status")
     if status == "complete":
         return _fulfill(payment_session, stripe_session, now, source)
     if status == "expired":

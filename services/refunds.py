@@ -26,6 +26,7 @@ from extensions import db
 from models import Enrollment, EnrollmentStatus, PaymentSession, PaymentSessionStatus, PaymentStatus, User
 from services import audit, enrollments, payment_states, stripe_gateway
 from services.errors import Conflict, DomainError
+from services.stripe_objects import field, object_id
 
 # Refund statuses that mean the money is not (or no longer) on its way back.
 DEAD = {"failed", "canceled"}
@@ -34,23 +35,6 @@ _RANK = {"pending": 0, "requires_action": 0, "succeeded": 1, "failed": 2, "cance
 STRIPE_REASONS = {"duplicate", "fraudulent", "requested_by_customer"}
 METADATA_KEYS = ("payment_session_id", "payment_session")
 FULFILLED = (PaymentSessionStatus.COMPLETED, PaymentSessionStatus.REFUNDED)
-
-
-def field(obj: Any, key: str, default: Any = None) -> Any:
-    """`obj[key]` for a Stripe object or a dict, `default` when absent (Stripe objects have no .get)."""
-    if obj is None:
-        return default
-    try:
-        return obj[key] if key in obj else default
-    except (KeyError, TypeError):
-        return default
-
-
-def object_id(value: Any) -> str | None:
-    """An id given as a string or as an expanded object."""
-    if value is None or isinstance(value, str):
-        return value
-    return field(value, "id")
 
 
 # --- finding the payment session a Stripe object belongs to --------------------------

@@ -18,7 +18,8 @@ import stripe
 from extensions import db
 from models import PaymentSession, StripeEvent, WebhookEventStatus
 from services import audit, disputes, fulfillment, refunds
-from services.refunds import field, find_payment_session, object_id
+from services.refunds import find_payment_session
+from services.stripe_objects import field, object_id
 
 
 @dataclass(frozen=True)
