@@ -1,10 +1,7 @@
 """Staff analytics: the report page for a date range and a CSV export of each table."""
-import csv
-import io
+from flask import abort, render_template, request
 
-from flask import Response, abort, render_template, request
-
-from blueprints.staff.routes import bp
+from blueprints.staff.routes import bp, csv_download
 from models import utcnow
 from services import analytics
 
@@ -25,8 +22,4 @@ def analytics_csv(name: str):
     table = analytics.table(name, start, end)
     if table is None:
         abort(404)
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(analytics.csv_rows(table))
-    filename = f"{name}-{start.isoformat()}-{end.isoformat()}.csv"
-    return Response(buffer.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return csv_download(analytics.csv_rows(table), f"{name}-{start.isoformat()}-{end.isoformat()}.csv")

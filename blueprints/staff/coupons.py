@@ -1,12 +1,9 @@
 """Staff coupon pages: list, create/edit, live code check, (de)activate, delete, bulk codes."""
-import csv
-import io
-
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from blueprints.staff.forms import BulkCouponForm, CouponForm, EmptyForm, choices, errors_onto, utc
-from blueprints.staff.routes import bp, int_arg, page_arg
+from blueprints.staff.routes import bp, csv_download, int_arg, page_arg
 from extensions import db
 from models import Coupon, utcnow
 from services import course_admin, staff_coupons
@@ -18,9 +15,11 @@ FORM_FIELD_FOR = {"percent_off": "value", "amount_off": "value"}
 
 
 def _coupon_form(coupon: Coupon | None = None) -> CouponForm:
-    form = CouponForm(obj=coupon) if coupon is not None and request.method == "GET" else CouponForm()
+    """The coupon form; on a GET for an existing coupon, filled from it (amounts in major units)."""
+    fill = coupon is not None and request.method == "GET"
+    form = CouponForm(obj=coupon) if fill else CouponForm()
     form.course_ids.choices = choices((c.id, f"{c.title} ({c.currency})") for c in course_admin.all_courses())
-    if coupon is not None and request.method == "GET":
+    if fill:
         form.discount_type.data = coupon.discount_type.value
         form.currency.data = coupon.currency or ""
         form.course_ids.data = [c.id for c in coupon.applicable_courses]
@@ -166,9 +165,6 @@ def coupon_batch(batch_id: str):
 @bp.route("/coupons/batches/<batch_id>.csv")
 def coupon_batch_csv(batch_id: str):
     codes = staff_coupons.batch_codes(batch_id)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["code", "max_uses", "uses"])
-    writer.writerows([[code, "" if max_uses is None else max_uses, uses] for code, max_uses, uses in codes])
-    return Response(buffer.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{batch_id}.csv"'})
+    return csv_download([["code", "max_uses", "uses"]]
+                        + [[code, "" if max_uses is None else max_uses, uses] for code, max_uses, uses in codes],
+                        f"{batch_id}.csv")

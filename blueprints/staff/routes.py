@@ -4,9 +4,11 @@ The feature pages live in sibling modules (coupons, courses, payments, enrollmen
 analytics, users) that add their routes to this blueprint; they are imported at the bottom.
 Everything under /staff is guarded once, here: anonymous → sign-in, learners → 403.
 """
+import csv
+import io
 from functools import wraps
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_login import current_user
 
 from services import staff_queries
@@ -46,6 +48,14 @@ def int_arg(name: str) -> int | None:
 
 def page_arg() -> int:
     return min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
+
+
+def csv_download(rows, filename: str) -> Response:
+    """`rows` (lists of cells, header first) as a CSV file the browser saves as `filename`."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return Response(buffer.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 @bp.route("/")
