@@ -384,8 +384,8 @@ def by_stripe_id(stripe_session_id: str | None) -> PaymentSession | None:
 
 def confirm_success(user: User, stripe_session_id: str | None, now: datetime) -> PaymentSession:
     """The success page: the learner's own session, brought up to date from Stripe (caller commits)."""
-    if not stripe_session_id or SESSION_ID_PLACEHOLDER in stripe_session_id or len(stripe_session_id) > 255 \
-            or "{" in stripe_session_id:
+    # "{" also catches the unreplaced {CHECKOUT_SESSION_ID} placeholder.
+    if not stripe_session_id or len(stripe_session_id) > 255 or "{" in stripe_session_id:
         raise DomainError("This link is not a valid checkout confirmation.", code="INVALID_SESSION_ID", status=400)
     payment_session = by_stripe_id(stripe_session_id)
     if payment_session is None or payment_session.user_id != user.id:

@@ -14,9 +14,9 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from extensions import db
-from models import (Coupon, CouponRedemption, coupon_courses, Course, Enrollment, PaymentSession, PaymentSessionStatus,
-                    RedemptionStatus, User)
-from services import audit
+from models import (Coupon, CouponRedemption, coupon_courses, Course, Enrollment, PaymentSession, RedemptionStatus,
+                    User, utcnow)
+from services import audit, payment_states
 from services.errors import Conflict
 
 CODE_MAX_LENGTH = 32
@@ -25,13 +25,6 @@ CODE_MAX_LENGTH = 32
 def normalize_code(code: str | None) -> str:
     """" welcome10 " → "WELCOME10": codes are stored upper-cased and trimmed."""
     return (code or "").strip().upper()
-
-
-def find_by_code(code: str | None) -> Coupon | None:
-    normalized = normalize_code(code)
-    if not normalized or len(normalized) > CODE_MAX_LENGTH:
-        return None
-    return db.session.scalar(db.select(Coupon).where(Coupon.code == normalized))
 
 
 def find_for_course(code: str | None, course: Course) -> tuple[Coupon | None, bool]:
@@ -183,14 +176,12 @@ def release_for(payment_session: PaymentSession, now: datetime, reason: str) -> 
 
 def usage_summary(coupon: Coupon, now: datetime | None = None) -> dict:
     """uses, live reservations, total discount given and revenue of the paid sessions."""
-    from models import utcnow
-
     redeemed = db.select(CouponRedemption).where(CouponRedemption.coupon_id == coupon.id,
                                                  CouponRedemption.status == RedemptionStatus.REDEEMED).subquery()
     discount = db.session.scalar(db.select(sa.func.coalesce(sa.func.sum(redeemed.c.discount_amount), 0)))
     revenue = db.session.scalar(
         db.select(sa.func.coalesce(sa.func.sum(PaymentSession.final_amount - PaymentSession.amount_refunded), 0))
         .join(redeemed, redeemed.c.payment_session_id == PaymentSession.id)
-        .where(PaymentSession.status.in_([PaymentSessionStatus.COMPLETED, PaymentSessionStatus.REFUNDED])))
+        .where(PaymentSession.status.in_(payment_states.PAID_STATES)))
     return {"uses": coupon.current_uses, "reservations": live_reservations(coupon, now or utcnow()),
             "discount_given": int(discount or 0), "revenue": int(revenue or 0)}

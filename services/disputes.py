@@ -18,8 +18,8 @@ from datetime import datetime
 from typing import Any
 
 from models import EnrollmentStatus, PaymentSession
-from services import audit, enrollments
-from services.refunds import FULFILLED, enrollment_for, find_payment_session
+from services import audit, enrollments, payment_states
+from services.refunds import enrollment_for, find_payment_session
 from services.stripe_objects import field, object_id
 
 CLOSED_WON = {"won", "warning_closed"}
@@ -53,15 +53,10 @@ def apply_dispute(dispute: Any, *, now: datetime) -> PaymentSession | None:
     return payment_session
 
 
-def open_disputes(payment_session: PaymentSession) -> list[str]:
-    ledger = (payment_session.extra or {}).get("disputes") or {}
-    return [dispute_id for dispute_id, status in ledger.items() if status not in CLOSED]
-
-
 def enforce(payment_session: PaymentSession, *, now: datetime) -> None:
     """Bring the enrollment in line with the session's disputes (idempotent)."""
     ledger = (payment_session.extra or {}).get("disputes") or {}
-    if not ledger or payment_session.status not in FULFILLED:
+    if not ledger or payment_session.status not in payment_states.PAID_STATES:
         return
     enrollment = enrollment_for(payment_session)
     if enrollment is None:

@@ -16,14 +16,12 @@ from extensions import db
 from models import PaymentSession, PaymentSessionStatus
 from services import coupons, disputes, fulfillment, payment_states, refunds, stripe_events, stripe_gateway
 
-OPEN = (PaymentSessionStatus.PENDING, PaymentSessionStatus.PROCESSING)
-
 
 def stale_candidates(*, older_than: timedelta, now: datetime, limit: int = 200) -> list[str]:
     """PENDING/PROCESSING sessions created before now - older_than, oldest first."""
     return list(db.session.scalars(
         db.select(PaymentSession.id)
-        .where(PaymentSession.status.in_(OPEN), PaymentSession.created_at < now - older_than)
+        .where(PaymentSession.status.in_(payment_states.OPEN_STATES), PaymentSession.created_at < now - older_than)
         .order_by(PaymentSession.created_at).limit(limit)
     ))
 
@@ -31,7 +29,7 @@ def stale_candidates(*, older_than: timedelta, now: datetime, limit: int = 200) 
 def reconcile_one(payment_session_id: str, *, now: datetime,
                   partial_refund_keeps_access: bool = True) -> PaymentSessionStatus | None:
     """Ask Stripe about one open session and apply the answer; None when skipped."""
-    payment_session = _claim(payment_session_id, OPEN)
+    payment_session = _claim(payment_session_id, payment_states.OPEN_STATES)
     if payment_session is None or not payment_session.stripe_session_id:
         return None
     session = stripe_gateway.retrieve_checkout_session(payment_session.stripe_session_id)

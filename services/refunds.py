@@ -34,7 +34,6 @@ DEAD = {"failed", "canceled"}
 _RANK = {"pending": 0, "requires_action": 0, "succeeded": 1, "failed": 2, "canceled": 2}
 STRIPE_REASONS = {"duplicate", "fraudulent", "requested_by_customer"}
 METADATA_KEYS = ("payment_session_id", "payment_session")
-FULFILLED = (PaymentSessionStatus.COMPLETED, PaymentSessionStatus.REFUNDED)
 
 
 # --- finding the payment session a Stripe object belongs to --------------------------
@@ -97,7 +96,7 @@ def request_refund(payment_session: PaymentSession, *, amount: int | None, reaso
     after a failed refund, gets a key of its own. The refund is recorded at once; the
     webhook confirms it.
     """
-    if payment_session.status not in FULFILLED or not payment_session.payment_intent_id:
+    if payment_session.status not in payment_states.PAID_STATES or not payment_session.payment_intent_id:
         raise Conflict("Only a paid payment can be refunded.", code="NOT_REFUNDABLE")
     remaining = payment_session.final_amount - refunded_amount(payment_session)
     if remaining <= 0:
@@ -204,7 +203,7 @@ def enforce(payment_session: PaymentSession, *, now: datetime, partial_refund_ke
                      before={"amount_refunded": payment_session.amount_refunded},
                      after={"amount_refunded": amount})
         payment_session.amount_refunded = amount
-    if payment_session.status not in FULFILLED or amount == 0:
+    if payment_session.status not in payment_states.PAID_STATES or amount == 0:
         return  # nothing to take back yet; fulfillment calls this again when it happens
     enrollment = enrollment_for(payment_session)
     full = amount >= payment_session.final_amount
