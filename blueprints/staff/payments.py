@@ -12,26 +12,23 @@ from services.errors import DomainError
 from services.money import format_money
 
 
-def _filters() -> dict:
-    return {"status": request.args.get("status", ""), "course_id": int_arg("course_id"),
-            "coupon": request.args.get("coupon", ""), "start": request.args.get("start", ""),
-            "end": request.args.get("end", ""), "q": request.args.get("q", "")}
-
-
 @bp.route("/payments")
 def payments():
-    filters = _filters()
-    return render_template("staff/payments/list.html", rows=staff_queries.payments(page=page_arg(), **filters),
-                           filters=filters, courses=course_admin.all_courses(), statuses=list(PaymentSessionStatus),
-                           flagged_only=False)
+    return _list_page(flagged_only=False)
 
 
 @bp.route("/payments/flagged")
 def payments_flagged():
-    filters = _filters()
-    return render_template("staff/payments/list.html", rows=staff_queries.payments(page=page_arg(), flagged=True, **filters),
-                           filters=filters, courses=course_admin.all_courses(), statuses=list(PaymentSessionStatus),
-                           flagged_only=True)
+    return _list_page(flagged_only=True)
+
+
+def _list_page(flagged_only: bool):
+    filters = {"status": request.args.get("status", ""), "course_id": int_arg("course_id"),
+               "coupon": request.args.get("coupon", ""), "start": request.args.get("start", ""),
+               "end": request.args.get("end", ""), "q": request.args.get("q", "")}
+    rows = staff_queries.payments(page=page_arg(), flagged=flagged_only, **filters)
+    return render_template("staff/payments/list.html", rows=rows, filters=filters, courses=course_admin.all_courses(),
+                           statuses=list(PaymentSessionStatus), flagged_only=flagged_only)
 
 
 def _payment(payment_id: str):
