@@ -297,18 +297,28 @@ def open_stripe_session(payment_session: PaymentSession, *, now: datetime) -> Ch
     return CheckoutStart("REDIRECT", payment_session=payment_session, redirect_url=payment_session.checkout_url)
 
 
+def expire_on_stripe(stripe_session_id: str):
+    """Expire a Checkout Session on Stripe: (Stripe's session, True) when it is expired now.
+
+    (Stripe's session, False) when it was no longer open (paid, or expired meanwhile): the
+    caller applies what it says. Any other Stripe error (StripeGatewayError) propagates.
+    """
+    try:
+        return stripe_gateway.expire_checkout_session(stripe_session_id), True
+    except stripe_gateway.StripeGatewayError as error:
+        if error.code != "session_not_open":
+            raise
+        return stripe_gateway.retrieve_checkout_session(stripe_session_id), False
+
+
 def _close_superseded(other: PaymentSession, now: datetime) -> bool:
     """Expire an older open session on Stripe, then here. False if Stripe says it was paid."""
     if other.stripe_session_id:
         try:
-            stripe_gateway.expire_checkout_session(other.stripe_session_id)
+            stripe_session, expired_now = expire_on_stripe(other.stripe_session_id)
         except stripe_gateway.StripeGatewayError as error:
-            if error.code != "session_not_open":
-                raise CheckoutUnavailable(error.user_message) from error
-            try:
-                stripe_session = stripe_gateway.retrieve_checkout_session(other.stripe_session_id)
-            except stripe_gateway.StripeGatewayError as retrieve_error:
-                raise CheckoutUnavailable(retrieve_error.user_message) from retrieve_error
+            raise CheckoutUnavailable(error.user_message) from error
+        if not expired_now:
             applied = fulfillment.apply_checkout_session(stripe_session, now=now, source="checkout")
             if applied is not None and applied.status in payment_states.PAID_STATES | {S.PROCESSING}:
                 return False
@@ -360,15 +370,10 @@ def cancel(user: User, payment_session_id: str | None, now: datetime) -> Payment
     if payment_session.stripe_session_id:
         # No row lock during the Stripe call; the state machine settles any race afterwards.
         try:
-            stripe_gateway.expire_checkout_session(payment_session.stripe_session_id)
+            stripe_session, expired_now = expire_on_stripe(payment_session.stripe_session_id)
         except stripe_gateway.StripeGatewayError as error:
-            if error.code != "session_not_open":
-                raise DomainError(error.user_message, code="STRIPE_UNAVAILABLE", status=503) from error
-            try:
-                stripe_session = stripe_gateway.retrieve_checkout_session(payment_session.stripe_session_id)
-            except stripe_gateway.StripeGatewayError as retrieve_error:
-                raise DomainError(retrieve_error.user_message, code="STRIPE_UNAVAILABLE", status=503) \
-                    from retrieve_error
+            raise DomainError(error.user_message, code="STRIPE_UNAVAILABLE", status=503) from error
+        if not expired_now:
             return fulfillment.apply_checkout_session(stripe_session, now=now, source="cancel") or payment_session
     payment_session = _lock_session(payment_session.id)
     _close(payment_session, S.CANCELLED, now, "cancelled by the learner")

@@ -14,7 +14,7 @@ from typing import Iterator
 
 from extensions import db
 from models import PaymentSession, PaymentSessionStatus
-from services import coupons, disputes, fulfillment, payment_states, refunds, stripe_events, stripe_gateway
+from services import checkout, coupons, disputes, fulfillment, payment_states, refunds, stripe_events, stripe_gateway
 
 
 def stale_candidates(*, older_than: timedelta, now: datetime, limit: int = 200) -> list[str]:
@@ -62,12 +62,7 @@ def expire_one(payment_session_id: str, *, now: datetime,
                             reason="expired before a Stripe session was created", actor_label="system")
         coupons.release_for(payment_session, now, "expired")
         return payment_session.status
-    try:
-        session = stripe_gateway.expire_checkout_session(payment_session.stripe_session_id)
-    except stripe_gateway.StripeGatewayError as error:
-        if error.code != "session_not_open":
-            raise
-        session = stripe_gateway.retrieve_checkout_session(payment_session.stripe_session_id)
+    session, _ = checkout.expire_on_stripe(payment_session.stripe_session_id)
     return _apply(session, now=now, partial_refund_keeps_access=partial_refund_keeps_access,
                   fallback=payment_session)
 
