@@ -9,6 +9,9 @@ from models import Course, EnrollmentSource, EnrollmentStatus, EnrollmentType, u
 from services import course_admin, enrollments as enrollment_service, invitations, staff_queries, waitlist
 from services.errors import DomainError
 
+# Nothing is paid for a grant by hand: on a paid or subscription course it is recorded as FREE.
+UNPAID_TYPES = (EnrollmentType.FREE, EnrollmentType.INVITATION_ONLY, EnrollmentType.WAITLIST)
+
 
 def _back(course: Course):
     return redirect(url_for("staff.course_enrollments", course_id=course.id))
@@ -27,7 +30,8 @@ def course_enrollments(course_id: int, grant_form=None, invitation_form=None, st
         "staff/enrollments/course.html", course=course, status=status, statuses=list(EnrollmentStatus),
         rows=staff_queries.course_enrollments(course, status=status, page=page_arg()),
         invitations=staff_queries.invitations(course), waitlist=staff_queries.waitlist(course),
-        grant_form=grant_form or GrantForm(formdata=None), invitation_form=invitation_form or InvitationForm(formdata=None),
+        grant_form=grant_form or GrantForm(formdata=None),
+        invitation_form=invitation_form or InvitationForm(formdata=None),
         revoke_form=RevokeForm(formdata=None), action_form=EmptyForm()), status_code
 
 
@@ -40,12 +44,10 @@ def enrollment_grant(course_id: int):
         if user is None:
             form.email.errors.append("No account has this email. The learner must sign up first.")
         else:
-            # Nothing is paid for a grant by hand, so a paid course's grant is recorded as FREE.
-            kind = course.enrollment_type if course.enrollment_type in (
-                EnrollmentType.FREE, EnrollmentType.INVITATION_ONLY, EnrollmentType.WAITLIST) else EnrollmentType.FREE
+            kind = course.enrollment_type if course.enrollment_type in UNPAID_TYPES else EnrollmentType.FREE
             try:
-                enrollment_service.enroll(user, course, type=kind, source=EnrollmentSource(form.source.data), now=utcnow(),
-                       actor=current_user)
+                enrollment_service.enroll(user, course, type=kind, source=EnrollmentSource(form.source.data),
+                                          now=utcnow(), actor=current_user)
             except DomainError as error:
                 db.session.rollback()
                 form.email.errors.append(error.message)
@@ -81,8 +83,9 @@ def invitations_issue(course_id: int):
     form = InvitationForm()
     if form.validate_on_submit():
         try:
-            issued = invitations.issue(course, count=form.count.data, email=(form.email.data or "").strip().lower() or None,
-                           expires_at=utc(form.expires_at.data), actor=current_user)
+            issued = invitations.issue(course, count=form.count.data,
+                                       email=(form.email.data or "").strip().lower() or None,
+                                       expires_at=utc(form.expires_at.data), actor=current_user)
         except DomainError as error:
             db.session.rollback()
             (getattr(form, error.field, None) or form.count).errors.append(error.message)
