@@ -146,24 +146,19 @@ def price_offer(slug: str, coupon_code: str | None, user: User | None, now: date
     return Offer(course, pricing.quote_with(course, coupon_code, coupon, bool(applicable), user, now))
 
 
-def _already_enrolled(user: User, course: Course) -> Enrollment | None:
-    enrollment = enrollments.find(user, course)
-    return enrollment if enrollment is not None and enrollment.grants_access else None
-
-
 def prepare_checkout(user: User, course: Course, coupon_code: str | None, *, success_url: str, cancel_url: str,
                      now: datetime, session_minutes: int = DEFAULT_SESSION_MINUTES) -> CheckoutStart:
     """Step 1 (database only; the caller commits). See the module docstring."""
     if SESSION_ID_PLACEHOLDER not in success_url:
         raise ValueError("success_url must contain the literal {CHECKOUT_SESSION_ID}")
-    enrollment = _already_enrolled(user, course)
+    enrollment = enrollments.with_access(user, course)
     if enrollment:
         return CheckoutStart("ALREADY_ENROLLED", enrollment=enrollment)
     if course.enrollment_type == EnrollmentType.INVITATION_ONLY:
         raise DomainError("This course is by invitation only. Enter the code from your invitation.",
                           code="INVITATION_REQUIRED", field="invitation_code", status=403)
     _lock_user(user)
-    enrollment = _already_enrolled(user, course)  # a fulfillment may have finished while we waited
+    enrollment = enrollments.with_access(user, course)  # a fulfillment may have finished while we waited
     if enrollment:
         return CheckoutStart("ALREADY_ENROLLED", enrollment=enrollment)
     if db.session.scalar(db.select(PaymentSession.id).where(

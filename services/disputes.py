@@ -32,7 +32,7 @@ def apply_dispute(dispute: Any, *, now: datetime) -> PaymentSession | None:
     charge = field(dispute, "charge")
     payment_session = find_payment_session(
         payment_intent_id=object_id(field(dispute, "payment_intent")) or object_id(field(charge, "payment_intent")),
-        charge_id=object_id(charge), metadata=field(charge, "metadata") if not isinstance(charge, str) else None)
+        charge_id=object_id(charge), metadata=field(charge, "metadata"))
     if payment_session is None:
         return None
     dispute_id, status = field(dispute, "id"), field(dispute, "status") or "needs_response"

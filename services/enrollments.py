@@ -29,6 +29,12 @@ def find(user: User, course: Course) -> Enrollment | None:
     )
 
 
+def with_access(user: User, course: Course) -> Enrollment | None:
+    """The learner's enrollment in `course` if it grants access now (active or completed, not expired)."""
+    enrollment = find(user, course)
+    return enrollment if enrollment is not None and enrollment.grants_access else None
+
+
 def for_user(user: User) -> list[Enrollment]:
     """The learner's enrollments with their courses, newest first."""
     return list(db.session.scalars(
@@ -114,8 +120,8 @@ def enroll_free(user: User, course: Course, now: datetime, invitation_code: str 
     Idempotent: an enrolled learner gets their enrollment back. Paid courses raise
     PAYMENT_REQUIRED (402): they go through checkout (where a 100% coupon also enrolls).
     """
-    existing = find(user, course)
-    if existing is not None and existing.grants_access:
+    existing = with_access(user, course)
+    if existing is not None:
         return existing
     if course.enrollment_type == EnrollmentType.INVITATION_ONLY:
         from services import invitations
