@@ -59,8 +59,10 @@ def course_edit(course_id: int):
 
 
 def _filled_course_form(course: Course) -> CourseForm:
-    """The course form showing the saved course (the price in major units)."""
-    form = CourseForm(obj=course)
+    """The course form showing the saved course (the price in major units).
+
+    Never from the request's form data: on a failed lecture POST that data is the lecture's."""
+    form = CourseForm(formdata=None, obj=course)
     form.price.data = str(to_major(course.price_amount, course.currency))
     form.enrollment_type.data = course.enrollment_type.value
     return form

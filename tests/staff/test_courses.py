@@ -86,3 +86,11 @@ def test_lecture_of_another_course_is_404_and_bad_input_is_no_500(staff_client):
     assert post_form(staff_client, f"/staff/courses/{mine.id}/lectures/{mine.lectures[0].id}/move",
                      {"direction": "sideways"}).status_code == 400
     assert staff_client.get("/staff/courses/999999").status_code == 404
+
+
+def test_failed_lecture_add_shows_the_saved_course_not_the_lecture_input(staff_client):
+    course = factories.course(slug="mine", title="Saved Title")
+    page = post_form(staff_client, f"/staff/courses/{course.id}/lectures",
+                     {"title": "", "content": "x"}).get_data(as_text=True)
+    assert 'value="Saved Title"' in page
+    assert '<input checked id="is_published" name="is_published"' in page  # still published

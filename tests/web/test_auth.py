@@ -101,3 +101,10 @@ def test_users_create_prompts_for_the_password(runner):
 def test_users_create_reports_a_weak_password(runner):
     result = runner.invoke(args=["users", "create", "--email", "w@example.com", "--password", "weak"])
     assert result.exit_code != 0 and "at least 10" in result.output
+
+
+def test_fields_reference_only_help_and_errors_that_exist(client):
+    page = client.get("/login").get_data(as_text=True)
+    assert 'aria-describedby="None"' not in page
+    signup = client.get("/signup").get_data(as_text=True)
+    assert 'aria-describedby="password-help"' in signup
