@@ -153,8 +153,7 @@ def create_enrollment(user):
     fields.done()
     course = catalog.course_by_id_or_slug(course_key)
     now = utcnow()
-    existing = enrollments.find(user, course)
-    if existing is not None and existing.grants_access:
+    if existing := enrollments.with_access(user, course):
         return ok(200, enrollment=serializers.enrollment(existing), created=False)
     if coupon_code and not course.is_free:
         enrollment = _enroll_with_full_discount(user, course, coupon_code, now)
