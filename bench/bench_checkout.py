@@ -32,7 +32,6 @@ import multiprocessing
 import os
 import re
 import secrets
-import signal
 import statistics
 import subprocess
 import sys
@@ -44,7 +43,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.pgdb import create_database, drop_database, free_port  # noqa: E402
+from bench.pgdb import create_database, drop_database, free_port, stop  # noqa: E402
 
 SLUG = "bench-course"
 PASSWORD = "bench-password-42"
@@ -101,15 +100,6 @@ def start(cmd: list[str], env: dict, port: int, health: str) -> subprocess.Popen
             time.sleep(0.2)
     process.kill()
     raise RuntimeError(f"{cmd[0]} did not start: {Path(process.log_path).read_text()[-2000:]}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)  # the gunicorn master we started, and its workers
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
 
 
 # --- clients ----------------------------------------------------------------------------

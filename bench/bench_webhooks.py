@@ -35,7 +35,6 @@ import json
 import multiprocessing
 import os
 import secrets
-import signal
 import statistics
 import subprocess
 import sys
@@ -45,7 +44,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.pgdb import create_database, drop_database, free_port  # noqa: E402
+from bench.pgdb import create_database, drop_database, free_port, stop  # noqa: E402
 
 SECRET = "whsec_bench_" + "x" * 24
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "data" / "stripe_fixtures.json"  # Stripe's own examples
@@ -142,15 +141,6 @@ def start(cmd: list[str], env: dict, port: int, log_path: Path) -> subprocess.Po
             time.sleep(0.2)
     process.kill()
     raise RuntimeError(f"gunicorn did not start: {log_path.read_text()[-2000:]}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)  # the gunicorn master we started, and its workers
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
 
 
 # --- events -----------------------------------------------------------------------------------

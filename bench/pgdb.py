@@ -1,9 +1,11 @@
-"""What every bench script shares: a throwaway PostgreSQL database and free loopback ports."""
+"""What every bench script shares: a throwaway PostgreSQL database, free loopback ports, stopping servers."""
 from __future__ import annotations
 
 import os
 import secrets
+import signal
 import socket
+import subprocess
 
 import sqlalchemy as sa
 
@@ -33,3 +35,13 @@ def _admin(statement: str) -> None:
     with admin.connect() as conn:
         conn.execute(sa.text(statement))
     admin.dispose()
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Stop a server started in its own process group (a gunicorn master and its workers)."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
