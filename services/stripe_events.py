@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
-import stripe
-
 from extensions import db
 from models import PaymentSession, StripeEvent, WebhookEventStatus
 from services import audit, disputes, fulfillment, refunds
@@ -37,12 +35,20 @@ class Context:
     partial_refund_keeps_access: bool
 
 
-def dispatch(event: Any, *, now: datetime, partial_refund_keeps_access: bool = True) -> Result:
-    """Apply one verified event (a stripe Event); flushes, the caller commits."""
+def handles(event_type: str) -> bool:
+    return event_type in HANDLERS
+
+
+def no_handler_note(event_type: str) -> str:
+    return f"no handler for {event_type}"
+
+
+def dispatch(event: dict, *, now: datetime, partial_refund_keeps_access: bool = True) -> Result:
+    """Apply one verified event (its JSON, as Stripe sent it); flushes, the caller commits."""
     event_type = field(event, "type")
     handler = HANDLERS.get(event_type)
     if handler is None:
-        return Result(False, note=f"no handler for {event_type}")
+        return Result(False, note=no_handler_note(event_type))
     ctx = Context(event_type, field(event, "created"), now, partial_refund_keeps_access)
     payment_session = handler(event["data"]["object"], ctx)
     if payment_session is None:
@@ -138,9 +144,8 @@ def adopt_orphans(payment_session: PaymentSession, *, now: datetime, partial_ref
         .with_for_update().execution_options(populate_existing=True)
     ).all()
     for row in rows:
-        event = stripe.Event.construct_from(row.payload, None)
-        ctx = Context(row.type, field(event, "created"), now, partial_refund_keeps_access)
-        if HANDLERS[row.type](event["data"]["object"], ctx) is not None:
+        ctx = Context(row.type, field(row.payload, "created"), now, partial_refund_keeps_access)
+        if HANDLERS[row.type](row.payload["data"]["object"], ctx) is not None:
             row.status = WebhookEventStatus.PROCESSED
             row.payment_session_id = payment_session.id
             row.processed_at = now

@@ -1,6 +1,6 @@
 """The webhook inbox: one row per verified Stripe event, keyed by Stripe's event id.
 
-`receive` claims the event's row (insert-if-absent, then a row lock), runs its effect through
+`receive` claims the event's row (insert-if-absent, else a row lock), runs its effect through
 `services.stripe_events.dispatch` and marks it processed, all in the caller's transaction:
 the caller commits once, so the effect and the "processed" mark land together or not at all.
 A second delivery of a processed (or ignored) event finds the row done and has no effect.
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import stripe
+import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -58,33 +58,32 @@ def parse(payload: bytes) -> dict:
     return data
 
 
-def as_event(data: dict) -> stripe.Event:
-    """A stored or parsed payload as a stripe Event (objects behave as the API's objects do)."""
-    return stripe.Event.construct_from(data, None)
-
-
-def receive(data: dict, *, now: datetime, partial_refund_keeps_access: bool = True,
-            event: stripe.Event | None = None) -> Outcome:
-    """Claim, apply and mark one verified event; the caller commits (or rolls back on error).
-
-    `event` is the same payload as a stripe Event when the caller already has one (the
-    signature check builds it), which spares converting the payload a second time.
-    """
-    row = _claim(data, now)
+def receive(data: dict, *, now: datetime, partial_refund_keeps_access: bool = True) -> Outcome:
+    """Claim, apply and mark one verified event; the caller commits (or rolls back on error)."""
+    event_id, event_type = data["id"], data["type"]
+    values = _row_values(data, now)
+    handled = stripe_events.handles(event_type)
+    if not handled:  # nothing to apply: stored as done by the statement that claims it
+        values.update(status=WebhookEventStatus.IGNORED, attempts=1, processed_at=now,
+                      last_error=stripe_events.no_handler_note(event_type))
+    if _insert_if_absent(values):
+        if not handled:
+            return Outcome(event_id, WebhookEventStatus.IGNORED, duplicate=False)
+        return _apply(event_id, 0, data, now=now, partial_refund_keeps_access=partial_refund_keeps_access)
+    # Already stored: a redelivery, a retry after a failure, or a twin delivery in flight
+    # (whose transaction this lock waits for, so its outcome is what we see).
+    row = db.session.execute(_locked_row(event_id)).one()
     if row.status in DONE:
-        return Outcome(row.id, row.status, duplicate=True, payment_session_id=row.payment_session_id)
-    return _apply(row, data, now=now, partial_refund_keeps_access=partial_refund_keeps_access, event=event)
+        return Outcome(event_id, row.status, duplicate=True, payment_session_id=row.payment_session_id)
+    return _apply(event_id, row.attempts, data, now=now, partial_refund_keeps_access=partial_refund_keeps_access)
 
 
 def reprocess(event_id: str, *, now: datetime, partial_refund_keeps_access: bool = True) -> Outcome | None:
     """Run a stored event again unless it is done or another worker holds it (SKIP LOCKED)."""
-    row = db.session.scalar(
-        db.select(StripeEvent).where(StripeEvent.id == event_id)
-        .with_for_update(skip_locked=True).execution_options(populate_existing=True)
-    )
+    row = db.session.execute(_locked_row(event_id, skip_locked=True).add_columns(INBOX.c.payload)).one_or_none()
     if row is None or row.status in DONE:
         return None
-    return _apply(row, row.payload, now=now, partial_refund_keeps_access=partial_refund_keeps_access)
+    return _apply(event_id, row.attempts, row.payload, now=now, partial_refund_keeps_access=partial_refund_keeps_access)
 
 
 def failed_event_ids(limit: int = 100) -> list[str]:
@@ -102,13 +101,13 @@ def is_done(event_id: str) -> bool:
 
 def record_failure(data: dict, error: BaseException, *, now: datetime) -> None:
     """Store the failed attempt (in the caller's fresh transaction, after the rollback)."""
-    row = _claim(data, now)
-    if row.status in DONE:  # another delivery succeeded meanwhile: nothing to record
-        return
-    row.status = WebhookEventStatus.FAILED
-    row.attempts = (row.attempts or 0) + 1
-    row.last_error = f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS]
-    db.session.flush()
+    _insert_if_absent(_row_values(data, now))
+    # A twin delivery that succeeded meanwhile leaves its row done: nothing to record then.
+    db.session.execute(
+        sa.update(INBOX).where(INBOX.c.id == data["id"], INBOX.c.status.not_in(DONE))
+        .values(status=WebhookEventStatus.FAILED, attempts=INBOX.c.attempts + 1,
+                last_error=f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS])
+    )
 
 
 def purge_processed(*, older_than_days: int, now: datetime) -> int:
@@ -121,40 +120,38 @@ def purge_processed(*, older_than_days: int, now: datetime) -> int:
 
 
 # --- internals ------------------------------------------------------------------------
-
-def _apply(row: StripeEvent, data: dict, *, now: datetime, partial_refund_keeps_access: bool,
-           event: stripe.Event | None = None) -> Outcome:
-    result = stripe_events.dispatch(event if event is not None else as_event(data), now=now,
-                                    partial_refund_keeps_access=partial_refund_keeps_access)
-    row.status = WebhookEventStatus.PROCESSED if result.handled else WebhookEventStatus.IGNORED
-    row.payment_session_id = result.payment_session_id
-    row.attempts = (row.attempts or 0) + 1
-    row.last_error = result.note
-    row.processed_at = now
-    db.session.flush()
-    return Outcome(row.id, row.status, duplicate=False, payment_session_id=row.payment_session_id)
+# The inbox is written with Core statements on the table, not ORM objects: every webhook
+# passes here, and the ORM's unit of work cost more than the statements themselves.
+INBOX = StripeEvent.__table__
 
 
-def _claim(data: dict, now: datetime) -> StripeEvent:
-    """The event's inbox row, inserted if absent, locked for this transaction.
+def _apply(event_id: str, attempts: int, data: dict, *, now: datetime, partial_refund_keeps_access: bool) -> Outcome:
+    result = stripe_events.dispatch(data, now=now, partial_refund_keeps_access=partial_refund_keeps_access)
+    status = WebhookEventStatus.PROCESSED if result.handled else WebhookEventStatus.IGNORED
+    db.session.execute(
+        sa.update(INBOX).where(INBOX.c.id == event_id)
+        .values(status=status, payment_session_id=result.payment_session_id, attempts=attempts + 1,
+                last_error=result.note, processed_at=now)
+    )
+    return Outcome(event_id, status, duplicate=False, payment_session_id=result.payment_session_id)
 
-    Insert-or-ignore then SELECT ... FOR UPDATE: on PostgreSQL a concurrent delivery of the
-    same id waits on the unique key until the first transaction ends, then sees its outcome.
+
+def _insert_if_absent(values: dict[str, Any]) -> bool:
+    """Insert the event's row unless its id is stored; True when this call inserted it.
+
+    On PostgreSQL a concurrent insert of the same id waits on the unique key until the first
+    transaction ends; the row then exists and the caller locks and reads it.
     """
-    values = _row_values(data, now)
-    dialect = db.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    # RETURNING hands back the row we just inserted (and hold): one round trip, not two.
-    inserted = db.session.scalar(
-        insert(StripeEvent).values(**values).on_conflict_do_nothing(index_elements=["id"])
-        .returning(StripeEvent).execution_options(populate_existing=True)
-    )
-    if inserted is not None:
-        return inserted
-    return db.session.scalar(
-        db.select(StripeEvent).where(StripeEvent.id == values["id"])
-        .with_for_update().execution_options(populate_existing=True)
-    )
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    inserted = db.session.execute(
+        insert(INBOX).values(**values).on_conflict_do_nothing(index_elements=["id"]).returning(INBOX.c.id)
+    ).first()
+    return inserted is not None
+
+
+def _locked_row(event_id: str, *, skip_locked: bool = False):
+    return (sa.select(INBOX.c.status, INBOX.c.attempts, INBOX.c.payment_session_id)
+            .where(INBOX.c.id == event_id).with_for_update(skip_locked=skip_locked))
 
 
 def _row_values(data: dict, now: datetime) -> dict[str, Any]:

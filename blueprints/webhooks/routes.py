@@ -25,11 +25,10 @@ bp = Blueprint("webhooks", __name__, cli_group="webhooks")
 @csrf.exempt
 @limiter.exempt
 def stripe_webhook():
-    payload = _raw_body()
-    event, data = _verified_event(payload)
+    data = _verified_event(_raw_body())
     keeps_access = current_app.config.get("PARTIAL_REFUND_KEEPS_ACCESS", True)
     try:
-        outcome = webhook_inbox.receive(data, now=utcnow(), partial_refund_keeps_access=keeps_access, event=event)
+        outcome = webhook_inbox.receive(data, now=utcnow(), partial_refund_keeps_access=keeps_access)
         db.session.commit()
     except Exception as error:  # any failure: undo the effect, keep a trace, ask for a retry
         db.session.rollback()
@@ -49,11 +48,11 @@ def _raw_body() -> bytes:
     return request.get_data(cache=False)
 
 
-def _verified_event(payload: bytes):
-    """The event as Stripe's library builds it, and as plain JSON (what the inbox stores)."""
+def _verified_event(payload: bytes) -> dict:
+    """The event's JSON once its signature holds (what the handlers read and the inbox stores)."""
     try:
-        event = stripe_gateway.construct_event(payload, request.headers.get("Stripe-Signature", ""))
-        return event, webhook_inbox.parse(payload)
+        stripe_gateway.verify_webhook(payload, request.headers.get("Stripe-Signature", ""))
+        return webhook_inbox.parse(payload)
     except (stripe_gateway.WebhookVerificationError, webhook_inbox.MalformedEvent) as error:
         log.warning("Rejected Stripe webhook: %s", error)
         abort(400, description=f"Webhook rejected: {error}.")
