@@ -14,11 +14,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from extensions import db
-from models import (Course, Enrollment, EnrollmentSource, EnrollmentStatus, EnrollmentType, PaymentSession,
-                    PaymentStatus, User)
+from models import (Course, Enrollment, EnrollmentSource, EnrollmentStatus, EnrollmentType, Lecture,
+                    PaymentSession, PaymentStatus, User)
 from services import audit
 from services.errors import Conflict, DomainError
 
+_LOOK_UP = object()  # enroll's default for `current`: lock and read the enrollment itself
 SEAT_STATUSES = (EnrollmentStatus.ACTIVE, EnrollmentStatus.COMPLETED, EnrollmentStatus.SUSPENDED)
 _FIELDS = ["status", "type", "payment_status", "amount_paid", "payment_id"]
 
@@ -59,7 +60,15 @@ def _lock_course(course: Course) -> None:
     db.session.execute(db.select(Course.id).where(Course.id == course.id).with_for_update(key_share=True))
 
 
-def _lock_enrollment(user: User, course: Course) -> Enrollment | None:
+def _lecture_count(course: Course) -> int | sa.ScalarSelect:
+    if "lectures" not in sa.inspect(course).unloaded:
+        return len(course.lectures)
+    # Counted by the database inside the INSERT/UPDATE: no need to load every lecture's text.
+    return sa.select(sa.func.count()).where(Lecture.course_id == course.id).scalar_subquery()
+
+
+def lock(user: User, course: Course) -> Enrollment | None:
+    """The learner's enrollment in `course`, read under a key-share row lock (or None)."""
     return db.session.execute(
         db.select(Enrollment).where(Enrollment.user_id == user.id, Enrollment.course_id == course.id)
         .with_for_update(key_share=True).execution_options(populate_existing=True)
@@ -68,8 +77,12 @@ def _lock_enrollment(user: User, course: Course) -> Enrollment | None:
 
 def enroll(user: User, course: Course, *, type: EnrollmentType, source: EnrollmentSource = EnrollmentSource.DIRECT,
            now: datetime, payment_session: PaymentSession | None = None, amount_paid: int = 0, discount: int = 0,
-           actor: User | None = None, enforce_capacity: bool = True) -> Enrollment:
+           actor: User | None = None, enforce_capacity: bool = True, current: Enrollment | None | object = _LOOK_UP
+           ) -> Enrollment:
     """Create or reactivate the learner's enrollment; an enrollment that grants access is returned as is.
+
+    `current` is the learner's enrollment as `lock` returned it, when the caller already
+    holds it (fulfillment looks at it first); by default enroll looks it up itself.
 
     Raises Conflict COURSE_FULL when the course has no seat left (checked under a lock on the
     course row). Fulfillment of a paid session passes `enforce_capacity=False`: money taken
@@ -77,7 +90,7 @@ def enroll(user: User, course: Course, *, type: EnrollmentType, source: Enrollme
     """
     if course.capacity is not None:
         _lock_course(course)
-    existing = _lock_enrollment(user, course)
+    existing = lock(user, course) if current is _LOOK_UP else current
     if existing is not None and existing.status in (EnrollmentStatus.ACTIVE, EnrollmentStatus.COMPLETED) \
             and existing.grants_access:
         return existing
@@ -89,7 +102,7 @@ def enroll(user: User, course: Course, *, type: EnrollmentType, source: Enrollme
                   payment_id=payment_session.id if payment_session is not None else None,
                   amount_paid=amount_paid, discount_applied=discount, currency=course.currency,
                   paid_at=now if amount_paid > 0 else None, revoked_at=None, expires_at=None,
-                  total_lectures=len(course.lectures))
+                  total_lectures=_lecture_count(course))
     if existing is not None:
         before = audit.snapshot(existing, _FIELDS)
         for key, value in values.items():
@@ -104,7 +117,7 @@ def enroll(user: User, course: Course, *, type: EnrollmentType, source: Enrollme
         with db.session.begin_nested():  # a racing insert for the same pair loses here…
             db.session.add(enrollment)
     except IntegrityError:
-        winner = _lock_enrollment(user, course)  # …and finds the winner's row
+        winner = lock(user, course)  # …and finds the winner's row
         if winner is None:
             raise
         return winner if winner.grants_access else enroll(

@@ -12,18 +12,24 @@ which also accepts the plain dicts that tests and the webhook inbox hand over.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy.orm import joinedload
 
 from extensions import db
-from models import EnrollmentSource, EnrollmentType, PaymentSession, PaymentSessionStatus as S
+from models import Enrollment, EnrollmentSource, EnrollmentType, PaymentSession, PaymentSessionStatus as S
 from services import audit, coupons, enrollments, payment_states
 from services.errors import NotFound
 from services.stripe_objects import field, object_id
 
 
 def _locked(payment_session_id: str) -> PaymentSession | None:
+    # The course and learner come in the same statement (every caller needs them); only the
+    # payment session's row is locked.
     return db.session.execute(
-        db.select(PaymentSession).where(PaymentSession.id == payment_session_id).with_for_update(key_share=True)
-        .execution_options(populate_existing=True)
+        db.select(PaymentSession).where(PaymentSession.id == payment_session_id)
+        .options(joinedload(PaymentSession.course, innerjoin=True), joinedload(PaymentSession.user, innerjoin=True))
+        .with_for_update(key_share=True, of=PaymentSession).execution_options(populate_existing=True)
     ).scalar_one_or_none()
 
 
@@ -98,48 +104,62 @@ def _fulfill(payment_session: PaymentSession, stripe_session, now: datetime, sou
         return payment_session  # already done by another caller
     if payment_session.status == S.REFUNDED:
         return payment_session
-    _record_stripe_ids(payment_session, stripe_session)
     status, payment_status = field(stripe_session, "status"), field(stripe_session, "payment_status")
     paid = status == "complete" and (payment_status == "paid" or (
         payment_status == "no_payment_required" and payment_session.final_amount == 0))
+    problem = _mismatch(payment_session, stripe_session) if paid else None
+    if paid and not problem:
+        # First, before the payment session changes: enrolling flushes, and the session's
+        # row is then written once (this runs on every paid webhook).
+        access = _paid_enrollment(payment_session, stripe_session, now)
+    _record_stripe_ids(payment_session, stripe_session)
     if not paid:
         if status == "complete" and payment_status == "unpaid":
             payment_states.move(payment_session, S.PROCESSING, now=now, reason="delayed payment method",
                                 actor_label=source)
         return payment_session
-    problem = _mismatch(payment_session, stripe_session)
     if problem:
         _flag(payment_session, problem, source)
         return payment_session
+    enrollment = access.enrollment
+    payment_session.enrollment_id = enrollment.id
+    payment_states.move(payment_session, S.COMPLETED, now=now, reason=f"paid ({source})", actor_label=source)
+    coupons.redeem_for(payment_session, enrollment, now)
+    if access.concern:
+        _flag(payment_session, access.concern, source)
+    if not access.duplicate:
+        audit.record("payment_session.fulfilled", payment_session, actor_label=source,
+                     message=f"enrollment {enrollment.id}, {payment_session.final_amount} {payment_session.currency}")
+    db.session.flush()
+    return payment_session
+
+
+class PaidAccess(NamedTuple):
+    enrollment: Enrollment
+    concern: str | None  # what staff should look at, if anything
+    duplicate: bool  # the learner was already enrolled by another payment
+
+
+def _paid_enrollment(payment_session: PaymentSession, stripe_session, now: datetime) -> PaidAccess:
+    """The enrollment this payment gives access through (created or reactivated if needed)."""
     course, user = payment_session.course, payment_session.user
-    existing = enrollments.find(user, course)
+    existing = enrollments.lock(user, course)
     if existing is not None and existing.grants_access and existing.payment_id not in (None, payment_session.id) \
             and existing.type == EnrollmentType.PAID and existing.amount_paid > 0:
         # Two tabs both paid: one enrollment, and the duplicate goes to staff for a refund.
-        payment_states.move(payment_session, S.COMPLETED, now=now, reason=f"paid ({source})", actor_label=source)
-        payment_session.enrollment_id = existing.id
-        coupons.redeem_for(payment_session, existing, now)
-        _flag(payment_session, f"duplicate payment: the learner was already enrolled by {existing.payment_id}; refund it",
-              source)
-        return payment_session
+        return PaidAccess(existing, f"duplicate payment: the learner was already enrolled by {existing.payment_id}; "
+                                    "refund it", duplicate=True)
     over_capacity = course.capacity is not None and enrollments.seats_taken(course) >= course.capacity \
         and not (existing is not None and existing.grants_access)
     enrollment = enrollments.enroll(
         user, course, type=EnrollmentType.PAID,
         source=EnrollmentSource.PROMOTION if payment_session.coupon_id else EnrollmentSource.DIRECT,
         now=now, payment_session=payment_session, amount_paid=field(stripe_session, "amount_total") or 0,
-        discount=payment_session.discount_amount, enforce_capacity=False)
+        discount=payment_session.discount_amount, enforce_capacity=False, current=existing)
     if enrollment.payment_id is None:
         enrollment.payment_id = payment_session.id
-    payment_session.enrollment_id = enrollment.id
-    payment_states.move(payment_session, S.COMPLETED, now=now, reason=f"paid ({source})", actor_label=source)
-    coupons.redeem_for(payment_session, enrollment, now)
-    if over_capacity:
-        _flag(payment_session, "paid while the course was full: the learner was enrolled over capacity", source)
-    audit.record("payment_session.fulfilled", payment_session, actor_label=source,
-                 message=f"enrollment {enrollment.id}, {payment_session.final_amount} {payment_session.currency}")
-    db.session.flush()
-    return payment_session
+    concern = "paid while the course was full: the learner was enrolled over capacity" if over_capacity else None
+    return PaidAccess(enrollment, concern, duplicate=False)
 
 
 def apply_checkout_session(stripe_session, *, now: datetime, source: str) -> PaymentSession | None:

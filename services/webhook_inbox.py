@@ -17,8 +17,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from extensions import db
 from models import StripeEvent, WebhookEventStatus
@@ -136,22 +134,36 @@ def _apply(event_id: str, attempts: int, data: dict, *, now: datetime, partial_r
     return Outcome(event_id, status, duplicate=False, payment_session_id=result.payment_session_id)
 
 
+def _insert_if_absent_statement() -> sa.TextClause:
+    # Written out once from the table, because SQLAlchemy 2.0 never caches a dialect INSERT
+    # with ON CONFLICT (its class sets inherit_cache = False): compiling that on every
+    # webhook cost more than running it. Same text on PostgreSQL and SQLite (3.35+).
+    columns = [column.name for column in INBOX.columns]
+    return sa.text(
+        f"INSERT INTO {INBOX.name} ({', '.join(columns)}) VALUES ({', '.join(':' + name for name in columns)}) "
+        "ON CONFLICT (id) DO NOTHING RETURNING id"
+    ).bindparams(*(sa.bindparam(column.name, type_=column.type) for column in INBOX.columns))
+
+
+_INSERT_IF_ABSENT = _insert_if_absent_statement()
+
+
 def _insert_if_absent(values: dict[str, Any]) -> bool:
     """Insert the event's row unless its id is stored; True when this call inserted it.
 
     On PostgreSQL a concurrent insert of the same id waits on the unique key until the first
     transaction ends; the row then exists and the caller locks and reads it.
     """
-    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    inserted = db.session.execute(
-        insert(INBOX).values(**values).on_conflict_do_nothing(index_elements=["id"]).returning(INBOX.c.id)
-    ).first()
+    inserted = db.session.execute(_INSERT_IF_ABSENT, {**ROW_DEFAULTS, **values}).first()
     return inserted is not None
 
 
 def _locked_row(event_id: str, *, skip_locked: bool = False):
     return (sa.select(INBOX.c.status, INBOX.c.attempts, INBOX.c.payment_session_id)
             .where(INBOX.c.id == event_id).with_for_update(skip_locked=skip_locked))
+
+
+ROW_DEFAULTS = {"payment_session_id": None, "last_error": None, "processed_at": None}
 
 
 def _row_values(data: dict, now: datetime) -> dict[str, Any]:
