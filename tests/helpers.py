@@ -1,7 +1,8 @@
-"""Test helpers: CSRF tokens from pages, signing in through the real form."""
+"""Test helpers: CSRF tokens from pages, signing in through the real form, counting SQL statements."""
 import re
 
 from flask.testing import FlaskClient
+from sqlalchemy import event
 
 TEST_WEBHOOK_SECRET = "whsec_test_secret_for_the_suite"
 DEFAULT_PASSWORD = "correct-horse-42"
@@ -26,3 +27,24 @@ def login(client: FlaskClient, email: str, password: str = DEFAULT_PASSWORD):
 def post_form(client: FlaskClient, path: str, data: dict | None = None, **kwargs):
     """POST a form with a valid CSRF token, as the browser would."""
     return client.post(path, data={**(data or {}), "csrf_token": csrf_token(client)}, **kwargs)
+
+
+class StatementCounter:
+    """Counts the SQL statements sent on `engine` inside a `with` block."""
+
+    def __init__(self, engine):
+        self.engine, self.statements = engine, []
+
+    def __call__(self, conn, cursor, statement, *args, **kwargs):
+        self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+    def __enter__(self):
+        event.listen(self.engine, "before_cursor_execute", self)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(self.engine, "before_cursor_execute", self)

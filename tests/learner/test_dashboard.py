@@ -3,13 +3,12 @@ from datetime import timedelta
 
 import pytest
 from flask import g
-from sqlalchemy import event
 
 from extensions import db
 from models import utcnow
 from services import progress
 from tests import factories
-from tests.helpers import login
+from tests.helpers import StatementCounter, login
 from tests.learner.builders import T0, payment_session
 
 
@@ -115,21 +114,6 @@ def test_payment_history_shows_prices_coupons_refunds_and_failures(client, learn
     assert ">Partially refunded<" in page and "$15.00 refunded" in page
     assert ">Failed<" in page and "Your card was declined." in page
     assert ">Expired<" in page
-
-
-class StatementCounter:
-    def __init__(self, engine):
-        self.engine, self.count = engine, 0
-
-    def __call__(self, *args, **kwargs):
-        self.count += 1
-
-    def __enter__(self):
-        event.listen(self.engine, "before_cursor_execute", self)
-        return self
-
-    def __exit__(self, *exc):
-        event.remove(self.engine, "before_cursor_execute", self)
 
 
 def _fill(user, n: int) -> None:
