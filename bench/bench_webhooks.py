@@ -7,12 +7,13 @@ What it does, all in one run (ratios matter; absolute numbers depend on the mach
    server), migrates it and seeds enough PENDING payment sessions (distinct learner/course
    pairs) that every "fulfill" event really enrolls someone;
 2. serves `bench.bench_webhooks:bench_app()` with gunicorn sync workers: the real app plus
-   `POST /bench/webhook-baseline`, which reads the body and answers 200 (no signature, no
-   database): the cost of the bare stack for the same request;
+   three bare endpoints that read the body and answer 200 without checking the signature;
 3. drives each scenario with `--clients` client processes for `--duration` seconds, each
    request a new connection (sync workers close them anyway), each event signed just before
    it is sent exactly as Stripe signs (t=…,v1=HMAC-SHA256), with Stripe-sized bodies:
-   - baseline:   the same signed body to the bare endpoint
+   - baseline:   the project's bare baseline endpoint, as issue 4 defines it (a one-row
+                 lookup in the same app setup), sent the same signed bodies
+   - noop_baseline: a bare endpoint that touches no database (the cost of the stack alone)
    - commit_baseline: a bare endpoint that commits one row (the floor of any handler that
                  must store the event durably before answering 2xx)
    - fulfill:    checkout.session.completed for a new paid session → inbox row, row locks,
@@ -54,7 +55,7 @@ STRIPE_TIMEOUT_MS = 10_000  # we aim far under the time Stripe waits before coun
 # --- the served app -------------------------------------------------------------------------
 
 def bench_app():
-    """gunicorn 'bench.bench_webhooks:bench_app()': the app plus a bare POST endpoint."""
+    """gunicorn 'bench.bench_webhooks:bench_app()': the app plus the bare POST endpoints."""
     from flask import request
 
     from app import create_app
@@ -67,6 +68,17 @@ def bench_app():
     def webhook_baseline():
         request.get_data()
         return {"received": True}
+
+    @app.post("/bench/lookup-baseline")
+    @csrf.exempt
+    def lookup_baseline():
+        # The project's bare baseline (as in bench_checkout): a one-row lookup in the same app setup.
+        from extensions import db
+        from models import Course
+
+        request.get_data()
+        slug = db.session.scalar(db.select(Course.slug).where(Course.slug == "bench-0"))
+        return {"received": slug is not None}
 
     @app.post("/bench/commit-baseline")
     @csrf.exempt
@@ -208,9 +220,11 @@ def run_client(args: tuple) -> dict:
             body, path, want = completed_event(template, seed, event_id), "/webhooks/stripe", b'"duplicate":true'
         elif scenario == "unknown":
             body, path, want = unknown_event(template, f"evt_{tag}_u{step}"), "/webhooks/stripe", b'"IGNORED"'
+        elif scenario == "baseline":
+            body, path, want = unknown_event(template, f"evt_{tag}_l{step}"), "/bench/lookup-baseline", b"received"
         elif scenario == "commit_baseline":
             body, path, want = unknown_event(template, f"evt_{tag}_c{step}"), "/bench/commit-baseline", b"received"
-        else:
+        else:  # noop_baseline
             body, path, want = unknown_event(template, f"evt_{tag}_b{step}"), "/bench/webhook-baseline", b"received"
         step += 1
         try:
@@ -276,7 +290,8 @@ def main() -> int:
         duplicate = measure("duplicate", port, args.clients, args.duration, dup_slices)
         unknown = measure("unknown", port, args.clients, args.duration, none)
         commit_baseline = measure("commit_baseline", port, args.clients, args.duration, none)
-        results = [baseline, commit_baseline, fulfill, duplicate, unknown]
+        noop = measure("noop_baseline", port, args.clients, args.duration, none)
+        results = [baseline, noop, commit_baseline, fulfill, duplicate, unknown]
         enrolled = _count_enrollments(url)
         print(f"\nworkers={args.workers} (sync) clients={args.clients} duration={args.duration}s "
               f"rounds={args.rounds} cpus={os.cpu_count()} enrollments created={enrolled}\n")
@@ -288,6 +303,7 @@ def main() -> int:
         ratio = statistics.median(ratios)
         worst_p99 = max(r["p99_ms"] or 0 for r in results)
         print(f"\nfulfill/commit_baseline: {fulfill['per_s'] / (commit_baseline['per_s'] or 1):.2f}; "
+              f"fulfill/noop_baseline: {fulfill['per_s'] / (noop['per_s'] or 1):.2f}; "
               f"unknown/commit_baseline: {unknown['per_s'] / (commit_baseline['per_s'] or 1):.2f}")
         print(f"fulfill/baseline per round: {', '.join(f'{r:.2f}' for r in ratios)}; median {ratio:.2f} "
               f"(target >= 0.50): {'OK' if ratio >= 0.5 else 'MISSED'}; worst p99 {worst_p99} ms "
