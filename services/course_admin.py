@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from extensions import db
 from models import Course, Enrollment, EnrollmentType, Lecture, User
 from services import audit
-from services.errors import DomainError, NotFound
+from services.errors import DomainError, FieldErrors, NotFound
 from services.money import MAXIMUM_CHARGE, SUPPORTED_CURRENCIES
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -22,13 +22,8 @@ COURSE_FIELDS = ["slug", "title", "short_description", "price_amount", "currency
 LECTURE_FIELDS = ["title", "position", "duration_minutes", "is_preview"]
 
 
-class CourseInvalid(DomainError):
+class CourseInvalid(FieldErrors):
     code = "COURSE_INVALID"
-    status = 422
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(errors.values()), field=next(iter(errors)))
-        self.errors = errors
 
 
 @dataclass

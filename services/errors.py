@@ -17,6 +17,16 @@ class DomainError(Exception):
         self.field = field
 
 
+class FieldErrors(DomainError):
+    """Several field errors at once (a staff form); `errors` maps a field name to its message."""
+
+    status = 422
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(errors.values()), field=next(iter(errors)))
+        self.errors = errors
+
+
 class NotFound(DomainError):
     code = "NOT_FOUND"
     status = 404

@@ -7,14 +7,11 @@ from datetime import datetime
 from extensions import db
 from models import Course, Invitation, User
 from services import audit
+from services.coupons import normalize_code  # typed by hand like coupon codes: same rule
 from services.errors import DomainError
 
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are typed by hand
 INVALID_MESSAGE = "This invitation code is not valid for this course."
-
-
-def normalize_code(code: str | None) -> str:
-    return (code or "").strip().upper()
 
 
 def _new_code() -> str:

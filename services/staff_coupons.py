@@ -20,7 +20,7 @@ from extensions import db
 from models import (Coupon, CouponRedemption, Course, DiscountType, PaymentSession, RedemptionStatus, User,
                     coupon_courses, utcnow)
 from services import audit, coupons
-from services.errors import Conflict, DomainError, NotFound
+from services.errors import Conflict, FieldErrors, NotFound
 from services.money import SUPPORTED_CURRENCIES
 
 CODE_PATTERN = re.compile(r"^[A-Z0-9_-]{3,32}$")
@@ -36,15 +36,8 @@ AUDIT_FIELDS = ["code", "name", "description", "discount_type", "percent_off", "
                 "maximum_discount", "is_public", "is_active"]
 
 
-class CouponInvalid(DomainError):
-    """Several field errors at once; `errors` maps a field name to its message."""
-
+class CouponInvalid(FieldErrors):
     code = "COUPON_INVALID"
-    status = 422
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(errors.values()), field=next(iter(errors)))
-        self.errors = errors
 
 
 @dataclass
