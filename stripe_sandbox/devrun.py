@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import subprocess
 import sys
 from urllib.parse import urlparse
@@ -23,9 +24,16 @@ def app_command() -> list[str]:
     return [sys.executable, "-m", "flask", "--app", "app", "run", "--host", APP_HOST, "--port", str(APP_PORT)]
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def run_app(env: dict) -> int:
-    """Run the app in the foreground until it exits or Ctrl-C."""
+    """Run the app in the foreground until it exits, Ctrl-C or a `kill` (SIGTERM)."""
     process = subprocess.Popen(app_command(), env=env)
+    # SIGTERM stops the app as Ctrl-C does; left alone it would end this process and leave
+    # the app serving on port 5000 with the sandbox gone.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         return process.wait()
     except KeyboardInterrupt:
@@ -35,6 +43,8 @@ def run_app(env: dict) -> int:
         except subprocess.TimeoutExpired:
             process.kill()
         return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def start_sandbox(settings: dict, port: int):

@@ -1,5 +1,11 @@
 """`make run`'s last step: sandbox on when no key is set, off with a key, never in production."""
+import os
+import signal
 import socket
+import subprocess
+import sys
+import textwrap
+import time
 
 import pytest
 import requests
@@ -82,3 +88,32 @@ def test_start_sandbox_serves_on_the_given_port():
         assert response.status_code == 200 and response.json()["object"] == "list"
     finally:
         handle.stop()
+
+
+def test_sigterm_stops_the_app_too(tmp_path):
+    # `kill <make run's pid>` must not leave the app serving on port 5000 without its sandbox.
+    pid_file = tmp_path / "app.pid"
+    script = textwrap.dedent(f"""
+        import sys
+        from stripe_sandbox import devrun
+        devrun.app_command = lambda: [sys.executable, "-c",
+            "import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(60)"]
+        print("exit", devrun.run_app({{}}), flush=True)
+    """)
+    runner = subprocess.Popen([sys.executable, "-c", script], cwd=os.getcwd(), stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    app_pid = int(pid_file.read_text())
+    runner.send_signal(signal.SIGTERM)
+    output, _ = runner.communicate(timeout=20)
+    assert "exit 0" in output
+    for _ in range(100):
+        try:
+            os.kill(app_pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(app_pid, signal.SIGKILL)
+        pytest.fail("the app outlived devrun's SIGTERM")
