@@ -146,6 +146,7 @@ def _insert_if_absent_statement() -> sa.TextClause:
 
 
 _INSERT_IF_ABSENT = _insert_if_absent_statement()
+_EVERY_COLUMN_NULL = dict.fromkeys(column.name for column in INBOX.columns)  # what `values` leaves out
 
 
 def _insert_if_absent(values: dict[str, Any]) -> bool:
@@ -154,16 +155,13 @@ def _insert_if_absent(values: dict[str, Any]) -> bool:
     On PostgreSQL a concurrent insert of the same id waits on the unique key until the first
     transaction ends; the row then exists and the caller locks and reads it.
     """
-    inserted = db.session.execute(_INSERT_IF_ABSENT, {**ROW_DEFAULTS, **values}).first()
+    inserted = db.session.execute(_INSERT_IF_ABSENT, {**_EVERY_COLUMN_NULL, **values}).first()
     return inserted is not None
 
 
 def _locked_row(event_id: str, *, skip_locked: bool = False):
     return (sa.select(INBOX.c.status, INBOX.c.attempts, INBOX.c.payment_session_id)
             .where(INBOX.c.id == event_id).with_for_update(skip_locked=skip_locked))
-
-
-ROW_DEFAULTS = {"payment_session_id": None, "last_error": None, "processed_at": None}
 
 
 def _row_values(data: dict, now: datetime) -> dict[str, Any]:
