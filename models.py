@@ -327,6 +327,28 @@ class PaymentSession(db.Model):
     )
 
 
+class RefundMovement(db.Model):
+    """One change of a payment session's refunded total, on the day it happened (append-only).
+
+    Written by `services.refunds.enforce` exactly when it changes `amount_refunded`: `amount`
+    is the new total minus the old one, so it is negative when a recorded refund later fails,
+    and a session's movements add up to its `amount_refunded`. The staff analytics count
+    refunds per day from here.
+    """
+
+    __tablename__ = "refund_movements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_session_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("payment_sessions.id", ondelete="CASCADE"), index=True
+    )
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    amount: Mapped[int] = mapped_column()  # signed minor units
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)  # analytics ranges
+
+    __table_args__ = (sa.CheckConstraint("amount <> 0", name="amount_not_zero"),)
+
+
 class Enrollment(db.Model):
     """A learner's place in a course. One per (user, course), reactivated rather than duplicated.
 

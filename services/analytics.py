@@ -7,9 +7,11 @@ Day buckets use `date(column)`, which SQLite and PostgreSQL both understand (SQL
 'YYYY-MM-DD' string, PostgreSQL a date; `_day` makes them the same).
 
 Definitions (also in docs/staff.md):
-- paid session: status COMPLETED or REFUNDED; net revenue = final_amount − amount_refunded,
-  counted on the day the session completed (refunds are netted against the sale's day,
-  since a session records its refunded total, not each refund's date);
+- paid session: status COMPLETED or REFUNDED; gross = final_amount, counted on the day the
+  session completed;
+- refunded: the sum of refund movements (models.RefundMovement, each change of a session's
+  refunded total, negative when a refund failed) on the day they happened, whatever the
+  sale's day; net per day = gross that day − refunded that day, so it can be negative;
 - conversion: sessions created in the range, and how many of them are paid;
 - failures: sessions created in the range with status FAILED, by failure_code;
 - coupon usage: redemptions REDEEMED in the range; revenue = their sessions' net amounts;
@@ -24,7 +26,7 @@ import sqlalchemy as sa
 
 from extensions import db
 from models import (Coupon, CouponRedemption, Course, Enrollment, EnrollmentStatus, PaymentSession,
-                    PaymentSessionStatus, RedemptionStatus)
+                    PaymentSessionStatus, RedemptionStatus, RefundMovement)
 from services.money import to_major
 
 PAID_STATUSES = (PaymentSessionStatus.COMPLETED, PaymentSessionStatus.REFUNDED)
@@ -79,33 +81,54 @@ def _rate(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
 
 
-def revenue_by_day(start: date, end: date) -> Table:
+def _sales_and_refunds(start: date, end: date) -> sa.Subquery:
+    """Per day and currency: sales on the sale's day, refund movements on the refund's day.
+
+    Two aggregates, each on its own indexed timestamp, stacked with UNION ALL (columns:
+    day, currency, payments, gross, refunded); the callers sum them up per bucket.
+    """
     low, high = _bounds(start, end)
-    day = sa.func.date(PaymentSession.completed_at)
+    zero = sa.literal_column("0")
+    sale_day = sa.func.date(PaymentSession.completed_at)
+    sales = (db.select(sale_day.label("day"), PaymentSession.currency.label("currency"),
+                       sa.func.count().label("payments"), sa.func.sum(PaymentSession.final_amount).label("gross"),
+                       zero.label("refunded"))
+             .where(PaymentSession.completed_at >= low, PaymentSession.completed_at < high,
+                    PaymentSession.status.in_(PAID_STATUSES))
+             .group_by(sale_day, PaymentSession.currency))
+    refund_day = sa.func.date(RefundMovement.occurred_at)
+    refunds = (db.select(refund_day.label("day"), RefundMovement.currency.label("currency"), zero.label("payments"),
+                         zero.label("gross"), sa.func.sum(RefundMovement.amount).label("refunded"))
+               .where(RefundMovement.occurred_at >= low, RefundMovement.occurred_at < high)
+               .group_by(refund_day, RefundMovement.currency))
+    return sa.union_all(sales, refunds).subquery("sales_and_refunds")
+
+
+def _money_row(currency: str, payments, gross, refunded) -> dict:
+    return {"currency": currency, "payments": int(payments), "gross": int(gross), "refunded": int(refunded),
+            "net": int(gross) - int(refunded)}
+
+
+def revenue_by_day(start: date, end: date) -> Table:
+    parts = _sales_and_refunds(start, end)
     rows = db.session.execute(
-        db.select(day.label("day"), PaymentSession.currency, sa.func.count(),
-                  sa.func.sum(PaymentSession.final_amount), sa.func.sum(PaymentSession.amount_refunded))
-        .where(PaymentSession.completed_at >= low, PaymentSession.completed_at < high,
-               PaymentSession.status.in_(PAID_STATUSES))
-        .group_by(day, PaymentSession.currency).order_by(day, PaymentSession.currency))
+        db.select(parts.c.day, parts.c.currency, sa.func.sum(parts.c.payments), sa.func.sum(parts.c.gross),
+                  sa.func.sum(parts.c.refunded))
+        .group_by(parts.c.day, parts.c.currency).order_by(parts.c.day, parts.c.currency))
     return Table("revenue", "Net revenue per day", [
         Column("day", "Day"), Column("currency", "Currency"), Column("payments", "Payments", "int"),
         Column("gross", "Gross", "money"), Column("refunded", "Refunded", "money"), Column("net", "Net", "money"),
-    ], [{"day": _day(d), "currency": c, "payments": int(n), "gross": int(g), "refunded": int(r),
-         "net": int(g) - int(r)} for d, c, n, g, r in rows])
+    ], [{"day": _day(d), **_money_row(c, n, g, r)} for d, c, n, g, r in rows])
 
 
 def totals(start: date, end: date) -> list[dict]:
-    """Gross, refunded and net per currency over the range."""
-    low, high = _bounds(start, end)
+    """Gross (sales in the range), refunded (refunds made in the range) and net per currency."""
+    parts = _sales_and_refunds(start, end)
     rows = db.session.execute(
-        db.select(PaymentSession.currency, sa.func.count(), sa.func.sum(PaymentSession.final_amount),
-                  sa.func.sum(PaymentSession.amount_refunded))
-        .where(PaymentSession.completed_at >= low, PaymentSession.completed_at < high,
-               PaymentSession.status.in_(PAID_STATUSES))
-        .group_by(PaymentSession.currency).order_by(PaymentSession.currency))
-    return [{"currency": c, "payments": int(n), "gross": int(g), "refunded": int(r), "net": int(g) - int(r)}
-            for c, n, g, r in rows]
+        db.select(parts.c.currency, sa.func.sum(parts.c.payments), sa.func.sum(parts.c.gross),
+                  sa.func.sum(parts.c.refunded))
+        .group_by(parts.c.currency).order_by(parts.c.currency))
+    return [_money_row(c, n, g, r) for c, n, g, r in rows]
 
 
 def conversion_by_course(start: date, end: date) -> Table:

@@ -23,7 +23,8 @@ from datetime import datetime
 from typing import Any
 
 from extensions import db
-from models import Enrollment, EnrollmentStatus, PaymentSession, PaymentSessionStatus, PaymentStatus, User
+from models import (Enrollment, EnrollmentStatus, PaymentSession, PaymentSessionStatus, PaymentStatus,
+                    RefundMovement, User)
 from services import audit, enrollments, payment_states, stripe_gateway
 from services.errors import Conflict, DomainError
 from services.stripe_objects import field, object_id
@@ -196,12 +197,19 @@ def refunded_amount(payment_session: PaymentSession) -> int:
 
 
 def enforce(payment_session: PaymentSession, *, now: datetime, partial_refund_keeps_access: bool = True) -> None:
-    """Bring the session and its enrollment in line with the refunded amount (idempotent)."""
+    """Bring the session and its enrollment in line with the refunded amount (idempotent).
+
+    A change of the refunded total is audited and written as a RefundMovement of the
+    difference (negative when a recorded refund failed), dated `now`: analytics count
+    refunds on the day they happen. No change, no movement, so a redelivered event adds none.
+    """
     amount = refunded_amount(payment_session)
     if amount != payment_session.amount_refunded:
         audit.record("payment.refund_recorded", payment_session, actor_label="stripe",
                      before={"amount_refunded": payment_session.amount_refunded},
                      after={"amount_refunded": amount})
+        db.session.add(RefundMovement(payment_session_id=payment_session.id, currency=payment_session.currency,
+                                      amount=amount - payment_session.amount_refunded, occurred_at=now))
         payment_session.amount_refunded = amount
     if payment_session.status not in payment_states.PAID_STATES or amount == 0:
         return  # nothing to take back yet; fulfillment calls this again when it happens

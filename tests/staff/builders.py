@@ -1,9 +1,9 @@
-"""Builders for the staff tests: payment sessions, redemptions, stripe events (each commits)."""
+"""Builders for the staff tests: payment sessions, refunds, redemptions, stripe events (each commits)."""
 from datetime import datetime, timezone
 
 from extensions import db
-from models import (CouponRedemption, PaymentSession, PaymentSessionStatus, RedemptionStatus, StripeEvent,
-                    WaitlistEntry, WebhookEventStatus)
+from models import (CouponRedemption, PaymentSession, PaymentSessionStatus, RedemptionStatus, RefundMovement,
+                    StripeEvent, WaitlistEntry, WebhookEventStatus)
 
 
 def at(day: str, hour: int = 12) -> datetime:
@@ -24,6 +24,13 @@ def payment(user, course, *, status: str = "COMPLETED", created: datetime | None
                          coupon_code=coupon.code if coupon else None, created_at=created, completed_at=completed,
                          failure_code=failure_code, needs_review=needs_review, **fields)
     return _save(obj)
+
+
+def refund(payment_session: PaymentSession, amount: int, when: datetime) -> RefundMovement:
+    """A change of the session's refunded total by `amount` at `when`, as refunds.enforce records it."""
+    payment_session.amount_refunded += amount
+    return _save(RefundMovement(payment_session_id=payment_session.id, currency=payment_session.currency,
+                                amount=amount, occurred_at=when))
 
 
 def redemption(coupon, user, course, *, status: str = "REDEEMED", discount: int = 0, payment_session=None,

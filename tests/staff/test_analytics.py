@@ -2,6 +2,7 @@
 
 Runs on SQLite and PostgreSQL (the day buckets use date(), which both understand).
 Range: 2026-03-01 … 2026-03-03. Rows just outside it (02-28 23:59:59, 03-04 00:00) must not count.
+Refunds count on the day they were made, not on their sale's day.
 """
 import csv
 import io
@@ -9,7 +10,8 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from services import analytics
+from extensions import db
+from services import analytics, refunds
 from tests import factories
 from tests.staff import builders
 from tests.staff.builders import at
@@ -25,9 +27,9 @@ def dataset(app):
     c1 = factories.coupon(code="ALPHA20", percent=20)
     c2 = factories.coupon(code="BETA10", amount_off=1000, currency="EUR")
     pay = builders.payment
-    pay(u1, alpha, created=at("2026-03-01", 10))
-    s2 = pay(u2, alpha, created=at("2026-03-01", 11), discount=2000, refunded=3000, coupon=c1)
-    pay(u3, alpha, status="REFUNDED", created=at("2026-03-02"), refunded=10000)
+    s1 = pay(u1, alpha, created=at("2026-03-01", 10))
+    s2 = pay(u2, alpha, created=at("2026-03-01", 11), discount=2000, coupon=c1)
+    s3 = pay(u3, alpha, status="REFUNDED", created=at("2026-03-02"))
     s4 = pay(u4, beta, created=at("2026-03-02"), discount=1000, coupon=c2)
     pay(u5, alpha, status="FAILED", created=at("2026-03-02"), failure_code="card_declined")
     pay(u5, alpha, status="FAILED", created=at("2026-03-03"), failure_code="card_declined")
@@ -35,10 +37,21 @@ def dataset(app):
     pay(u1, beta, status="EXPIRED", created=at("2026-03-03"))
     pay(u2, alpha, status="PENDING", created=at("2026-03-03"))
     # Started in the range, paid after it: conversion counts it, revenue of the range does not.
-    pay(u3, beta, created=at("2026-03-03", 23), completed=datetime(2026, 3, 4, 1, tzinfo=timezone.utc))
+    late = pay(u3, beta, created=at("2026-03-03", 23), completed=datetime(2026, 3, 4, 1, tzinfo=timezone.utc))
     # Outside the range on both sides.
-    pay(u1, alpha, created=datetime(2026, 2, 28, 23, 59, 59, tzinfo=timezone.utc))
+    february = pay(u1, alpha, created=datetime(2026, 2, 28, 23, 59, 59, tzinfo=timezone.utc))
     pay(u2, beta, created=datetime(2026, 3, 4, 0, 0, 0, tzinfo=timezone.utc))
+    # Refunds, on the day they were made: s2's (sold 03-01) on 03-03, s3's the day of its sale,
+    # one for a February sale inside the range (and one outside it), one made after the range;
+    # s1's refund of 03-02 failed on 03-03 (a negative movement).
+    refund = builders.refund
+    refund(s2, 3000, at("2026-03-03", 9))
+    refund(s3, 10000, at("2026-03-02", 15))
+    refund(february, 500, datetime(2026, 2, 28, 23, 59, 59, tzinfo=timezone.utc))
+    refund(february, 2500, at("2026-03-02", 8))
+    refund(s1, 4000, at("2026-03-02", 16))
+    refund(s1, -4000, at("2026-03-03", 10))
+    refund(late, 1000, datetime(2026, 3, 4, 0, 0, 0, tzinfo=timezone.utc))
     builders.redemption(c1, u2, alpha, discount=2000, payment_session=s2, when=at("2026-03-01", 11))
     builders.redemption(c2, u4, beta, discount=1000, payment_session=s4, when=at("2026-03-02"))
     builders.redemption(c1, u5, alpha, status="RELEASED", discount=2000, when=at("2026-03-02"))
@@ -53,17 +66,34 @@ def dataset(app):
     return date(2026, 3, 1), date(2026, 3, 3)
 
 
-def test_net_revenue_per_day_after_refunds(dataset):
+def test_net_revenue_per_day_counts_refunds_on_the_day_they_were_made(dataset):
     rows = analytics.revenue_by_day(*dataset).rows
     assert rows == [
-        {"day": date(2026, 3, 1), "currency": "USD", "payments": 2, "gross": 18000, "refunded": 3000, "net": 15000},
+        {"day": date(2026, 3, 1), "currency": "USD", "payments": 2, "gross": 18000, "refunded": 0, "net": 18000},
         {"day": date(2026, 3, 2), "currency": "EUR", "payments": 1, "gross": 4000, "refunded": 0, "net": 4000},
-        {"day": date(2026, 3, 2), "currency": "USD", "payments": 1, "gross": 10000, "refunded": 10000, "net": 0},
+        {"day": date(2026, 3, 2), "currency": "USD", "payments": 1, "gross": 10000, "refunded": 16500, "net": -6500},
+        {"day": date(2026, 3, 3), "currency": "USD", "payments": 0, "gross": 0, "refunded": -1000, "net": 1000},
     ]
     assert analytics.totals(*dataset) == [
         {"currency": "EUR", "payments": 1, "gross": 4000, "refunded": 0, "net": 4000},
-        {"currency": "USD", "payments": 3, "gross": 28000, "refunded": 13000, "net": 15000},
+        {"currency": "USD", "payments": 3, "gross": 28000, "refunded": 15500, "net": 12500},
     ]
+
+
+def test_a_refund_made_later_moves_the_later_day_not_the_sale_day(app):
+    course = factories.course(slug="gamma", title="Gamma", price=8000, currency="USD")
+    sale = builders.payment(factories.user(email="g@example.com"), course, created=at("2026-04-01"))
+    sale.payment_intent_id = "pi_test_gamma"
+    refunds.apply_refund({"id": "re_test_gamma", "object": "refund", "amount": 3000, "status": "succeeded",
+                          "payment_intent": "pi_test_gamma"}, now=at("2026-04-10"))
+    db.session.commit()
+    day_a, day_b = date(2026, 4, 1), date(2026, 4, 10)
+    assert analytics.revenue_by_day(day_a, day_a).rows == [
+        {"day": day_a, "currency": "USD", "payments": 1, "gross": 8000, "refunded": 0, "net": 8000}]
+    assert analytics.revenue_by_day(day_b, day_b).rows == [
+        {"day": day_b, "currency": "USD", "payments": 0, "gross": 0, "refunded": 3000, "net": -3000}]
+    assert analytics.totals(day_a, day_b) == [
+        {"currency": "USD", "payments": 1, "gross": 8000, "refunded": 3000, "net": 5000}]
 
 
 def test_conversion_per_course(dataset):
@@ -100,8 +130,9 @@ def test_enrollments_per_course_and_source_and_completion(dataset):
 def test_page_draws_an_svg_chart_per_currency(staff_client, dataset):
     page = staff_client.get(f"/staff/analytics?{RANGE}").get_data(as_text=True)
     assert page.count("<svg") == 2
-    assert "2026-03-01: $150.00" in page and "2026-03-02: €40.00" in page and "2026-03-03: $0.00" in page
-    assert "$150.00" in page and "42.9%" in page and "card_declined" in page and "ALPHA20" in page
+    assert "2026-03-01: $180.00" in page and "2026-03-02: €40.00" in page and "2026-03-02: -$65.00" in page
+    assert "2026-03-03: $10.00" in page
+    assert "$125.00" in page and "42.9%" in page and "card_declined" in page and "ALPHA20" in page
     assert "cdn" not in page.lower()
 
 
@@ -112,9 +143,10 @@ def test_every_table_exports_to_csv(staff_client, dataset):
         assert f"{name}-2026-03-01-2026-03-03.csv" in response.headers["Content-Disposition"]
     revenue = list(csv.reader(io.StringIO(staff_client.get(f"/staff/analytics/revenue.csv?{RANGE}").get_data(as_text=True))))
     assert revenue == [["Day", "Currency", "Payments", "Gross", "Refunded", "Net"],
-                       ["2026-03-01", "USD", "2", "180.00", "30.00", "150.00"],
+                       ["2026-03-01", "USD", "2", "180.00", "0.00", "180.00"],
                        ["2026-03-02", "EUR", "1", "40.00", "0.00", "40.00"],
-                       ["2026-03-02", "USD", "1", "100.00", "100.00", "0.00"]]
+                       ["2026-03-02", "USD", "1", "100.00", "165.00", "-65.00"],
+                       ["2026-03-03", "USD", "0", "0.00", "-10.00", "10.00"]]
     assert staff_client.get(f"/staff/analytics/nope.csv?{RANGE}").status_code == 404
 
 

@@ -1,0 +1,103 @@
+"""refunds.enforce writes a RefundMovement exactly when a session's refunded total changes.
+
+The movements are what the staff analytics count per day: each one is the change of the
+total (new − old), dated by the `now` of the call that changed it.
+"""
+from datetime import datetime, timezone
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import downgrade, upgrade
+
+from app import create_app
+from extensions import db
+from models import PaymentSessionStatus, RefundMovement
+from services import refunds
+from tests import factories
+from tests.unit.test_migrations import MIGRATIONS, empty_database_url  # noqa: F401 (a fixture)
+from tests.webhooks import builders as b
+
+SOLD = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
+DAY_2 = datetime(2026, 3, 2, 9, tzinfo=timezone.utc)
+DAY_3 = datetime(2026, 3, 3, 9, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def paid(learner, paid_course):
+    """A $99.00 payment completed on 2026-03-01, known by its PaymentIntent."""
+    ps = b.payment_session(learner, paid_course, status="COMPLETED", created_at=SOLD, completed_at=SOLD)
+    ps.payment_intent_id = b.intent_id(ps)
+    db.session.commit()
+    return ps
+
+
+def movements(ps) -> list[tuple[int, str, datetime]]:
+    db.session.expire_all()
+    return [(m.amount, m.currency, m.occurred_at) for m in db.session.scalars(
+        db.select(RefundMovement).where(RefundMovement.payment_session_id == ps.id).order_by(RefundMovement.id))]
+
+
+def apply(refund, now):
+    refunds.apply_refund(refund, now=now)
+    db.session.commit()
+
+
+def test_a_partial_then_a_full_refund_are_two_movements_summing_to_the_total(paid):
+    apply(b.refund(paid, amount=3000), DAY_2)
+    apply(b.refund(paid, amount=6900), DAY_3)
+    assert movements(paid) == [(3000, "USD", DAY_2), (6900, "USD", DAY_3)]
+    assert paid.amount_refunded == 9900 and paid.status == PaymentSessionStatus.REFUNDED
+
+
+def test_a_failed_refund_after_a_recorded_one_is_a_negative_movement(paid):
+    refund = b.refund(paid, amount=2000, status="pending")
+    apply(refund, DAY_2)
+    apply({**refund, "status": "failed", "failure_reason": "lost_or_stolen_card"}, DAY_3)
+    assert movements(paid) == [(2000, "USD", DAY_2), (-2000, "USD", DAY_3)]
+    assert paid.amount_refunded == 0
+
+
+def test_the_same_refund_reported_again_writes_nothing(paid):
+    refund = b.refund(paid, amount=2500)
+    apply(refund, DAY_2)
+    apply(refund, DAY_3)  # refund.updated, or the same event delivered again
+    refunds.apply_charge(b.charge(paid, amount_refunded=2500), now=DAY_3)  # charge.refunded says the same
+    db.session.commit()
+    refunds.enforce(paid, now=DAY_3)
+    db.session.commit()
+    assert movements(paid) == [(2500, "USD", DAY_2)]
+
+
+def test_nothing_refunded_writes_nothing(paid):
+    refunds.enforce(paid, now=DAY_2)
+    db.session.commit()
+    assert movements(paid) == []
+
+
+def test_redelivered_refund_events_through_the_webhook_write_one_movement(client, learner, paid_course):
+    ps = b.payment_session(learner, paid_course)
+    assert b.post_event(client, b.event("checkout.session.completed", b.checkout_session(ps))).status_code == 200
+    refund_event = b.event("refund.created", b.refund(ps, amount=1500))
+    for evt in (refund_event, refund_event, b.event("charge.refunded", b.charge(ps, amount_refunded=1500))):
+        assert b.post_event(client, evt).status_code == 200
+    assert [amount for amount, _, _ in movements(ps)] == [1500]
+
+
+def test_the_migration_backfills_one_movement_per_refunded_session(empty_database_url):
+    """Sessions refunded before the table existed get their refunded total, dated by updated_at."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": empty_database_url, "TESTING": True})
+    with app.app_context():
+        upgrade(directory=MIGRATIONS, revision="987e781a6dfd")
+        learner, course = factories.user(email="old@example.com"), factories.course(price=9900)
+        for refunded, updated in ((0, SOLD), (2500, DAY_2), (9900, DAY_3)):
+            b.payment_session(learner, course, status="COMPLETED", completed_at=SOLD, amount_refunded=refunded,
+                              updated_at=updated)
+        db.session.remove()
+        upgrade(directory=MIGRATIONS)
+        rows = db.session.execute(sa.text("SELECT amount, currency, occurred_at FROM refund_movements ORDER BY amount"))
+        assert [(amount, currency, str(at)[:19]) for amount, currency, at in rows] == [
+            (2500, "USD", "2026-03-02 09:00:00"), (9900, "USD", "2026-03-03 09:00:00")]
+        db.session.remove()
+        downgrade(directory=MIGRATIONS, revision="987e781a6dfd")
+        assert "refund_movements" not in sa.inspect(db.engine).get_table_names()
+        db.engine.dispose()
