@@ -71,6 +71,8 @@ class Config:
         self.RATELIMIT_ENABLED = _flag("RATELIMIT_ENABLED", True)
         self.RATELIMIT_HEADERS_ENABLED = True
         self.COUPON_CHECK_RATE_LIMIT = _env("COUPON_CHECK_RATE_LIMIT", "60/minute")
+        self.SIGN_IN_RATE_LIMIT = _env("SIGN_IN_RATE_LIMIT", "10/minute;30/hour")
+        self.SIGN_UP_RATE_LIMIT = _env("SIGN_UP_RATE_LIMIT", "10/hour")
         self.API_RATE_LIMIT = _env("API_RATE_LIMIT", "120/minute")
         self.API_ADDRESS_RATE_LIMIT = _env("API_ADDRESS_RATE_LIMIT", "600/minute")
 

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from joserfc.errors import JoseError
 from requests import RequestException
 
+from blueprints import throttle
 from blueprints.auth import oidc
 from blueprints.auth.forms import ApiTokenForm, EmptyForm, SignInForm, SignUpForm
 from extensions import db
@@ -17,6 +18,8 @@ from services.errors import DomainError
 
 log = logging.getLogger(__name__)
 OIDC_NEXT_KEY = "oidc_next"
+TOO_MANY_SIGN_INS = "Too many failed sign-in attempts. Wait a few minutes, then try again."
+TOO_MANY_SIGN_UPS = "Too many accounts were created from this address. Try again in an hour."
 
 bp = Blueprint("auth", __name__)
 
@@ -37,6 +40,9 @@ def signup():
         return redirect(url_for("catalog.index"))
     form = SignUpForm()
     if form.validate_on_submit():
+        if not _sign_up_allowed():
+            form.email.errors.append(TOO_MANY_SIGN_UPS)
+            return render_template("auth/signup.html", form=form), 429
         try:
             user = accounts.create_user(form.email.data, form.name.data, form.password.data)
         except DomainError as error:
@@ -55,14 +61,29 @@ def login():
         return redirect(safe_next_url())
     form = SignInForm()
     if form.validate_on_submit():
+        keys = _sign_in_keys(form.email.data)
+        # Checked before the password, so guessing stops at the limit; only failures count.
+        if throttle.exhausted("sign-in", "SIGN_IN_RATE_LIMIT", keys):
+            form.password.errors.append(TOO_MANY_SIGN_INS)
+            return render_template("auth/login.html", form=form), 429
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is None:
+            throttle.hit("sign-in", "SIGN_IN_RATE_LIMIT", keys)
             form.password.errors.append("That email and password do not match an account.")
         else:
             db.session.commit()
             login_user(user, remember=form.remember.data)
             return redirect(safe_next_url())
     return render_template("auth/login.html", form=form)
+
+
+def _sign_in_keys(email: str) -> throttle.Keys:
+    # Per address (one machine trying many accounts) and per account (many machines, one account).
+    return [throttle.address_key(), ("email", (email or "").strip().lower())]
+
+
+def _sign_up_allowed() -> bool:
+    return throttle.hit("sign-up", "SIGN_UP_RATE_LIMIT", [throttle.address_key()])
 
 
 @bp.route("/logout", methods=["POST"])

@@ -5,22 +5,17 @@ HX-Boosted), only the price summary fragment. POST is the coupon check: htmx pos
 the learner types (debounced) and on "Apply"; without JavaScript the same form posts and the
 full page shows the same result. htmx 2 does not swap 4xx answers, so fragments are 200.
 """
-import logging
-
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_limiter.util import get_remote_address
-from limits import parse
 from werkzeug.datastructures import MultiDict
 
+from blueprints import throttle
 from blueprints.checkout.forms import CouponForm, InvitationForm
 from blueprints.htmx import wants_fragment
-from extensions import limiter
 from models import utcnow
 from services import catalog, checkout
 
 bp = Blueprint("catalog", __name__)
-log = logging.getLogger(__name__)
 
 RATE_LIMITED_MESSAGE = "You have checked a lot of codes in a short time. Please wait a minute and try again."
 
@@ -66,15 +61,7 @@ def coupon_check_allowed() -> bool:
     Counted by hand rather than with a decorator, so plain page views stay unlimited and the
     learner gets a message in the price box instead of an error page.
     """
-    if not current_app.config.get("RATELIMIT_ENABLED", True):
-        return True
-    item = parse(current_app.config["COUPON_CHECK_RATE_LIMIT"])
-    keys = [("address", get_remote_address())]
+    keys = [throttle.address_key()]
     if current_user.is_authenticated:
         keys.append(("learner", str(current_user.id)))
-    try:
-        # Every key is hit (no short-circuit), so both counters move together.
-        return all([limiter.limiter.hit(item, "coupon-check", kind, value) for kind, value in keys])
-    except Exception:  # noqa: BLE001 - the limiter's storage (Redis) is down: fail open, loudly
-        log.exception("coupon check rate limit storage unavailable; allowing the check")
-        return True
+    return throttle.hit("coupon-check", "COUPON_CHECK_RATE_LIMIT", keys)

@@ -1,0 +1,91 @@
+"""Password guessing and sign-up floods are slowed down, with a message on the form."""
+import pytest
+
+from extensions import db, limiter
+from models import User
+from tests import factories
+from tests.helpers import DEFAULT_PASSWORD, csrf_token
+
+TOO_MANY = "Too many failed sign-in attempts"
+
+
+@pytest.fixture
+def app_overrides():
+    return {"RATELIMIT_ENABLED": True, "SIGN_IN_RATE_LIMIT": "3/minute;5/hour", "SIGN_UP_RATE_LIMIT": "2/hour"}
+
+
+@pytest.fixture(autouse=True)
+def fresh_counters(app):
+    limiter.reset()
+    yield
+    limiter.reset()
+
+
+def _sign_in(client, email, password, address="198.51.100.7"):
+    return client.post("/login", data={"email": email, "password": password,
+                                       "csrf_token": csrf_token(client, "/login")},
+                       environ_base={"REMOTE_ADDR": address})
+
+
+def _signed_in(client) -> bool:
+    return "Sign out" in client.get("/courses").get_data(as_text=True)
+
+
+def test_after_three_failures_even_the_right_password_waits(client, learner):
+    for _ in range(3):
+        assert _sign_in(client, learner.email, "wrong-pass-1").status_code == 200
+    refused = _sign_in(client, learner.email, DEFAULT_PASSWORD)
+    assert refused.status_code == 429 and TOO_MANY in refused.get_data(as_text=True)
+    assert not _signed_in(client)
+
+
+def test_successful_sign_ins_are_not_counted(client, learner):
+    for _ in range(5):
+        assert _sign_in(client, learner.email, DEFAULT_PASSWORD).status_code == 302
+        client.post("/logout", data={"csrf_token": csrf_token(client)})
+    assert _sign_in(client, learner.email, DEFAULT_PASSWORD).status_code == 302
+
+
+def test_one_account_guessed_from_many_addresses_is_limited(client, learner):
+    for n in range(3):
+        _sign_in(client, learner.email, "wrong-pass-1", address=f"203.0.113.{n}")
+    assert _sign_in(client, learner.email, DEFAULT_PASSWORD, address="203.0.113.99").status_code == 429
+    other = factories.user(email="other@example.com")
+    assert _sign_in(client, other.email, DEFAULT_PASSWORD, address="203.0.113.99").status_code == 302
+
+
+def test_one_address_trying_many_accounts_is_limited(client, learner):
+    for n in range(3):
+        _sign_in(client, f"guess{n}@example.com", "wrong-pass-1")
+    assert _sign_in(client, learner.email, DEFAULT_PASSWORD).status_code == 429
+    assert _sign_in(client, learner.email, DEFAULT_PASSWORD, address="192.0.2.1").status_code == 302
+
+
+def test_the_hourly_limit_holds_too(client, learner):
+    # 3/minute;5/hour: both limits apply, so the sixth failure in the hour is refused.
+    addresses = iter(f"192.0.2.{n}" for n in range(10))
+    for _ in range(5):
+        _sign_in(client, learner.email, "wrong-pass-1", address=next(addresses))
+    assert _sign_in(client, learner.email, DEFAULT_PASSWORD, address=next(addresses)).status_code == 429
+
+
+def test_sign_in_works_when_the_limit_storage_is_down(client, learner, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ConnectionError("redis is down")
+    monkeypatch.setattr(limiter.limiter, "test", broken)
+    monkeypatch.setattr(limiter.limiter, "hit", broken)
+    assert _sign_in(client, learner.email, "wrong-pass-1").status_code == 200
+    assert _sign_in(client, learner.email, DEFAULT_PASSWORD).status_code == 302
+
+
+def test_sign_ups_per_address_are_limited(client):
+    def sign_up(n):
+        client.post("/logout", data={"csrf_token": csrf_token(client)})
+        return client.post("/signup", data={"name": f"New {n}", "email": f"new{n}@example.com",
+                                            "password": "a-good-pass-1", "confirm": "a-good-pass-1",
+                                            "csrf_token": csrf_token(client, "/signup")},
+                           environ_base={"REMOTE_ADDR": "198.51.100.20"})
+    assert sign_up(1).status_code == 302 and sign_up(2).status_code == 302
+    refused = sign_up(3)
+    assert refused.status_code == 429 and "Too many accounts" in refused.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count(User.id))) == 2
