@@ -73,8 +73,17 @@ class Config:
         self.COUPON_CHECK_RATE_LIMIT = _env("COUPON_CHECK_RATE_LIMIT", "60/minute")
         self.SIGN_IN_RATE_LIMIT = _env("SIGN_IN_RATE_LIMIT", "10/minute;30/hour")
         self.SIGN_UP_RATE_LIMIT = _env("SIGN_UP_RATE_LIMIT", "10/hour")
+        self.PASSWORD_RESET_RATE_LIMIT = _env("PASSWORD_RESET_RATE_LIMIT", "5/hour")
         self.API_RATE_LIMIT = _env("API_RATE_LIMIT", "120/minute")
         self.API_ADDRESS_RATE_LIMIT = _env("API_ADDRESS_RATE_LIMIT", "600/minute")
+
+        self.PASSWORD_RESET_MINUTES = int(_env("PASSWORD_RESET_MINUTES", "60"))
+        self.MAIL_SERVER = _env("MAIL_SERVER")
+        self.MAIL_PORT = int(_env("MAIL_PORT", "587"))
+        self.MAIL_USERNAME = _env("MAIL_USERNAME")
+        self.MAIL_PASSWORD = _env("MAIL_PASSWORD")
+        self.MAIL_USE_TLS = _flag("MAIL_USE_TLS", True)
+        self.MAIL_FROM = _env("MAIL_FROM", "Learnpay <no-reply@learnpay.dev>")
 
         self.OIDC_ISSUER = _env("OIDC_ISSUER")
         self.OIDC_CLIENT_ID = _env("OIDC_CLIENT_ID")

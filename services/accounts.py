@@ -1,12 +1,21 @@
-"""Accounts: sign-up, password sign-in, staff creation. Passwords are hashed with Argon2."""
+"""Accounts: sign-up, password sign-in, password change and reset, staff creation.
+
+Passwords are hashed with Argon2. A password reset link carries a signed, time-limited token
+(itsdangerous) naming the user and a fingerprint of the current password hash: setting a
+password changes the hash, so a link works once and stops working once the password changes;
+no table holds the tokens.
+"""
+import hashlib
 import re
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
+from itsdangerous import BadData, URLSafeTimedSerializer
 
 from extensions import db
 from models import User, UserRole, utcnow
+from services import audit
 from services.errors import DomainError
 
 PASSWORD_MIN_LENGTH = 10
@@ -14,6 +23,7 @@ PASSWORD_RULES = f"At least {PASSWORD_MIN_LENGTH} characters, with at least one 
 _hasher = PasswordHasher()
 # Verifying against this keeps the time of a failed sign-in the same whether or not the email exists.
 _DUMMY_HASH = _hasher.hash("not-a-real-password-0")
+RESET_TOKEN_SALT = "learnpay.password-reset"
 
 
 def normalize_email(email: str) -> str:
@@ -62,9 +72,7 @@ def authenticate(email: str, password: str) -> User | None:
     """The user whose email and password match, else None (the caller shows one neutral message)."""
     user = find_by_email(email)
     stored = user.password_hash if user and user.password_hash else _DUMMY_HASH
-    try:
-        _hasher.verify(stored, password)
-    except (VerificationError, InvalidHashError):
+    if not _verifies(stored, password):
         return None
     if user is None or user.password_hash is None or not user.is_active:
         return None
@@ -72,3 +80,68 @@ def authenticate(email: str, password: str) -> User | None:
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
     return user
+
+
+def change_password(user: User, current: str | None, new: str) -> None:
+    """Set `user`'s password from the account page. The current password is asked only when
+    there is one (an account made through OIDC may have none yet). Raises DomainError with the
+    field; nothing changes then."""
+    had_password = user.password_hash is not None
+    if had_password and not _verifies(user.password_hash, current or ""):
+        raise DomainError("That is not your current password.", code="WRONG_PASSWORD", field="current_password")
+    _set_password(user, new, "user.password_changed" if had_password else "user.password_set")
+
+
+def reset_request(email: str, secret_key: str) -> tuple[User | None, str]:
+    """The account a reset link may be mailed to (None for an unknown or disabled one) and its
+    token. A token is signed either way, so both cases do the same work."""
+    user = find_by_email(email)
+    if user is not None and not user.is_active:
+        user = None
+    return user, _reset_serializer(secret_key).dumps(_reset_claims(user))
+
+
+def user_from_reset_token(token: str, secret_key: str, max_age_seconds: int) -> User | None:
+    """The active user a reset token names, or None when it is expired, tampered with, already
+    used or made before the password last changed."""
+    try:
+        claims = _reset_serializer(secret_key).loads(token, max_age=max_age_seconds)
+    except BadData:
+        return None
+    if not isinstance(claims, dict) or not isinstance(claims.get("user"), int):
+        return None
+    user = db.session.get(User, claims["user"])
+    if user is None or not user.is_active or claims != _reset_claims(user):
+        return None
+    return user
+
+
+def reset_password(user: User, new: str) -> None:
+    """Set the password chosen through a reset link (which this makes unusable); the user signs in."""
+    _set_password(user, new, "user.password_reset")
+    user.last_login_at = utcnow()
+
+
+def _set_password(user: User, password: str, action: str) -> None:
+    if problem := password_problem(password):
+        raise DomainError(problem, code="WEAK_PASSWORD", field="new_password")
+    user.password_hash = hash_password(password)
+    audit.record(action, user, actor=user)
+
+
+def _verifies(stored: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _reset_serializer(secret_key: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=RESET_TOKEN_SALT)
+
+
+def _reset_claims(user: User | None) -> dict:
+    # The token is readable (only signed): it carries a digest of the hash, never the hash.
+    password_hash = (user.password_hash if user else None) or ""
+    return {"user": user.id if user else 0,
+            "password": hashlib.sha256(password_hash.encode()).hexdigest()[:32]}

@@ -32,3 +32,20 @@ class ApiTokenForm(FlaskForm):
     name = StringField("Token name", validators=[DataRequired(), Length(max=80)],
                        description="For example the app or script that will use it.")
     submit = SubmitField("Create token")
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    submit = SubmitField("Send me a link")
+
+
+class ResetPasswordForm(FlaskForm):
+    new_password = PasswordField("New password", validators=[DataRequired()], description=PASSWORD_RULES)
+    confirm = PasswordField("Repeat new password",
+                            validators=[DataRequired(), EqualTo("new_password", "The passwords do not match.")])
+    submit = SubmitField("Set password")
+
+
+class ChangePasswordForm(ResetPasswordForm):
+    # Required only when the account has a password (checked by accounts.change_password).
+    current_password = PasswordField("Current password")

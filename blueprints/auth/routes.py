@@ -1,4 +1,5 @@
-"""Routes of the auth blueprint: /signup, /login, /logout, OpenID Connect sign-in, /account."""
+"""Routes of the auth blueprint: /signup, /login, /logout, OpenID Connect sign-in, /account,
+password change and reset by email."""
 import logging
 from urllib.parse import urlsplit
 
@@ -11,9 +12,10 @@ from requests import RequestException
 
 from blueprints import throttle
 from blueprints.auth import oidc
-from blueprints.auth.forms import ApiTokenForm, EmptyForm, SignInForm, SignUpForm
+from blueprints.auth.forms import (ApiTokenForm, ChangePasswordForm, EmptyForm, ForgotPasswordForm,
+                                   ResetPasswordForm, SignInForm, SignUpForm)
 from extensions import db
-from services import accounts, api_tokens, identity
+from services import accounts, api_tokens, identity, mail
 from services.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -146,7 +148,7 @@ def oidc_callback():
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
 def account():
-    """Profile and personal API tokens; a new token's plaintext is shown on this response only."""
+    """Profile, password and personal API tokens; a new token's plaintext is shown on this response only."""
     form = ApiTokenForm()
     new_token = None
     if form.validate_on_submit():
@@ -157,10 +159,86 @@ def account():
         else:
             db.session.commit()
             form = ApiTokenForm(formdata=None)
-    response = current_app.make_response(render_template(
-        "auth/account.html", form=form, new_token=new_token, tokens=api_tokens.active_tokens(current_user)))
+    return _account_page(form=form, new_token=new_token)
+
+
+@bp.route("/account/password", methods=["POST"])
+@login_required
+def change_password():
+    """Change the password (the current one is asked), or set one on an account made through OIDC."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(current_user._get_current_object(), form.current_password.data,
+                                     form.new_password.data)
+        except DomainError as error:
+            getattr(form, error.field).errors.append(error.message)
+        else:
+            db.session.commit()
+            flash("Your password is saved.", "success")
+            return redirect(url_for("auth.account"))
+    return _account_page(password_form=form)
+
+
+def _account_page(form: ApiTokenForm | None = None, password_form: ChangePasswordForm | None = None,
+                  new_token: str | None = None):
     # The plaintext token must not be kept by a cache or shown again by the back button.
+    return _private(render_template(
+        "auth/account.html", form=form or ApiTokenForm(formdata=None), new_token=new_token,
+        password_form=password_form or ChangePasswordForm(formdata=None),
+        tokens=api_tokens.active_tokens(current_user)))
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password():
+    """Mail a reset link. One neutral answer whether or not the account exists (no enumeration)."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        keys = [throttle.address_key(), ("email", accounts.normalize_email(form.email.data))]
+        # Every request counts, so nobody can flood someone's inbox; over the limit the answer is the same.
+        if throttle.hit("password-reset", "PASSWORD_RESET_RATE_LIMIT", keys):
+            _mail_reset_link(form.email.data)
+        else:
+            log.warning("Password reset link not sent: over PASSWORD_RESET_RATE_LIMIT (%s)", keys)
+        return render_template("auth/forgot_password.html", form=form, sent=True)
+    return render_template("auth/forgot_password.html", form=form)
+
+
+def _mail_reset_link(email: str) -> None:
+    user, token = accounts.reset_request(email, current_app.config["SECRET_KEY"])
+    if user is None:
+        return
+    link = current_app.config["FRONTEND_URL"] + url_for("auth.reset_password", token=token)
+    mail.send(user.email, "Reset your Learnpay password", render_template(
+        "auth/reset_password_email.txt", user=user, link=link, minutes=current_app.config["PASSWORD_RESET_MINUTES"]))
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    """Choose a new password through a mailed link, then be signed in; the link then stops working."""
+    config = current_app.config
+    user = accounts.user_from_reset_token(token, config["SECRET_KEY"], config["PASSWORD_RESET_MINUTES"] * 60)
+    if user is None:
+        return _private(render_template("auth/reset_password_invalid.html"), 400)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(user, form.new_password.data)
+        except DomainError as error:
+            form.new_password.errors.append(error.message)
+        else:
+            db.session.commit()
+            login_user(user)
+            flash("Your new password is set, and you are signed in.", "success")
+            return redirect(url_for("catalog.index"))
+    return _private(render_template("auth/reset_password.html", form=form))
+
+
+def _private(body: str, status: int = 200):
+    """A response no cache keeps and whose address (it may hold a token) no other site is told."""
+    response = current_app.make_response((body, status))
     response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 

@@ -1,0 +1,63 @@
+"""Outgoing email: the only module that talks SMTP (stdlib smtplib).
+
+`send` is called after the commit and never raises: a failure is logged, so it can neither
+become a 500 nor tell a visitor whether an account exists. Where the message goes:
+
+- `app.extensions["mail_outbox"]`, when it is a list (tests put one there): appended;
+- no `MAIL_SERVER` (development, `make run`): written to the log, link included, so a
+  developer can follow it from the terminal (in production only the subject and recipient
+  are logged: a reset link in a log file would be a way into the account);
+- else the SMTP server, from a background thread, so the answer to a request takes the same
+  time whether or not a message is sent (and a slow server does not hold a worker).
+"""
+import logging
+import smtplib
+import ssl
+import threading
+from email.message import EmailMessage
+from email.utils import make_msgid, parseaddr
+
+from flask import current_app
+
+log = logging.getLogger(__name__)
+SMTP_TIMEOUT_SECONDS = 20
+_SMTP_SETTINGS = ("MAIL_SERVER", "MAIL_PORT", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_USE_TLS")
+
+
+def send(to: str, subject: str, body: str) -> None:
+    """Send a plain-text message to `to` (after the commit); failures are logged, never raised."""
+    config = current_app.config
+    message = EmailMessage()
+    message["From"] = config["MAIL_FROM"]
+    message["To"] = to
+    message["Subject"] = subject
+    message["Message-ID"] = make_msgid(domain=parseaddr(config["MAIL_FROM"])[1].rpartition("@")[2] or None)
+    message.set_content(body)
+
+    outbox = current_app.extensions.get("mail_outbox")
+    if isinstance(outbox, list):
+        outbox.append(message)
+    elif not config.get("MAIL_SERVER"):
+        if config.get("APP_ENV") == "production":
+            log.error("MAIL_SERVER is not set: mail %r to %s was not sent", subject, to)
+        else:
+            log.info("MAIL_SERVER is not set; this mail was not sent:\nTo: %s\nSubject: %s\n\n%s", to, subject, body)
+    else:
+        _in_background(_deliver, {name: config[name] for name in _SMTP_SETTINGS}, message)
+
+
+def _in_background(target, *args) -> None:
+    # Not a daemon: a worker shutting down finishes the message it is sending.
+    threading.Thread(target=target, args=args, name="mail", daemon=False).start()
+
+
+def _deliver(settings: dict, message: EmailMessage) -> None:
+    try:
+        with smtplib.SMTP(settings["MAIL_SERVER"], settings["MAIL_PORT"], timeout=SMTP_TIMEOUT_SECONDS) as smtp:
+            if settings["MAIL_USE_TLS"]:
+                smtp.starttls(context=ssl.create_default_context())
+            if settings["MAIL_USERNAME"]:
+                smtp.login(settings["MAIL_USERNAME"], settings["MAIL_PASSWORD"])
+            smtp.send_message(message)
+    except (smtplib.SMTPException, OSError):
+        log.exception("Mail %r to %s could not be sent", message["Subject"], message["To"])
