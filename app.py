@@ -2,6 +2,7 @@
 
 It does nothing else: no migrations, no network calls, no prompts (see STYLE.md).
 """
+import hmac
 import logging
 from typing import Any
 
@@ -47,8 +48,12 @@ def register_extensions(app: Flask) -> None:
     from models import User
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    def load_user(session_id: str) -> User | None:
+        user_id, _, stamp = session_id.partition(".")  # User.get_id(): "<id>.<session stamp>"
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        if user is None or not hmac.compare_digest(user.session_stamp, stamp):
+            return None  # the password changed since this session signed in
+        return user
 
 
 def register_blueprints(app: Flask) -> None:

@@ -8,6 +8,7 @@ columns is written down in docs/architecture.md.
 from __future__ import annotations
 
 import enum
+import hashlib
 import secrets
 from datetime import date, datetime, timezone
 from typing import Any
@@ -158,6 +159,16 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login: a disabled account cannot sign in
         return not self.is_disabled
+
+    @property
+    def session_stamp(self) -> str:
+        """Changes whenever the password does (a digest of its hash, never the hash)."""
+        return hashlib.sha256((self.password_hash or "").encode()).hexdigest()[:16]
+
+    def get_id(self) -> str:
+        # What Flask-Login keeps in the session and the remember-me cookie. Naming the password
+        # too signs out every session and "remember me" cookie when it changes (app.load_user).
+        return f"{self.id}.{self.session_stamp}"
 
     def __repr__(self) -> str:
         return f"<User {self.email}>"

@@ -161,3 +161,24 @@ def paid_course(app):
 @pytest.fixture
 def free_course(app):
     return factories.course(slug="git-basics", title="Git Basics", price=0, enrollment_type="FREE", lectures=2)
+
+
+@pytest.fixture
+def sign_in(app):
+    """Put a user (a User or an id) into the test client's session as Flask-Login's own login
+    does (user id with its session stamp, fresh flag, the "strong" session-protection
+    identifier), skipping the Argon2 check of the sign-in form, which costs about a second per
+    test on a busy machine. tests/web and the browser tests use the real form."""
+    from flask_login.utils import _create_identifier
+
+    from models import User
+
+    def sign_in(client, user) -> None:
+        user = db.session.get(User, user) if isinstance(user, int) else user
+        with app.test_request_context(environ_base=client.environ_base):
+            identifier = _create_identifier()
+        with client.session_transaction() as session:
+            session.update({"_user_id": user.get_id(), "_fresh": True, "_id": identifier})
+        # The test's app context outlives requests; forget any user cached for a previous one.
+        g.pop("_login_user", None)
+    return sign_in

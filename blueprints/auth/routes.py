@@ -175,7 +175,9 @@ def change_password():
             getattr(form, error.field).errors.append(error.message)
         else:
             db.session.commit()
-            flash("Your password is saved.", "success")
+            # The new password signs out every other session; this one signs in again.
+            login_user(current_user._get_current_object())
+            flash("Your password is saved. Other devices signed in to your account are signed out.", "success")
             return redirect(url_for("auth.account"))
     return _account_page(password_form=form)
 

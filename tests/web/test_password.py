@@ -11,7 +11,6 @@ from models import AuditEvent, User
 from services import accounts, mail
 from tests import factories
 from tests.helpers import DEFAULT_PASSWORD, csrf_token, login, post_form
-from tests.learner.conftest import sign_in  # noqa: F401 - a fixture, for the OIDC account without a password
 
 NEW_PASSWORD = "a-brand-new-pass-7"
 NEUTRAL = "If an account exists for that address, we sent a link"
@@ -108,7 +107,7 @@ def test_a_weak_or_unrepeated_new_password_is_refused(client, learner, new, conf
     assert _hash_of(learner) == before
 
 
-def test_an_oidc_account_without_a_password_sets_one(client, sign_in):  # noqa: F811
+def test_an_oidc_account_without_a_password_sets_one(client, sign_in):
     user = factories.user(email="oidc@example.com", oidc_issuer="https://id.example.com", oidc_subject="sub-1")
     user.password_hash = None  # made through OIDC
     db.session.commit()
@@ -125,6 +124,40 @@ def test_an_oidc_account_without_a_password_sets_one(client, sign_in):  # noqa: 
 def test_changing_the_password_needs_a_sign_in(client):
     response = post_form(client, "/account/password", {"new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def _signed_in(client) -> bool:
+    return "Sign out" in client.get("/courses").get_data(as_text=True)
+
+
+def test_a_password_change_signs_out_the_other_devices(app, client, learner):
+    laptop, phone = client, app.test_client()
+    login(laptop, learner.email)
+    login(phone, learner.email)
+    assert _signed_in(phone)
+    assert _change(laptop).status_code == 302
+    assert _signed_in(laptop)  # the device that changed it stays signed in
+    assert not _signed_in(phone)
+
+
+def test_a_remember_me_cookie_from_before_the_change_no_longer_signs_in(app, client, learner):
+    phone = app.test_client()
+    phone.post("/login", data={"email": learner.email, "password": DEFAULT_PASSWORD, "remember": "y",
+                               "csrf_token": csrf_token(phone, "/login")})
+    phone.delete_cookie("session")  # the browser was closed: only the remember-me cookie is left
+    assert phone.get_cookie("remember_token") is not None and _signed_in(phone)
+    login(client, learner.email)
+    _change(client)
+    phone.delete_cookie("session")
+    assert not _signed_in(phone)
+
+
+def test_a_reset_signs_out_the_other_devices(app, client, learner, outbox):
+    phone = app.test_client()
+    login(phone, learner.email)
+    _forgot(client, learner.email)
+    assert _reset(client, _link_path(outbox[0])).status_code == 302
+    assert _signed_in(client) and not _signed_in(phone)
 
 
 # --- forgot and reset -----------------------------------------------------------------------
