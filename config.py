@@ -116,3 +116,6 @@ def check_production_safety(settings) -> None:
                            "and unset STRIPE_API_BASE.")
     if not settings["STRIPE_WEBHOOK_SECRETS"]:
         raise RuntimeError("STRIPE_WEBHOOK_SECRET must be set in production.")
+    if not settings.get("MAIL_SERVER"):
+        # Otherwise "forgot password" would tell learners a link is on its way that never comes.
+        raise RuntimeError("MAIL_SERVER must be set in production: password reset links are sent by email.")
