@@ -168,10 +168,17 @@ def change_password():
     """Change the password (the current one is asked), or set one on an account made through OIDC."""
     form = ChangePasswordForm()
     if form.validate_on_submit():
+        # A borrowed session must not become a way to guess the current password.
+        keys = [("user", str(current_user.id))]
+        if throttle.exhausted("password-change", "SIGN_IN_RATE_LIMIT", keys):
+            form.current_password.errors.append(TOO_MANY_SIGN_INS)
+            return _account_page(password_form=form), 429
         try:
             accounts.change_password(current_user._get_current_object(), form.current_password.data,
                                      form.new_password.data)
         except DomainError as error:
+            if error.code == "WRONG_PASSWORD":
+                throttle.hit("password-change", "SIGN_IN_RATE_LIMIT", keys)
             getattr(form, error.field).errors.append(error.message)
         else:
             db.session.commit()

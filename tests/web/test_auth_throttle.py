@@ -89,3 +89,18 @@ def test_sign_ups_per_address_are_limited(client):
     refused = sign_up(3)
     assert refused.status_code == 429 and "Too many accounts" in refused.get_data(as_text=True)
     assert db.session.scalar(db.select(db.func.count(User.id))) == 2
+
+
+def test_guessing_the_current_password_on_the_account_page_is_limited(client, learner):
+    client.environ_base["REMOTE_ADDR"] = "198.51.100.7"  # one address throughout ("strong" session protection)
+    assert _sign_in(client, learner.email, DEFAULT_PASSWORD).status_code == 302
+
+    def change(current):
+        return client.post("/account/password", data={"current_password": current, "new_password": "another-pass-9",
+                                                      "confirm": "another-pass-9", "csrf_token": csrf_token(client)})
+    for _ in range(3):
+        assert "not your current password" in change("wrong-pass-1").get_data(as_text=True)
+    refused = change(DEFAULT_PASSWORD)
+    assert refused.status_code == 429 and TOO_MANY in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, learner.id).password_hash == learner.password_hash
