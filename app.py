@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 
 import commands
-from blueprints import errors
+from blueprints import errors, security_headers
 from config import Config, check_production_safety
 from extensions import csrf, db, enable_sqlite_foreign_keys, limiter, login_manager, migrate, oauth
 from services.money import format_money
@@ -27,6 +27,7 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     errors.register(app)
+    security_headers.register(app)
     commands.register(app)
     register_template_helpers(app)
     return app
