@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from extensions import db
 from models import Enrollment, EnrollmentSource, EnrollmentType, PaymentSession, PaymentSessionStatus as S
-from services import audit, coupons, enrollments, payment_states
+from services import audit, coupons, enrollments, notifications, payment_states
 from services.errors import NotFound
 from services.stripe_objects import field, object_id
 
@@ -130,6 +130,7 @@ def _fulfill(payment_session: PaymentSession, stripe_session, now: datetime, sou
     if not access.duplicate:
         audit.record("payment_session.fulfilled", payment_session, actor_label=source,
                      message=f"enrollment {enrollment.id}, {payment_session.final_amount} {payment_session.currency}")
+        notifications.enrollment_paid(payment_session, enrollment)
     db.session.flush()
     return payment_session
 

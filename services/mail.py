@@ -1,5 +1,8 @@
 """Outgoing email: the only module that talks SMTP (stdlib smtplib).
 
+`send_after_commit` queues a message on the database session; it goes out when that
+transaction commits and is dropped when it rolls back, so a mail never announces something
+that did not happen (services call it; they never commit themselves).
 `send` is called after the commit and never raises: a failure is logged, so it can neither
 become a 500 nor tell a visitor whether an account exists. Where the message goes:
 
@@ -18,6 +21,10 @@ from email.message import EmailMessage
 from email.utils import make_msgid, parseaddr
 
 from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from extensions import db
 
 log = logging.getLogger(__name__)
 SMTP_TIMEOUT_SECONDS = 20
@@ -44,6 +51,25 @@ def send(to: str, subject: str, body: str) -> None:
             log.info("MAIL_SERVER is not set; this mail was not sent:\nTo: %s\nSubject: %s\n\n%s", to, subject, body)
     else:
         _in_background(_deliver, {name: config[name] for name in _SMTP_SETTINGS}, message)
+
+
+def send_after_commit(to: str, subject: str, body: str) -> None:
+    """Send when the current transaction commits; nothing is sent if it rolls back."""
+    db.session.info.setdefault(_PENDING, []).append((to, subject, body))
+
+
+_PENDING = "mail_after_commit"
+
+
+@event.listens_for(Session, "after_commit")
+def _send_pending(session: Session) -> None:
+    for to, subject, body in session.info.pop(_PENDING, []):
+        send(to, subject, body)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 def _in_background(target, *args) -> None:

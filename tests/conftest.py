@@ -182,3 +182,11 @@ def sign_in(app):
         # The test's app context outlives requests; forget any user cached for a previous one.
         g.pop("_login_user", None)
     return sign_in
+
+
+@pytest.fixture
+def outbox(app):
+    """The mail the app sends during the test (services/mail.py appends to it instead of sending)."""
+    app.extensions["mail_outbox"] = []
+    yield app.extensions["mail_outbox"]
+    del app.extensions["mail_outbox"]

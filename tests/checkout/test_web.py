@@ -218,7 +218,7 @@ def test_full_course_offers_the_waitlist(signed_in, learner):
 
 # --- success and cancel ----------------------------------------------------------------
 
-def test_success_page_enrolls_after_payment(signed_in, paid_course, sandbox):
+def test_success_page_enrolls_after_payment(signed_in, paid_course, sandbox, outbox):
     coupon = factories.coupon(code="SAVE10", percent=10)
     location = post_form(signed_in, "/courses/python-101/checkout", {"coupon_code": "SAVE10"}).headers["Location"]
     cs_id = _stripe_id(location)
@@ -234,6 +234,8 @@ def test_success_page_enrolls_after_payment(signed_in, paid_course, sandbox):
     assert coupon.current_uses == 1
     assert signed_in.get(f"/checkout/success?session_id={cs_id}").status_code == 200  # reload is harmless
     assert _count(Enrollment) == 1
+    [mail] = outbox  # one "you're enrolled" mail, whoever fulfilled
+    assert "$89.10" in mail.get_content()
 
 
 def test_success_page_of_someone_else_is_404(client, paid_course, learner, sandbox):

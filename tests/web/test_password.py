@@ -19,13 +19,6 @@ _LINK = re.compile(r"https?://\S+(/password/reset/\S+)")
 
 
 @pytest.fixture
-def outbox(app):
-    app.extensions["mail_outbox"] = []
-    yield app.extensions["mail_outbox"]
-    del app.extensions["mail_outbox"]
-
-
-@pytest.fixture
 def logs(caplog, monkeypatch):
     # The migrations' logging.config.fileConfig disables the loggers that existed before it ran.
     for name in ("services.mail", "blueprints.auth.routes"):
