@@ -180,8 +180,10 @@ def main() -> None:
             now = aware_now.replace(tzinfo=None)  # the columns hold naive UTC (models.UTCDateTime)
             staff_id = seed_base(db, now)
             client = app.test_client()
-            with client.session_transaction() as session:
-                session.update({"_user_id": str(staff_id), "_fresh": True})
+            from models import User
+
+            with client.session_transaction() as session:  # Flask-Login's id names the password too
+                session.update({"_user_id": db.session.get(User, staff_id).get_id(), "_fresh": True})
             app.login_manager.session_protection = None  # the bench client has no browser identifier
             pages = {"last 30 days": "", "366 days": f"start={(today - timedelta(days=365)).isoformat()}"
                                                        f"&end={today.isoformat()}"}
