@@ -68,7 +68,13 @@ def _lecture_count(course: Course) -> int | sa.ScalarSelect:
 
 
 def lock(user: User, course: Course) -> Enrollment | None:
-    """The learner's enrollment in `course`, read under a key-share row lock (or None)."""
+    """The learner's enrollment in `course`, read under a key-share row lock (or None).
+
+    For a course with a capacity the course row is locked first (seats are counted under it):
+    always course, then enrollment, whoever calls, so two enrollers cannot deadlock.
+    """
+    if course.capacity is not None:
+        _lock_course(course)
     return db.session.execute(
         db.select(Enrollment).where(Enrollment.user_id == user.id, Enrollment.course_id == course.id)
         .with_for_update(key_share=True).execution_options(populate_existing=True)
@@ -88,8 +94,6 @@ def enroll(user: User, course: Course, *, type: EnrollmentType, source: Enrollme
     course row). Fulfillment of a paid session passes `enforce_capacity=False`: money taken
     always gives access, and the session is flagged for staff instead.
     """
-    if course.capacity is not None:
-        _lock_course(course)
     existing = lock(user, course) if current is _LOOK_UP else current
     if existing is not None and existing.status in (EnrollmentStatus.ACTIVE, EnrollmentStatus.COMPLETED) \
             and existing.grants_access:

@@ -132,3 +132,71 @@ def test_capacity_holds_when_learners_race_for_the_last_seats(app):
     assert results.count("ENROLLED") == 3
     assert {e.code for e in results if isinstance(e, DomainError)} == {"COURSE_FULL"}
     assert _count(db.select(db.func.count()).select_from(Enrollment)) == 3
+
+
+def test_fulfillment_and_a_staff_grant_on_a_capacity_course_do_not_deadlock(app):
+    # Fulfillment used to lock the enrollment, then the course; every other enroller locks the
+    # course first. Forced interleaving: the webhook holds the learner's enrollment while staff
+    # grant a seat in the same capped course (found in review; PostgreSQL then reported a deadlock).
+    from datetime import datetime, timezone
+
+    from models import EnrollmentType
+    from services import enrollments
+    from tests.webhooks import builders as b
+
+    learner = factories.user(email="lock-order@example.com")
+    course = factories.course(price=9900, capacity=5)
+    factories.enrollment(learner, course, status="REVOKED")
+    ps = b.payment_session(learner, course)
+    db.session.commit()
+    paid, user_id, course_id = b.checkout_session(ps), learner.id, course.id
+    webhook_locked, staff_locked_course = threading.Event(), threading.Event()
+    real_lock, real_lock_course = enrollments.lock, enrollments._lock_course
+
+    def lock(user, course_):
+        row = real_lock(user, course_)
+        if threading.current_thread().name == "webhook":
+            webhook_locked.set()
+            staff_locked_course.wait(5)
+        return row
+
+    def lock_course(course_):
+        real_lock_course(course_)
+        if threading.current_thread().name == "staff":
+            staff_locked_course.set()
+
+    errors: dict = {}
+
+    def webhook():
+        with app.app_context():
+            try:
+                fulfillment.fulfill_checkout_session(paid, now=datetime.now(timezone.utc), source="webhook")
+                db.session.commit()
+            except Exception as error:  # noqa: BLE001 - reported below
+                errors["webhook"] = error
+                db.session.rollback()
+
+    def staff():
+        webhook_locked.wait(5)
+        with app.app_context():
+            try:
+                enrollments.enroll(db.session.get(User, user_id), db.session.get(Course, course_id),
+                                   type=EnrollmentType.WAITLIST, now=datetime.now(timezone.utc))
+                db.session.commit()
+            except Exception as error:  # noqa: BLE001
+                errors["staff"] = error
+                db.session.rollback()
+
+    enrollments.lock, enrollments._lock_course = lock, lock_course
+    try:
+        threads = [threading.Thread(target=webhook, name="webhook"), threading.Thread(target=staff, name="staff")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    finally:
+        enrollments.lock, enrollments._lock_course = real_lock, real_lock_course
+    assert not errors, errors
+    db.session.expire_all()
+    assert db.session.scalar(db.select(db.func.count()).select_from(Enrollment)
+                             .where(Enrollment.user_id == user_id, Enrollment.course_id == course_id)) == 1
