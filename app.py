@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import commands
 from blueprints import errors, security_headers
@@ -23,6 +24,11 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     app.config.update(config_overrides or {})
     check_production_safety(app.config)
     logging.basicConfig(level=logging.INFO)
+    if app.config.get("TRUSTED_PROXIES"):
+        # Behind a load balancer every request comes from its address: per-address rate limits
+        # would become site-wide ones. Only as many hops as configured are believed (spoofing).
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     register_extensions(app)
     register_blueprints(app)

@@ -64,6 +64,8 @@ class Config:
         self.STRIPE_TIMEOUT_SECONDS = float(_env("STRIPE_TIMEOUT_SECONDS", "20"))
         self.STRIPE_MAX_NETWORK_RETRIES = int(_env("STRIPE_MAX_NETWORK_RETRIES", "2"))
         self.CHECKOUT_SESSION_MINUTES = int(_env("CHECKOUT_SESSION_MINUTES", "31"))
+        # Proxies in front of the app whose X-Forwarded-For/-Proto are believed (0: none).
+        self.TRUSTED_PROXIES = int(_env("TRUSTED_PROXIES", "0"))
         self.PARTIAL_REFUND_KEEPS_ACCESS = _flag("PARTIAL_REFUND_KEEPS_ACCESS", True)
         self.WEBHOOK_MAX_BYTES = int(_env("WEBHOOK_MAX_BYTES", str(256 * 1024)))
 

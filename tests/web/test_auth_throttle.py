@@ -104,3 +104,30 @@ def test_guessing_the_current_password_on_the_account_page_is_limited(client, le
     assert refused.status_code == 429 and TOO_MANY in refused.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(User, learner.id).password_hash == learner.password_hash
+
+
+def _fail_from(client, forwarded_for, email="nobody@example.com"):
+    return client.post("/login", data={"email": email, "password": "wrong-pass-1",
+                                       "csrf_token": csrf_token(client, "/login")},
+                       headers={"X-Forwarded-For": forwarded_for}, environ_base={"REMOTE_ADDR": "10.0.0.1"})
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_limit(app, client, learner):
+    # Every request arrives from the load balancer (10.0.0.1); X-Forwarded-For names the client.
+    from app import create_app
+
+    proxied = create_app({**{k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "SECRET_KEY")},
+                          "RATELIMIT_ENABLED": True, "SIGN_IN_RATE_LIMIT": "3/minute", "TRUSTED_PROXIES": 1,
+                          "WTF_CSRF_ENABLED": False}).test_client()
+    for _ in range(3):
+        _fail_from(proxied, "203.0.113.5")
+    assert _fail_from(proxied, "203.0.113.5").status_code == 429
+    # Another visitor (another account, so only the address could limit them) is not locked out.
+    assert _fail_from(proxied, "198.51.100.44", email="someone@example.com").status_code == 200
+
+
+def test_without_trusted_proxies_the_forwarded_address_is_ignored(client, learner):
+    # Otherwise a guesser would name a new address in each request and never be limited.
+    for n in range(3):
+        _fail_from(client, f"203.0.113.{n}", email=f"guess{n}@example.com")
+    assert _fail_from(client, "203.0.113.99", email="other@example.com").status_code == 429
