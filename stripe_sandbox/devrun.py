@@ -30,13 +30,15 @@ def _interrupt(signum, frame):
 
 def run_app(env: dict) -> int:
     """Run the app in the foreground until it exits, Ctrl-C or a `kill` (SIGTERM)."""
-    process = subprocess.Popen(app_command(), env=env)
     # SIGTERM stops the app as Ctrl-C does; left alone it would end this process and leave
-    # the app serving on port 5000 with the sandbox gone.
+    # the app serving on port 5000 with the sandbox gone. Installed before the app starts, so
+    # no signal falls in between.
     previous = signal.signal(signal.SIGTERM, _interrupt)
+    process = subprocess.Popen(app_command(), env=env)
     try:
         return process.wait()
     except KeyboardInterrupt:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the shutdown short
         process.terminate()
         try:
             process.wait(timeout=10)

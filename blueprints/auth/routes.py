@@ -182,8 +182,10 @@ def change_password():
             getattr(form, error.field).errors.append(error.message)
         else:
             db.session.commit()
-            # The new password signs out every other session; this one signs in again.
-            login_user(current_user._get_current_object())
+            # The new password signs out every other session; this one signs in again (and keeps
+            # "remember me" if it had it: the old cookie names the old password).
+            remembered = request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
+            login_user(current_user._get_current_object(), remember=remembered is not None)
             flash("Your password is saved. Other devices signed in to your account are signed out.", "success")
             return redirect(url_for("auth.account"))
     return _account_page(password_form=form)

@@ -1,4 +1,6 @@
 """services/stripe_gateway.py against the live sandbox, in a bare Flask app context."""
+import hashlib
+import hmac
 import json
 import time
 
@@ -154,8 +156,10 @@ def test_verify_webhook_refuses(webhook_app, payload, header):
 
 
 def test_verify_webhook_refuses_a_body_that_is_not_utf8(webhook_app):
-    with pytest.raises(gw.WebhookVerificationError):
-        gw.verify_webhook(b"\xff\xfe{}", "t=1,v1=00")
+    body, timestamp = b"\xff\xfe{}", int(time.time())
+    digest = hmac.new(b"whsec_new", f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    with pytest.raises(gw.WebhookVerificationError, match="UTF-8"):  # signed, yet not text
+        gw.verify_webhook(body, f"t={timestamp},v1={digest}")
 
 
 def test_verify_webhook_without_secrets_refuses(webhook_app):

@@ -145,6 +145,14 @@ def test_a_remember_me_cookie_from_before_the_change_no_longer_signs_in(app, cli
     assert not _signed_in(phone)
 
 
+def test_the_device_that_changed_the_password_stays_remembered(client, learner):
+    client.post("/login", data={"email": learner.email, "password": DEFAULT_PASSWORD, "remember": "y",
+                                "csrf_token": csrf_token(client, "/login")})
+    assert _change(client).status_code == 302
+    client.delete_cookie("session")  # the browser restarts: only "remember me" is left
+    assert _signed_in(client)
+
+
 def test_a_reset_signs_out_the_other_devices(app, client, learner, outbox):
     phone = app.test_client()
     login(phone, learner.email)
