@@ -19,7 +19,7 @@ moment fulfillment happens (the checkout event handler calls it).
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from extensions import db
@@ -157,12 +157,14 @@ def apply_charge(charge: Any, *, now: datetime, partial_refund_keeps_access: boo
             ledger["charge_amount_refunded"] = cumulative
             ledger["charge_seen_at"] = stamp
     _save_ledger(payment_session, ledger)
-    enforce(payment_session, now=now, partial_refund_keeps_access=partial_refund_keeps_access)
+    enforce(payment_session, now=now, partial_refund_keeps_access=partial_refund_keeps_access,
+            occurred_at=_event_time(event_created, now))
     return payment_session
 
 
 def apply_refund(refund: Any, *, now: datetime, partial_refund_keeps_access: bool = True,
-                 payment_session: PaymentSession | None = None) -> PaymentSession | None:
+                 payment_session: PaymentSession | None = None, event_created: int | None = None
+                 ) -> PaymentSession | None:
     """`refund.created/updated/failed`: record the refund by its id; a failure goes to staff."""
     if payment_session is None:
         payment_session = find_payment_session(payment_intent_id=object_id(field(refund, "payment_intent")),
@@ -183,7 +185,8 @@ def apply_refund(refund: Any, *, now: datetime, partial_refund_keeps_access: boo
         payment_session.review_reason = message[:500]
         audit.record("payment.refund_failed", payment_session, actor_label="stripe", message=message[:500],
                      after={"refund_id": entry["id"], "reason": reason})
-    enforce(payment_session, now=now, partial_refund_keeps_access=partial_refund_keeps_access)
+    enforce(payment_session, now=now, partial_refund_keeps_access=partial_refund_keeps_access,
+            occurred_at=_event_time(event_created, now))
     return payment_session
 
 
@@ -196,11 +199,13 @@ def refunded_amount(payment_session: PaymentSession) -> int:
     return max(0, min(max(live, from_charge, 0), payment_session.final_amount))
 
 
-def enforce(payment_session: PaymentSession, *, now: datetime, partial_refund_keeps_access: bool = True) -> None:
+def enforce(payment_session: PaymentSession, *, now: datetime, partial_refund_keeps_access: bool = True,
+            occurred_at: datetime | None = None) -> None:
     """Bring the session and its enrollment in line with the refunded amount (idempotent).
 
     A change of the refunded total is audited and written as a RefundMovement of the
-    difference (negative when a recorded refund failed), dated `now`: analytics count
+    difference (negative when a recorded refund failed), dated `occurred_at` (when Stripe
+    reported it: a retried or replayed event keeps its own day) or else `now`: analytics count
     refunds on the day they happen. No change, no movement, so a redelivered event adds none.
     """
     amount = refunded_amount(payment_session)
@@ -209,7 +214,8 @@ def enforce(payment_session: PaymentSession, *, now: datetime, partial_refund_ke
                      before={"amount_refunded": payment_session.amount_refunded},
                      after={"amount_refunded": amount})
         db.session.add(RefundMovement(payment_session_id=payment_session.id, currency=payment_session.currency,
-                                      amount=amount - payment_session.amount_refunded, occurred_at=now))
+                                      amount=amount - payment_session.amount_refunded,
+                                      occurred_at=occurred_at or now))
         payment_session.amount_refunded = amount
     if payment_session.status not in payment_states.PAID_STATES or amount == 0:
         return  # nothing to take back yet; fulfillment calls this again when it happens
@@ -225,6 +231,13 @@ def enforce(payment_session: PaymentSession, *, now: datetime, partial_refund_ke
         enrollment.payment_status = wanted
     if (full or not partial_refund_keeps_access) and enrollment.status != EnrollmentStatus.REVOKED:
         enrollments.revoke(enrollment, "payment refunded" if full else "payment partly refunded", now)
+
+
+def _event_time(created: int | None, now: datetime) -> datetime | None:
+    """When Stripe created the event, never later than now (None when unknown)."""
+    if not isinstance(created, int) or created <= 0:
+        return None
+    return min(datetime.fromtimestamp(created, timezone.utc), now)
 
 
 # --- the ledger ------------------------------------------------------------------------

@@ -116,7 +116,8 @@ def _charge(charge: Any, ctx: Context) -> PaymentSession | None:
 
 
 def _refund(refund: Any, ctx: Context) -> PaymentSession | None:
-    return refunds.apply_refund(refund, now=ctx.now, partial_refund_keeps_access=ctx.partial_refund_keeps_access)
+    return refunds.apply_refund(refund, now=ctx.now, partial_refund_keeps_access=ctx.partial_refund_keeps_access,
+                                event_created=ctx.created)
 
 
 def _dispute(dispute: Any, ctx: Context) -> PaymentSession | None:

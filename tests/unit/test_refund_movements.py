@@ -1,7 +1,8 @@
 """refunds.enforce writes a RefundMovement exactly when a session's refunded total changes.
 
 The movements are what the staff analytics count per day: each one is the change of the
-total (new − old), dated by the `now` of the call that changed it.
+total (new − old), dated by the Stripe event that reported it (a retried or replayed event
+keeps its own day), else by the `now` of the call that changed it.
 """
 from datetime import datetime, timezone
 
@@ -81,6 +82,18 @@ def test_redelivered_refund_events_through_the_webhook_write_one_movement(client
     for evt in (refund_event, refund_event, b.event("charge.refunded", b.charge(ps, amount_refunded=1500))):
         assert b.post_event(client, evt).status_code == 200
     assert [amount for amount, _, _ in movements(ps)] == [1500]
+
+
+def test_a_refund_event_processed_days_later_keeps_its_own_day(client, learner, paid_course):
+    # Stripe retries for days when the endpoint is down, and stored events are replayed later:
+    # the refund belongs to the day Stripe reported it, not to the day we caught up.
+    ps = b.payment_session(learner, paid_course)
+    assert b.post_event(client, b.event("checkout.session.completed", b.checkout_session(ps))).status_code == 200
+    three_days_ago = int(datetime.now(timezone.utc).timestamp()) - 3 * 86400
+    late = b.event("refund.created", b.refund(ps, amount=1500), created=three_days_ago)
+    assert b.post_event(client, late).status_code == 200
+    [(amount, _, occurred_at)] = movements(ps)
+    assert amount == 1500 and occurred_at == datetime.fromtimestamp(three_days_ago, timezone.utc)
 
 
 def test_the_migration_backfills_one_movement_per_refunded_session(empty_database_url):
