@@ -8,10 +8,10 @@ become a 500 nor tell a visitor whether an account exists. Where the message goe
 
 - `app.extensions["mail_outbox"]`, when it is a list (tests put one there): appended;
 - no `MAIL_SERVER` (development, `make run`): written to the log, link included, so a
-  developer can follow it from the terminal (in production only the subject and recipient
-  are logged: a reset link in a log file would be a way into the account);
-- else the SMTP server, from a background thread, so the answer to a request takes the same
-  time whether or not a message is sent (and a slow server does not hold a worker).
+  developer can follow it from the terminal (production refuses to start without a mail
+  server; were it ever reached there, only the subject and recipient would be logged);
+- else the SMTP server, from a background thread, so a slow server neither shows in the
+  answer's timing nor holds a worker.
 """
 import logging
 import smtplib
