@@ -1,6 +1,4 @@
 """Who may call the API: bearer API tokens, OIDC JWTs, the session cookie with CSRF."""
-import pytest
-
 from extensions import db
 from models import ApiToken, User
 from services import api_tokens

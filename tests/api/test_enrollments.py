@@ -1,6 +1,4 @@
 """POST/GET /api/payments/enrollments and GET /api/payments/enrollments/course/<courseId>."""
-import pytest
-
 from extensions import db
 from models import Enrollment, EnrollmentStatus
 from tests import factories
