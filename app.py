@@ -24,6 +24,8 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     app.config.update(config_overrides or {})
     check_production_safety(app.config)
     logging.basicConfig(level=logging.INFO)
+    if app.config.get("TRUSTED_PROXIES", 0) < 0:
+        raise RuntimeError("TRUSTED_PROXIES must be 0 (no proxy) or the number of proxies in front of the app.")
     if app.config.get("TRUSTED_PROXIES"):
         # Behind a load balancer every request comes from its address: per-address rate limits
         # would become site-wide ones. Only as many hops as configured are believed (spoofing).

@@ -144,6 +144,10 @@ class PaidAccess(NamedTuple):
 def _paid_enrollment(payment_session: PaymentSession, stripe_session, now: datetime) -> PaidAccess:
     """The enrollment this payment gives access through (created or reactivated if needed)."""
     course, user = payment_session.course, payment_session.user
+    if payment_session.coupon_id is not None:
+        # Coupon, then course, then enrollment: the order checkout takes them in (redeeming
+        # below would otherwise lock the coupon last, and could deadlock with a free checkout).
+        coupons.lock(payment_session.coupon_id)
     existing = enrollments.lock(user, course)
     if existing is not None and existing.grants_access and existing.payment_id not in (None, payment_session.id) \
             and existing.type == EnrollmentType.PAID and existing.amount_paid > 0:

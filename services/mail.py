@@ -34,12 +34,16 @@ _SMTP_SETTINGS = ("MAIL_SERVER", "MAIL_PORT", "MAIL_USERNAME", "MAIL_PASSWORD", 
 def send(to: str, subject: str, body: str) -> None:
     """Send a plain-text message to `to` (after the commit); failures are logged, never raised."""
     config = current_app.config
-    message = EmailMessage()
-    message["From"] = config["MAIL_FROM"]
-    message["To"] = to
-    message["Subject"] = subject
-    message["Message-ID"] = make_msgid(domain=parseaddr(config["MAIL_FROM"])[1].rpartition("@")[2] or None)
-    message.set_content(body)
+    try:
+        message = EmailMessage()
+        message["From"] = config["MAIL_FROM"]
+        message["To"] = to
+        message["Subject"] = " ".join(subject.split())  # a title with a line break is no header injection
+        message["Message-ID"] = make_msgid(domain=parseaddr(config["MAIL_FROM"])[1].rpartition("@")[2] or None)
+        message.set_content(body)
+    except (ValueError, TypeError):
+        log.exception("Mail %r to %s could not be built", subject, to)
+        return
 
     outbox = current_app.extensions.get("mail_outbox")
     if isinstance(outbox, list):
@@ -61,14 +65,23 @@ def send_after_commit(to: str, subject: str, body: str) -> None:
 _PENDING = "mail_after_commit"
 
 
+# SQLAlchemy fires these for savepoints too (RELEASE / ROLLBACK TO SAVEPOINT): only the
+# outermost transaction decides whether the work, and so its mail, happened.
 @event.listens_for(Session, "after_commit")
 def _send_pending(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
     for to, subject, body in session.info.pop(_PENDING, []):
-        send(to, subject, body)
+        try:
+            send(to, subject, body)
+        except Exception:  # noqa: BLE001 - the data is committed: a mail must not undo the request
+            log.exception("Mail %r to %s could not be sent", subject, to)
 
 
 @event.listens_for(Session, "after_rollback")
 def _drop_pending(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
     session.info.pop(_PENDING, None)
 
 

@@ -31,14 +31,16 @@ def _interrupt(signum, frame):
 def run_app(env: dict) -> int:
     """Run the app in the foreground until it exits, Ctrl-C or a `kill` (SIGTERM)."""
     # SIGTERM stops the app as Ctrl-C does; left alone it would end this process and leave
-    # the app serving on port 5000 with the sandbox gone. Installed before the app starts, so
-    # no signal falls in between.
+    # the app serving on port 5000 with the sandbox gone. Installed before the app starts.
     previous = signal.signal(signal.SIGTERM, _interrupt)
-    process = subprocess.Popen(app_command(), env=env)
+    process = None
     try:
+        process = subprocess.Popen(app_command(), env=env)
         return process.wait()
     except KeyboardInterrupt:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the shutdown short
+        if process is None:
+            return 0
         process.terminate()
         try:
             process.wait(timeout=10)

@@ -200,3 +200,66 @@ def test_fulfillment_and_a_staff_grant_on_a_capacity_course_do_not_deadlock(app)
     db.session.expire_all()
     assert db.session.scalar(db.select(db.func.count()).select_from(Enrollment)
                              .where(Enrollment.user_id == user_id, Enrollment.course_id == course_id)) == 1
+
+
+def test_fulfillment_with_a_coupon_and_a_free_checkout_with_it_do_not_deadlock(app):
+    # A free checkout locks the coupon, then enrolls; fulfillment used to enroll first and lock
+    # the coupon last (to redeem it). Forced interleaving (found in review): the free checkout
+    # holds the coupon while the webhook fulfills a payment made with the same coupon.
+    import time
+    from datetime import datetime, timezone
+
+    from models import EnrollmentType
+    from services import coupons, enrollments
+    from tests.webhooks import builders as b
+
+    learner = factories.user(email="coupon-order@example.com")
+    course = factories.course(price=9900)
+    factories.enrollment(learner, course, status="REVOKED")
+    coupon = factories.coupon(code="ORDER10", percent=10)
+    ps = b.payment_session(learner, course, coupon=coupon, discount=990)
+    db.session.commit()
+    paid, user_id, course_id, coupon_id = b.checkout_session(ps), learner.id, course.id, coupon.id
+    free_holds_coupon, webhook_redeems = threading.Event(), threading.Event()
+    real_redeem = coupons.redeem_for
+
+    def redeem_for(*args, **kwargs):
+        webhook_redeems.set()
+        return real_redeem(*args, **kwargs)
+
+    errors: dict = {}
+
+    def webhook():
+        free_holds_coupon.wait(5)
+        with app.app_context():
+            try:
+                fulfillment.fulfill_checkout_session(paid, now=datetime.now(timezone.utc), source="webhook")
+                db.session.commit()
+            except Exception as error:  # noqa: BLE001 - reported below
+                errors["webhook"] = error
+                db.session.rollback()
+
+    def free_checkout():
+        with app.app_context():
+            try:
+                coupons.lock(coupon_id)
+                free_holds_coupon.set()
+                webhook_redeems.wait(3)  # the old order: the webhook has enrolled and now wants the coupon
+                time.sleep(0.3)
+                enrollments.enroll(db.session.get(User, user_id), db.session.get(Course, course_id),
+                                   type=EnrollmentType.FREE, now=datetime.now(timezone.utc))
+                db.session.commit()
+            except Exception as error:  # noqa: BLE001
+                errors["free"] = error
+                db.session.rollback()
+
+    coupons.redeem_for = redeem_for
+    try:
+        threads = [threading.Thread(target=webhook), threading.Thread(target=free_checkout)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    finally:
+        coupons.redeem_for = real_redeem
+    assert not errors, errors

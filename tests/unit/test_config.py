@@ -42,3 +42,9 @@ def test_production_starts_with_safe_settings():
                       "STRIPE_SANDBOX": False, "STRIPE_SECRET_KEY": "sk_live_abc", "STRIPE_API_BASE": "",
                       "STRIPE_WEBHOOK_SECRETS": ["whsec_1"], "MAIL_SERVER": "smtp.example.com"})
     assert app.config["SESSION_COOKIE_SECURE"] is False or app.config["APP_ENV"] == "production"
+
+
+def test_a_negative_trusted_proxies_is_refused():
+    # ProxyFix would then believe an X-Forwarded-For entry that the client wrote itself.
+    with pytest.raises(RuntimeError, match="TRUSTED_PROXIES"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "TRUSTED_PROXIES": -1})
