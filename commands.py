@@ -10,7 +10,9 @@ from flask.cli import AppGroup
 
 from extensions import db
 from models import UserRole, utcnow
-from services import accounts, demo, reconcile, stripe_gateway, webhook_inbox
+from services import demo
+from services.payments import reconcile, stripe_gateway, webhook_inbox
+from services.people import accounts
 from services.errors import DomainError
 
 users_cli = AppGroup("users", help="Manage accounts.")

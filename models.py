@@ -341,7 +341,7 @@ class PaymentSession(db.Model):
 class RefundMovement(db.Model):
     """One change of a payment session's refunded total, on the day it happened (append-only).
 
-    Written by `services.refunds.enforce` exactly when it changes `amount_refunded`: `amount`
+    Written by `services.payments.refunds.enforce` exactly when it changes `amount_refunded`: `amount`
     is the new total minus the old one, so it is negative when a recorded refund later fails,
     and a session's movements add up to its `amount_refunded`. The staff analytics count
     refunds per day from here.

@@ -63,7 +63,7 @@ def migrate_and_seed(url: str, learners: int) -> None:
     from app import create_app
     from extensions import db
     from models import Coupon, Course, DiscountType, Lecture, User
-    from services.accounts import hash_password
+    from services.people.accounts import hash_password
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False})
     with app.app_context():

@@ -34,7 +34,7 @@ def floor_app():
     from flask import request
 
     from extensions import csrf, db
-    from services import stripe_gateway, webhook_inbox
+    from services.payments import stripe_gateway, webhook_inbox
 
     app = bw.bench_app()
     tables = db.metadata.tables

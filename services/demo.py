@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from extensions import db
 from models import Coupon, Course, DiscountType, EnrollmentType, Lecture, User, UserRole
-from services import accounts
+from services.people import accounts
 
 STAFF_EMAIL, STAFF_PASSWORD = "staff@learnpay.dev", "staff-pass-123"
 LEARNER_EMAIL, LEARNER_PASSWORD = "learner@learnpay.dev", "learner-pass-123"

@@ -6,7 +6,7 @@ from itertools import count
 from extensions import db
 from models import (Coupon, Course, DiscountType, Enrollment, EnrollmentStatus, EnrollmentType, Lecture,
                     PaymentStatus, User, UserRole)
-from services.accounts import hash_password
+from services.people.accounts import hash_password
 from tests.helpers import DEFAULT_PASSWORD
 
 _sequence = count(1)

@@ -22,7 +22,7 @@ from flask_login import current_user
 from blueprints.errors import json_error
 from extensions import csrf, db
 from models import User
-from services import api_tokens, identity
+from services.people import api_tokens, identity
 from services.errors import DomainError
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

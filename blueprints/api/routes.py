@@ -15,7 +15,10 @@ from blueprints.api.validation import Fields, ValidationFailed, json_body
 from blueprints.errors import json_error
 from extensions import csrf, db, limiter
 from models import utcnow
-from services import catalog, checkout, coupons, enrollments, pricing
+from services.coupons import redemptions, pricing
+from services.courses import catalog
+from services.learning import enrollments
+from services.payments import checkout
 from services.errors import Conflict, DomainError, NotFound
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -55,7 +58,7 @@ def openapi_document():
 def create_session(user):
     fields = Fields(json_body())
     course_key = fields.course_id()
-    coupon_code = fields.string("couponCode", max_length=coupons.CODE_MAX_LENGTH)
+    coupon_code = fields.string("couponCode", max_length=redemptions.CODE_MAX_LENGTH)
     allowed = current_app.config["ALLOWED_REDIRECT_ORIGINS"]
     return_url = fields.redirect_url("returnUrl", allowed)
     cancel_url = fields.redirect_url("cancelUrl", allowed)
@@ -128,7 +131,7 @@ def cancel_session(user, session_id: str):
 @login_required
 def validate_coupon(user):
     fields = Fields(json_body())
-    code = fields.string("code", required=True, max_length=coupons.CODE_MAX_LENGTH)
+    code = fields.string("code", required=True, max_length=redemptions.CODE_MAX_LENGTH)
     course_key = fields.course_id()
     fields.amount("amount")  # accepted for the spec's clients, never trusted: the price is ours
     fields.done()
@@ -138,7 +141,7 @@ def validate_coupon(user):
 
 @bp.get("/payments/coupons/active")
 def active_coupons():
-    return ok(coupons=[serializers.public_coupon(coupon) for coupon in coupons.public_active(utcnow())])
+    return ok(coupons=[serializers.public_coupon(coupon) for coupon in redemptions.public_active(utcnow())])
 
 
 # --- enrollments --------------------------------------------------------------------
@@ -148,7 +151,7 @@ def active_coupons():
 def create_enrollment(user):
     fields = Fields(json_body())
     course_key = fields.course_id()
-    coupon_code = fields.string("couponCode", max_length=coupons.CODE_MAX_LENGTH)
+    coupon_code = fields.string("couponCode", max_length=redemptions.CODE_MAX_LENGTH)
     invitation_code = fields.string("invitationCode", max_length=40)
     fields.done()
     course = catalog.course_by_id_or_slug(course_key)

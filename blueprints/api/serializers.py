@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from models import Coupon, Course, DiscountType, Enrollment, PaymentSession
-from services.pricing import Quote
+from services.coupons.pricing import Quote
 
 
 def iso(value: datetime | None) -> str | None:

@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from services.accounts import PASSWORD_RULES
+from services.people.accounts import PASSWORD_RULES
 
 
 class SignUpForm(FlaskForm):

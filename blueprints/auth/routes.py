@@ -15,7 +15,8 @@ from blueprints.auth import oidc
 from blueprints.auth.forms import (ApiTokenForm, ChangePasswordForm, EmptyForm, ForgotPasswordForm,
                                    ResetPasswordForm, SignInForm, SignUpForm)
 from extensions import db
-from services import accounts, api_tokens, identity, mail
+from services import mail
+from services.people import accounts, api_tokens, identity
 from services.errors import DomainError
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,8 @@ from blueprints import throttle
 from blueprints.checkout.forms import CouponForm, InvitationForm
 from blueprints.htmx import wants_fragment
 from models import utcnow
-from services import catalog, checkout
+from services.courses import catalog
+from services.payments import checkout
 
 bp = Blueprint("catalog", __name__)
 

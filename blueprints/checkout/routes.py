@@ -14,7 +14,9 @@ from blueprints.checkout.forms import CouponForm, InvitationForm
 from blueprints.htmx import wants_fragment
 from extensions import db
 from models import utcnow
-from services import catalog, checkout, enrollments, waitlist
+from services.courses import catalog
+from services.learning import enrollments, waitlist
+from services.payments import checkout
 from services.errors import DomainError
 
 bp = Blueprint("checkout", __name__)

@@ -5,8 +5,8 @@ from flask_login import current_user, login_required
 from blueprints.htmx import wants_fragment
 from extensions import db, login_manager
 from models import utcnow
-from services import access, certificates, progress
-from services import dashboard as dashboard_service
+from services.learning import access, certificates, progress
+from services.learning import dashboard as dashboard_service
 
 bp = Blueprint("learner", __name__)
 

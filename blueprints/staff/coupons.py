@@ -6,9 +6,10 @@ from blueprints.staff.forms import BulkCouponForm, CouponForm, EmptyForm, choice
 from blueprints.staff.routes import bp, csv_download, int_arg, page_arg
 from extensions import db
 from models import Coupon, utcnow
-from services import course_admin, staff_coupons
+from services.coupons import admin as coupon_admin
+from services.courses import admin as course_admin
 from services.money import to_major
-from services.staff_coupons import CouponInput, CouponInvalid
+from services.coupons.admin import CouponInput, CouponInvalid
 
 # The service names the parsed amounts; the form has one text field for either.
 FORM_FIELD_FOR = {"percent_off": "value", "amount_off": "value"}
@@ -49,9 +50,9 @@ def coupons():
     args = {"q": request.args.get("q", ""), "status": request.args.get("status", ""),
             "sort": request.args.get("sort", "created"), "descending": request.args.get("dir", "desc") != "asc"}
     now = utcnow()
-    rows, reserved = staff_coupons.search(page=page_arg(), now=now, **args)
+    rows, reserved = coupon_admin.search(page=page_arg(), now=now, **args)
     return render_template("staff/coupons/list.html", rows=rows, reserved=reserved, args=args, now=now,
-                           status_of=staff_coupons.status_of, statuses=staff_coupons.STATUSES)
+                           status_of=coupon_admin.status_of, statuses=coupon_admin.STATUSES)
 
 
 @bp.route("/coupons/new", methods=["GET", "POST"])
@@ -59,7 +60,7 @@ def coupon_new():
     form = _coupon_form()
     if form.validate_on_submit() and (data := _input(form)) is not None:
         try:
-            coupon = staff_coupons.create(data, actor=current_user)
+            coupon = coupon_admin.create(data, actor=current_user)
         except CouponInvalid as error:
             errors_onto(form, error.errors, form.code, FORM_FIELD_FOR)
         else:
@@ -71,11 +72,11 @@ def coupon_new():
 
 @bp.route("/coupons/<int(max=2147483647):coupon_id>/edit", methods=["GET", "POST"])
 def coupon_edit(coupon_id: int):
-    coupon = staff_coupons.get(coupon_id)
+    coupon = coupon_admin.get(coupon_id)
     form = _coupon_form(coupon)
     if form.validate_on_submit() and (data := _input(form)) is not None:
         try:
-            staff_coupons.update(coupon, data, actor=current_user)
+            coupon_admin.update(coupon, data, actor=current_user)
         except CouponInvalid as error:
             db.session.rollback()
             errors_onto(form, error.errors, form.code, FORM_FIELD_FOR)
@@ -90,22 +91,22 @@ def coupon_edit(coupon_id: int):
 def coupon_check_code():
     """The htmx live check under the code field (200 with a message, so htmx swaps it)."""
     code = request.args.get("code", "")
-    problem = staff_coupons.code_problem(code, exclude_id=int_arg("coupon_id")) if code else None
+    problem = coupon_admin.code_problem(code, exclude_id=int_arg("coupon_id")) if code else None
     # Always the fragment: the page itself renders it with the form, so nothing branches on HX-Request.
-    return render_template("staff/coupons/_code_check.html", code=staff_coupons.normalize_code(code), problem=problem)
+    return render_template("staff/coupons/_code_check.html", code=coupon_admin.normalize_code(code), problem=problem)
 
 
 @bp.route("/coupons/<int(max=2147483647):coupon_id>")
 def coupon_detail(coupon_id: int):
-    return _detail_page(staff_coupons.get(coupon_id), BulkCouponForm(formdata=None))
+    return _detail_page(coupon_admin.get(coupon_id), BulkCouponForm(formdata=None))
 
 
 def _detail_page(coupon: Coupon, bulk_form: BulkCouponForm, status_code: int = 200):
     now = utcnow()
     return render_template("staff/coupons/detail.html", coupon=coupon, now=now,
-                           status=staff_coupons.status_of(coupon, now),
-                           reserved=staff_coupons.live_reservation_count(coupon, now),
-                           totals=staff_coupons.totals(coupon), redemptions=staff_coupons.redemptions(coupon),
+                           status=coupon_admin.status_of(coupon, now),
+                           reserved=coupon_admin.live_reservation_count(coupon, now),
+                           totals=coupon_admin.totals(coupon), redemptions=coupon_admin.recent_redemptions(coupon),
                            bulk_form=bulk_form, action_form=EmptyForm()), status_code
 
 
@@ -120,9 +121,9 @@ def coupon_reactivate(coupon_id: int):
 
 
 def _set_active(coupon_id: int, active: bool):
-    coupon = staff_coupons.get(coupon_id)
+    coupon = coupon_admin.get(coupon_id)
     if EmptyForm().validate_on_submit():
-        staff_coupons.set_active(coupon, active, actor=current_user)
+        coupon_admin.set_active(coupon, active, actor=current_user)
         db.session.commit()
         flash(f"Coupon {coupon.code} {'reactivated' if active else 'deactivated'}.", "success")
     return redirect(url_for("staff.coupon_detail", coupon_id=coupon.id))
@@ -130,10 +131,10 @@ def _set_active(coupon_id: int, active: bool):
 
 @bp.route("/coupons/<int(max=2147483647):coupon_id>/delete", methods=["POST"])
 def coupon_delete(coupon_id: int):
-    coupon = staff_coupons.get(coupon_id)
+    coupon = coupon_admin.get(coupon_id)
     if EmptyForm().validate_on_submit():
         code = coupon.code
-        staff_coupons.delete(coupon, actor=current_user)  # Conflict (409 page) when it was used
+        coupon_admin.delete(coupon, actor=current_user)  # Conflict (409 page) when it was used
         db.session.commit()
         flash(f"Coupon {code} deleted.", "success")
     return redirect(url_for("staff.coupons"))
@@ -141,11 +142,11 @@ def coupon_delete(coupon_id: int):
 
 @bp.route("/coupons/<int(max=2147483647):coupon_id>/bulk", methods=["POST"])
 def coupon_bulk(coupon_id: int):
-    coupon = staff_coupons.get(coupon_id)
+    coupon = coupon_admin.get(coupon_id)
     form = BulkCouponForm()
     if form.validate_on_submit():
         try:
-            batch_id = staff_coupons.generate_bulk(coupon, prefix=form.prefix.data or "", count=form.count.data,
+            batch_id = coupon_admin.generate_bulk(coupon, prefix=form.prefix.data or "", count=form.count.data,
                                                    max_uses=form.max_uses.data, actor=current_user)
         except CouponInvalid as error:
             errors_onto(form, error.errors, form.count)
@@ -158,13 +159,13 @@ def coupon_bulk(coupon_id: int):
 
 @bp.route("/coupons/batches/<batch_id>")
 def coupon_batch(batch_id: str):
-    codes = staff_coupons.batch_codes(batch_id)
+    codes = coupon_admin.batch_codes(batch_id)
     return render_template("staff/coupons/batch.html", batch_id=batch_id, codes=codes[:50], total=len(codes))
 
 
 @bp.route("/coupons/batches/<batch_id>.csv")
 def coupon_batch_csv(batch_id: str):
-    codes = staff_coupons.batch_codes(batch_id)
+    codes = coupon_admin.batch_codes(batch_id)
     return csv_download([["code", "max_uses", "uses"]]
                         + [[code, "" if max_uses is None else max_uses, uses] for code, max_uses, uses in codes],
                         f"{batch_id}.csv")

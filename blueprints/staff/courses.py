@@ -6,8 +6,8 @@ from blueprints.staff.forms import CourseForm, EmptyForm, LectureForm, errors_on
 from blueprints.staff.routes import bp
 from extensions import db
 from models import Course
-from services import course_admin
-from services.course_admin import CourseInput, CourseInvalid, LectureInput
+from services.courses import admin as course_admin
+from services.courses.admin import CourseInput, CourseInvalid, LectureInput
 from services.money import to_major
 
 

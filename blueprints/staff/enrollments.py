@@ -6,7 +6,9 @@ from blueprints.staff.forms import EmptyForm, GrantForm, InvitationForm, RevokeF
 from blueprints.staff.routes import bp, page_arg
 from extensions import db
 from models import Course, EnrollmentSource, EnrollmentStatus, EnrollmentType, utcnow
-from services import course_admin, enrollments as enrollment_service, invitations, staff_queries, waitlist
+from services import staff_queries
+from services.courses import admin as course_admin
+from services.learning import enrollments as enrollment_service, invitations, waitlist
 from services.errors import DomainError
 
 # Nothing is paid for a grant by hand: on a paid or subscription course it is recorded as FREE.

@@ -6,7 +6,8 @@ from blueprints.staff.forms import EmptyForm
 from blueprints.staff.routes import bp, page_arg
 from extensions import db
 from models import StripeEvent, WebhookEventStatus, utcnow
-from services import audit, staff_queries, webhook_inbox
+from services import audit, staff_queries
+from services.payments import webhook_inbox
 
 
 @bp.route("/webhooks")

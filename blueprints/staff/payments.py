@@ -7,7 +7,9 @@ from blueprints.staff.forms import EmptyForm, RefundForm, amount_in_minor
 from blueprints.staff.routes import bp, int_arg, page_arg
 from extensions import db
 from models import PaymentSessionStatus, utcnow
-from services import audit, course_admin, reconcile, refunds, staff_queries, stripe_gateway
+from services import audit, staff_queries
+from services.courses import admin as course_admin
+from services.payments import reconcile, refunds, stripe_gateway
 from services.errors import DomainError
 from services.money import format_money
 

@@ -6,7 +6,7 @@ from blueprints.staff.forms import RoleForm
 from blueprints.staff.routes import admin_required, bp, page_arg
 from extensions import db
 from models import UserRole
-from services import user_admin
+from services.people import admin as user_admin
 
 
 @bp.route("/users")

@@ -13,7 +13,7 @@ from flask import Blueprint, abort, current_app, jsonify, request
 
 from extensions import csrf, db, limiter
 from models import StripeEvent, utcnow
-from services import stripe_gateway, webhook_inbox
+from services.payments import stripe_gateway, webhook_inbox
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from extensions import db
 from models import User
-from services import api_tokens
+from services.people import api_tokens
 
 
 def bearer(user: User, name: str = "tests") -> dict[str, str]:

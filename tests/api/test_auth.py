@@ -1,7 +1,7 @@
 """Who may call the API: bearer API tokens, OIDC JWTs, the session cookie with CSRF."""
 from extensions import db
 from models import ApiToken, User
-from services import api_tokens
+from services.people import api_tokens
 from tests import factories
 from tests.helpers import csrf_token, login
 

@@ -9,7 +9,7 @@ import pytest
 from extensions import db
 from models import (Coupon, CouponRedemption, Course, Enrollment, PaymentSession, PaymentSessionStatus as S,
                     RedemptionStatus, User, utcnow)
-from services import checkout, fulfillment, stripe_gateway
+from services.payments import checkout, fulfillment, stripe_gateway
 from services.errors import DomainError
 from tests import factories
 
@@ -122,7 +122,7 @@ def test_capacity_holds_when_learners_race_for_the_last_seats(app):
     course_id = course.id
 
     def enroll(index: int) -> str:
-        from services import enrollments
+        from services.learning import enrollments
 
         enrollments.enroll_free(db.session.get(User, user_ids[index]), db.session.get(Course, course_id), utcnow())
         db.session.commit()
@@ -141,7 +141,7 @@ def test_fulfillment_and_a_staff_grant_on_a_capacity_course_do_not_deadlock(app)
     from datetime import datetime, timezone
 
     from models import EnrollmentType
-    from services import enrollments
+    from services.learning import enrollments
     from tests.webhooks import builders as b
 
     learner = factories.user(email="lock-order@example.com")
@@ -210,7 +210,8 @@ def test_fulfillment_with_a_coupon_and_a_free_checkout_with_it_do_not_deadlock(a
     from datetime import datetime, timezone
 
     from models import EnrollmentType
-    from services import coupons, enrollments
+    from services.coupons import redemptions
+    from services.learning import enrollments
     from tests.webhooks import builders as b
 
     learner = factories.user(email="coupon-order@example.com")
@@ -221,7 +222,7 @@ def test_fulfillment_with_a_coupon_and_a_free_checkout_with_it_do_not_deadlock(a
     db.session.commit()
     paid, user_id, course_id, coupon_id = b.checkout_session(ps), learner.id, course.id, coupon.id
     free_holds_coupon, webhook_redeems = threading.Event(), threading.Event()
-    real_redeem = coupons.redeem_for
+    real_redeem = redemptions.redeem_for
 
     def redeem_for(*args, **kwargs):
         webhook_redeems.set()
@@ -242,7 +243,7 @@ def test_fulfillment_with_a_coupon_and_a_free_checkout_with_it_do_not_deadlock(a
     def free_checkout():
         with app.app_context():
             try:
-                coupons.lock(coupon_id)
+                redemptions.lock(coupon_id)
                 free_holds_coupon.set()
                 webhook_redeems.wait(3)  # the old order: the webhook has enrolled and now wants the coupon
                 time.sleep(0.3)
@@ -253,7 +254,7 @@ def test_fulfillment_with_a_coupon_and_a_free_checkout_with_it_do_not_deadlock(a
                 errors["free"] = error
                 db.session.rollback()
 
-    coupons.redeem_for = redeem_for
+    redemptions.redeem_for = redeem_for
     try:
         threads = [threading.Thread(target=webhook), threading.Thread(target=free_checkout)]
         for thread in threads:
@@ -261,5 +262,5 @@ def test_fulfillment_with_a_coupon_and_a_free_checkout_with_it_do_not_deadlock(a
         for thread in threads:
             thread.join(30)
     finally:
-        coupons.redeem_for = real_redeem
+        redemptions.redeem_for = real_redeem
     assert not errors, errors

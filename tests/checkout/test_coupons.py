@@ -6,7 +6,9 @@ import pytest
 from extensions import db
 from models import (CouponRedemption, EnrollmentStatus, EnrollmentType, PaymentSession, PaymentSessionStatus as S,
                     RedemptionStatus, new_public_id)
-from services import coupons, enrollments, invitations, payment_states, waitlist
+from services.coupons import redemptions
+from services.learning import enrollments, invitations, waitlist
+from services.payments import payment_states
 from services.errors import Conflict, DomainError
 from tests import factories
 from tests.checkout.builders import NOW
@@ -28,55 +30,55 @@ def pending_session(user, course, coupon=None, final_amount=None) -> PaymentSess
 def test_reserve_then_redeem_counts_a_use(paid_course, learner):
     coupon = factories.coupon(code="R", max_uses=2)
     ps = pending_session(learner, paid_course, coupon)
-    coupons.reserve(coupon, ps, NOW, NOW + timedelta(minutes=40))
-    assert coupons.live_reservations(coupon, NOW) == 1 and coupon.current_uses == 0
-    redemption = coupons.redeem_for(ps, None, NOW)
+    redemptions.reserve(coupon, ps, NOW, NOW + timedelta(minutes=40))
+    assert redemptions.live_reservations(coupon, NOW) == 1 and coupon.current_uses == 0
+    redemption = redemptions.redeem_for(ps, None, NOW)
     assert redemption.status == RedemptionStatus.REDEEMED and coupon.current_uses == 1
-    assert coupons.live_reservations(coupon, NOW) == 0
-    coupons.redeem_for(ps, None, NOW)  # idempotent
+    assert redemptions.live_reservations(coupon, NOW) == 0
+    redemptions.redeem_for(ps, None, NOW)  # idempotent
     assert coupon.current_uses == 1
 
 
 def test_reserve_refuses_the_use_beyond_max_uses(paid_course, learner):
     coupon = factories.coupon(code="ONE", max_uses=1, per_learner_limit=None)
-    coupons.reserve(coupon, pending_session(learner, paid_course, coupon), NOW, None)
+    redemptions.reserve(coupon, pending_session(learner, paid_course, coupon), NOW, None)
     with pytest.raises(Conflict) as refused:
-        coupons.reserve(coupon, pending_session(factories.user(), paid_course, coupon), NOW, None)
+        redemptions.reserve(coupon, pending_session(factories.user(), paid_course, coupon), NOW, None)
     assert refused.value.code == "COUPON_USED_UP"
 
 
 def test_reserve_refuses_a_second_use_by_the_same_learner(paid_course, learner):
     coupon = factories.coupon(code="MINE", per_learner_limit=1)
-    coupons.reserve(coupon, pending_session(learner, paid_course, coupon), NOW, None)
+    redemptions.reserve(coupon, pending_session(learner, paid_course, coupon), NOW, None)
     with pytest.raises(Conflict) as refused:
-        coupons.reserve(coupon, pending_session(learner, factories.course(), coupon), NOW, None)
+        redemptions.reserve(coupon, pending_session(learner, factories.course(), coupon), NOW, None)
     assert refused.value.code == "COUPON_ALREADY_USED"
 
 
 def test_a_replacing_checkout_for_the_same_course_may_reserve_again(paid_course, learner):
     coupon = factories.coupon(code="AGAIN", per_learner_limit=1)
-    coupons.reserve(coupon, pending_session(learner, paid_course, coupon), NOW, None)
-    coupons.reserve(coupon, pending_session(learner, paid_course, coupon, final_amount=5000), NOW, None)
-    assert coupons.live_reservations(coupon, NOW) == 2  # until step 2 closes the first checkout
+    redemptions.reserve(coupon, pending_session(learner, paid_course, coupon), NOW, None)
+    redemptions.reserve(coupon, pending_session(learner, paid_course, coupon, final_amount=5000), NOW, None)
+    assert redemptions.live_reservations(coupon, NOW) == 2  # until step 2 closes the first checkout
 
 
 def test_release_is_idempotent_and_frees_the_use(paid_course, learner):
     coupon = factories.coupon(code="REL", max_uses=1)
     ps = pending_session(learner, paid_course, coupon)
-    coupons.reserve(coupon, ps, NOW, None)
-    assert coupons.release_for(ps, NOW, "cancelled").status == RedemptionStatus.RELEASED
-    assert coupons.release_for(ps, NOW, "cancelled again") is None
-    assert coupons.release_for(pending_session(learner, paid_course), NOW, "nothing reserved") is None
-    assert coupons.live_reservations(coupon, NOW) == 0
-    coupons.reserve(coupon, pending_session(factories.user(), paid_course, coupon), NOW, None)
+    redemptions.reserve(coupon, ps, NOW, None)
+    assert redemptions.release_for(ps, NOW, "cancelled").status == RedemptionStatus.RELEASED
+    assert redemptions.release_for(ps, NOW, "cancelled again") is None
+    assert redemptions.release_for(pending_session(learner, paid_course), NOW, "nothing reserved") is None
+    assert redemptions.live_reservations(coupon, NOW) == 0
+    redemptions.reserve(coupon, pending_session(factories.user(), paid_course, coupon), NOW, None)
 
 
 def test_a_paid_session_redeems_even_after_release(paid_course, learner):
     coupon = factories.coupon(code="LATE")
     ps = pending_session(learner, paid_course, coupon)
-    coupons.reserve(coupon, ps, NOW, None)
-    coupons.release_for(ps, NOW, "expired locally")
-    assert coupons.redeem_for(ps, None, NOW).status == RedemptionStatus.REDEEMED
+    redemptions.reserve(coupon, ps, NOW, None)
+    redemptions.release_for(ps, NOW, "expired locally")
+    assert redemptions.redeem_for(ps, None, NOW).status == RedemptionStatus.REDEEMED
     assert db.session.scalar(db.select(db.func.count()).select_from(CouponRedemption)) == 1
 
 
@@ -84,12 +86,12 @@ def test_usage_summary(paid_course, learner):
     coupon = factories.coupon(code="SUM", percent=10)
     ps = pending_session(learner, paid_course, coupon, final_amount=8910)
     ps.discount_amount = 990
-    coupons.reserve(coupon, ps, NOW, None)
-    coupons.redeem_for(ps, None, NOW)
+    redemptions.reserve(coupon, ps, NOW, None)
+    redemptions.redeem_for(ps, None, NOW)
     ps.status = S.COMPLETED
-    coupons.reserve(coupon, pending_session(factories.user(), paid_course, coupon), NOW, None)
+    redemptions.reserve(coupon, pending_session(factories.user(), paid_course, coupon), NOW, None)
     db.session.commit()
-    assert coupons.usage_summary(coupon, NOW) == {"uses": 1, "reservations": 1, "discount_given": 990,
+    assert redemptions.usage_summary(coupon, NOW) == {"uses": 1, "reservations": 1, "discount_given": 990,
                                                   "revenue": 8910}
 
 
@@ -98,7 +100,7 @@ def test_public_active_lists_only_usable_public_codes():
     factories.coupon(code="PRIV", is_public=False)
     factories.coupon(code="OLD", is_public=True, valid_until=NOW - timedelta(days=1))
     factories.coupon(code="FULL", is_public=True, max_uses=1, current_uses=1)
-    assert [c.code for c in coupons.public_active(NOW)] == ["PUB"]
+    assert [c.code for c in redemptions.public_active(NOW)] == ["PUB"]
 
 
 # --- state machine ----------------------------------------------------------------------

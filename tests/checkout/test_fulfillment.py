@@ -3,7 +3,8 @@ import pytest
 
 from extensions import db
 from models import AuditEvent, Enrollment, EnrollmentType, PaymentSessionStatus as S, RedemptionStatus
-from services import coupons, fulfillment
+from services.coupons import redemptions
+from services.payments import fulfillment
 from services.errors import NotFound
 from tests import factories
 from tests.checkout.builders import NOW, stripe_session
@@ -19,7 +20,7 @@ def _count(model) -> int:
 def test_paid_session_enrolls_once(paid_course, learner):
     coupon = factories.coupon(code="PAIDUP", max_uses=5)
     ps = pending_session(learner, paid_course, coupon)
-    coupons.reserve(coupon, ps, NOW, None)
+    redemptions.reserve(coupon, ps, NOW, None)
     done = fulfillment.fulfill_checkout_session(stripe_session(ps), now=NOW, source="test")
     assert done.status == S.COMPLETED and done.completed_at == NOW
     enrollment = db.session.get(Enrollment, done.enrollment_id)
@@ -48,12 +49,12 @@ def test_currency_mismatch_is_flagged(paid_course, learner):
 def test_unpaid_completion_is_processing_then_async_failure_releases(paid_course, learner):
     coupon = factories.coupon(code="SEPA")
     ps = pending_session(learner, paid_course, coupon)
-    coupons.reserve(coupon, ps, NOW, None)
+    redemptions.reserve(coupon, ps, NOW, None)
     done = fulfillment.apply_checkout_session(stripe_session(ps, payment_status="unpaid"), now=NOW, source="test")
     assert done.status == S.PROCESSING and _count(Enrollment) == 0
     failed = fulfillment.fail_async_payment(stripe_session(ps, payment_status="unpaid"), now=NOW, source="test")
     assert failed.status == S.FAILED
-    assert coupons._for_session(ps).status == RedemptionStatus.RELEASED
+    assert redemptions._for_session(ps).status == RedemptionStatus.RELEASED
 
 
 def test_async_success_after_processing_enrolls(paid_course, learner):
@@ -66,10 +67,10 @@ def test_async_success_after_processing_enrolls(paid_course, learner):
 def test_expired_releases_but_never_touches_a_paid_session(paid_course, learner):
     coupon = factories.coupon(code="EXP")
     ps = pending_session(learner, paid_course, coupon)
-    coupons.reserve(coupon, ps, NOW, None)
+    redemptions.reserve(coupon, ps, NOW, None)
     done = fulfillment.apply_checkout_session(stripe_session(ps, status="expired", payment_status="unpaid"),
                                               now=NOW, source="test")
-    assert done.status == S.EXPIRED and coupons._for_session(ps).status == RedemptionStatus.RELEASED
+    assert done.status == S.EXPIRED and redemptions._for_session(ps).status == RedemptionStatus.RELEASED
     paid = pending_session(learner, factories.course())
     fulfillment.fulfill_checkout_session(stripe_session(paid), now=NOW, source="test")
     late = fulfillment.apply_checkout_session(stripe_session(paid, status="expired"), now=NOW, source="test")

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from models import Coupon, DiscountType
-from services import pricing
-from services.coupons import normalize_code
+from services.coupons import pricing
+from services.coupons.redemptions import normalize_code
 from tests import factories
 from tests.checkout.builders import NOW
 
@@ -85,12 +85,12 @@ def test_used_up_counts_redemptions(paid_course, learner):
 
 
 def test_used_up_counts_live_reservations_of_others(paid_course, learner):
-    from services import coupons
+    from services.coupons import redemptions
     from tests.checkout.test_coupons import pending_session
 
     coupon = factories.coupon(code="LAST", max_uses=1)
     other = factories.user()
-    coupons.reserve(coupon, pending_session(other, paid_course, coupon), NOW, NOW + timedelta(minutes=40))
+    redemptions.reserve(coupon, pending_session(other, paid_course, coupon), NOW, NOW + timedelta(minutes=40))
     assert pricing.quote(paid_course, "LAST", learner, NOW).refusal_code == pricing.COUPON_USED_UP
     # …but not once the reservation has lapsed…
     assert pricing.quote(paid_course, "LAST", learner, NOW + timedelta(minutes=41)).is_valid
@@ -99,14 +99,14 @@ def test_used_up_counts_live_reservations_of_others(paid_course, learner):
 
 
 def test_already_used_by_this_learner(paid_course, learner):
-    from services import coupons
+    from services.coupons import redemptions
     from tests.checkout.test_coupons import pending_session
 
     coupon = factories.coupon(code="ONCE", per_learner_limit=1)
     other_course = factories.course(price=5000)
     ps = pending_session(learner, other_course, coupon)
-    coupons.reserve(coupon, ps, NOW, None)
-    coupons.redeem_for(ps, None, NOW)
+    redemptions.reserve(coupon, ps, NOW, None)
+    redemptions.redeem_for(ps, None, NOW)
     quote = pricing.quote(paid_course, "ONCE", learner, NOW)
     assert quote.refusal_code == pricing.COUPON_ALREADY_USED
     assert pricing.quote(paid_course, "ONCE", factories.user(), NOW).is_valid  # others may

@@ -7,7 +7,7 @@ import pytest
 from extensions import db
 from models import (CouponRedemption, Enrollment, PaymentSession, PaymentSessionStatus as S, RedemptionStatus,
                     WaitlistEntry)
-from services import invitations
+from services.learning import invitations
 from tests import factories
 from tests.helpers import csrf_token, login, post_form
 

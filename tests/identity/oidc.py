@@ -16,7 +16,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 import oidc_provider_mock
-from services import identity
+from services.people import identity
 
 CLIENT_ID = "learnpay-test-client"
 CLIENT_SECRET = "learnpay-test-secret"

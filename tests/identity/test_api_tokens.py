@@ -7,7 +7,7 @@ import pytest
 
 from extensions import db
 from models import ApiToken, AuditEvent, utcnow
-from services import api_tokens
+from services.people import api_tokens
 from services.errors import DomainError, NotFound
 from tests import factories
 from tests.helpers import csrf_token, login

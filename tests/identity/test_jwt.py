@@ -8,7 +8,7 @@ from joserfc.jwk import KeySet, OctKey, RSAKey
 
 from extensions import db
 from models import User, UserRole, utcnow
-from services import identity
+from services.people import identity
 from services.errors import DomainError
 from tests import factories
 from tests.identity.oidc import CLIENT_ID

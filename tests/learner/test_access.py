@@ -1,9 +1,9 @@
-"""services.access: preview lectures, granting enrollments, and the reasons for refusals."""
+"""services.learning.access: preview lectures, granting enrollments, and the reasons for refusals."""
 from datetime import timedelta
 
 import pytest
 
-from services import access
+from services.learning import access
 from tests import factories
 from tests.learner.builders import T0
 

@@ -1,6 +1,6 @@
 """Public certificates: verifiable by anyone with the link, nothing personal beyond name, course, date."""
 from extensions import db
-from services import progress
+from services.learning import progress
 from tests import factories
 from tests.learner.builders import T0
 

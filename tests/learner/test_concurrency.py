@@ -5,7 +5,7 @@ import pytest
 
 from extensions import db
 from models import Enrollment, EnrollmentStatus, User
-from services import progress
+from services.learning import progress
 from tests import factories
 from tests.learner.builders import T0
 

@@ -6,7 +6,7 @@ from flask import g
 
 from extensions import db
 from models import utcnow
-from services import progress
+from services.learning import progress
 from tests import factories
 from tests.helpers import StatementCounter, login
 from tests.learner.builders import T0, payment_session

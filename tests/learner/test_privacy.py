@@ -4,7 +4,7 @@ from flask import g
 
 from extensions import db
 from models import Enrollment, LectureProgress
-from services import dashboard, progress
+from services.learning import dashboard, progress
 from tests import factories
 from tests.helpers import csrf_token
 from tests.learner.builders import T0, payment_session

@@ -1,11 +1,11 @@
-"""services.progress: completion, progress math, time spent, streaks and certificates."""
+"""services.learning.progress: completion, progress math, time spent, streaks and certificates."""
 from datetime import date, timedelta
 
 import pytest
 
 from extensions import db
 from models import EnrollmentStatus, LectureProgress
-from services import progress
+from services.learning import progress
 from tests import factories
 from tests.learner.builders import T0, add_lecture, completed_rows, minutes
 

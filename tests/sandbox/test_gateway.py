@@ -1,4 +1,4 @@
-"""services/stripe_gateway.py against the live sandbox, in a bare Flask app context."""
+"""services/payments/stripe_gateway.py against the live sandbox, in a bare Flask app context."""
 import hashlib
 import hmac
 import json
@@ -8,7 +8,7 @@ import flask
 import pytest
 import stripe
 
-from services import stripe_gateway as gw
+from services.payments import stripe_gateway as gw
 from tests.sandbox.conftest import control, session_params
 
 

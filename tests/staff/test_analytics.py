@@ -11,7 +11,8 @@ from datetime import date, datetime, timezone
 import pytest
 
 from extensions import db
-from services import analytics, refunds
+from services import analytics
+from services.payments import refunds
 from tests import factories
 from tests.staff import builders
 from tests.staff.builders import at

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from extensions import db
 from models import AuditEvent, Coupon, DiscountType, coupon_courses
-from services import staff_coupons
+from services.coupons import admin as coupon_admin
 from tests import factories
 from tests.helpers import post_form
 from tests.staff import builders
@@ -84,7 +84,7 @@ def test_duplicate_code_is_refused_case_insensitively(staff_client):
 
 
 def test_service_reports_every_problem_at_once(app):
-    errors = staff_coupons.validate(staff_coupons.CouponInput(
+    errors = coupon_admin.validate(coupon_admin.CouponInput(
         code="x", name="", discount_type="FIXED_AMOUNT", amount_off=None, currency=None,
         valid_from=datetime(2026, 2, 1, tzinfo=timezone.utc), valid_until=datetime(2026, 1, 1, tzinfo=timezone.utc)))
     assert set(errors) == {"code", "name", "value", "currency", "valid_until"}
@@ -180,7 +180,7 @@ def test_detail_shows_redemptions_reservations_and_totals(staff_client, learner,
     page = staff_client.get(f"/staff/coupons/{coupon.id}").get_data(as_text=True)
     assert "holder@example.com" in page and "buyer2@example.com" in page
     assert "<dt>Live reservations</dt><dd>1</dd>" in page
-    assert staff_coupons.totals(coupon) == [{"currency": "USD", "uses": 2, "discount": 3960,
+    assert coupon_admin.totals(coupon) == [{"currency": "USD", "uses": 2, "discount": 3960,
                                              "revenue": 7920 + 7920 - 2000}]
     assert "$39.60" in page and "$138.40" in page
 
@@ -193,7 +193,7 @@ def test_bulk_generation_makes_unique_codes_with_shared_settings_and_a_csv(staff
     batch_id = response.headers["Location"].rsplit("/", 1)[-1]
     codes = db.session.scalars(db.select(Coupon).where(Coupon.batch_id == batch_id)).all()
     assert len(codes) == 250 and len({c.code for c in codes}) == 250
-    assert all(c.code.startswith("VIP-") and staff_coupons.CODE_PATTERN.match(c.code) for c in codes)
+    assert all(c.code.startswith("VIP-") and coupon_admin.CODE_PATTERN.match(c.code) for c in codes)
     assert all(c.percent_off == 30 and c.max_uses == 1 and not c.is_public for c in codes)
     linked = db.session.scalar(db.select(sa.func.count()).select_from(coupon_courses)
                                .where(coupon_courses.c.course_id == paid_course.id))
@@ -210,11 +210,11 @@ def test_bulk_generation_skips_codes_that_already_exist(app, staff, monkeypatch)
     template = factories.coupon(code="BASE")
     factories.coupon(code="X-AAAAAAAAAAAA")  # the first code the patched source draws (12 random chars)
     draws = iter("A" * 12)
-    real_choice = staff_coupons.secrets.choice
-    monkeypatch.setattr(staff_coupons.secrets, "choice", lambda seq: next(draws, None) or real_choice(seq))
-    batch_id = staff_coupons.generate_bulk(template, prefix="X-", count=3, actor=staff)
+    real_choice = coupon_admin.secrets.choice
+    monkeypatch.setattr(coupon_admin.secrets, "choice", lambda seq: next(draws, None) or real_choice(seq))
+    batch_id = coupon_admin.generate_bulk(template, prefix="X-", count=3, actor=staff)
     db.session.commit()
-    codes = staff_coupons.batch_codes(batch_id)
+    codes = coupon_admin.batch_codes(batch_id)
     assert next(draws, None) is None  # the colliding code was drawn, then replaced
     assert len(codes) == 3 and "X-AAAAAAAAAAAA" not in {code for code, _, _ in codes}
 
@@ -231,7 +231,7 @@ def test_bulk_generation_validation(staff_client, fields, error):
 def test_ten_thousand_codes_in_one_transaction_quickly(app, staff):
     template = factories.coupon(code="MASS", amount_off=500, currency="USD")
     started = time.perf_counter()
-    batch_id = staff_coupons.generate_bulk(template, prefix="M", count=10_000, actor=staff)
+    batch_id = coupon_admin.generate_bulk(template, prefix="M", count=10_000, actor=staff)
     db.session.commit()
     elapsed = time.perf_counter() - started
     rows = db.session.execute(db.select(sa.func.count(), sa.func.count(sa.distinct(Coupon.code)))
@@ -244,9 +244,9 @@ def test_ten_thousand_codes_in_one_transaction_quickly(app, staff):
 
 def test_bulk_generation_rolls_back_as_a_whole(app, staff, monkeypatch):
     template = factories.coupon(code="ATOMIC")
-    monkeypatch.setattr(staff_coupons.audit, "record", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
+    monkeypatch.setattr(coupon_admin.audit, "record", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
     with pytest.raises(RuntimeError):
-        staff_coupons.generate_bulk(template, prefix="R", count=50, actor=staff)
+        coupon_admin.generate_bulk(template, prefix="R", count=50, actor=staff)
     db.session.rollback()
     assert db.session.scalar(db.select(sa.func.count()).select_from(Coupon)) == 1
 
@@ -258,7 +258,7 @@ def test_lowering_max_uses_waits_for_a_checkout_holding_the_coupon(app, staff, l
     import threading
 
     from models import CouponRedemption, RedemptionStatus
-    from services import coupons
+    from services.coupons import redemptions
 
     coupon = factories.coupon(code="RACE", max_uses=5, current_uses=1)
     # Plain ids: the thread must not touch this thread's session (expired objects would reload through it).
@@ -267,7 +267,7 @@ def test_lowering_max_uses_waits_for_a_checkout_holding_the_coupon(app, staff, l
 
     def checkout():
         with app.app_context():
-            held = coupons.lock(coupon_id)
+            held = redemptions.lock(coupon_id)
             locked.set()
             time.sleep(0.5)
             db.session.add(CouponRedemption(coupon_id=held.id, user_id=learner_id, course_id=course_id,
@@ -279,10 +279,10 @@ def test_lowering_max_uses_waits_for_a_checkout_holding_the_coupon(app, staff, l
     thread = threading.Thread(target=checkout)
     thread.start()
     assert locked.wait(5)
-    data = staff_coupons.CouponInput(code="RACE", name="Race", discount_type="PERCENTAGE",
+    data = coupon_admin.CouponInput(code="RACE", name="Race", discount_type="PERCENTAGE",
                                      percent_off=Decimal(10), max_uses=1)
-    with pytest.raises(staff_coupons.CouponInvalid) as refused:
-        staff_coupons.update(db.session.get(Coupon, coupon_id), data, actor=staff)
+    with pytest.raises(coupon_admin.CouponInvalid) as refused:
+        coupon_admin.update(db.session.get(Coupon, coupon_id), data, actor=staff)
     assert finished.is_set()  # the edit waited for the checkout's commit
     assert "Already 2 used or reserved" in refused.value.errors["max_uses"]
     db.session.rollback()

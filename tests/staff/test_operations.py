@@ -173,7 +173,7 @@ def test_admin_cannot_change_own_role_and_bad_roles_are_refused(admin_client, ad
 
 
 def test_service_refuses_role_changes_by_non_admins(app, staff, learner):
-    from services import user_admin
+    from services.people import admin as user_admin
     from services.errors import Forbidden
 
     with pytest.raises(Forbidden):

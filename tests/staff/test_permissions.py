@@ -47,12 +47,12 @@ ADMIN_ACTIONS = [("/staff/users/{target}/role", {"role": "STAFF"})]
 
 @pytest.fixture
 def world(app, learner, staff, admin):
-    from services import staff_coupons
+    from services.coupons import admin as coupon_admin
 
     course = factories.course(slug="perm-course", title="Perm course", price=9900)
     coupon = factories.coupon(code="PERM10", percent=10)
     spare = factories.coupon(code="SPARE10", percent=10)
-    batch = staff_coupons.generate_bulk(coupon, prefix="B-", count=2, actor=staff)
+    batch = coupon_admin.generate_bulk(coupon, prefix="B-", count=2, actor=staff)
     from extensions import db
     db.session.commit()
     other = factories.user(email="other@example.com")

@@ -13,7 +13,7 @@ from flask_migrate import downgrade, upgrade
 from app import create_app
 from extensions import db
 from models import PaymentSessionStatus, RefundMovement
-from services import refunds
+from services.payments import refunds
 from tests import factories
 from tests.unit.test_migrations import MIGRATIONS, empty_database_url  # noqa: F401 (a fixture)
 from tests.webhooks import builders as b

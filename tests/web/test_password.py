@@ -8,7 +8,8 @@ from itsdangerous import TimestampSigner
 
 from extensions import db, limiter
 from models import AuditEvent, User
-from services import accounts, mail
+from services import mail
+from services.people import accounts
 from tests import factories
 from tests.helpers import DEFAULT_PASSWORD, csrf_token, login, post_form
 

@@ -164,7 +164,7 @@ def post_event(client, evt: dict | bytes, *, secret: str = TEST_WEBHOOK_SECRET, 
 
 def open_on_sandbox(ps: PaymentSession) -> dict:
     """Create ps's Checkout Session on the sandbox, as checkout does (needs sandbox_config)."""
-    from services import stripe_gateway
+    from services.payments import stripe_gateway
 
     params = {
         "mode": "payment", "client_reference_id": ps.id, "customer_email": ps.user.email,

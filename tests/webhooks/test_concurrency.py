@@ -114,7 +114,7 @@ def test_expire_stale_on_many_instances_at_once(app, sandbox, learner, paid_cour
     from datetime import datetime, timedelta, timezone
 
     from models import PaymentSessionStatus, utcnow
-    from services import reconcile
+    from services.payments import reconcile
 
     created = datetime.now(timezone.utc) - timedelta(minutes=40)
     sessions = [b.payment_session(factories_user(), paid_course, coupon=coupon, discount=1485, created_at=created)

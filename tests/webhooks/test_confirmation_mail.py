@@ -1,5 +1,5 @@
 """The "you're enrolled" mail: sent once per paid checkout, only once the enrollment is committed."""
-from services import stripe_events
+from services.payments import stripe_events
 from tests.webhooks import builders as b
 
 

@@ -223,7 +223,7 @@ def test_purge_keeps_recent_and_failed_events(client):
     from datetime import timedelta
 
     from models import utcnow
-    from services import webhook_inbox
+    from services.payments import webhook_inbox
 
     old, recent = _unknown_event(), _unknown_event()
     b.post_event(client, old)

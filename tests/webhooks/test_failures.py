@@ -3,7 +3,7 @@ import pytest
 
 from extensions import db
 from models import EnrollmentStatus, PaymentSessionStatus, RedemptionStatus, StripeEvent, WebhookEventStatus
-from services import coupons
+from services.coupons import redemptions
 from tests.webhooks import builders as b
 
 
@@ -16,7 +16,7 @@ def broken_redeem(monkeypatch):
     """Make fulfillment fail after it has enrolled and moved the session: the worst moment."""
     def boom(*args, **kwargs):
         raise Boom("injected failure while redeeming the coupon")
-    monkeypatch.setattr(coupons, "redeem_for", boom)
+    monkeypatch.setattr(redemptions, "redeem_for", boom)
     return monkeypatch
 
 
@@ -69,7 +69,7 @@ def test_retry_failed_command_reprocesses_failed_events(deliver, ps, broken_rede
 
 def test_failure_in_a_refund_rolls_back_the_refund_too(deliver, ps, monkeypatch):
     deliver("checkout.session.completed", b.checkout_session(ps))
-    from services import enrollments
+    from services.learning import enrollments
 
     def boom(*args, **kwargs):
         raise Boom("injected failure while revoking")
@@ -85,7 +85,7 @@ def test_failure_in_a_refund_rolls_back_the_refund_too(deliver, ps, monkeypatch)
 
 def test_database_error_is_a_retriable_500(deliver, ps, monkeypatch):
     import sqlalchemy as sa
-    from services import stripe_events
+    from services.payments import stripe_events
 
     def broken(*args, **kwargs):
         raise sa.exc.OperationalError("SELECT 1", {}, Exception("server closed the connection"))

@@ -11,7 +11,8 @@ import pytest
 from extensions import db
 from models import (CouponRedemption, EnrollmentStatus, PaymentSessionStatus, RedemptionStatus, StripeEvent,
                     WebhookEventStatus, utcnow)
-from services import coupons, fulfillment, payment_states
+from services.coupons import redemptions
+from services.payments import fulfillment, payment_states
 from tests import factories
 from tests.webhooks import builders as b
 
@@ -84,7 +85,7 @@ def test_abandoned_session_ends_expired_and_released(deliver, ps, order):
 def test_completed_after_a_local_cancel_still_enrolls(deliver, ps):
     now = utcnow()
     payment_states.move(ps, PaymentSessionStatus.CANCELLED, now=now, reason="learner cancelled")
-    coupons.release_for(ps, now, "cancelled")
+    redemptions.release_for(ps, now, "cancelled")
     db.session.commit()
     deliver("checkout.session.completed", b.checkout_session(ps))
     ps = deliver.reload(ps)

@@ -3,7 +3,7 @@ import pytest
 
 from extensions import db
 from models import AuditEvent, EnrollmentStatus, PaymentSessionStatus, utcnow
-from services import refunds
+from services.payments import refunds
 from services.errors import DomainError
 from tests.webhooks import builders as b
 

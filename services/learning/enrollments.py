@@ -141,7 +141,7 @@ def enroll_free(user: User, course: Course, now: datetime, invitation_code: str 
     if existing is not None:
         return existing
     if course.enrollment_type == EnrollmentType.INVITATION_ONLY:
-        from services import invitations
+        from services.learning import invitations
 
         if not (invitation_code or "").strip():
             raise DomainError("This course is by invitation only. Enter the code from your invitation.",

@@ -7,7 +7,7 @@ from datetime import datetime
 from extensions import db
 from models import Course, Invitation, User
 from services import audit
-from services.coupons import normalize_code  # typed by hand like coupon codes: same rule
+from services.coupons.redemptions import normalize_code  # typed by hand like coupon codes: same rule
 from services.errors import DomainError
 
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are typed by hand

@@ -6,7 +6,7 @@ session row first, so two callers racing for the same session run one after the 
 the second finds the work done. The unique (user, course) enrollment backs this up on
 databases without row locks.
 
-Stripe objects are not dicts (`.get` fails): fields are read with `services.stripe_objects`,
+Stripe objects are not dicts (`.get` fails): fields are read with `services.payments.stripe_objects`,
 which also accepts the plain dicts that tests and the webhook inbox hand over.
 """
 from __future__ import annotations
@@ -18,9 +18,12 @@ from sqlalchemy.orm import joinedload
 
 from extensions import db
 from models import Enrollment, EnrollmentSource, EnrollmentType, PaymentSession, PaymentSessionStatus as S
-from services import audit, coupons, enrollments, notifications, payment_states
+from services import audit, notifications
+from services.coupons import redemptions
+from services.learning import enrollments
+from services.payments import payment_states
 from services.errors import NotFound
-from services.stripe_objects import field, object_id
+from services.payments.stripe_objects import field, object_id
 
 
 def _locked(payment_session_id: str) -> PaymentSession | None:
@@ -124,7 +127,7 @@ def _fulfill(payment_session: PaymentSession, stripe_session, now: datetime, sou
     enrollment = access.enrollment
     payment_session.enrollment_id = enrollment.id
     payment_states.move(payment_session, S.COMPLETED, now=now, reason=f"paid ({source})", actor_label=source)
-    coupons.redeem_for(payment_session, enrollment, now)
+    redemptions.redeem_for(payment_session, enrollment, now)
     if access.concern:
         _flag(payment_session, access.concern, source)
     if not access.duplicate:
@@ -147,7 +150,7 @@ def _paid_enrollment(payment_session: PaymentSession, stripe_session, now: datet
     if payment_session.coupon_id is not None:
         # Coupon, then course, then enrollment: the order checkout takes them in (redeeming
         # below would otherwise lock the coupon last, and could deadlock with a free checkout).
-        coupons.lock(payment_session.coupon_id)
+        redemptions.lock(payment_session.coupon_id)
     existing = enrollments.lock(user, course)
     if existing is not None and existing.grants_access and existing.payment_id not in (None, payment_session.id) \
             and existing.type == EnrollmentType.PAID and existing.amount_paid > 0:
@@ -178,7 +181,7 @@ def apply_checkout_session(stripe_session, *, now: datetime, source: str) -> Pay
     if status == "expired":
         if payment_states.move(payment_session, S.EXPIRED, now=now, reason=f"expired on Stripe ({source})",
                                actor_label=source) or payment_session.status in (S.EXPIRED, S.CANCELLED):
-            coupons.release_for(payment_session, now, "checkout session expired")
+            redemptions.release_for(payment_session, now, "checkout session expired")
     return payment_session
 
 
@@ -192,5 +195,5 @@ def fail_async_payment(stripe_session, *, now: datetime, source: str) -> Payment
                            actor_label=source):
         payment_session.failure_code = "async_payment_failed"
         payment_session.failure_message = "The bank payment did not go through."
-        coupons.release_for(payment_session, now, "delayed payment failed")
+        redemptions.release_for(payment_session, now, "delayed payment failed")
     return payment_session

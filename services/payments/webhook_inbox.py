@@ -1,7 +1,7 @@
 """The webhook inbox: one row per verified Stripe event, keyed by Stripe's event id.
 
 `receive` claims the event's row (insert-if-absent, else a row lock), runs its effect through
-`services.stripe_events.dispatch` and marks it processed, all in the caller's transaction:
+`services.payments.stripe_events.dispatch` and marks it processed, all in the caller's transaction:
 the caller commits once, so the effect and the "processed" mark land together or not at all.
 A second delivery of a processed (or ignored) event finds the row done and has no effect.
 
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from extensions import db
 from models import StripeEvent, WebhookEventStatus
-from services import stripe_events
+from services.payments import stripe_events
 
 DONE = (WebhookEventStatus.PROCESSED, WebhookEventStatus.IGNORED)
 MAX_ERROR_CHARS = 2000

@@ -7,7 +7,8 @@ from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 from models import Course, Enrollment, EnrollmentType, User, WaitlistEntry, WaitlistStatus
-from services import audit, enrollments
+from services import audit
+from services.learning import enrollments
 
 
 def find(user: User, course: Course) -> WaitlistEntry | None:

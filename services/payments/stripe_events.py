@@ -15,9 +15,10 @@ from typing import Any, Callable
 
 from extensions import db
 from models import PaymentSession, StripeEvent, WebhookEventStatus
-from services import audit, disputes, fulfillment, refunds
-from services.refunds import find_payment_session
-from services.stripe_objects import field, object_id
+from services import audit
+from services.payments import disputes, fulfillment, refunds
+from services.payments.refunds import find_payment_session
+from services.payments.stripe_objects import field, object_id
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from extensions import db
 from models import (Coupon, CouponRedemption, coupon_courses, Course, Enrollment, PaymentSession, RedemptionStatus,
                     User, utcnow)
-from services import audit, payment_states
+from services import audit
+from services.payments import payment_states
 from services.errors import Conflict
 
 CODE_MAX_LENGTH = 32

@@ -18,9 +18,11 @@ from datetime import datetime
 from typing import Any
 
 from models import EnrollmentStatus, PaymentSession
-from services import audit, enrollments, payment_states
-from services.refunds import enrollment_for, find_payment_session
-from services.stripe_objects import field, object_id
+from services import audit
+from services.learning import enrollments
+from services.payments import payment_states
+from services.payments.refunds import enrollment_for, find_payment_session
+from services.payments.stripe_objects import field, object_id
 
 CLOSED_WON = {"won", "warning_closed"}
 CLOSED_LOST = {"lost"}

@@ -19,7 +19,8 @@ from sqlalchemy.orm import joinedload
 from extensions import db
 from models import (Coupon, CouponRedemption, Course, DiscountType, PaymentSession, RedemptionStatus, User,
                     coupon_courses, utcnow)
-from services import audit, coupons
+from services import audit
+from services.coupons import redemptions
 from services.errors import Conflict, FieldErrors, NotFound
 from services.money import SUPPORTED_CURRENCIES
 
@@ -160,7 +161,7 @@ def create(data: CouponInput, *, actor: User) -> Coupon:
 def update(coupon: Coupon, data: CouponInput, *, actor: User) -> Coupon:
     # The same row lock checkout takes to reserve a use: a reservation cannot slip in between
     # counting the uses held and lowering max_uses under them.
-    coupon = coupons.lock(coupon.id)
+    coupon = redemptions.lock(coupon.id)
     errors = validate(data, exclude_id=coupon.id)
     if coupon.max_uses is not None or data.max_uses is not None:
         # Lowering max_uses under what is already used or held would break invariant 2.
@@ -266,7 +267,7 @@ def live_reservation_count(coupon: Coupon, now: datetime) -> int:
                sa.or_(CouponRedemption.expires_at.is_(None), CouponRedemption.expires_at > now))) or 0
 
 
-def redemptions(coupon: Coupon, limit: int = 200) -> list[CouponRedemption]:
+def recent_redemptions(coupon: Coupon, limit: int = 200) -> list[CouponRedemption]:
     return list(db.session.scalars(
         db.select(CouponRedemption).options(joinedload(CouponRedemption.user), joinedload(CouponRedemption.course))
         .where(CouponRedemption.coupon_id == coupon.id)

@@ -14,7 +14,8 @@ from typing import Iterator
 
 from extensions import db
 from models import PaymentSession, PaymentSessionStatus
-from services import checkout, coupons, disputes, fulfillment, payment_states, refunds, stripe_events, stripe_gateway
+from services.coupons import redemptions
+from services.payments import checkout, disputes, fulfillment, payment_states, refunds, stripe_events, stripe_gateway
 
 
 def stale_candidates(*, older_than: timedelta, now: datetime, limit: int = 200) -> list[str]:
@@ -60,7 +61,7 @@ def expire_one(payment_session_id: str, *, now: datetime,
     if not payment_session.stripe_session_id:  # Stripe was never reached for this attempt
         payment_states.move(payment_session, PaymentSessionStatus.EXPIRED, now=now,
                             reason="expired before a Stripe session was created", actor_label="system")
-        coupons.release_for(payment_session, now, "expired")
+        redemptions.release_for(payment_session, now, "expired")
         return payment_session.status
     session, _ = checkout.expire_on_stripe(payment_session.stripe_session_id)
     return _apply(session, now=now, partial_refund_keeps_access=partial_refund_keeps_access,

@@ -13,7 +13,7 @@ from datetime import datetime
 from types import EllipsisType
 
 from models import Course, Enrollment, EnrollmentStatus, Lecture, User, utcnow
-from services import enrollments
+from services.learning import enrollments
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,9 @@ import sqlalchemy as sa
 from extensions import db
 from models import (Coupon, Course, Enrollment, EnrollmentSource, EnrollmentType, PaymentSession, PaymentSessionStatus as S,
                     User, WaitlistEntry, new_public_id)
-from services import coupons, enrollments, fulfillment, payment_states, pricing, stripe_gateway, waitlist
+from services.coupons import redemptions, pricing
+from services.learning import enrollments, waitlist
+from services.payments import fulfillment, payment_states, stripe_gateway
 from services.errors import Conflict, DomainError, NotFound
 
 SESSION_ID_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
@@ -125,7 +127,7 @@ def offer(course: Course, user: User | None, coupon_code: str | None, now: datet
 def _price_offer_query():
     # Built once: the live quote runs on every keystroke, and building and keying this
     # statement costs more than running it.
-    return (db.select(Course, Coupon, coupons.applies_to_course(Course.id))
+    return (db.select(Course, Coupon, redemptions.applies_to_course(Course.id))
             .outerjoin(Coupon, Coupon.code == sa.bindparam("code"))
             .where(Course.slug == sa.bindparam("slug"), Course.is_published.is_(True)))
 
@@ -136,8 +138,8 @@ _PRICE_OFFER_QUERY = _price_offer_query()
 def price_offer(slug: str, coupon_code: str | None, user: User | None, now: datetime) -> Offer:
     """The live price fragment's offer: the published course (without lectures) and its coupon
     in one query. NotFound like the course page."""
-    normalized = coupons.normalize_code(coupon_code)
-    if len(normalized) > coupons.CODE_MAX_LENGTH:
+    normalized = redemptions.normalize_code(coupon_code)
+    if len(normalized) > redemptions.CODE_MAX_LENGTH:
         normalized = ""  # no such code can exist; the quote still says "not found"
     row = db.session.execute(_PRICE_OFFER_QUERY, {"code": normalized, "slug": slug}).first()
     if row is None:
@@ -195,7 +197,7 @@ def _enroll_without_payment(user: User, course: Course, quote: pricing.Quote, no
         if quote.coupon_id is None:
             enrollment = enrollments.enroll(user, course, type=EnrollmentType.FREE, now=now, actor=user)
             return CheckoutStart("ENROLLED", enrollment=enrollment)
-        coupons.lock(quote.coupon_id)
+        redemptions.lock(quote.coupon_id)
         payment_session = PaymentSession(
             id=new_public_id("ps"), course_id=course.id, user_id=user.id, status=S.PENDING,
             amount=quote.original_amount, currency=quote.currency, discount_amount=quote.discount_amount,
@@ -203,7 +205,7 @@ def _enroll_without_payment(user: User, course: Course, quote: pricing.Quote, no
             expires_at=now)
         db.session.add(payment_session)
         db.session.flush()
-        coupons.reserve(payment_session.coupon, payment_session, now, None)
+        redemptions.reserve(payment_session.coupon, payment_session, now, None)
         enrollment = enrollments.enroll(user, course, type=EnrollmentType.PAID, source=EnrollmentSource.PROMOTION,
                                         now=now, payment_session=payment_session, discount=quote.discount_amount,
                                         actor=user)
@@ -213,7 +215,7 @@ def _enroll_without_payment(user: User, course: Course, quote: pricing.Quote, no
         return CheckoutStart("WAITLISTED", waitlist_entry=waitlist.join(user, course, now))
     payment_session.enrollment_id = enrollment.id
     payment_states.move(payment_session, S.COMPLETED, now=now, reason="free with coupon", actor_label=user.email)
-    coupons.redeem_for(payment_session, enrollment, now)
+    redemptions.redeem_for(payment_session, enrollment, now)
     return CheckoutStart("ENROLLED", payment_session=payment_session, enrollment=enrollment)
 
 
@@ -221,7 +223,7 @@ def _new_payment_session(user: User, course: Course, quote: pricing.Quote, succe
                          now: datetime, session_minutes: int) -> PaymentSession:
     expires_at = (now + timedelta(minutes=session_minutes)).replace(microsecond=0)
     if quote.coupon_id is not None:
-        coupons.lock(quote.coupon_id)  # before any row referencing it: one lock order for everyone
+        redemptions.lock(quote.coupon_id)  # before any row referencing it: one lock order for everyone
     payment_session = PaymentSession(
         id=new_public_id("ps"), course_id=course.id, user_id=user.id, status=S.PENDING,
         amount=quote.original_amount, currency=quote.currency, discount_amount=quote.discount_amount,
@@ -230,7 +232,7 @@ def _new_payment_session(user: User, course: Course, quote: pricing.Quote, succe
     db.session.add(payment_session)
     db.session.flush()
     if quote.coupon_id is not None:
-        coupons.reserve(payment_session.coupon, payment_session, now, expires_at + RESERVATION_GRACE)
+        redemptions.reserve(payment_session.coupon, payment_session, now, expires_at + RESERVATION_GRACE)
     # The exact parameters are stored: a retry with the same idempotency key must send the same ones.
     payment_session.extra = {"stripe_params": _stripe_params(payment_session, user, course, success_url,
                                                              cancel_url, expires_at),
@@ -323,7 +325,7 @@ def _close_superseded(other: PaymentSession, now: datetime) -> bool:
 
 def _close(payment_session: PaymentSession, status: S, now: datetime, reason: str) -> None:
     if payment_states.move(payment_session, status, now=now, reason=reason):
-        coupons.release_for(payment_session, now, reason)
+        redemptions.release_for(payment_session, now, reason)
     db.session.flush()
 
 

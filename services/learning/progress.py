@@ -28,8 +28,9 @@ import sqlalchemy as sa
 
 from extensions import db
 from models import Course, Enrollment, EnrollmentStatus, Lecture, LectureProgress, User, new_public_id
-from services import access, catalog
-from services.access import Access
+from services.courses import catalog
+from services.learning import access
+from services.learning.access import Access
 from services.errors import Forbidden, NotFound
 
 HEARTBEAT_SECONDS = 60

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 from models import User, UserRole, utcnow
-from services.accounts import check_email, find_by_email
+from services.people.accounts import check_email, find_by_email
 from services.errors import DomainError
 
 # Asymmetric algorithms only: a provider's public key must never be usable as an HMAC secret.

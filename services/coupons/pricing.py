@@ -1,11 +1,11 @@
 """Pricing: what a learner pays for a course, with or without a coupon, at a given time.
 
 `quote` is pure with respect to writes: it reads the course, the coupon and how many uses
-are taken, and returns a `Quote`. It never reserves anything; `coupons.reserve` re-checks the
+are taken, and returns a `Quote`. It never reserves anything; `redemptions.reserve` re-checks the
 limits under a row lock when a checkout actually starts.
 
 Rules (docs/checkout.md states them for people):
-- codes match case-insensitively after trimming (`coupons.normalize_code`);
+- codes match case-insensitively after trimming (`redemptions.normalize_code`);
 - a coupon is valid from `valid_from` (inclusive) until `valid_until` (exclusive), in UTC;
 - `max_uses` counts redemptions plus live reservations; `per_learner_limit` counts the
   learner's redemptions plus live reservations, except the learner's own reservations for
@@ -63,18 +63,18 @@ class Quote:
 
 def quote(course: Course, code: str | None, user: User | None, now: datetime) -> Quote:
     """The price of `course` for `user` at `now` with the coupon `code` (None or "" for none)."""
-    from services import coupons  # coupons imports this module's constants
+    from services.coupons import redemptions  # redemptions imports this module's constants
 
-    coupon, applicable = coupons.find_for_course(code, course)
+    coupon, applicable = redemptions.find_for_course(code, course)
     return quote_with(course, code, coupon, applicable, user, now)
 
 
 def quote_with(course: Course, code: str | None, coupon: Coupon | None, applicable: bool, user: User | None,
                now: datetime) -> Quote:
-    """`quote` for callers that already looked the coupon up (`coupons.find_for_course`)."""
-    from services import coupons
+    """`quote` for callers that already looked the coupon up (`redemptions.find_for_course`)."""
+    from services.coupons import redemptions
 
-    normalized = coupons.normalize_code(code)
+    normalized = redemptions.normalize_code(code)
     base = Quote(course_id=course.id, currency=course.currency, original_amount=course.price_amount,
                  discount_amount=0, final_amount=course.price_amount, coupon_id=None,
                  coupon_code=normalized or None)
@@ -104,7 +104,7 @@ def discount_for(coupon: Coupon, price: int) -> int:
 
 def _rule_refusal(coupon: Coupon, course: Course, user: User | None, now: datetime,
                   applicable: bool) -> tuple[str, str] | None:
-    from services import coupons
+    from services.coupons import redemptions
 
     if not coupon.is_active:
         return COUPON_INACTIVE, "This code is no longer active."
@@ -120,11 +120,11 @@ def _rule_refusal(coupon: Coupon, course: Course, user: User | None, now: dateti
         minimum = money.format_money(coupon.minimum_amount, coupon.currency or course.currency)
         return COUPON_MINIMUM_NOT_MET, f"This code needs a purchase of at least {minimum}."
     if coupon.max_uses is not None:
-        taken = coupon.current_uses + coupons.live_reservations(coupon, now, exclude_user=user, exclude_course=course)
+        taken = coupon.current_uses + redemptions.live_reservations(coupon, now, exclude_user=user, exclude_course=course)
         if taken >= coupon.max_uses:
             return COUPON_USED_UP, "This code has been used the maximum number of times."
     if user is not None and coupon.per_learner_limit is not None:
-        if coupons.uses_by(coupon, user, now, exclude_course=course) >= coupon.per_learner_limit:
+        if redemptions.uses_by(coupon, user, now, exclude_course=course) >= coupon.per_learner_limit:
             return COUPON_ALREADY_USED, "You have already used this code."
     return None
 

@@ -21,8 +21,8 @@ from sqlalchemy.orm import joinedload
 from extensions import db
 from models import (Course, Enrollment, EnrollmentStatus, Lecture, LectureProgress, PaymentSession,
                     PaymentSessionStatus, User)
-from services import access, progress
-from services.access import Access
+from services.learning import access, progress
+from services.learning.access import Access
 
 PENDING_STATES = (PaymentSessionStatus.PENDING, PaymentSessionStatus.PROCESSING)
 
@@ -148,7 +148,7 @@ def _lectures_by_course(user: User) -> dict[int, list[LectureRef]]:
 
 def _completed_counts(user: User) -> dict[int, int]:
     # Only completions of lectures that still belong to the enrollment's course count, so
-    # the dashboard agrees with services.progress when lectures were added or removed.
+    # the dashboard agrees with services.learning.progress when lectures were added or removed.
     rows = db.session.execute(
         db.select(LectureProgress.enrollment_id, sa.func.count(LectureProgress.id))
         .join(Enrollment, Enrollment.id == LectureProgress.enrollment_id)

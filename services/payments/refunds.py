@@ -25,9 +25,11 @@ from typing import Any
 from extensions import db
 from models import (Enrollment, EnrollmentStatus, PaymentSession, PaymentSessionStatus, PaymentStatus,
                     RefundMovement, User)
-from services import audit, enrollments, payment_states, stripe_gateway
+from services import audit
+from services.learning import enrollments
+from services.payments import payment_states, stripe_gateway
 from services.errors import Conflict, DomainError
-from services.stripe_objects import field, object_id
+from services.payments.stripe_objects import field, object_id
 
 # Refund statuses that mean the money is not (or no longer) on its way back.
 DEAD = {"failed", "canceled"}

@@ -1,0 +1,1 @@
+"""Courses: the catalog visitors see, and the staff side (`admin`)."""

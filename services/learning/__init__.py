@@ -1,0 +1,1 @@
+"""Learning: enrollments and access, progress, the dashboard, certificates, waitlists and invitations."""

@@ -1,0 +1,1 @@
+"""Payments: checkout, fulfillment, refunds, disputes and everything that talks to Stripe."""

@@ -1,0 +1,1 @@
+"""People: accounts, OIDC identity, API tokens, and user administration (`admin`)."""
