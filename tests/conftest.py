@@ -8,7 +8,6 @@ Alembic migrations, so every run also checks them.
 import os
 import secrets
 import tempfile
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -17,7 +16,7 @@ from flask import g
 from app import create_app
 from extensions import db
 from tests import factories
-from tests.helpers import TEST_WEBHOOK_SECRET
+from tests.helpers import MIGRATIONS, TEST_WEBHOOK_SECRET
 
 pytest_plugins = ["tests.fixtures_sandbox", "tests.fixtures_live"]
 
@@ -68,12 +67,28 @@ def database_url():
         yield url
 
 
+@pytest.fixture
+def empty_database_url():
+    """A database with no tables, for tests that run the migrations themselves."""
+    if BACKEND != "postgresql":
+        yield f"sqlite:///{tempfile.mkdtemp(prefix='learnpay-mig-')}/empty.db"
+        return
+    name = f"learnpay_mig_{secrets.token_hex(4)}"
+    admin = _admin_engine()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield POSTGRES_SERVER_URL.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def _migrate(url: str) -> None:
     from flask_migrate import upgrade
 
     app = create_app(_base_config(url))
     with app.app_context():
-        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+        upgrade(directory=MIGRATIONS)
         db.engine.dispose()
 
 
@@ -168,7 +183,7 @@ def sign_in(app):
     """Put a user (a User or an id) into the test client's session as Flask-Login's own login
     does (user id with its session stamp, fresh flag, the "strong" session-protection
     identifier), skipping the Argon2 check of the sign-in form, which costs about a second per
-    test on a busy machine. tests/web and the browser tests use the real form."""
+    test on a busy machine. tests/accounts and the browser tests use the real form."""
     from flask_login.utils import _create_identifier
 
     from models import User

@@ -1,9 +1,11 @@
 """Test helpers: CSRF tokens from pages, signing in through the real form, counting SQL statements."""
 import re
+from pathlib import Path
 
 from flask.testing import FlaskClient
 from sqlalchemy import event
 
+MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 TEST_WEBHOOK_SECRET = "whsec_test_secret_for_the_suite"
 DEFAULT_PASSWORD = "correct-horse-42"
 _META_TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')

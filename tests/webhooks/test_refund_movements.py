@@ -15,7 +15,7 @@ from extensions import db
 from models import PaymentSessionStatus, RefundMovement
 from services.payments import refunds
 from tests import factories
-from tests.unit.test_migrations import MIGRATIONS, empty_database_url  # noqa: F401 (a fixture)
+from tests.helpers import MIGRATIONS
 from tests.webhooks import builders as b
 
 SOLD = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
