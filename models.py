@@ -106,6 +106,12 @@ class PaymentSessionStatus(enum.StrEnum):
     REFUNDED = "REFUNDED"
 
 
+# Read by payments (refunds, disputes) and coupons (revenue brought by a code) alike, so the
+# fact lives beside the enum rather than in either domain. Transitions: payments/payment_states.
+PAID_STATUSES = frozenset({PaymentSessionStatus.COMPLETED, PaymentSessionStatus.REFUNDED})
+OPEN_STATUSES = frozenset({PaymentSessionStatus.PENDING, PaymentSessionStatus.PROCESSING})
+
+
 class DiscountType(enum.StrEnum):
     PERCENTAGE = "PERCENTAGE"
     FIXED_AMOUNT = "FIXED_AMOUNT"

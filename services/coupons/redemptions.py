@@ -14,10 +14,9 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from extensions import db
-from models import (Coupon, CouponRedemption, coupon_courses, Course, Enrollment, PaymentSession, RedemptionStatus,
+from models import (PAID_STATUSES, Coupon, CouponRedemption, coupon_courses, Course, Enrollment, PaymentSession, RedemptionStatus,
                     User, utcnow)
 from services import audit
-from services.payments import payment_states
 from services.errors import Conflict
 
 CODE_MAX_LENGTH = 32
@@ -183,6 +182,6 @@ def usage_summary(coupon: Coupon, now: datetime | None = None) -> dict:
     revenue = db.session.scalar(
         db.select(sa.func.coalesce(sa.func.sum(PaymentSession.final_amount - PaymentSession.amount_refunded), 0))
         .join(redeemed, redeemed.c.payment_session_id == PaymentSession.id)
-        .where(PaymentSession.status.in_(payment_states.PAID_STATES)))
+        .where(PaymentSession.status.in_(PAID_STATUSES)))
     return {"uses": coupon.current_uses, "reservations": live_reservations(coupon, now or utcnow()),
             "discount_given": int(discount or 0), "revenue": int(revenue or 0)}

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 
 from extensions import db
 from models import (Coupon, Course, Enrollment, EnrollmentSource, EnrollmentType, PaymentSession, PaymentSessionStatus as S,
-                    User, WaitlistEntry, new_public_id)
+                    PAID_STATUSES, User, WaitlistEntry, new_public_id)
 from services.coupons import redemptions, pricing
 from services.learning import enrollments, waitlist
 from services.payments import fulfillment, payment_states, stripe_gateway
@@ -317,7 +317,7 @@ def _close_superseded(other: PaymentSession, now: datetime) -> bool:
             raise CheckoutUnavailable(error.user_message) from error
         if not expired_now:
             applied = fulfillment.apply_checkout_session(stripe_session, now=now, source="checkout")
-            if applied is not None and applied.status in payment_states.PAID_STATES | {S.PROCESSING}:
+            if applied is not None and applied.status in PAID_STATUSES | {S.PROCESSING}:
                 return False
     _close(other, S.CANCELLED, now, "replaced by a new checkout")
     return True

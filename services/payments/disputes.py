@@ -17,10 +17,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from models import EnrollmentStatus, PaymentSession
+from models import PAID_STATUSES, EnrollmentStatus, PaymentSession
 from services import audit
 from services.learning import enrollments
-from services.payments import payment_states
 from services.payments.refunds import enrollment_for, find_payment_session
 from services.payments.stripe_objects import field, object_id
 
@@ -58,7 +57,7 @@ def apply_dispute(dispute: Any, *, now: datetime) -> PaymentSession | None:
 def enforce(payment_session: PaymentSession, *, now: datetime) -> None:
     """Bring the enrollment in line with the session's disputes (idempotent)."""
     ledger = (payment_session.extra or {}).get("disputes") or {}
-    if not ledger or payment_session.status not in payment_states.PAID_STATES:
+    if not ledger or payment_session.status not in PAID_STATUSES:
         return
     enrollment = enrollment_for(payment_session)
     if enrollment is None:

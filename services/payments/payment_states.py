@@ -23,9 +23,6 @@ TRANSITIONS: dict[S, set[S]] = {
     S.REFUNDED: set(),
 }
 
-PAID_STATES = frozenset({S.COMPLETED, S.REFUNDED})
-OPEN_STATES = frozenset({S.PENDING, S.PROCESSING})
-
 
 def can_move(current: S, new: S) -> bool:
     return new in TRANSITIONS.get(current, set())

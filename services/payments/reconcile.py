@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Iterator
 
 from extensions import db
-from models import PaymentSession, PaymentSessionStatus
+from models import OPEN_STATUSES, PaymentSession, PaymentSessionStatus
 from services.coupons import redemptions
 from services.payments import checkout, disputes, fulfillment, payment_states, refunds, stripe_events, stripe_gateway
 
@@ -22,7 +22,7 @@ def stale_candidates(*, older_than: timedelta, now: datetime, limit: int = 200) 
     """PENDING/PROCESSING sessions created before now - older_than, oldest first."""
     return list(db.session.scalars(
         db.select(PaymentSession.id)
-        .where(PaymentSession.status.in_(payment_states.OPEN_STATES), PaymentSession.created_at < now - older_than)
+        .where(PaymentSession.status.in_(OPEN_STATUSES), PaymentSession.created_at < now - older_than)
         .order_by(PaymentSession.created_at).limit(limit)
     ))
 
@@ -30,7 +30,7 @@ def stale_candidates(*, older_than: timedelta, now: datetime, limit: int = 200) 
 def reconcile_one(payment_session_id: str, *, now: datetime,
                   partial_refund_keeps_access: bool = True) -> PaymentSessionStatus | None:
     """Ask Stripe about one open session and apply the answer; None when skipped."""
-    payment_session = _claim(payment_session_id, payment_states.OPEN_STATES)
+    payment_session = _claim(payment_session_id, OPEN_STATUSES)
     if payment_session is None or not payment_session.stripe_session_id:
         return None
     session = stripe_gateway.retrieve_checkout_session(payment_session.stripe_session_id)

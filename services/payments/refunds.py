@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from extensions import db
-from models import (Enrollment, EnrollmentStatus, PaymentSession, PaymentSessionStatus, PaymentStatus,
+from models import (PAID_STATUSES, Enrollment, EnrollmentStatus, PaymentSession, PaymentSessionStatus, PaymentStatus,
                     RefundMovement, User)
 from services import audit
 from services.learning import enrollments
@@ -99,7 +99,7 @@ def request_refund(payment_session: PaymentSession, *, amount: int | None, reaso
     after a failed refund, gets a key of its own. The refund is recorded at once; the
     webhook confirms it.
     """
-    if payment_session.status not in payment_states.PAID_STATES or not payment_session.payment_intent_id:
+    if payment_session.status not in PAID_STATUSES or not payment_session.payment_intent_id:
         raise Conflict("Only a paid payment can be refunded.", code="NOT_REFUNDABLE")
     remaining = payment_session.final_amount - refunded_amount(payment_session)
     if remaining <= 0:
@@ -219,7 +219,7 @@ def enforce(payment_session: PaymentSession, *, now: datetime, partial_refund_ke
                                       amount=amount - payment_session.amount_refunded,
                                       occurred_at=occurred_at or now))
         payment_session.amount_refunded = amount
-    if payment_session.status not in payment_states.PAID_STATES or amount == 0:
+    if payment_session.status not in PAID_STATUSES or amount == 0:
         return  # nothing to take back yet; fulfillment calls this again when it happens
     enrollment = enrollment_for(payment_session)
     full = amount >= payment_session.final_amount
