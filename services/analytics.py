@@ -1,4 +1,4 @@
-"""Staff analytics: every figure is one SQL aggregate over a date range, never rows in Python.
+"""Staff analytics (and the staff home page's counts): every figure is one SQL aggregate, never rows in Python.
 
 A date range is inclusive UTC days [start, end]. All queries filter on an indexed timestamp
 column with a half-open range [start 00:00, end+1 00:00), so their cost follows the number of
@@ -25,11 +25,10 @@ from datetime import date, datetime, time, timedelta, timezone
 import sqlalchemy as sa
 
 from extensions import db
-from models import (Coupon, CouponRedemption, Course, Enrollment, EnrollmentStatus, PaymentSession,
-                    PaymentSessionStatus, RedemptionStatus, RefundMovement)
+from models import (PAID_STATUSES, Coupon, CouponRedemption, Course, Enrollment, EnrollmentStatus, PaymentSession,
+                    PaymentSessionStatus, RedemptionStatus, RefundMovement, StripeEvent, WebhookEventStatus)
 from services.money import to_major
 
-PAID_STATUSES = (PaymentSessionStatus.COMPLETED, PaymentSessionStatus.REFUNDED)
 MAX_DAYS = 366
 DEFAULT_DAYS = 30
 
@@ -47,6 +46,19 @@ class Table:
     title: str
     columns: list[Column]
     rows: list[dict]
+
+
+def dashboard_summary() -> dict:
+    """The counts on the staff home page: what exists, and what waits for someone."""
+    count = lambda model, *where: db.session.scalar(db.select(sa.func.count()).select_from(model).where(*where))  # noqa: E731
+    return {
+        "courses": count(Course),
+        "coupons": count(Coupon, Coupon.is_active.is_(True)),
+        "pending": count(PaymentSession, PaymentSession.status == PaymentSessionStatus.PENDING),
+        "flagged": count(PaymentSession, PaymentSession.needs_review.is_(True)),
+        "failed_events": count(StripeEvent, StripeEvent.status == WebhookEventStatus.FAILED),
+        "enrollments": count(Enrollment),
+    }
 
 
 def parse_range(start_text: str | None, end_text: str | None, today: date) -> tuple[date, date, str | None]:

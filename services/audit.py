@@ -1,4 +1,4 @@
-"""The audit trail: one function that every state change and staff action calls."""
+"""The audit trail: one function that every state change and staff action calls, and its staff list."""
 from typing import Any
 
 from extensions import db
@@ -20,6 +20,22 @@ def record(action: str, subject: Any, *, actor: User | None = None, actor_label:
     )
     db.session.add(event)
     return event
+
+
+def search(*, action: str = "", subject: str = "", actor: str = "", page: int = 1):
+    """A page of entries for the staff audit page, newest first (`subject` is "Type" or "Type:id")."""
+    query = db.select(AuditEvent)
+    if action:
+        query = query.where(AuditEvent.action.like(f"{action}%"))
+    if subject:
+        kind, _, ident = subject.partition(":")
+        query = query.where(AuditEvent.subject_type == kind)
+        if ident:
+            query = query.where(AuditEvent.subject_id == ident)
+    if actor:
+        query = query.where(AuditEvent.actor_label.like(f"%{actor.lower()}%"))
+    return db.paginate(query.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()), page=page,
+                       per_page=50, error_out=False)
 
 
 def snapshot(obj: Any, fields: list[str]) -> dict:

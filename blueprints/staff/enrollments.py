@@ -6,8 +6,8 @@ from blueprints.staff.forms import EmptyForm, GrantForm, InvitationForm, RevokeF
 from blueprints.staff.routes import bp, page_arg
 from extensions import db
 from models import Course, EnrollmentSource, EnrollmentStatus, EnrollmentType, utcnow
-from services import staff_queries
 from services.courses import admin as course_admin
+from services.people import accounts
 from services.learning import enrollments as enrollment_service, invitations, waitlist
 from services.errors import DomainError
 
@@ -30,8 +30,8 @@ def course_enrollments(course_id: int, grant_form=None, invitation_form=None, st
     status = request.args.get("status", "")
     return render_template(
         "staff/enrollments/course.html", course=course, status=status, statuses=list(EnrollmentStatus),
-        rows=staff_queries.course_enrollments(course, status=status, page=page_arg()),
-        invitations=staff_queries.invitations(course), waitlist=staff_queries.waitlist(course),
+        rows=enrollment_service.for_course(course, status=status, page=page_arg()),
+        invitations=invitations.for_course(course), waitlist=waitlist.entries(course),
         grant_form=grant_form or GrantForm(formdata=None),
         invitation_form=invitation_form or InvitationForm(formdata=None),
         revoke_form=RevokeForm(formdata=None), action_form=EmptyForm()), status_code
@@ -42,7 +42,7 @@ def enrollment_grant(course_id: int):
     course = course_admin.get(course_id)
     form = GrantForm()
     if form.validate_on_submit():
-        user = staff_queries.user_by_email(form.email.data)
+        user = accounts.find_by_email(form.email.data)
         if user is None:
             form.email.errors.append("No account has this email. The learner must sign up first.")
         else:
@@ -63,7 +63,7 @@ def enrollment_grant(course_id: int):
 @bp.route("/enrollments/<int(max=2147483647):course_id>/<int(max=2147483647):enrollment_id>/revoke", methods=["POST"])
 def enrollment_revoke(course_id: int, enrollment_id: int):
     course = course_admin.get(course_id)
-    enrollment = staff_queries.enrollment(course, enrollment_id) or abort(404)
+    enrollment = enrollment_service.in_course(course, enrollment_id) or abort(404)
     form = RevokeForm()
     if not form.validate_on_submit():
         flash("Give a reason to revoke an enrollment.", "error")
@@ -102,7 +102,7 @@ def invitations_issue(course_id: int):
 @bp.route("/enrollments/<int(max=2147483647):course_id>/waitlist/<int(max=2147483647):entry_id>/admit", methods=["POST"])
 def waitlist_admit(course_id: int, entry_id: int):
     course = course_admin.get(course_id)
-    entry = staff_queries.waitlist_entry(course, entry_id) or abort(404)
+    entry = waitlist.entry_in_course(course, entry_id) or abort(404)
     if EmptyForm().validate_on_submit():
         try:
             waitlist.admit(entry, utcnow(), actor=current_user)

@@ -6,14 +6,14 @@ from blueprints.staff.forms import EmptyForm
 from blueprints.staff.routes import bp, page_arg
 from extensions import db
 from models import StripeEvent, WebhookEventStatus, utcnow
-from services import audit, staff_queries
-from services.payments import webhook_inbox
+from services import audit
+from services.payments import lists as payment_lists, webhook_inbox
 
 
 @bp.route("/webhooks")
 def webhooks():
     filters = {"status": request.args.get("status", ""), "type_": request.args.get("type", "")}
-    return render_template("staff/webhooks.html", rows=staff_queries.webhook_events(page=page_arg(), **filters),
+    return render_template("staff/webhooks.html", rows=payment_lists.webhook_events(page=page_arg(), **filters),
                            filters=filters, statuses=list(WebhookEventStatus), action_form=EmptyForm())
 
 

@@ -7,9 +7,9 @@ from blueprints.staff.forms import EmptyForm, RefundForm, amount_in_minor
 from blueprints.staff.routes import bp, int_arg, page_arg
 from extensions import db
 from models import PaymentSessionStatus, utcnow
-from services import audit, staff_queries
+from services import audit
 from services.courses import admin as course_admin
-from services.payments import reconcile, refunds, stripe_gateway
+from services.payments import lists as payment_lists, reconcile, refunds, stripe_gateway
 from services.errors import DomainError
 from services.money import format_money
 
@@ -28,19 +28,19 @@ def _list_page(flagged_only: bool):
     filters = {"status": request.args.get("status", ""), "course_id": int_arg("course_id"),
                "coupon": request.args.get("coupon", ""), "start": request.args.get("start", ""),
                "end": request.args.get("end", ""), "q": request.args.get("q", "")}
-    rows = staff_queries.payments(page=page_arg(), flagged=flagged_only, **filters)
+    rows = payment_lists.payments(page=page_arg(), flagged=flagged_only, **filters)
     return render_template("staff/payments/list.html", rows=rows, filters=filters, courses=course_admin.all_courses(),
                            statuses=list(PaymentSessionStatus), flagged_only=flagged_only)
 
 
 def _payment(payment_id: str):
-    return staff_queries.payment(payment_id) or abort(404)
+    return payment_lists.payment(payment_id) or abort(404)
 
 
 @bp.route("/payments/<payment_id>")
 def payment_detail(payment_id: str, refund_form: RefundForm | None = None):
     payment = _payment(payment_id)
-    return render_template("staff/payments/detail.html", payment=payment, timeline=staff_queries.timeline(payment),
+    return render_template("staff/payments/detail.html", payment=payment, timeline=payment_lists.timeline(payment),
                            refund_form=refund_form or RefundForm(formdata=None), action_form=EmptyForm(),
                            refundable=payment.final_amount - payment.amount_refunded)
 

@@ -11,7 +11,7 @@ from functools import wraps
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_login import current_user
 
-from services import staff_queries
+from services import analytics as figures, audit as audit_trail
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -60,14 +60,14 @@ def csv_download(rows, filename: str) -> Response:
 
 @bp.route("/")
 def index():
-    return render_template("staff/index.html", summary=staff_queries.dashboard_summary())
+    return render_template("staff/index.html", summary=figures.dashboard_summary())
 
 
 @bp.route("/audit")
 def audit():
     filters = {"action": request.args.get("action", "").strip(), "subject": request.args.get("subject", "").strip(),
                "actor": request.args.get("actor", "").strip()}
-    return render_template("staff/audit.html", events=staff_queries.audit_events(page=page_arg(), **filters),
+    return render_template("staff/audit.html", events=audit_trail.search(page=page_arg(), **filters),
                            filters=filters)
 
 

@@ -11,7 +11,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from extensions import db
 from models import (Course, Enrollment, EnrollmentSource, EnrollmentStatus, EnrollmentType, Lecture,
@@ -42,6 +42,21 @@ def for_user(user: User) -> list[Enrollment]:
         db.select(Enrollment).options(selectinload(Enrollment.course))
         .where(Enrollment.user_id == user.id).order_by(Enrollment.enrolled_at.desc(), Enrollment.id.desc())
     ))
+
+
+def for_course(course: Course, *, status: str = "", page: int = 1):
+    """A page of the course's enrollments for staff, newest first; `status` filters by name."""
+    query = db.select(Enrollment).options(joinedload(Enrollment.user)).where(Enrollment.course_id == course.id)
+    if status in EnrollmentStatus.__members__:
+        query = query.where(Enrollment.status == EnrollmentStatus(status))
+    return db.paginate(query.order_by(Enrollment.enrolled_at.desc(), Enrollment.id.desc()), page=page,
+                       per_page=50, error_out=False)
+
+
+def in_course(course: Course, enrollment_id: int) -> Enrollment | None:
+    """The enrollment with this id if it belongs to `course` (ids in staff URLs name both)."""
+    found = db.session.get(Enrollment, enrollment_id)
+    return found if found is not None and found.course_id == course.id else None
 
 
 def seats_taken(course: Course) -> int:

@@ -33,6 +33,12 @@ def issue(course: Course, *, count: int = 1, email: str | None = None, expires_a
     return invitations
 
 
+def for_course(course: Course, limit: int = 200) -> list[Invitation]:
+    """The course's invitations for staff, newest first."""
+    return list(db.session.scalars(db.select(Invitation).where(Invitation.course_id == course.id)
+                                   .order_by(Invitation.created_at.desc(), Invitation.id.desc()).limit(limit)))
+
+
 def redeem(code: str, user: User, course: Course, now: datetime) -> Invitation:
     """Use the code for `user` (locked row; the same learner may present it again)."""
     normalized = normalize_code(code)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from extensions import db
 from models import Course, Enrollment, EnrollmentType, User, WaitlistEntry, WaitlistStatus
@@ -51,11 +52,17 @@ def admit(entry: WaitlistEntry, now: datetime, actor: User | None) -> Enrollment
 
 
 def entries(course: Course, status: WaitlistStatus | None = WaitlistStatus.WAITING) -> list[WaitlistEntry]:
-    """The course's list, first come first served."""
-    query = db.select(WaitlistEntry).where(WaitlistEntry.course_id == course.id)
+    """The course's list, first come first served (with the learners, which the staff page shows)."""
+    query = db.select(WaitlistEntry).options(joinedload(WaitlistEntry.user)).where(WaitlistEntry.course_id == course.id)
     if status is not None:
         query = query.where(WaitlistEntry.status == status)
     return list(db.session.scalars(query.order_by(WaitlistEntry.created_at, WaitlistEntry.id)))
+
+
+def entry_in_course(course: Course, entry_id: int) -> WaitlistEntry | None:
+    """The entry with this id if it is on `course`'s list (ids in staff URLs name both)."""
+    found = db.session.get(WaitlistEntry, entry_id)
+    return found if found is not None and found.course_id == course.id else None
 
 
 def position(entry: WaitlistEntry) -> int:
