@@ -10,6 +10,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import commands
+import jobs
 from blueprints import errors, security_headers
 from config import Config, check_production_safety
 from extensions import csrf, db, enable_sqlite_foreign_keys, limiter, login_manager, migrate, oauth
@@ -37,6 +38,7 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     errors.register(app)
     security_headers.register(app)
     commands.register(app)
+    jobs.init_app(app)
     register_template_helpers(app)
     return app
 

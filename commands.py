@@ -1,23 +1,23 @@
-"""Command-line tools for operators: `flask users …` and `flask demo …`.
-
-Blueprints add their own groups (`flask payments …`, `flask webhooks …`) with `bp.cli`.
+"""Command-line tools for operators: `flask users …`, `flask demo …`, and the periodic work
+(`flask payments reconcile|expire-stale`, `flask webhooks retry-failed`) that the job worker
+also runs on its schedule (`flask jobs …`, jobs/).
 """
-from datetime import timedelta
-
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup
 
 from extensions import db
-from models import UserRole, utcnow
+from jobs import runs
+from models import UserRole
 from services import demo
-from services.payments import reconcile, stripe_gateway, webhook_inbox
+from services.payments import stripe_gateway
 from services.people import accounts
 from services.errors import DomainError
 
 users_cli = AppGroup("users", help="Manage accounts.")
 demo_cli = AppGroup("demo", help="Demo data.")
 payments_cli = AppGroup("payments", help="Payment sessions: reconcile with Stripe, expire stale ones.")
+webhooks_cli = AppGroup("webhooks", help="The Stripe webhook inbox.")
 
 
 @users_cli.command("create")
@@ -64,7 +64,7 @@ def seed(if_empty: bool) -> None:
         click.echo(f"  {role:8} {email} / {password}")
 
 
-# --- payments (issue 5): catching up with Stripe from cron, safe on every instance at once ---
+# --- periodic work (issue 5, issue 15): the same runs the job worker schedules (jobs/runs.py) ---
 
 @payments_cli.command("reconcile")
 @click.option("--older-than-minutes", default=15, show_default=True, type=click.IntRange(min=0),
@@ -74,64 +74,28 @@ def seed(if_empty: bool) -> None:
               help="Also feed Stripe's undelivered events (last 3 days) through the webhook inbox.")
 def reconcile_payments(older_than_minutes: int, limit: int, events: bool) -> None:
     """Ask Stripe about PENDING/PROCESSING sessions and apply what it says (fulfill, expire)."""
-    now = utcnow()
-    candidates = reconcile.stale_candidates(older_than=timedelta(minutes=older_than_minutes), now=now, limit=limit)
-    counts = _each_session(candidates, reconcile.reconcile_one, now, "not reconciled")
-    click.echo("Sessions: " + (_summary(counts) or "none to check"))
-    if not events:
-        return
-    keeps = current_app.config.get("PARTIAL_REFUND_KEEPS_ACCESS", True)
-    applied = 0
     try:
-        pending = list(reconcile.undelivered_events(since=now - timedelta(days=3)))
+        runs.reconcile(older_than_minutes=older_than_minutes, limit=limit, events=events, echo=click.echo)
     except stripe_gateway.StripeGatewayError as error:
         raise click.ClickException(f"Could not list undelivered events: {error.user_message}") from error
-    for data in pending:
-        if webhook_inbox.is_done(data["id"]):
-            continue
-        try:
-            webhook_inbox.receive(data, now=utcnow(), partial_refund_keeps_access=keeps)
-            db.session.commit()
-            applied += 1
-        except Exception as error:  # recorded in the inbox; retry-failed picks it up
-            db.session.rollback()
-            webhook_inbox.record_failure(data, error, now=utcnow())
-            db.session.commit()
-            click.echo(f"{data['id']}: failed ({type(error).__name__})", err=True)
-    click.echo(f"Undelivered events: {len(pending)} listed, {applied} applied.")
 
 
 @payments_cli.command("expire-stale")
 @click.option("--limit", default=200, show_default=True, type=click.IntRange(min=1))
 def expire_stale(limit: int) -> None:
     """Expire overdue PENDING sessions on Stripe and here, releasing their coupon holds."""
-    now = utcnow()
-    counts = _each_session(reconcile.overdue_candidates(now=now, limit=limit), reconcile.expire_one, now, "not expired")
-    click.echo("Overdue sessions: " + (_summary(counts) or "none"))
+    runs.expire_stale(limit=limit, echo=click.echo)
 
 
-def _each_session(payment_session_ids, action, now, failure: str) -> dict[str, int]:
-    """Run `action` on each session in a transaction of its own; count the outcomes."""
-    keeps = current_app.config.get("PARTIAL_REFUND_KEEPS_ACCESS", True)
-    counts: dict[str, int] = {}
-    for ps_id in payment_session_ids:
-        try:
-            status = action(ps_id, now=now, partial_refund_keeps_access=keeps)
-            db.session.commit()
-        except (DomainError, stripe_gateway.StripeGatewayError) as error:
-            db.session.rollback()
-            click.echo(f"{ps_id}: {failure} ({error})", err=True)
-            status = "ERROR"
-        key = str(getattr(status, "value", status) or "SKIPPED")
-        counts[key] = counts.get(key, 0) + 1
-    return counts
-
-
-def _summary(counts: dict[str, int]) -> str:
-    return ", ".join(f"{key} {value}" for key, value in sorted(counts.items()))
+@webhooks_cli.command("retry-failed")
+@click.option("--limit", default=100, show_default=True, help="At most this many events per run.")
+def retry_failed(limit: int) -> None:
+    """Reprocess failed inbox events (safe on every instance at once: rows are claimed with SKIP LOCKED)."""
+    runs.retry_failed_webhooks(limit=limit, echo=click.echo)
 
 
 def register(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(payments_cli)
+    app.cli.add_command(webhooks_cli)

@@ -69,7 +69,8 @@ class Config:
         self.PARTIAL_REFUND_KEEPS_ACCESS = _flag("PARTIAL_REFUND_KEEPS_ACCESS", True)
         self.WEBHOOK_MAX_BYTES = int(_env("WEBHOOK_MAX_BYTES", str(256 * 1024)))
 
-        self.RATELIMIT_STORAGE_URI = _env("REDIS_URL", "memory://")
+        self.REDIS_URL = _env("REDIS_URL")
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.RATELIMIT_ENABLED = _flag("RATELIMIT_ENABLED", True)
         self.RATELIMIT_HEADERS_ENABLED = True
         self.COUPON_CHECK_RATE_LIMIT = _env("COUPON_CHECK_RATE_LIMIT", "60/minute")
@@ -78,6 +79,10 @@ class Config:
         self.PASSWORD_RESET_RATE_LIMIT = _env("PASSWORD_RESET_RATE_LIMIT", "5/hour")
         self.API_RATE_LIMIT = _env("API_RATE_LIMIT", "120/minute")
         self.API_ADDRESS_RATE_LIMIT = _env("API_ADDRESS_RATE_LIMIT", "600/minute")
+
+        # The job queue (jobs/): Redis when REDIS_URL is set, else this SQLite file.
+        self.JOBS_SQLITE_PATH = _env("JOBS_SQLITE_PATH", str(BASE_DIR / "instance" / "jobs.db"))
+        self.JOBS_IMMEDIATE = _flag("JOBS_IMMEDIATE")  # tests: run tasks inline, no queue
 
         self.PASSWORD_RESET_MINUTES = int(_env("PASSWORD_RESET_MINUTES", "60"))
         self.MAIL_SERVER = _env("MAIL_SERVER")

@@ -3,7 +3,8 @@
 Loads settings exactly as the app does (`config.Config()`). With no Stripe key configured
 (STRIPE_SANDBOX true) it starts the sandbox on STRIPE_API_BASE's port, delivering webhooks
 to the app, shares one webhook secret with the app (STRIPE_WEBHOOK_SECRET, or a generated
-one), then runs the app. With a real key it just runs the app. It refuses to put the
+one), then runs the app and one job worker (`flask jobs worker`). With a real key it just
+runs the app and the worker. It refuses to put the
 sandbox under APP_ENV=production.
 """
 from __future__ import annotations
@@ -28,27 +29,40 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def worker_command() -> list[str]:
+    """The job worker (issue 15) that runs beside the app: mail, periodic jobs."""
+    return [sys.executable, "-m", "flask", "--app", "app", "jobs", "worker"]
+
+
 def run_app(env: dict) -> int:
-    """Run the app in the foreground until it exits, Ctrl-C or a `kill` (SIGTERM)."""
+    """Run the app (and the job worker) in the foreground until the app exits, Ctrl-C or a
+    `kill` (SIGTERM); both children stop with it."""
     # SIGTERM stops the app as Ctrl-C does; left alone it would end this process and leave
     # the app serving on port 5000 with the sandbox gone. Installed before the app starts.
     previous = signal.signal(signal.SIGTERM, _interrupt)
-    process = None
+    processes: list[subprocess.Popen] = []
     try:
-        process = subprocess.Popen(app_command(), env=env)
-        return process.wait()
+        processes.append(subprocess.Popen(worker_command(), env=env))
+        processes.append(subprocess.Popen(app_command(), env=env))
+        return processes[-1].wait()
     except KeyboardInterrupt:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the shutdown short
-        if process is None:
-            return 0
-        process.terminate()
+        return 0
+    finally:
+        _stop(processes)
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()  # the worker finishes the task it is running (graceful on TERM)
+    for process in processes:
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
-        return 0
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+            process.wait()
 
 
 def start_sandbox(settings: dict, port: int):

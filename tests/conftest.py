@@ -103,6 +103,7 @@ def _base_config(url: str) -> dict:
         "STRIPE_WEBHOOK_SECRETS": [TEST_WEBHOOK_SECRET],
         "STRIPE_MAX_NETWORK_RETRIES": 0,
         "SERVER_NAME": None,
+        "JOBS_IMMEDIATE": True,  # tasks run inline; tests/jobs runs a real worker too
     }
 
 

@@ -8,16 +8,16 @@ Stripe retries. Never a redirect: Stripe counts a 3xx as a failed delivery.
 """
 import logging
 
-import click
 from flask import Blueprint, abort, current_app, jsonify, request
 
 from extensions import csrf, db, limiter
-from models import StripeEvent, utcnow
+from jobs import runs
+from models import utcnow
 from services.payments import stripe_gateway, webhook_inbox
 
 log = logging.getLogger(__name__)
 
-bp = Blueprint("webhooks", __name__, cli_group="webhooks")
+bp = Blueprint("webhooks", __name__)
 
 
 @bp.post("/webhooks/stripe", strict_slashes=False)
@@ -33,7 +33,7 @@ def stripe_webhook():
     except Exception as error:  # any failure: undo the effect, keep a trace, ask for a retry
         db.session.rollback()
         log.exception("Stripe event %s (%s) failed", data["id"], data["type"])
-        _record_failure(data, error)
+        runs.record_webhook_failure(data, error)
         return jsonify(success=False, received=False,
                        error={"code": "PROCESSING_FAILED", "message": "Not processed; Stripe will retry."}), 500
     log.info("Stripe event %s %s api=%s -> %s%s", data["id"], data["type"], data.get("api_version"),
@@ -59,37 +59,3 @@ def _verified_event(payload: bytes) -> dict:
     except (AttributeError, KeyError, TypeError) as error:  # signed JSON that is not an event
         log.warning("Rejected Stripe webhook: not an event (%s)", type(error).__name__)
         abort(400, description="Webhook rejected: the body is not a Stripe event.")
-
-
-def _record_failure(data: dict, error: Exception) -> None:
-    try:
-        webhook_inbox.record_failure(data, error, now=utcnow())
-        db.session.commit()
-    except Exception:  # the 500 is what matters to Stripe; the log has the details
-        db.session.rollback()
-        log.exception("Could not record the failure of Stripe event %s", data["id"])
-
-
-@bp.cli.command("retry-failed")
-@click.option("--limit", default=100, show_default=True, help="At most this many events per run.")
-def retry_failed(limit: int) -> None:
-    """Reprocess failed inbox events (safe on every instance at once: rows are claimed with SKIP LOCKED)."""
-    keeps_access = current_app.config.get("PARTIAL_REFUND_KEEPS_ACCESS", True)
-    done = failed = skipped = 0
-    for event_id in webhook_inbox.failed_event_ids(limit):
-        try:
-            outcome = webhook_inbox.reprocess(event_id, now=utcnow(), partial_refund_keeps_access=keeps_access)
-            db.session.commit()
-        except Exception as error:
-            db.session.rollback()
-            payload = db.session.scalar(db.select(StripeEvent.payload).where(StripeEvent.id == event_id))
-            _record_failure(payload, error)
-            click.echo(f"{event_id}: failed again ({type(error).__name__}: {error})")
-            failed += 1
-            continue
-        if outcome is None:
-            skipped += 1
-        else:
-            done += 1
-            click.echo(f"{event_id}: {outcome.status.value}")
-    click.echo(f"Retried {done}, failed {failed}, skipped {skipped} (done or held by another worker).")

@@ -90,30 +90,35 @@ def test_start_sandbox_serves_on_the_given_port():
         handle.stop()
 
 
-def test_sigterm_stops_the_app_too(tmp_path):
-    # `kill <make run's pid>` must not leave the app serving on port 5000 without its sandbox.
-    pid_file = tmp_path / "app.pid"
+def test_sigterm_stops_the_app_and_the_worker_too(tmp_path):
+    # `kill <make run's pid>` must not leave the app serving on port 5000 without its sandbox,
+    # nor a job worker behind.
+    pid_files = {name: tmp_path / f"{name}.pid" for name in ("app", "worker")}
     script = textwrap.dedent(f"""
         import sys
         from stripe_sandbox import devrun
-        devrun.app_command = lambda: [sys.executable, "-c",
-            "import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(60)"]
+        def sleeper(pid_file):
+            return lambda: [sys.executable, "-c",
+                "import os, time; open(%r, 'w').write(str(os.getpid())); time.sleep(60)" % pid_file]
+        devrun.app_command = sleeper({str(pid_files["app"])!r})
+        devrun.worker_command = sleeper({str(pid_files["worker"])!r})
         print("exit", devrun.run_app({{}}), flush=True)
     """)
     runner = subprocess.Popen([sys.executable, "-c", script], cwd=os.getcwd(), stdout=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 20
-    while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+    while not all(f.exists() and f.read_text() for f in pid_files.values()) and time.monotonic() < deadline:
         time.sleep(0.05)
-    app_pid = int(pid_file.read_text())
+    pids = [int(f.read_text()) for f in pid_files.values()]
     runner.send_signal(signal.SIGTERM)
     output, _ = runner.communicate(timeout=20)
     assert "exit 0" in output
-    for _ in range(100):
-        try:
-            os.kill(app_pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.05)
-    else:
-        os.kill(app_pid, signal.SIGKILL)
-        pytest.fail("the app outlived devrun's SIGTERM")
+    for pid in pids:
+        for _ in range(100):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        else:
+            os.kill(pid, signal.SIGKILL)
+            pytest.fail("a child outlived devrun's SIGTERM")

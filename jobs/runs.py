@@ -1,0 +1,119 @@
+"""One run of each periodic job: called by its `flask …` command and by its Huey task.
+
+Each run works through its units (a payment session, an event, a mail) one transaction at a
+time, committing after each, so a failure costs one unit, not the batch. Units are claimed
+with row locks (`SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL) or guarded by unique keys,
+so several workers, and cron on every instance, may run the same job at once. `echo` says
+what happened (the command passes `click.echo`, the task the log).
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Callable
+
+from flask import current_app
+
+from extensions import db
+from models import StripeEvent, utcnow
+from services.errors import DomainError
+from services.payments import reconcile as reconcile_service
+from services.payments import stripe_gateway, webhook_inbox
+
+log = logging.getLogger(__name__)
+Echo = Callable[..., None]
+
+
+def _log_echo(message: str, err: bool = False) -> None:
+    (log.warning if err else log.info)("%s", message)
+
+
+def reconcile(*, older_than_minutes: int = 15, limit: int = 200, events: bool = True, echo: Echo = _log_echo) -> None:
+    """Ask Stripe about PENDING/PROCESSING sessions and apply what it says; then, with
+    `events`, feed Stripe's undelivered events of the last 3 days through the webhook inbox.
+    Raises StripeGatewayError when the events cannot be listed."""
+    now = utcnow()
+    candidates = reconcile_service.stale_candidates(older_than=timedelta(minutes=older_than_minutes),
+                                                    now=now, limit=limit)
+    counts = _each_session(candidates, reconcile_service.reconcile_one, now, "not reconciled", echo)
+    echo("Sessions: " + (_summary(counts) or "none to check"))
+    if not events:
+        return
+    keeps = current_app.config.get("PARTIAL_REFUND_KEEPS_ACCESS", True)
+    applied = 0
+    pending = list(reconcile_service.undelivered_events(since=now - timedelta(days=3)))
+    for data in pending:
+        if webhook_inbox.is_done(data["id"]):
+            continue
+        try:
+            webhook_inbox.receive(data, now=utcnow(), partial_refund_keeps_access=keeps)
+            db.session.commit()
+            applied += 1
+        except Exception as error:  # recorded in the inbox; retry-failed picks it up
+            db.session.rollback()
+            webhook_inbox.record_failure(data, error, now=utcnow())
+            db.session.commit()
+            echo(f"{data['id']}: failed ({type(error).__name__})", err=True)
+    echo(f"Undelivered events: {len(pending)} listed, {applied} applied.")
+
+
+def expire_stale(*, limit: int = 200, echo: Echo = _log_echo) -> None:
+    """Expire overdue PENDING sessions on Stripe and here, releasing their coupon holds."""
+    now = utcnow()
+    candidates = reconcile_service.overdue_candidates(now=now, limit=limit)
+    counts = _each_session(candidates, reconcile_service.expire_one, now, "not expired", echo)
+    echo("Overdue sessions: " + (_summary(counts) or "none"))
+
+
+def retry_failed_webhooks(*, limit: int = 100, echo: Echo = _log_echo) -> None:
+    """Reprocess failed inbox events (rows claimed with SKIP LOCKED)."""
+    keeps_access = current_app.config.get("PARTIAL_REFUND_KEEPS_ACCESS", True)
+    done = failed = skipped = 0
+    for event_id in webhook_inbox.failed_event_ids(limit):
+        try:
+            outcome = webhook_inbox.reprocess(event_id, now=utcnow(), partial_refund_keeps_access=keeps_access)
+            db.session.commit()
+        except Exception as error:
+            db.session.rollback()
+            payload = db.session.scalar(db.select(StripeEvent.payload).where(StripeEvent.id == event_id))
+            record_webhook_failure(payload, error)
+            echo(f"{event_id}: failed again ({type(error).__name__}: {error})")
+            failed += 1
+            continue
+        if outcome is None:
+            skipped += 1
+        else:
+            done += 1
+            echo(f"{event_id}: {outcome.status.value}")
+    echo(f"Retried {done}, failed {failed}, skipped {skipped} (done or held by another worker).")
+
+
+def record_webhook_failure(data: dict, error: Exception) -> None:
+    """Record a failed event in a short transaction of its own (never raises)."""
+    try:
+        webhook_inbox.record_failure(data, error, now=utcnow())
+        db.session.commit()
+    except Exception:  # the caller's answer is what matters; the log has the details
+        db.session.rollback()
+        log.exception("Could not record the failure of Stripe event %s", data["id"])
+
+
+def _each_session(payment_session_ids, action, now, failure: str, echo: Echo) -> dict[str, int]:
+    """Run `action` on each session in a transaction of its own; count the outcomes."""
+    keeps = current_app.config.get("PARTIAL_REFUND_KEEPS_ACCESS", True)
+    counts: dict[str, int] = {}
+    for ps_id in payment_session_ids:
+        try:
+            status = action(ps_id, now=now, partial_refund_keeps_access=keeps)
+            db.session.commit()
+        except (DomainError, stripe_gateway.StripeGatewayError) as error:
+            db.session.rollback()
+            echo(f"{ps_id}: {failure} ({error})", err=True)
+            status = "ERROR"
+        key = str(getattr(status, "value", status) or "SKIPPED")
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def _summary(counts: dict[str, int]) -> str:
+    return ", ".join(f"{key} {value}" for key, value in sorted(counts.items()))
