@@ -4,14 +4,12 @@ The feature pages live in sibling modules (coupons, courses, payments, enrollmen
 analytics, users) that add their routes to this blueprint; they are imported at the bottom.
 Everything under /staff is guarded once, here: anonymous → sign-in, learners → 403.
 """
-import csv
-import io
 from functools import wraps
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_login import current_user
 
-from services import analytics as figures, audit as audit_trail
+from services import analytics as figures, audit as audit_trail, csv_export
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -51,10 +49,9 @@ def page_arg() -> int:
 
 
 def csv_download(rows, filename: str) -> Response:
-    """`rows` (lists of cells, header first) as a CSV file the browser saves as `filename`."""
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
-    return Response(buffer.getvalue(), mimetype="text/csv",
+    """`rows` (lists of cells, header first) as a CSV file the browser saves as `filename`
+    (formula-looking cells neutralised, UTF-8 with BOM: services/csv_export.py)."""
+    return Response(csv_export.to_bytes(rows), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 

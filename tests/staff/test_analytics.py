@@ -142,7 +142,7 @@ def test_every_table_exports_to_csv(staff_client, dataset):
         response = staff_client.get(f"/staff/analytics/{name}.csv?{RANGE}")
         assert response.status_code == 200 and response.mimetype == "text/csv"
         assert f"{name}-2026-03-01-2026-03-03.csv" in response.headers["Content-Disposition"]
-    revenue = list(csv.reader(io.StringIO(staff_client.get(f"/staff/analytics/revenue.csv?{RANGE}").get_data(as_text=True))))
+    revenue = list(csv.reader(io.StringIO(staff_client.get(f"/staff/analytics/revenue.csv?{RANGE}").data.decode("utf-8-sig"))))
     assert revenue == [["Day", "Currency", "Payments", "Gross", "Refunded", "Net"],
                        ["2026-03-01", "USD", "2", "180.00", "0.00", "180.00"],
                        ["2026-03-02", "EUR", "1", "40.00", "0.00", "40.00"],
