@@ -85,5 +85,7 @@ def register_template_helpers(app: Flask) -> None:
         return {"stripe_sandbox": app.config["STRIPE_SANDBOX"],
                 "oidc_enabled": bool(app.config.get("OIDC_ISSUER") and app.config.get("OIDC_CLIENT_ID")),
                 "oidc_provider_name": app.config.get("OIDC_PROVIDER_NAME"),
+                # Absolute links on pages use the configured address, never the request's Host.
+                "frontend_url": app.config["FRONTEND_URL"],
                 # Lets the layout link to pages only once their blueprint serves them.
                 "url_endpoints": app.view_functions.keys()}

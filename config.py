@@ -13,6 +13,7 @@ DEFAULT_SECRET_KEY = "dev-only-insecure-secret-key"
 STRIPE_API_VERSION = "2026-10-28.endive"
 SANDBOX_SECRET_KEY = "sk_test_learnpay_sandbox"
 DEFAULT_SANDBOX_BASE = "http://127.0.0.1:5001"
+DEFAULT_FRONTEND_URL = "http://127.0.0.1:5000"  # `make run`
 
 
 def _env(name: str, default: str = "") -> str:
@@ -49,7 +50,9 @@ class Config:
         self.SECRET_KEY = _env("SECRET_KEY", DEFAULT_SECRET_KEY)
         self.SQLALCHEMY_DATABASE_URI = _database_url()
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-        self.FRONTEND_URL = _env("FRONTEND_URL", "http://127.0.0.1:5000").rstrip("/")
+        # The public address: the base of every link we send (Stripe's return URLs, mails).
+        # Never taken from a request's Host header, which the client chooses.
+        self.FRONTEND_URL = _env("FRONTEND_URL", DEFAULT_FRONTEND_URL).rstrip("/")
         self.ALLOWED_REDIRECT_ORIGINS = _split(_env("ALLOWED_REDIRECT_ORIGINS", "")) or [self.FRONTEND_URL]
 
         real_key = _env("STRIPE_SECRET_KEY")
@@ -123,6 +126,10 @@ def check_production_safety(settings) -> None:
                            "and unset STRIPE_API_BASE.")
     if not settings["STRIPE_WEBHOOK_SECRETS"]:
         raise RuntimeError("STRIPE_WEBHOOK_SECRET must be set in production.")
+    frontend_url = settings.get("FRONTEND_URL") or ""
+    if not frontend_url.startswith("https://") or frontend_url == DEFAULT_FRONTEND_URL:
+        raise RuntimeError("FRONTEND_URL must be the site's public https address in production "
+                           "(Stripe's return URLs and mailed links are built on it).")
     if not settings.get("MAIL_SERVER"):
         # Otherwise "forgot password" would tell learners a link is on its way that never comes.
         raise RuntimeError("MAIL_SERVER must be set in production: password reset links are sent by email.")

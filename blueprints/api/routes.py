@@ -7,7 +7,6 @@ names mapped to the API's camelCase). Unauthenticated calls are answered in auth
 """
 from flask import Blueprint, current_app, jsonify, url_for
 from flask_limiter.util import get_remote_address
-from werkzeug.routing import BuildError
 
 from blueprints.api import openapi, serializers
 from blueprints.api.auth import address_rate_limit, api_rate_limit, login_required, rate_limit_key
@@ -59,7 +58,7 @@ def create_session(user):
     fields = Fields(json_body())
     course_key = fields.course_id()
     coupon_code = fields.string("couponCode", max_length=redemptions.CODE_MAX_LENGTH)
-    allowed = current_app.config["ALLOWED_REDIRECT_ORIGINS"]
+    allowed = return_url_origins()
     return_url = fields.redirect_url("returnUrl", allowed)
     cancel_url = fields.redirect_url("cancelUrl", allowed)
     fields.done()
@@ -78,11 +77,15 @@ def create_session(user):
     return ok(201, status="REDIRECT", session=session, redirectUrl=start.redirect_url)
 
 
-def _own_url(endpoint: str, fallback_path: str) -> str:
-    try:
-        return url_for(endpoint, _external=True)
-    except BuildError:
-        return current_app.config["FRONTEND_URL"] + fallback_path
+def return_url_origins() -> list[str]:
+    """The origins a client may name in `returnUrl`/`cancelUrl` (the one rule for them; no open
+    redirects). Without those fields the URLs are on FRONTEND_URL, never the request's Host."""
+    return current_app.config["ALLOWED_REDIRECT_ORIGINS"]
+
+
+def _site_url(endpoint: str) -> str:
+    # url_for(_external=True) would take the host from the request, which the client chooses.
+    return current_app.config["FRONTEND_URL"] + url_for(endpoint)
 
 
 def _with_param(url: str, name: str, placeholder: str) -> str:
@@ -93,12 +96,12 @@ def _with_param(url: str, name: str, placeholder: str) -> str:
 
 
 def _success_url(return_url: str | None) -> str:
-    base = return_url or _own_url("checkout.success", "/checkout/success")
+    base = return_url or _site_url("checkout.success")
     return _with_param(base, "session_id", checkout.SESSION_ID_PLACEHOLDER)
 
 
 def _cancel_url(cancel_url: str | None) -> str:
-    base = cancel_url or _own_url("checkout.cancel", "/checkout/cancel")
+    base = cancel_url or _site_url("checkout.cancel")
     return _with_param(base, "payment_session", checkout.PAYMENT_SESSION_PLACEHOLDER)
 
 

@@ -46,6 +46,16 @@ def test_allowed_return_and_cancel_urls_are_used(client, sandbox, auth, paid_cou
     assert stripe_session["cancel_url"] == f"{FRONTEND}/payment/cancel?payment_session={body['session']['id']}"
 
 
+def test_without_return_urls_stripe_gets_frontend_url_whatever_the_host_header(client, sandbox, auth, paid_course):
+    response = client.post("/api/payments/sessions", json={"courseId": paid_course.slug},
+                           headers={**auth, "Host": "evil.example", "X-Forwarded-Host": "evil.example"})
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    stripe_session = sandbox.state.sessions[body["session"]["stripeSessionId"]]
+    assert stripe_session["success_url"] == f"{FRONTEND}/checkout/success?session_id={{CHECKOUT_SESSION_ID}}"
+    assert stripe_session["cancel_url"] == f"{FRONTEND}/checkout/cancel?payment_session={body['session']['id']}"
+
+
 OPEN_REDIRECTS = [
     "https://evil.example/phish",
     "//evil.example/phish",

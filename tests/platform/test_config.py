@@ -30,7 +30,13 @@ def test_webhook_secrets_are_a_list_for_rotation(monkeypatch):
     ({"SECRET_KEY": "dev-only-insecure-secret-key"}, "SECRET_KEY"),
     ({"SECRET_KEY": "x" * 40, "STRIPE_SANDBOX": True}, "sandbox"),
     ({"SECRET_KEY": "x" * 40, "STRIPE_SANDBOX": False, "STRIPE_SECRET_KEY": "sk_live_abc", "STRIPE_API_BASE": "",
-      "STRIPE_WEBHOOK_SECRETS": ["whsec_1"], "MAIL_SERVER": ""}, "MAIL_SERVER"),
+      "STRIPE_WEBHOOK_SECRETS": ["whsec_1"], "MAIL_SERVER": "", "FRONTEND_URL": "https://learn.example.com"},
+     "MAIL_SERVER"),
+    ({"SECRET_KEY": "x" * 40, "STRIPE_SANDBOX": False, "STRIPE_SECRET_KEY": "sk_live_abc", "STRIPE_API_BASE": "",
+      "STRIPE_WEBHOOK_SECRETS": ["whsec_1"], "MAIL_SERVER": "smtp.example.com"}, "FRONTEND_URL"),
+    ({"SECRET_KEY": "x" * 40, "STRIPE_SANDBOX": False, "STRIPE_SECRET_KEY": "sk_live_abc", "STRIPE_API_BASE": "",
+      "STRIPE_WEBHOOK_SECRETS": ["whsec_1"], "MAIL_SERVER": "smtp.example.com",
+      "FRONTEND_URL": "http://learn.example.com"}, "FRONTEND_URL"),
 ])
 def test_production_refuses_unsafe_settings(overrides, message):
     with pytest.raises(RuntimeError, match=message):
@@ -40,7 +46,8 @@ def test_production_refuses_unsafe_settings(overrides, message):
 def test_production_starts_with_safe_settings():
     app = create_app({"APP_ENV": "production", "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x" * 40,
                       "STRIPE_SANDBOX": False, "STRIPE_SECRET_KEY": "sk_live_abc", "STRIPE_API_BASE": "",
-                      "STRIPE_WEBHOOK_SECRETS": ["whsec_1"], "MAIL_SERVER": "smtp.example.com"})
+                      "STRIPE_WEBHOOK_SECRETS": ["whsec_1"], "MAIL_SERVER": "smtp.example.com",
+                      "FRONTEND_URL": "https://learn.example.com"})
     assert app.config["SESSION_COOKIE_SECURE"] is False or app.config["APP_ENV"] == "production"
 
 

@@ -20,6 +20,7 @@ def test_a_view_keeps_its_own_referrer_policy(client):
 def test_production_adds_hsts():
     app = create_app({"APP_ENV": "production", "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x" * 40,
                       "STRIPE_SANDBOX": False, "STRIPE_SECRET_KEY": "sk_live_abc", "STRIPE_API_BASE": "",
-                      "STRIPE_WEBHOOK_SECRETS": [TEST_WEBHOOK_SECRET], "MAIL_SERVER": "smtp.example.com"})
+                      "STRIPE_WEBHOOK_SECRETS": [TEST_WEBHOOK_SECRET], "MAIL_SERVER": "smtp.example.com",
+                      "FRONTEND_URL": "https://learn.example.com"})
     response = app.test_client().get("/static/css/app.css")
     assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
