@@ -3,7 +3,8 @@
 The backend comes from LEARNPAY_TEST_DB: "sqlite" (default, a temporary file) or
 "postgresql" (a database of its own on TEST_POSTGRES_URL's server, created and dropped
 here; the machine's `test` database is never touched). The schema is built by the
-Alembic migrations, so every run also checks them.
+Alembic migrations, so every run also checks them. Each request, CLI command and thread
+runs in its own app context and session (tests/isolation.py): tests see only what was committed.
 """
 import os
 import secrets
@@ -11,12 +12,12 @@ import tempfile
 
 import pytest
 import sqlalchemy as sa
-from flask import g
 
 from app import create_app
 from extensions import db
 from tests import factories
 from tests.helpers import MIGRATIONS, TEST_WEBHOOK_SECRET
+from tests.isolation import isolate
 
 pytest_plugins = ["tests.fixtures_sandbox", "tests.fixtures_live"]
 
@@ -116,19 +117,15 @@ def app_overrides() -> dict:
 @pytest.fixture
 def app(database_url, app_overrides):
     app = create_app({**_base_config(database_url), **app_overrides})
-    # The test holds one app context, which requests reuse; in production every request has
-    # its own. Forget what Flask-Login and Flask-WTF cache in `g`, so each request starts fresh.
-    app.before_request_funcs.setdefault(None, []).insert(0, _forget_request_globals)
+    # The test body runs in this app context (factories and assertions use its session); each
+    # request, session_transaction() and CLI command gets its own context and session, as in
+    # production, and the test's transaction ends before each (see tests/isolation.py).
+    isolate(app)
     with app.app_context():
         yield app
         db.session.remove()
         _empty_all_tables()
         db.engine.dispose()
-
-
-def _forget_request_globals() -> None:
-    for name in ("_login_user", "csrf_token"):
-        g.pop(name, None)
 
 
 def _empty_all_tables() -> None:
@@ -193,10 +190,9 @@ def sign_in(app):
         user = db.session.get(User, user) if isinstance(user, int) else user
         with app.test_request_context(environ_base=client.environ_base):
             identifier = _create_identifier()
+        user_id = user.get_id()
         with client.session_transaction() as session:
-            session.update({"_user_id": user.get_id(), "_fresh": True, "_id": identifier})
-        # The test's app context outlives requests; forget any user cached for a previous one.
-        g.pop("_login_user", None)
+            session.update({"_user_id": user_id, "_fresh": True, "_id": identifier})
     return sign_in
 
 

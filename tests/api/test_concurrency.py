@@ -1,35 +1,18 @@
 """PostgreSQL, real threads: parallel first calls never duplicate a user or an enrollment."""
-import threading
-
 import pytest
 
 from extensions import db
 from models import Enrollment, User
+from tests.isolation import run_in_threads
 
 THREADS = 6
 
 
 def _parallel(app, request_fn):
-    barrier = threading.Barrier(THREADS)
-    statuses, errors = [], []
-
-    def worker():
-        try:
-            with app.app_context():
-                client = app.test_client()
-                barrier.wait(timeout=10)
-                statuses.append(request_fn(client).status_code)
-                db.session.remove()
-        except Exception as error:  # surfaced below; a thread's exception is otherwise lost
-            errors.append(error)
-
-    threads = [threading.Thread(target=worker) for _ in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not errors, errors
-    return statuses
+    """The same request from THREADS clients at once; their status codes."""
+    results = run_in_threads(app, [lambda: request_fn(app.test_client()).status_code] * THREADS)
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    return results
 
 
 @pytest.mark.postgres_only

@@ -2,6 +2,7 @@
 
 Each thread has its own app context, session and connection, as gunicorn workers would.
 """
+import functools
 import threading
 
 import pytest
@@ -12,6 +13,7 @@ from models import (Coupon, CouponRedemption, Course, Enrollment, PaymentSession
 from services.payments import checkout, fulfillment, stripe_gateway
 from services.errors import DomainError
 from tests import factories
+from tests.isolation import end_test_transaction, run_in_threads
 
 pytestmark = pytest.mark.postgres_only
 
@@ -26,26 +28,7 @@ def app_overrides(sandbox_config):
 
 def run_together(app, count: int, work) -> list:
     """Run `work(index)` in `count` threads released at once; results (or exceptions) in order."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def runner(index: int) -> None:
-        with app.app_context():
-            barrier.wait()
-            try:
-                results[index] = work(index)
-            except Exception as error:  # noqa: BLE001 - reported to the test
-                db.session.rollback()
-                results[index] = error
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
+    return run_in_threads(app, [functools.partial(work, index) for index in range(count)])
 
 
 def _count(query) -> int:
@@ -188,6 +171,7 @@ def test_fulfillment_and_a_staff_grant_on_a_capacity_course_do_not_deadlock(app)
                 db.session.rollback()
 
     enrollments.lock, enrollments._lock_course = lock, lock_course
+    end_test_transaction()  # the threads must not wait on the test's transaction
     try:
         threads = [threading.Thread(target=webhook, name="webhook"), threading.Thread(target=staff, name="staff")]
         for thread in threads:
@@ -255,6 +239,7 @@ def test_fulfillment_with_a_coupon_and_a_free_checkout_with_it_do_not_deadlock(a
                 db.session.rollback()
 
     redemptions.redeem_for = redeem_for
+    end_test_transaction()  # the threads must not wait on the test's transaction
     try:
         threads = [threading.Thread(target=webhook), threading.Thread(target=free_checkout)]
         for thread in threads:

@@ -2,7 +2,6 @@
 from datetime import timedelta
 
 import pytest
-from flask import g
 
 from extensions import db
 from models import utcnow
@@ -128,10 +127,6 @@ def _fill(user, n: int) -> None:
 
 
 def _dashboard_statements(client) -> tuple[int, str]:
-    # The test's app context outlives requests; drop what it caches so the request loads
-    # the user and its rows the way a real request does.
-    g.pop("_login_user", None)
-    db.session.expunge_all()
     with StatementCounter(db.engine) as counter:
         page = client.get("/dashboard").get_data(as_text=True)
     return counter.count, page

@@ -138,10 +138,9 @@ def test_a_used_coupon_is_never_hard_deleted(staff_client, learner, paid_course)
     response = post_form(staff_client, f"/staff/coupons/{used.id}/delete")
     assert response.status_code == 409
     assert db.session.get(Coupon, used.id) is not None
-    unused = factories.coupon(code="UNUSED")
-    assert post_form(staff_client, f"/staff/coupons/{unused.id}/delete").status_code == 302
-    db.session.expire_all()
-    assert db.session.get(Coupon, unused.id) is None
+    unused_id = factories.coupon(code="UNUSED").id  # the object is gone once the request deletes its row
+    assert post_form(staff_client, f"/staff/coupons/{unused_id}/delete").status_code == 302
+    assert db.session.get(Coupon, unused_id) is None
     assert [e.before["code"] for e in _audit("coupon.deleted")] == ["UNUSED"]
 
 
@@ -259,6 +258,7 @@ def test_lowering_max_uses_waits_for_a_checkout_holding_the_coupon(app, staff, l
 
     from models import CouponRedemption, RedemptionStatus
     from services.coupons import redemptions
+    from tests.isolation import end_test_transaction
 
     coupon = factories.coupon(code="RACE", max_uses=5, current_uses=1)
     # Plain ids: the thread must not touch this thread's session (expired objects would reload through it).
@@ -277,6 +277,7 @@ def test_lowering_max_uses_waits_for_a_checkout_holding_the_coupon(app, staff, l
             finished.set()
 
     thread = threading.Thread(target=checkout)
+    end_test_transaction()  # the thread must not wait on the test's transaction
     thread.start()
     assert locked.wait(5)
     data = coupon_admin.CouponInput(code="RACE", name="Race", discount_type="PERCENTAGE",

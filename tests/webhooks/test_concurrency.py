@@ -4,6 +4,7 @@ Each thread has its own Flask test client (so its own app context and database s
 a barrier releases them together. Whatever the interleaving: one enrollment, one coupon
 redemption, one processed inbox row, and no 5xx other than retriable 500s.
 """
+import functools
 import json
 import threading
 
@@ -12,6 +13,7 @@ import pytest
 from extensions import db
 from models import CouponRedemption, Enrollment, RedemptionStatus, StripeEvent, WebhookEventStatus
 from tests.helpers import login
+from tests.isolation import run_in_threads
 from tests.webhooks import builders as b
 
 pytestmark = pytest.mark.postgres_only
@@ -23,29 +25,12 @@ def app_overrides(sandbox_config):
 
 
 def _race(app, jobs):
-    """Run each job(client) in its own thread, all released at once; returns their results."""
-    barrier = threading.Barrier(len(jobs))
-    results: list = [None] * len(jobs)
-
-    def run(index, job, client):
-        try:
-            # Prepared in the thread: the test's own app context (and its `g`, where
-            # Flask-Login keeps the user) would otherwise be shared by every client.
-            getattr(job, "prepare", lambda c: None)(client)
-            barrier.wait(timeout=30)
-            results[index] = job(client)
-        except BaseException as error:  # a crash in a thread must fail the test, not vanish
-            barrier.abort()
-            results[index] = error
-
+    """Run each job(client) in its own thread with its own client, all released at once;
+    returns their results. A job's `prepare(client)` (signing in) runs first, one by one."""
     clients = [app.test_client() for _ in jobs]
-    threads = [threading.Thread(target=run, args=(i, job, client)) for i, (job, client) in
-               enumerate(zip(jobs, clients))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
+    for job, client in zip(jobs, clients):
+        getattr(job, "prepare", lambda c: None)(client)
+    return run_in_threads(app, [functools.partial(job, client) for job, client in zip(jobs, clients)])
 
 
 def test_same_event_ten_times_at_once_plus_success_pages(app, sandbox, learner, paid_course, coupon, deliver):
@@ -68,8 +53,7 @@ def test_same_event_ten_times_at_once_plus_success_pages(app, sandbox, learner, 
 
     def success_page(client):
         return client.get(f"/checkout/success?session_id={session['id']}").status_code
-    email = learner.email  # read here: model attributes need the test's app context
-    success_page.prepare = lambda client: login(client, email)
+    success_page.prepare = lambda client: login(client, learner.email)
 
     jobs = [webhook(body) for _ in range(10)] + [webhook(twin_body) for _ in range(3)] + [success_page] * 3
     results = _race(app, jobs)
@@ -125,11 +109,10 @@ def test_expire_stale_on_many_instances_at_once(app, sandbox, learner, paid_cour
 
     def instance(_client):
         outcomes = []
-        with app.app_context():
-            for ps_id in ids:
-                status = reconcile.expire_one(ps_id, now=utcnow())
-                db.session.commit()
-                outcomes.append(status)
+        for ps_id in ids:
+            status = reconcile.expire_one(ps_id, now=utcnow())
+            db.session.commit()
+            outcomes.append(status)
         return outcomes
 
     results = _race(app, [instance] * 4)
