@@ -14,8 +14,9 @@ from typing import Callable
 
 from flask import current_app
 
+from blueprints.webhooks import delivery
 from extensions import db
-from models import StripeEvent, utcnow
+from models import utcnow
 from services.errors import DomainError
 from services.payments import reconcile as reconcile_service
 from services.payments import stripe_gateway, webhook_inbox
@@ -39,21 +40,16 @@ def reconcile(*, older_than_minutes: int = 15, limit: int = 200, events: bool = 
     echo("Sessions: " + (_summary(counts) or "none to check"))
     if not events:
         return
-    keeps = current_app.config.get("PARTIAL_REFUND_KEEPS_ACCESS", True)
     applied = 0
     pending = list(reconcile_service.undelivered_events(since=now - timedelta(days=3)))
     for data in pending:
         if webhook_inbox.is_done(data["id"]):
             continue
-        try:
-            webhook_inbox.receive(data, now=utcnow(), partial_refund_keeps_access=keeps)
-            db.session.commit()
+        attempt = delivery.receive(data)  # a failure is recorded in the inbox; retry-failed picks it up
+        if attempt.failed:
+            echo(f"{data['id']}: failed ({type(attempt.error).__name__})", err=True)
+        else:
             applied += 1
-        except Exception as error:  # recorded in the inbox; retry-failed picks it up
-            db.session.rollback()
-            webhook_inbox.record_failure(data, error, now=utcnow())
-            db.session.commit()
-            echo(f"{data['id']}: failed ({type(error).__name__})", err=True)
     echo(f"Undelivered events: {len(pending)} listed, {applied} applied.")
 
 
@@ -67,35 +63,18 @@ def expire_stale(*, limit: int = 200, echo: Echo = _log_echo) -> None:
 
 def retry_failed_webhooks(*, limit: int = 100, echo: Echo = _log_echo) -> None:
     """Reprocess failed inbox events (rows claimed with SKIP LOCKED)."""
-    keeps_access = current_app.config.get("PARTIAL_REFUND_KEEPS_ACCESS", True)
     done = failed = skipped = 0
     for event_id in webhook_inbox.failed_event_ids(limit):
-        try:
-            outcome = webhook_inbox.reprocess(event_id, now=utcnow(), partial_refund_keeps_access=keeps_access)
-            db.session.commit()
-        except Exception as error:
-            db.session.rollback()
-            payload = db.session.scalar(db.select(StripeEvent.payload).where(StripeEvent.id == event_id))
-            record_webhook_failure(payload, error)
-            echo(f"{event_id}: failed again ({type(error).__name__}: {error})")
+        attempt = delivery.retry(event_id)
+        if attempt.failed:
+            echo(f"{event_id}: failed again ({type(attempt.error).__name__}: {attempt.error})")
             failed += 1
-            continue
-        if outcome is None:
+        elif attempt.outcome is None:
             skipped += 1
         else:
             done += 1
-            echo(f"{event_id}: {outcome.status.value}")
+            echo(f"{event_id}: {attempt.outcome.status.value}")
     echo(f"Retried {done}, failed {failed}, skipped {skipped} (done or held by another worker).")
-
-
-def record_webhook_failure(data: dict, error: Exception) -> None:
-    """Record a failed event in a short transaction of its own (never raises)."""
-    try:
-        webhook_inbox.record_failure(data, error, now=utcnow())
-        db.session.commit()
-    except Exception:  # the caller's answer is what matters; the log has the details
-        db.session.rollback()
-        log.exception("Could not record the failure of Stripe event %s", data["id"])
 
 
 def _each_session(payment_session_ids, action, now, failure: str, echo: Echo) -> dict[str, int]:

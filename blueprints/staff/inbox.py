@@ -1,13 +1,14 @@
 """The webhook inbox for staff: recent Stripe events, their outcome, and reprocessing failures."""
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from blueprints.staff.forms import EmptyForm
 from blueprints.staff.routes import bp, page_arg
+from blueprints.webhooks import delivery
 from extensions import db
-from models import StripeEvent, WebhookEventStatus, utcnow
+from models import StripeEvent, WebhookEventStatus
 from services import audit
-from services.payments import lists as payment_lists, webhook_inbox
+from services.payments import lists as payment_lists
 
 
 @bp.route("/webhooks")
@@ -22,24 +23,14 @@ def webhook_reprocess(event_id: str):
     event = db.get_or_404(StripeEvent, event_id)
     if EmptyForm().validate_on_submit():
         before = {"status": event.status.value, "attempts": event.attempts}
-        payload = event.payload
-        try:
-            outcome = webhook_inbox.reprocess(event_id, now=utcnow(),
-                                              partial_refund_keeps_access=current_app.config["PARTIAL_REFUND_KEEPS_ACCESS"])
-        except Exception as error:  # the handler failed again: record it in the inbox, as the webhook does
-            db.session.rollback()
-            webhook_inbox.record_failure(payload, error, now=utcnow())
-            outcome = None
-            failed = True
-        else:
-            failed = False
+        attempt = delivery.retry(event_id)  # committed, or rolled back with the failure recorded
         event = db.session.get(StripeEvent, event_id, populate_existing=True)
         audit.record("staff.webhook_reprocessed", event, actor=current_user, before=before,
                      after={"status": event.status.value, "attempts": event.attempts})
         db.session.commit()
-        if failed:
+        if attempt.failed:
             flash(f"Event {event_id} failed again: {event.last_error}", "error")
-        elif outcome is None:
+        elif attempt.outcome is None:
             flash("Nothing to do: the event is already done or another worker holds it.", "info")
         else:
             flash(f"Event {event_id} reprocessed: {event.status.value.lower()}.", "success")

@@ -1,7 +1,8 @@
 """The Stripe webhook endpoint, at /webhooks/stripe and at the spec's /api/payments/webhooks/stripe.
 
 One view: cap the body, verify the signature on the raw bytes, then claim the event in the
-inbox, apply it and mark it processed in one transaction. Answers: 200 for every verified
+inbox, apply it and mark it processed in one transaction (`delivery.receive`, the protocol
+shared with the retry command and the staff page). Answers: 200 for every verified
 event (duplicates, unknown types and other integrations' objects included), 400 for a bad
 signature or body, 413 for an oversized body, 500 (after recording the failure) so that
 Stripe retries. Never a redirect: Stripe counts a 3xx as a failed delivery.
@@ -10,9 +11,8 @@ import logging
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
-from extensions import csrf, db, limiter
-from jobs import runs
-from models import utcnow
+from blueprints.webhooks import delivery
+from extensions import csrf, limiter
 from services.payments import stripe_gateway, webhook_inbox
 
 log = logging.getLogger(__name__)
@@ -26,16 +26,11 @@ bp = Blueprint("webhooks", __name__)
 @limiter.exempt
 def stripe_webhook():
     data = _verified_event(_raw_body())
-    keeps_access = current_app.config.get("PARTIAL_REFUND_KEEPS_ACCESS", True)
-    try:
-        outcome = webhook_inbox.receive(data, now=utcnow(), partial_refund_keeps_access=keeps_access)
-        db.session.commit()
-    except Exception as error:  # any failure: undo the effect, keep a trace, ask for a retry
-        db.session.rollback()
-        log.exception("Stripe event %s (%s) failed", data["id"], data["type"])
-        runs.record_webhook_failure(data, error)
+    attempt = delivery.receive(data)
+    if attempt.failed:  # rolled back and recorded: Stripe retries on a 5xx
         return jsonify(success=False, received=False,
                        error={"code": "PROCESSING_FAILED", "message": "Not processed; Stripe will retry."}), 500
+    outcome = attempt.outcome
     log.info("Stripe event %s %s api=%s -> %s%s", data["id"], data["type"], data.get("api_version"),
              outcome.status.value, " (duplicate)" if outcome.duplicate else "")
     # Same envelope as the rest of /api/ (the spec's path), harmless for Stripe on either path.

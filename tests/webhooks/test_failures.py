@@ -92,3 +92,25 @@ def test_database_error_is_a_retriable_500(deliver, ps, monkeypatch):
     monkeypatch.setattr(stripe_events.fulfillment, "apply_checkout_session", broken)
     evt = deliver("checkout.session.completed", b.checkout_session(ps), expect=500)
     assert db.session.get(StripeEvent, evt["id"]).status == WebhookEventStatus.FAILED
+
+
+
+def test_staff_reprocess_records_a_repeated_failure_like_the_endpoint(deliver, ps, staff, sign_in, monkeypatch):
+    # One protocol for every path (blueprints/webhooks/delivery.py): the effect is rolled back,
+    # the failure lands in the inbox, and the staff action is audited beside it.
+    from models import AuditEvent
+    from services.payments import stripe_events
+    from tests.helpers import post_form
+
+    def boom(*args, **kwargs):
+        raise Boom("injected failure while fulfilling")
+    monkeypatch.setattr(stripe_events.fulfillment, "apply_checkout_session", boom)
+    evt = deliver("checkout.session.completed", b.checkout_session(ps), expect=500)
+    sign_in(deliver.client, staff)
+    page = post_form(deliver.client, f"/staff/webhooks/{evt['id']}/reprocess", follow_redirects=True)
+    assert "failed again" in page.get_data(as_text=True)
+    _assert_nothing_written(deliver, ps)
+    row = db.session.get(StripeEvent, evt["id"], populate_existing=True)
+    assert row.status == WebhookEventStatus.FAILED and row.attempts == 2 and "injected failure" in row.last_error
+    audited = db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "staff.webhook_reprocessed"))
+    assert audited.before == {"status": "FAILED", "attempts": 1} and audited.after == {"status": "FAILED", "attempts": 2}
