@@ -6,7 +6,7 @@ from blueprints.staff.forms import BulkCouponForm, CouponForm, EmptyForm, choice
 from blueprints.staff.routes import bp, csv_download, int_arg, page_arg
 from extensions import db
 from models import Coupon, utcnow
-from services.coupons import admin as coupon_admin
+from services.coupons import admin as coupon_admin, redemptions
 from services.courses import admin as course_admin
 from services.money import to_major
 from services.coupons.admin import CouponInput, CouponInvalid
@@ -93,7 +93,7 @@ def coupon_check_code():
     code = request.args.get("code", "")
     problem = coupon_admin.code_problem(code, exclude_id=int_arg("coupon_id")) if code else None
     # Always the fragment: the page itself renders it with the form, so nothing branches on HX-Request.
-    return render_template("staff/coupons/_code_check.html", code=coupon_admin.normalize_code(code), problem=problem)
+    return render_template("staff/coupons/_code_check.html", code=redemptions.normalize_code(code), problem=problem)
 
 
 @bp.route("/coupons/<int(max=2147483647):coupon_id>")
@@ -105,8 +105,8 @@ def _detail_page(coupon: Coupon, bulk_form: BulkCouponForm, status_code: int = 2
     now = utcnow()
     return render_template("staff/coupons/detail.html", coupon=coupon, now=now,
                            status=coupon_admin.status_of(coupon, now),
-                           reserved=coupon_admin.live_reservation_count(coupon, now),
-                           totals=coupon_admin.totals(coupon), redemptions=coupon_admin.recent_redemptions(coupon),
+                           reserved=redemptions.live_reservations(coupon, now),
+                           totals=redemptions.usage_totals(coupon), redemptions=coupon_admin.recent_redemptions(coupon),
                            bulk_form=bulk_form, action_form=EmptyForm()), status_code
 
 

@@ -2,7 +2,8 @@
 
 The rules a coupon must satisfy live here, not in the form: the form only parses text into
 values, this module decides what is allowed and reports every problem at once, by field.
-Learner-side pricing (applying a coupon to a price) belongs to the checkout services.
+Codes, live reservations and usage totals are read through `redemptions` (one definition
+each); applying a coupon to a price is `pricing`'s.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from extensions import db
-from models import (Coupon, CouponRedemption, Course, DiscountType, PaymentSession, RedemptionStatus, User,
+from models import (Coupon, CouponRedemption, Course, DiscountType, PaymentSession, User,
                     coupon_courses, utcnow)
 from services import audit
 from services.coupons import redemptions
@@ -63,13 +64,9 @@ class CouponInput:
     is_active: bool = True
 
 
-def normalize_code(code: str | None) -> str:
-    return (code or "").strip().upper()
-
-
 def code_problem(code: str, exclude_id: int | None = None) -> str | None:
     """Why `code` cannot be used (format or taken), or None. Used by the live htmx check too."""
-    code = normalize_code(code)
+    code = redemptions.normalize_code(code)
     if not CODE_PATTERN.match(code):
         return f"Use {CODE_RULE}"
     query = db.select(Coupon.id).where(Coupon.code == code)
@@ -127,7 +124,7 @@ def validate(data: CouponInput, exclude_id: int | None = None) -> dict[str, str]
 
 def _apply(coupon: Coupon, data: CouponInput) -> None:
     kind = DiscountType(data.discount_type)
-    coupon.code = normalize_code(data.code)
+    coupon.code = redemptions.normalize_code(data.code)
     coupon.name = data.name.strip()
     coupon.description = (data.description or "").strip() or None
     coupon.discount_type = kind
@@ -165,7 +162,7 @@ def update(coupon: Coupon, data: CouponInput, *, actor: User) -> Coupon:
     errors = validate(data, exclude_id=coupon.id)
     if coupon.max_uses is not None or data.max_uses is not None:
         # Lowering max_uses under what is already used or held would break invariant 2.
-        held = coupon.current_uses + live_reservation_count(coupon, utcnow())
+        held = coupon.current_uses + redemptions.live_reservations(coupon, utcnow())
         if data.max_uses is not None and data.max_uses < held:
             errors["max_uses"] = f"Already {held} used or reserved; max uses cannot go below that."
     if errors:
@@ -251,20 +248,7 @@ def search(*, q: str = "", status: str = "", sort: str = "created", descending: 
     column = SORTS.get(sort, Coupon.created_at)
     query = query.order_by(column.desc() if descending else column.asc(), Coupon.id.desc())
     rows = db.paginate(query, page=page, per_page=per_page, error_out=False, count=True)
-    ids = [coupon.id for coupon in rows.items]
-    reserved = dict(db.session.execute(
-        db.select(CouponRedemption.coupon_id, sa.func.count())
-        .where(CouponRedemption.coupon_id.in_(ids), CouponRedemption.status == RedemptionStatus.RESERVED,
-               sa.or_(CouponRedemption.expires_at.is_(None), CouponRedemption.expires_at > now))
-        .group_by(CouponRedemption.coupon_id)).all()) if ids else {}
-    return rows, reserved
-
-
-def live_reservation_count(coupon: Coupon, now: datetime) -> int:
-    return db.session.scalar(
-        db.select(sa.func.count()).select_from(CouponRedemption)
-        .where(CouponRedemption.coupon_id == coupon.id, CouponRedemption.status == RedemptionStatus.RESERVED,
-               sa.or_(CouponRedemption.expires_at.is_(None), CouponRedemption.expires_at > now))) or 0
+    return rows, redemptions.live_reservations_by_coupon([coupon.id for coupon in rows.items], now)
 
 
 def recent_redemptions(coupon: Coupon, limit: int = 200) -> list[CouponRedemption]:
@@ -272,19 +256,6 @@ def recent_redemptions(coupon: Coupon, limit: int = 200) -> list[CouponRedemptio
         db.select(CouponRedemption).options(joinedload(CouponRedemption.user), joinedload(CouponRedemption.course))
         .where(CouponRedemption.coupon_id == coupon.id)
         .order_by(CouponRedemption.reserved_at.desc(), CouponRedemption.id.desc()).limit(limit)))
-
-
-def totals(coupon: Coupon) -> list[dict]:
-    """Per currency: uses, discount given and revenue brought (net of refunds), by SQL aggregate."""
-    rows = db.session.execute(
-        db.select(CouponRedemption.currency,
-                  sa.func.count(CouponRedemption.id),
-                  sa.func.coalesce(sa.func.sum(CouponRedemption.discount_amount), 0),
-                  sa.func.coalesce(sa.func.sum(PaymentSession.final_amount - PaymentSession.amount_refunded), 0))
-        .outerjoin(PaymentSession, PaymentSession.id == CouponRedemption.payment_session_id)
-        .where(CouponRedemption.coupon_id == coupon.id, CouponRedemption.status == RedemptionStatus.REDEEMED)
-        .group_by(CouponRedemption.currency).order_by(CouponRedemption.currency))
-    return [{"currency": c, "uses": int(n), "discount": int(d), "revenue": int(r)} for c, n, d, r in rows]
 
 
 # --- bulk generation -------------------------------------------------------------------------
@@ -300,7 +271,7 @@ def generate_bulk(template: Coupon, *, prefix: str, count: int, max_uses: int | 
                   actor: User) -> str:
     """Create `count` coupons with unique random codes and `template`'s settings, in the caller's
     transaction (one commit for all). Returns the batch id, which names the CSV download."""
-    prefix = normalize_code(prefix)
+    prefix = redemptions.normalize_code(prefix)
     errors = {}
     if not re.match(r"^[A-Z0-9_-]{0,20}$", prefix):
         errors["prefix"] = "At most 20 characters: letters A–Z, digits, _ and -."

@@ -23,6 +23,7 @@ from datetime import datetime
 
 from models import Coupon, Course, DiscountType, User
 from services import money
+from services.coupons import redemptions
 
 COUPON_NOT_FOUND = "COUPON_NOT_FOUND"
 COUPON_INACTIVE = "COUPON_INACTIVE"
@@ -63,8 +64,6 @@ class Quote:
 
 def quote(course: Course, code: str | None, user: User | None, now: datetime) -> Quote:
     """The price of `course` for `user` at `now` with the coupon `code` (None or "" for none)."""
-    from services.coupons import redemptions  # redemptions imports this module's constants
-
     coupon, applicable = redemptions.find_for_course(code, course)
     return quote_with(course, code, coupon, applicable, user, now)
 
@@ -72,8 +71,6 @@ def quote(course: Course, code: str | None, user: User | None, now: datetime) ->
 def quote_with(course: Course, code: str | None, coupon: Coupon | None, applicable: bool, user: User | None,
                now: datetime) -> Quote:
     """`quote` for callers that already looked the coupon up (`redemptions.find_for_course`)."""
-    from services.coupons import redemptions
-
     normalized = redemptions.normalize_code(code)
     base = Quote(course_id=course.id, currency=course.currency, original_amount=course.price_amount,
                  discount_amount=0, final_amount=course.price_amount, coupon_id=None,
@@ -104,8 +101,6 @@ def discount_for(coupon: Coupon, price: int) -> int:
 
 def _rule_refusal(coupon: Coupon, course: Course, user: User | None, now: datetime,
                   applicable: bool) -> tuple[str, str] | None:
-    from services.coupons import redemptions
-
     if not coupon.is_active:
         return COUPON_INACTIVE, "This code is no longer active."
     if coupon.valid_from is not None and now < coupon.valid_from:

@@ -6,6 +6,8 @@ the caller's transaction, so learners racing for the last use queue on that row 
 later ones see the earlier reservations. A reservation is live while RESERVED and not past
 its `expires_at` (the Stripe session's expiry plus a grace period, so a payment made in the
 last second still finds its reservation). `current_uses` counts redemptions only.
+
+The staff side (`admin`) reads codes, live reservations and usage totals through this module.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import sqlalchemy as sa
 
 from extensions import db
 from models import (PAID_STATUSES, Coupon, CouponRedemption, coupon_courses, Course, Enrollment, PaymentSession, RedemptionStatus,
-                    User, utcnow)
+                    User)
 from services import audit
 from services.errors import Conflict
 
@@ -61,7 +63,8 @@ def public_active(now: datetime) -> list[Coupon]:
     return [c for c in candidates if c.max_uses is None or c.current_uses + live_reservations(c, now) < c.max_uses]
 
 
-def _live(now: datetime):
+def live_condition(now: datetime):
+    """SQL: a redemption row that still holds a use (RESERVED and not past its expiry)."""
     return sa.and_(CouponRedemption.status == RedemptionStatus.RESERVED,
                    sa.or_(CouponRedemption.expires_at.is_(None), CouponRedemption.expires_at > now))
 
@@ -70,18 +73,28 @@ def live_reservations(coupon: Coupon, now: datetime, *, exclude_user: User | Non
                       exclude_course: Course | None = None) -> int:
     """Reservations still holding a use; optionally not counting one learner's for one course."""
     query = db.select(sa.func.count()).select_from(CouponRedemption).where(
-        CouponRedemption.coupon_id == coupon.id, _live(now))
+        CouponRedemption.coupon_id == coupon.id, live_condition(now))
     if exclude_user is not None and exclude_course is not None:
         query = query.where(sa.not_(sa.and_(CouponRedemption.user_id == exclude_user.id,
                                             CouponRedemption.course_id == exclude_course.id)))
     return db.session.scalar(query) or 0
 
 
+def live_reservations_by_coupon(coupon_ids: list[int], now: datetime) -> dict[int, int]:
+    """{coupon id: live reservations} for a page of coupons, in one query (absent: none)."""
+    if not coupon_ids:
+        return {}
+    return dict(db.session.execute(
+        db.select(CouponRedemption.coupon_id, sa.func.count())
+        .where(CouponRedemption.coupon_id.in_(coupon_ids), live_condition(now))
+        .group_by(CouponRedemption.coupon_id)).all())
+
+
 def uses_by(coupon: Coupon, user: User, now: datetime, *, exclude_course: Course | None = None) -> int:
     """How many uses of `coupon` this learner has redeemed or holds (for per_learner_limit)."""
     query = db.select(sa.func.count()).select_from(CouponRedemption).where(
         CouponRedemption.coupon_id == coupon.id, CouponRedemption.user_id == user.id,
-        sa.or_(CouponRedemption.status == RedemptionStatus.REDEEMED, _live(now)))
+        sa.or_(CouponRedemption.status == RedemptionStatus.REDEEMED, live_condition(now)))
     if exclude_course is not None:
         query = query.where(sa.not_(sa.and_(CouponRedemption.course_id == exclude_course.id,
                                             CouponRedemption.status == RedemptionStatus.RESERVED)))
@@ -174,14 +187,15 @@ def release_for(payment_session: PaymentSession, now: datetime, reason: str) -> 
     return redemption
 
 
-def usage_summary(coupon: Coupon, now: datetime | None = None) -> dict:
-    """uses, live reservations, total discount given and revenue of the paid sessions."""
-    redeemed = db.select(CouponRedemption).where(CouponRedemption.coupon_id == coupon.id,
-                                                 CouponRedemption.status == RedemptionStatus.REDEEMED).subquery()
-    discount = db.session.scalar(db.select(sa.func.coalesce(sa.func.sum(redeemed.c.discount_amount), 0)))
-    revenue = db.session.scalar(
-        db.select(sa.func.coalesce(sa.func.sum(PaymentSession.final_amount - PaymentSession.amount_refunded), 0))
-        .join(redeemed, redeemed.c.payment_session_id == PaymentSession.id)
-        .where(PaymentSession.status.in_(PAID_STATUSES)))
-    return {"uses": coupon.current_uses, "reservations": live_reservations(coupon, now or utcnow()),
-            "discount_given": int(discount or 0), "revenue": int(revenue or 0)}
+def usage_totals(coupon: Coupon) -> list[dict]:
+    """Per currency: redeemed uses, discount given and revenue brought (paid sessions, net of refunds)."""
+    paid = sa.and_(PaymentSession.id == CouponRedemption.payment_session_id, PaymentSession.status.in_(PAID_STATUSES))
+    rows = db.session.execute(
+        db.select(CouponRedemption.currency,
+                  sa.func.count(CouponRedemption.id),
+                  sa.func.coalesce(sa.func.sum(CouponRedemption.discount_amount), 0),
+                  sa.func.coalesce(sa.func.sum(PaymentSession.final_amount - PaymentSession.amount_refunded), 0))
+        .outerjoin(PaymentSession, paid)
+        .where(CouponRedemption.coupon_id == coupon.id, CouponRedemption.status == RedemptionStatus.REDEEMED)
+        .group_by(CouponRedemption.currency).order_by(CouponRedemption.currency))
+    return [{"currency": c, "uses": int(n), "discount": int(d), "revenue": int(r)} for c, n, d, r in rows]

@@ -82,7 +82,7 @@ def test_a_paid_session_redeems_even_after_release(paid_course, learner):
     assert db.session.scalar(db.select(db.func.count()).select_from(CouponRedemption)) == 1
 
 
-def test_usage_summary(paid_course, learner):
+def test_usage_totals(paid_course, learner):
     coupon = factories.coupon(code="SUM", percent=10)
     ps = pending_session(learner, paid_course, coupon, final_amount=8910)
     ps.discount_amount = 990
@@ -91,8 +91,8 @@ def test_usage_summary(paid_course, learner):
     ps.status = S.COMPLETED
     redemptions.reserve(coupon, pending_session(factories.user(), paid_course, coupon), NOW, None)
     db.session.commit()
-    assert redemptions.usage_summary(coupon, NOW) == {"uses": 1, "reservations": 1, "discount_given": 990,
-                                                  "revenue": 8910}
+    assert redemptions.usage_totals(coupon) == [{"currency": "USD", "uses": 1, "discount": 990, "revenue": 8910}]
+    assert (coupon.current_uses, redemptions.live_reservations(coupon, NOW)) == (1, 1)
 
 
 def test_public_active_lists_only_usable_public_codes():

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from extensions import db
 from models import AuditEvent, Coupon, DiscountType, coupon_courses
-from services.coupons import admin as coupon_admin
+from services.coupons import admin as coupon_admin, redemptions
 from tests import factories
 from tests.helpers import post_form
 from tests.staff import builders
@@ -179,7 +179,7 @@ def test_detail_shows_redemptions_reservations_and_totals(staff_client, learner,
     page = staff_client.get(f"/staff/coupons/{coupon.id}").get_data(as_text=True)
     assert "holder@example.com" in page and "buyer2@example.com" in page
     assert "<dt>Live reservations</dt><dd>1</dd>" in page
-    assert coupon_admin.totals(coupon) == [{"currency": "USD", "uses": 2, "discount": 3960,
+    assert redemptions.usage_totals(coupon) == [{"currency": "USD", "uses": 2, "discount": 3960,
                                              "revenue": 7920 + 7920 - 2000}]
     assert "$39.60" in page and "$138.40" in page
 
