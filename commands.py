@@ -11,7 +11,7 @@ from jobs import runs
 from models import UserRole
 from services import demo
 from services.payments import stripe_gateway
-from services.people import accounts
+from services.people import accounts, admin as user_admin
 from services.errors import DomainError
 
 users_cli = AppGroup("users", help="Manage accounts.")
@@ -41,11 +41,12 @@ def create_user(email: str, name: str, role: str, password: str | None) -> None:
 @click.option("--email", required=True)
 @click.option("--role", type=click.Choice(["learner", "staff", "admin"]), required=True)
 def set_role(email: str, role: str) -> None:
-    """Change an account's role."""
-    user = accounts.find_by_email(email)
-    if user is None:
-        raise click.ClickException(f"No account with email {email}.")
-    user.role = UserRole(role.upper())
+    """Change an account's role (audited, as when an admin changes it on /staff/users)."""
+    try:
+        user = user_admin.change_role(accounts.require_by_email(email), role.upper(), actor=None,
+                                      actor_label=user_admin.COMMAND_LINE)
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
     db.session.commit()
     click.echo(f"{user.email} is now {role}.")
 

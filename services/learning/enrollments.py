@@ -19,6 +19,8 @@ from models import (Course, Enrollment, EnrollmentSource, EnrollmentStatus, Enro
 from services import audit
 from services.errors import Conflict, DomainError
 
+# Nothing is paid for a grant by hand: on a paid or subscription course it is recorded as FREE.
+UNPAID_TYPES = (EnrollmentType.FREE, EnrollmentType.INVITATION_ONLY, EnrollmentType.WAITLIST)
 _LOOK_UP = object()  # enroll's default for `current`: lock and read the enrollment itself
 SEAT_STATUSES = (EnrollmentStatus.ACTIVE, EnrollmentStatus.COMPLETED, EnrollmentStatus.SUSPENDED)
 _FIELDS = ["status", "type", "payment_status", "amount_paid", "payment_id"]
@@ -144,6 +146,12 @@ def enroll(user: User, course: Course, *, type: EnrollmentType, source: Enrollme
             amount_paid=amount_paid, discount=discount, actor=actor, enforce_capacity=enforce_capacity)
     audit.record("enrollment.created", enrollment, actor=actor, after=audit.snapshot(enrollment, _FIELDS))
     return enrollment
+
+
+def grant(user: User, course: Course, *, source: EnrollmentSource, now: datetime, actor: User) -> Enrollment:
+    """Staff enroll a learner by hand, without payment (the course's own type when it is unpaid)."""
+    kind = course.enrollment_type if course.enrollment_type in UNPAID_TYPES else EnrollmentType.FREE
+    return enroll(user, course, type=kind, source=source, now=now, actor=actor)
 
 
 def enroll_free(user: User, course: Course, now: datetime, invitation_code: str | None = None) -> Enrollment:

@@ -23,7 +23,8 @@ def issue(course: Course, *, count: int = 1, email: str | None = None, expires_a
     """Create `count` single-use codes for `course` (optionally only for `email`)."""
     if not 1 <= count <= 500:
         raise DomainError("Issue between 1 and 500 invitations at a time.", code="INVALID_COUNT", field="count")
-    invitations = [Invitation(course_id=course.id, code=_new_code(), email=(email or "").strip().lower() or None,
+    email = (email or "").strip().lower() or None
+    invitations = [Invitation(course_id=course.id, code=_new_code(), email=email,
                               expires_at=expires_at, created_by_id=actor.id if actor else None)
                    for _ in range(count)]
     db.session.add_all(invitations)

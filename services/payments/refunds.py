@@ -101,7 +101,7 @@ def request_refund(payment_session: PaymentSession, *, amount: int | None, reaso
     """
     if payment_session.status not in PAID_STATUSES or not payment_session.payment_intent_id:
         raise Conflict("Only a paid payment can be refunded.", code="NOT_REFUNDABLE")
-    remaining = payment_session.final_amount - refunded_amount(payment_session)
+    remaining = refundable_amount(payment_session)
     if remaining <= 0:
         raise Conflict("This payment has already been fully refunded.", code="ALREADY_REFUNDED")
     if amount is not None:
@@ -135,6 +135,13 @@ def request_refund(payment_session: PaymentSession, *, amount: int | None, reaso
                         "status": field(refund, "status")})
     apply_refund(refund, now=now, payment_session=payment_session)
     return refund
+
+
+def refundable_amount(payment_session: PaymentSession) -> int:
+    """What staff may still refund: what was paid less what is refunded; 0 for an unpaid session."""
+    if payment_session.status not in PAID_STATUSES or not payment_session.payment_intent_id:
+        return 0
+    return max(payment_session.final_amount - refunded_amount(payment_session), 0)
 
 
 # --- applying Stripe's reports -------------------------------------------------------

@@ -16,7 +16,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from extensions import db
 from models import User, UserRole, utcnow
 from services import audit
-from services.errors import DomainError
+from services.errors import DomainError, NotFound
 
 PASSWORD_MIN_LENGTH = 10
 PASSWORD_RULES = f"At least {PASSWORD_MIN_LENGTH} characters, with at least one letter and one digit."
@@ -52,6 +52,15 @@ def hash_password(password: str) -> str:
 
 def find_by_email(email: str) -> User | None:
     return db.session.scalar(db.select(User).where(User.email == normalize_email(email)))
+
+
+def require_by_email(email: str) -> User:
+    """The account with this email, for staff acting on a learner; NotFound (on "email") otherwise."""
+    user = find_by_email(email)
+    if user is None:
+        raise NotFound("No account has this email. The learner must sign up first.", code="USER_NOT_FOUND",
+                       field="email")
+    return user
 
 
 def create_user(email: str, name: str, password: str | None, role: UserRole = UserRole.LEARNER) -> User:

@@ -1,7 +1,9 @@
 """User administration: listing accounts and changing roles (admins only).
 
 The view checks that the actor is signed in; this module checks that the actor is an admin,
-so no other caller can change a role by accident.
+so no other caller can change a role by accident. The operator's command line
+(`flask users set-role`) has no account: it names itself as the actor (`COMMAND_LINE`) and is
+audited like an admin.
 """
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from extensions import db
 from models import User, UserRole
 from services import audit
 from services.errors import Conflict, DomainError, Forbidden, NotFound
+
+COMMAND_LINE = "command line"  # the actor label of `flask users set-role`: whoever runs it has the server
 
 
 def search(*, q: str = "", role: str = "", page: int = 1, per_page: int = 50):
@@ -31,20 +35,24 @@ def get(user_id: int) -> User:
     return user
 
 
-def change_role(user: User, role: str, *, actor: User) -> User:
-    """Give `user` a new role. Admins only; nobody changes their own role (no self-lock-out)."""
-    if not actor.is_admin:
+def change_role(user: User, role: str, *, actor: User | None, actor_label: str | None = None) -> User:
+    """Give `user` a new role. Admins only (or the command line, `actor=None` with
+    `actor_label=COMMAND_LINE`); nobody changes their own role (no self-lock-out)."""
+    if actor is None and actor_label != COMMAND_LINE:
+        raise Forbidden("Only admins can change roles.", code="ADMIN_ONLY")
+    if actor is not None and not actor.is_admin:
         raise Forbidden("Only admins can change roles.", code="ADMIN_ONLY")
     try:
         new_role = UserRole(role)
     except ValueError as error:
         raise DomainError("Choose learner, staff or admin.", code="INVALID_ROLE", field="role") from error
-    if user.id == actor.id:
+    if actor is not None and user.id == actor.id:
         raise Conflict("You cannot change your own role; ask another admin.", code="OWN_ROLE")
     if user.role == new_role:
         return user
     before = {"role": user.role.value}
     user.role = new_role
     db.session.flush()
-    audit.record("user.role_changed", user, actor=actor, before=before, after={"role": new_role.value})
+    audit.record("user.role_changed", user, actor=actor, actor_label=actor_label, before=before,
+                 after={"role": new_role.value})
     return user

@@ -172,12 +172,26 @@ def test_admin_cannot_change_own_role_and_bad_roles_are_refused(admin_client, ad
     assert admin_client.get("/staff/users/999/role").status_code == 405
 
 
+def test_set_role_command_goes_through_the_service_and_is_audited(runner, learner):
+    result = runner.invoke(args=["users", "set-role", "--email", " Learner@Example.com ", "--role", "staff"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert db.session.get(User, learner.id).role == UserRole.STAFF
+    [entry] = _audit("user.role_changed")
+    assert (entry.actor_id, entry.actor_label, entry.before, entry.after) == (
+        None, "command line", {"role": "LEARNER"}, {"role": "STAFF"})
+    missing = runner.invoke(args=["users", "set-role", "--email", "nobody@example.com", "--role", "admin"])
+    assert missing.exit_code != 0 and "No account has this email" in missing.output
+
+
 def test_service_refuses_role_changes_by_non_admins(app, staff, learner):
     from services.people import admin as user_admin
     from services.errors import Forbidden
 
     with pytest.raises(Forbidden):
         user_admin.change_role(learner, "ADMIN", actor=staff)
+    with pytest.raises(Forbidden):  # no account and not the command line: nobody
+        user_admin.change_role(learner, "ADMIN", actor=None)
 
 
 # --- audit page -------------------------------------------------------------------------
