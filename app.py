@@ -14,6 +14,7 @@ import jobs
 from blueprints import errors, security_headers
 from config import Config, check_production_safety
 from extensions import csrf, db, enable_sqlite_foreign_keys, limiter, login_manager, migrate, oauth
+from services.learning import access
 from services.money import format_money
 
 BLUEPRINTS = ("auth", "catalog", "checkout", "learner", "staff", "webhooks", "api")
@@ -79,6 +80,9 @@ def register_template_helpers(app: Flask) -> None:
     @app.template_filter("money")
     def money_filter(amount: int, currency: str, free_label: str | None = None) -> str:
         return format_money(amount, currency, free_label=free_label)
+
+    # Any page may say why an enrollment gives no access (the course page's purchase box does).
+    app.jinja_env.globals["describe_access"] = access.describe
 
     @app.context_processor
     def inject_settings() -> dict:

@@ -10,7 +10,8 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from blueprints import throttle
-from blueprints.checkout.forms import CouponForm, InvitationForm
+from blueprints.catalog.page import render_course_page
+from blueprints.checkout.forms import ApplyCouponForm
 from blueprints.htmx import wants_fragment
 from models import utcnow
 from services.courses import catalog
@@ -36,7 +37,7 @@ def course(slug: str):
     # ?coupon=CODE (a shared link, or the way back from sign-in) pre-fills and checks the code.
     formdata = request.form if request.method == "POST" else \
         MultiDict({"coupon_code": request.args.get("coupon") or request.args.get("coupon_code") or ""})
-    form = CouponForm(formdata=formdata)
+    form = ApplyCouponForm(formdata=formdata)
     code = (form.coupon_code.data or "")[:64]  # anything longer is no code of ours: "not found"
     limited = bool(code) and not coupon_check_allowed()
     user = current_user if current_user.is_authenticated else None
@@ -46,11 +47,9 @@ def course(slug: str):
         response = current_app.make_response(render_template(
             "catalog/_price_summary.html", offer=offer, rate_limited=RATE_LIMITED_MESSAGE if limited else None))
     else:
-        course = catalog.course_by_slug(slug)
-        context = dict(course=course, offer=checkout.offer(course, user, code, utcnow()), form=form,
-                       invitation_form=InvitationForm(), rate_limited=RATE_LIMITED_MESSAGE if limited else None)
-        status = 429 if limited else 200
-        response = current_app.make_response((render_template("catalog/course.html", **context), status))
+        page = render_course_page(catalog.course_by_slug(slug), code, coupon_form=form,
+                                  rate_limited=RATE_LIMITED_MESSAGE if limited else None)
+        response = current_app.make_response((page, 429 if limited else 200))
     response.vary.add("HX-Request")
     return response
 

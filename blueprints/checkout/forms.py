@@ -1,4 +1,5 @@
-"""Forms of the course page and checkout: coupon, invitation, and button-only posts.
+"""The learner's code fields on the course page: a coupon code for checkout, an invitation code
+for a one-button enrollment. (Staff's coupon and invitation forms are in blueprints/staff/forms.py.)
 
 CSRF is enforced globally (CSRFProtect), so these forms only parse and validate fields.
 """
@@ -7,17 +8,19 @@ from wtforms import StringField
 from wtforms.validators import Length, Optional
 
 
-class CouponForm(FlaskForm):
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class ApplyCouponForm(FlaskForm):
     class Meta:
         csrf = False  # the global CSRFProtect already checked the POST; GET ?coupon= needs none
 
-    coupon_code = StringField("Coupon code", validators=[Optional(), Length(max=64)],
-                              filters=[lambda value: value.strip() if isinstance(value, str) else value])
+    coupon_code = StringField("Coupon code", validators=[Optional(), Length(max=64)], filters=[_strip])
 
 
-class InvitationForm(FlaskForm):
+class RedeemInvitationForm(FlaskForm):
     class Meta:
         csrf = False
 
-    invitation_code = StringField("Invitation code", validators=[Optional(), Length(max=64)],
-                                  filters=[lambda value: value.strip() if isinstance(value, str) else value])
+    invitation_code = StringField("Invitation code", validators=[Optional(), Length(max=64)], filters=[_strip])

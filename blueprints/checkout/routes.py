@@ -10,7 +10,9 @@ POST /checkout/cancel           cancel it (expire on Stripe, release the coupon)
 from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from blueprints.checkout.forms import CouponForm, InvitationForm
+from blueprints.catalog.page import render_course_page
+from blueprints.checkout.forms import ApplyCouponForm, RedeemInvitationForm
+from blueprints.forms import errors_onto
 from blueprints.htmx import wants_fragment
 from extensions import db
 from models import utcnow
@@ -47,7 +49,7 @@ def _checkout_urls() -> tuple[str, str]:
 @bp.post("/courses/<slug>/checkout")
 def start(slug: str):
     course = catalog.course_by_slug(slug)
-    code = (CouponForm(formdata=request.form).coupon_code.data or "")[:64]
+    code = (ApplyCouponForm(formdata=request.form).coupon_code.data or "")[:64]
     if not current_user.is_authenticated:
         return _sign_in_first(slug, code)
     success_url, cancel_url = _checkout_urls()
@@ -87,11 +89,7 @@ def _after_start(course, started: checkout.CheckoutStart):
 def _course_page_with_error(course, code: str, error: DomainError):
     """A refused coupon at checkout: the course page again, with the reason next to the field."""
     db.session.rollback()  # nothing of the refused attempt stays
-    form = CouponForm(formdata=None, data={"coupon_code": code})
-    offer = checkout.offer(course, current_user, code, utcnow())
-    return render_template("catalog/course.html", course=course, offer=offer, form=form,
-                           invitation_form=InvitationForm(), rate_limited=None,
-                           checkout_error=error.message), 422
+    return render_course_page(course, code, checkout_error=error.message), 422
 
 
 @bp.post("/courses/<slug>/enroll")
@@ -99,16 +97,14 @@ def enroll_free(slug: str):
     course = catalog.course_by_slug(slug)
     if not current_user.is_authenticated:
         return _sign_in_first(slug)
-    form = InvitationForm(formdata=request.form)
+    form = RedeemInvitationForm(formdata=request.form)
     try:
         enrollment = enrollments.enroll_free(current_user, course, utcnow(), invitation_code=form.invitation_code.data)
     except DomainError as error:
         if error.field != "invitation_code":
             raise
-        offer = checkout.offer(course, current_user, None, utcnow())
-        form.invitation_code.errors = [error.message]
-        return render_template("catalog/course.html", course=course, offer=offer, form=CouponForm(formdata=None),
-                               invitation_form=form, rate_limited=None), error.status
+        errors_onto(form, error, "invitation_code")
+        return render_course_page(course, invitation_form=form), error.status
     db.session.commit()
     flash(f"You're enrolled in {course.title}. Enjoy the course!", "success")
     return redirect(_course_url(course, enrollment), code=303)

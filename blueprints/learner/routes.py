@@ -5,16 +5,10 @@ from flask_login import current_user, login_required
 from blueprints.htmx import wants_fragment
 from extensions import db, login_manager
 from models import utcnow
-from services.learning import access, certificates, progress
+from services.learning import certificates, progress
 from services.learning import dashboard as dashboard_service
 
 bp = Blueprint("learner", __name__)
-
-
-@bp.app_context_processor
-def access_helpers() -> dict:
-    # Lets any template (e.g. the course page's purchase box) say why an enrollment gives no access.
-    return {"describe_access": access.describe}
 
 
 @bp.route("/dashboard")

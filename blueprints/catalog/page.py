@@ -1,0 +1,24 @@
+"""The course page, rendered one way by every view that shows it: the catalog's page and
+checkout's answers when it refuses a coupon or an invitation code.
+
+The offer (price, enrollment, waitlist) comes from services/payments/checkout.offer; the catalog
+service cannot assemble it, since courses import nothing of payments (docs/architecture.md).
+"""
+from flask import render_template
+from flask_login import current_user
+
+from blueprints.checkout.forms import ApplyCouponForm, RedeemInvitationForm
+from models import Course, utcnow
+from services.payments import checkout
+
+
+def render_course_page(course: Course, code: str | None = None, *, coupon_form: ApplyCouponForm | None = None,
+                       invitation_form: RedeemInvitationForm | None = None, rate_limited: str | None = None,
+                       checkout_error: str | None = None) -> str:
+    """The page for the signed-in learner (or visitor), priced with `code` when one is given."""
+    user = current_user if current_user.is_authenticated else None
+    return render_template(
+        "catalog/course.html", course=course, offer=checkout.offer(course, user, code, utcnow()),
+        form=coupon_form or ApplyCouponForm(formdata=None, data={"coupon_code": code or ""}),
+        invitation_form=invitation_form or RedeemInvitationForm(formdata=None),
+        rate_limited=rate_limited, checkout_error=checkout_error)
