@@ -22,12 +22,6 @@ class SignInForm(FlaskForm):
     submit = SubmitField("Sign in")
 
 
-class EmptyForm(FlaskForm):
-    """For POSTs that are just a button: only the CSRF token."""
-
-    submit = SubmitField("Submit")
-
-
 class ApiTokenForm(FlaskForm):
     name = StringField("Token name", validators=[DataRequired(), Length(max=80)],
                        description="For example the app or script that will use it.")

@@ -12,8 +12,9 @@ from requests import RequestException
 
 from blueprints import throttle
 from blueprints.auth import oidc
-from blueprints.auth.forms import (ApiTokenForm, ChangePasswordForm, EmptyForm, ForgotPasswordForm,
-                                   ResetPasswordForm, SignInForm, SignUpForm)
+from blueprints.auth.forms import (ApiTokenForm, ChangePasswordForm, ForgotPasswordForm, ResetPasswordForm,
+                                   SignInForm, SignUpForm)
+from blueprints.forms import EmptyForm, errors_onto
 from extensions import db
 from services import mail
 from services.people import accounts, api_tokens, identity
@@ -49,7 +50,7 @@ def signup():
         try:
             user = accounts.create_user(form.email.data, form.name.data, form.password.data)
         except DomainError as error:
-            getattr(form, error.field or "email").errors.append(error.message)
+            errors_onto(form, error, "email")
         else:
             db.session.commit()
             login_user(user)
@@ -156,7 +157,7 @@ def account():
         try:
             _, new_token = api_tokens.create(current_user, form.name.data)
         except DomainError as error:
-            form.name.errors.append(error.message)
+            errors_onto(form, error, "name")
         else:
             db.session.commit()
             form = ApiTokenForm(formdata=None)
@@ -180,7 +181,7 @@ def change_password():
         except DomainError as error:
             if error.code == "WRONG_PASSWORD":
                 throttle.hit("password-change", "SIGN_IN_RATE_LIMIT", keys)
-            getattr(form, error.field).errors.append(error.message)
+            errors_onto(form, error, "current_password")
         else:
             db.session.commit()
             # The new password signs out every other session; this one signs in again (and keeps
@@ -237,7 +238,7 @@ def reset_password(token: str):
         try:
             accounts.reset_password(user, form.new_password.data)
         except DomainError as error:
-            form.new_password.errors.append(error.message)
+            errors_onto(form, error, "new_password")
         else:
             db.session.commit()
             login_user(user)

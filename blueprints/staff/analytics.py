@@ -1,7 +1,8 @@
 """Staff analytics: the report page for a date range and a CSV export of each table."""
 from flask import abort, render_template, request
 
-from blueprints.staff.routes import bp, csv_download
+from blueprints.staff import bp
+from blueprints.staff.helpers import csv_download
 from models import utcnow
 from services import analytics
 

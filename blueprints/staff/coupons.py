@@ -2,8 +2,10 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from blueprints.staff.forms import BulkCouponForm, CouponForm, EmptyForm, choices, errors_onto, utc
-from blueprints.staff.routes import bp, csv_download, int_arg, page_arg
+from blueprints.forms import EmptyForm, errors_onto
+from blueprints.staff.forms import BulkCouponForm, CouponEditForm, choices, utc
+from blueprints.staff import bp
+from blueprints.staff.helpers import csv_download, int_arg, page_arg
 from extensions import db
 from models import Coupon, utcnow
 from services.coupons import admin as coupon_admin, redemptions
@@ -15,10 +17,10 @@ from services.coupons.admin import CouponInput, CouponInvalid
 FORM_FIELD_FOR = {"percent_off": "value", "amount_off": "value"}
 
 
-def _coupon_form(coupon: Coupon | None = None) -> CouponForm:
+def _coupon_form(coupon: Coupon | None = None) -> CouponEditForm:
     """The coupon form; on a GET for an existing coupon, filled from it (amounts in major units)."""
     fill = coupon is not None and request.method == "GET"
-    form = CouponForm(obj=coupon) if fill else CouponForm()
+    form = CouponEditForm(obj=coupon) if fill else CouponEditForm()
     form.course_ids.choices = choices((c.id, f"{c.title} ({c.currency})") for c in course_admin.all_courses())
     if fill:
         form.discount_type.data = coupon.discount_type.value
@@ -33,7 +35,7 @@ def _coupon_form(coupon: Coupon | None = None) -> CouponForm:
     return form
 
 
-def _input(form: CouponForm) -> CouponInput | None:
+def _input(form: CouponEditForm) -> CouponInput | None:
     amounts = form.amounts()
     if not amounts:
         return None
@@ -62,7 +64,7 @@ def coupon_new():
         try:
             coupon = coupon_admin.create(data, actor=current_user)
         except CouponInvalid as error:
-            errors_onto(form, error.errors, form.code, FORM_FIELD_FOR)
+            errors_onto(form, error, "code", FORM_FIELD_FOR)
         else:
             db.session.commit()
             flash(f"Coupon {coupon.code} created.", "success")
@@ -79,7 +81,7 @@ def coupon_edit(coupon_id: int):
             coupon_admin.update(coupon, data, actor=current_user)
         except CouponInvalid as error:
             db.session.rollback()
-            errors_onto(form, error.errors, form.code, FORM_FIELD_FOR)
+            errors_onto(form, error, "code", FORM_FIELD_FOR)
         else:
             db.session.commit()
             flash(f"Coupon {coupon.code} saved.", "success")
@@ -149,7 +151,7 @@ def coupon_bulk(coupon_id: int):
             batch_id = coupon_admin.generate_bulk(coupon, prefix=form.prefix.data or "", count=form.count.data,
                                                    max_uses=form.max_uses.data, actor=current_user)
         except CouponInvalid as error:
-            errors_onto(form, error.errors, form.count)
+            errors_onto(form, error, "count")
         else:
             db.session.commit()
             flash(f"{form.count.data:,} codes generated.", "success")

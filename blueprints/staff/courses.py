@@ -2,8 +2,9 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from blueprints.staff.forms import CourseForm, EmptyForm, LectureForm, errors_onto
-from blueprints.staff.routes import bp
+from blueprints.forms import EmptyForm, errors_onto
+from blueprints.staff.forms import CourseForm, LectureForm
+from blueprints.staff import bp
 from extensions import db
 from models import Course
 from services.courses import admin as course_admin
@@ -33,7 +34,7 @@ def course_new():
         try:
             course = course_admin.create(data, actor=current_user)
         except CourseInvalid as error:
-            errors_onto(form, error.errors, form.title)
+            errors_onto(form, error, "title")
         else:
             db.session.commit()
             flash(f"Course “{course.title}” created.", "success")
@@ -50,7 +51,7 @@ def course_edit(course_id: int):
             course_admin.update(course, data, actor=current_user)
         except CourseInvalid as error:
             db.session.rollback()
-            errors_onto(form, error.errors, form.title)
+            errors_onto(form, error, "title")
         else:
             db.session.commit()
             flash("Course saved.", "success")
@@ -81,7 +82,7 @@ def lecture_add(course_id: int):
         try:
             course_admin.add_lecture(course, _lecture_input(form), actor=current_user)
         except CourseInvalid as error:
-            errors_onto(form, error.errors, form.title)
+            errors_onto(form, error, "title")
         else:
             db.session.commit()
             flash("Lecture added.", "success")
@@ -103,7 +104,7 @@ def lecture_edit(course_id: int, lecture_id: int):
         try:
             course_admin.update_lecture(lecture, _lecture_input(form), actor=current_user)
         except CourseInvalid as error:
-            errors_onto(form, error.errors, form.title)
+            errors_onto(form, error, "title")
         else:
             db.session.commit()
             flash("Lecture saved.", "success")

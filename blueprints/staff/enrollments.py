@@ -2,18 +2,16 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from blueprints.staff.forms import EmptyForm, GrantForm, InvitationForm, RevokeForm, utc
-from blueprints.staff.routes import bp, page_arg
+from blueprints.forms import EmptyForm, errors_onto
+from blueprints.staff.forms import GrantForm, IssueInvitationsForm, RevokeForm, utc
+from blueprints.staff import bp
+from blueprints.staff.helpers import page_arg
 from extensions import db
-from models import Course, EnrollmentSource, EnrollmentStatus, EnrollmentType, utcnow
+from models import Course, EnrollmentSource, EnrollmentStatus, utcnow
 from services.courses import admin as course_admin
 from services.people import accounts
 from services.learning import enrollments as enrollment_service, invitations, waitlist
 from services.errors import DomainError
-
-# Nothing is paid for a grant by hand: on a paid or subscription course it is recorded as FREE.
-UNPAID_TYPES = (EnrollmentType.FREE, EnrollmentType.INVITATION_ONLY, EnrollmentType.WAITLIST)
-
 
 def _back(course: Course):
     return redirect(url_for("staff.course_enrollments", course_id=course.id))
@@ -33,7 +31,7 @@ def course_enrollments(course_id: int, grant_form=None, invitation_form=None, st
         rows=enrollment_service.for_course(course, status=status, page=page_arg()),
         invitations=invitations.for_course(course), waitlist=waitlist.entries(course),
         grant_form=grant_form or GrantForm(formdata=None),
-        invitation_form=invitation_form or InvitationForm(formdata=None),
+        invitation_form=invitation_form or IssueInvitationsForm(formdata=None),
         revoke_form=RevokeForm(formdata=None), action_form=EmptyForm()), status_code
 
 
@@ -42,21 +40,17 @@ def enrollment_grant(course_id: int):
     course = course_admin.get(course_id)
     form = GrantForm()
     if form.validate_on_submit():
-        user = accounts.find_by_email(form.email.data)
-        if user is None:
-            form.email.errors.append("No account has this email. The learner must sign up first.")
+        try:
+            user = accounts.require_by_email(form.email.data)
+            enrollment_service.grant(user, course, source=EnrollmentSource(form.source.data), now=utcnow(),
+                                     actor=current_user)
+        except DomainError as error:
+            db.session.rollback()
+            errors_onto(form, error, "email")
         else:
-            kind = course.enrollment_type if course.enrollment_type in UNPAID_TYPES else EnrollmentType.FREE
-            try:
-                enrollment_service.enroll(user, course, type=kind, source=EnrollmentSource(form.source.data),
-                                          now=utcnow(), actor=current_user)
-            except DomainError as error:
-                db.session.rollback()
-                form.email.errors.append(error.message)
-            else:
-                db.session.commit()
-                flash(f"{user.email} is enrolled in {course.title}.", "success")
-                return _back(course)
+            db.session.commit()
+            flash(f"{user.email} is enrolled in {course.title}.", "success")
+            return _back(course)
     return course_enrollments(course_id, grant_form=form, status_code=422)
 
 
@@ -82,15 +76,14 @@ def enrollment_revoke(course_id: int, enrollment_id: int):
 @bp.route("/enrollments/<int(max=2147483647):course_id>/invitations", methods=["POST"])
 def invitations_issue(course_id: int):
     course = course_admin.get(course_id)
-    form = InvitationForm()
+    form = IssueInvitationsForm()
     if form.validate_on_submit():
         try:
-            issued = invitations.issue(course, count=form.count.data,
-                                       email=(form.email.data or "").strip().lower() or None,
+            issued = invitations.issue(course, count=form.count.data, email=form.email.data,
                                        expires_at=utc(form.expires_at.data), actor=current_user)
         except DomainError as error:
             db.session.rollback()
-            (getattr(form, error.field, None) or form.count).errors.append(error.message)
+            errors_onto(form, error, "count")
         else:
             db.session.commit()
             flash(f"{len(issued)} invitation code(s) issued: " + ", ".join(i.code for i in issued[:20])

@@ -58,20 +58,9 @@ def utc(value):
     return value.replace(tzinfo=timezone.utc) if value is not None else None
 
 
-def errors_onto(form: FlaskForm, errors: dict[str, str], fallback, rename: dict[str, str] | None = None) -> None:
-    """Put a service's {field: message} errors on the form's fields (`rename` maps a service
-    name onto a form field); an error for a field the form lacks lands on `fallback`."""
-    for name, message in errors.items():
-        getattr(form, (rename or {}).get(name, name), fallback).errors.append(message)
+class CouponEditForm(FlaskForm):
+    """Staff create or edit a coupon (the learner's code field is checkout's ApplyCouponForm)."""
 
-
-class EmptyForm(FlaskForm):
-    """For POSTs that are just a button: only the CSRF token."""
-
-    submit = SubmitField("Submit")
-
-
-class CouponForm(FlaskForm):
     code = StringField("Code", validators=[DataRequired(), Length(max=32)],
                        description="3–32 characters: A–Z, 0–9, _ and -. Stored in upper case.")
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
@@ -175,7 +164,9 @@ class RevokeForm(FlaskForm):
     submit = SubmitField("Revoke")
 
 
-class InvitationForm(FlaskForm):
+class IssueInvitationsForm(FlaskForm):
+    """Staff issue invitation codes (the learner's code field is checkout's RedeemInvitationForm)."""
+
     count = IntegerField("How many", default=1, validators=[InputRequired(), NumberRange(min=1, max=500)])
     email = StringField("For this email only", validators=[Optional(), Length(max=254)])
     expires_at = DateTimeLocalField("Expires (UTC)", validators=[Optional()])

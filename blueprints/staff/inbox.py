@@ -2,8 +2,9 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from blueprints.staff.forms import EmptyForm
-from blueprints.staff.routes import bp, page_arg
+from blueprints.forms import EmptyForm
+from blueprints.staff import bp
+from blueprints.staff.helpers import page_arg
 from blueprints.webhooks import delivery
 from extensions import db
 from models import StripeEvent, WebhookEventStatus

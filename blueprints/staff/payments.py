@@ -3,8 +3,10 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from wtforms.validators import ValidationError
 
-from blueprints.staff.forms import EmptyForm, RefundForm, amount_in_minor
-from blueprints.staff.routes import bp, int_arg, page_arg
+from blueprints.forms import EmptyForm, errors_onto
+from blueprints.staff.forms import RefundForm, amount_in_minor
+from blueprints.staff import bp
+from blueprints.staff.helpers import int_arg, page_arg
 from extensions import db
 from models import PaymentSessionStatus, utcnow
 from services import audit
@@ -42,7 +44,7 @@ def payment_detail(payment_id: str, refund_form: RefundForm | None = None):
     payment = _payment(payment_id)
     return render_template("staff/payments/detail.html", payment=payment, timeline=payment_lists.timeline(payment),
                            refund_form=refund_form or RefundForm(formdata=None), action_form=EmptyForm(),
-                           refundable=payment.final_amount - payment.amount_refunded)
+                           refundable=refunds.refundable_amount(payment))
 
 
 @bp.route("/payments/<payment_id>/refund", methods=["POST"])
@@ -59,7 +61,7 @@ def payment_refund(payment_id: str):
         return payment_detail(payment_id, refund_form=form), 422
     except DomainError as error:
         db.session.rollback()
-        form.amount.errors.append(error.message)
+        errors_onto(form, error, "amount")
         return payment_detail(payment_id, refund_form=form), error.status
     db.session.commit()  # request_refund wrote the audit entry (actor, amount, Stripe's refund id)
     shown = format_money(amount, payment.currency) if amount is not None else "the remaining amount"

@@ -3,7 +3,8 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from blueprints.staff.forms import RoleForm
-from blueprints.staff.routes import admin_required, bp, page_arg
+from blueprints.staff import bp
+from blueprints.staff.helpers import admin_required, page_arg
 from extensions import db
 from models import UserRole
 from services.people import admin as user_admin
