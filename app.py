@@ -17,6 +17,15 @@ from extensions import csrf, db, enable_sqlite_foreign_keys, limiter, login_mana
 from services.learning import access
 from services.money import format_money
 
+# The styles of the `when` Jinja filter: times are stored and shown in UTC.
+DATE_FORMATS = {
+    "datetime": "%d %b %Y, %H:%M UTC",  # learner pages
+    "date": "%d %B %Y",                 # certificates
+    "day": "%d %b %Y",
+    "time": "%H:%M UTC",
+    "table": "%Y-%m-%d %H:%M",           # staff tables (sortable at a glance; the column says UTC)
+}
+
 BLUEPRINTS = ("auth", "catalog", "checkout", "learner", "staff", "webhooks", "api")
 
 
@@ -77,6 +86,11 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
+    @app.template_filter("when")
+    def when_filter(value, style: str = "datetime") -> str:
+        """Every date and time a page shows, in UTC (learner and staff pages alike)."""
+        return value.strftime(DATE_FORMATS[style]) if value is not None else "—"
+
     @app.template_filter("money")
     def money_filter(amount: int, currency: str, free_label: str | None = None) -> str:
         return format_money(amount, currency, free_label=free_label)
@@ -90,6 +104,4 @@ def register_template_helpers(app: Flask) -> None:
                 "oidc_enabled": bool(app.config.get("OIDC_ISSUER") and app.config.get("OIDC_CLIENT_ID")),
                 "oidc_provider_name": app.config.get("OIDC_PROVIDER_NAME"),
                 # Absolute links on pages use the configured address, never the request's Host.
-                "frontend_url": app.config["FRONTEND_URL"],
-                # Lets the layout link to pages only once their blueprint serves them.
-                "url_endpoints": app.view_functions.keys()}
+                "frontend_url": app.config["FRONTEND_URL"]}
