@@ -17,6 +17,7 @@ from extensions import db
 from models import (Course, Enrollment, EnrollmentSource, EnrollmentStatus, EnrollmentType, Lecture,
                     PaymentSession, PaymentStatus, User)
 from services import audit
+from services.learning import invitations
 from services.errors import Conflict, DomainError
 
 # Nothing is paid for a grant by hand: on a paid or subscription course it is recorded as FREE.
@@ -164,8 +165,6 @@ def enroll_free(user: User, course: Course, now: datetime, invitation_code: str 
     if existing is not None:
         return existing
     if course.enrollment_type == EnrollmentType.INVITATION_ONLY:
-        from services.learning import invitations
-
         if not (invitation_code or "").strip():
             raise DomainError("This course is by invitation only. Enter the code from your invitation.",
                               code="INVITATION_REQUIRED", field="invitation_code", status=403)

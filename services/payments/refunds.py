@@ -1,10 +1,11 @@
-"""Refunds: asking Stripe for one (staff), and applying what Stripe reports about them.
+"""Refunds: what staff may refund and asking Stripe for it, and applying what Stripe reports.
 
 Stripe reports a refund twice over: `refund.created/updated/failed` about the refund itself
 and `charge.refunded` with the charge's cumulative `amount_refunded`. Both feed one ledger
-on the payment session (`extra["refunds"]`: refund id → amount and status, plus the newest
-cumulative amount seen on the charge), and access follows from the ledger, never from
-whichever event came last. Applying the same refund twice, or its events in any order,
+on the payment session (`extra["refund_ledger"]`: refund id → amount and status, plus the
+newest cumulative amount seen on the charge), and access follows from the ledger, never from
+whichever event came last. Each change of the refunded total is also written as a
+RefundMovement (analytics count refunds on the day they happen). Applying the same refund twice, or its events in any order,
 gives the same result:
 
 - refunded amount = max(sum of refunds not failed/canceled, newest charge cumulative minus
@@ -15,7 +16,7 @@ gives the same result:
 - a failed refund → the payment session is flagged for staff review with the reason.
 
 A refund that arrives before the payment is fulfilled is recorded; `enforce` applies it the
-moment fulfillment happens (the checkout event handler calls it).
+moment fulfillment happens (the checkout event handler and reconcile call it).
 """
 from __future__ import annotations
 

@@ -1,1 +1,6 @@
-"""People: accounts, OIDC identity, API tokens, and user administration (`admin`)."""
+"""People: who someone is and what they may do.
+
+Owns accounts (sign-up, passwords, reset tokens: `accounts`), OIDC sign-in and JWTs
+(`identity`), personal API tokens (`api_tokens`) and user administration, roles included
+(`admin`). Imports no other domain.
+"""
