@@ -6,7 +6,7 @@ the caller commits once, so the effect and the "processed" mark land together or
 A second delivery of a processed (or ignored) event finds the row done and has no effect.
 
 When an effect fails, the caller rolls back and calls `record_failure` in a fresh, short
-transaction, so the attempt count and the error survive the rollback and a redelivery (or
+transaction (blueprints/webhooks/delivery.py does both for every caller), so the attempt count and the error survive the rollback and a redelivery (or
 `flask webhooks retry-failed`) runs the effect again.
 """
 from __future__ import annotations
