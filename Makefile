@@ -6,13 +6,18 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test install bench clean
 
+# pip prints each package as it goes (a first install takes a few minutes).
 $(STAMP): requirements.txt requirements-dev.txt
+	@echo "==> Creating $(VENV) and installing the pinned packages (a few minutes the first time)..."
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/pip install --disable-pip-version-check --progress-bar on -r requirements-dev.txt
 	touch $(STAMP)
+	@echo "==> Installed."
 
 install: $(STAMP)
 
+# HOST and PORT (default 127.0.0.1:5000) place the app, SANDBOX_PORT (5001) the Stripe sandbox:
+# `make run PORT=8080 SANDBOX_PORT=8081`. The sandbox posts its webhooks to the app's address.
 run: install
 	mkdir -p instance
 	$(BIN)/flask --app app db upgrade

@@ -3,7 +3,6 @@
 It does nothing else: no migrations, no network calls, no prompts (see STYLE.md).
 """
 import hmac
-import logging
 from typing import Any
 
 from flask import Flask
@@ -11,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import commands
 import jobs
+import telemetry
 from blueprints import errors, security_headers
 from config import Config, check_production_safety
 from extensions import csrf, db, enable_sqlite_foreign_keys, limiter, login_manager, migrate, oauth
@@ -26,7 +26,7 @@ DATE_FORMATS = {
     "table": "%Y-%m-%d %H:%M",           # staff tables (sortable at a glance; the column says UTC)
 }
 
-BLUEPRINTS = ("auth", "catalog", "checkout", "learner", "staff", "webhooks", "api")
+BLUEPRINTS = ("auth", "catalog", "checkout", "learner", "staff", "webhooks", "api", "ops")
 
 
 def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
@@ -34,7 +34,7 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     app.config.update(Config().as_dict())
     app.config.update(config_overrides or {})
     check_production_safety(app.config)
-    logging.basicConfig(level=logging.INFO)
+    telemetry.register(app)  # first: the request id and the timer start before any other hook
     if app.config.get("TRUSTED_PROXIES", 0) < 0:
         raise RuntimeError("TRUSTED_PROXIES must be 0 (no proxy) or the number of proxies in front of the app.")
     if app.config.get("TRUSTED_PROXIES"):

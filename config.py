@@ -12,7 +12,6 @@ BASE_DIR = Path(__file__).resolve().parent
 DEFAULT_SECRET_KEY = "dev-only-insecure-secret-key"
 STRIPE_API_VERSION = "2026-10-28.endive"
 SANDBOX_SECRET_KEY = "sk_test_learnpay_sandbox"
-DEFAULT_SANDBOX_BASE = "http://127.0.0.1:5001"
 DEFAULT_FRONTEND_URL = "http://127.0.0.1:5000"  # `make run`
 
 
@@ -36,6 +35,11 @@ def _database_url() -> str:
     return url
 
 
+def _connectable(host: str) -> str:
+    """The address to reach a server bound to `host` (a wildcard bind is reached on loopback)."""
+    return "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+
+
 def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
@@ -52,14 +56,19 @@ class Config:
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         # The public address: the base of every link we send (Stripe's return URLs, mails).
         # Never taken from a request's Host header, which the client chooses.
-        self.FRONTEND_URL = _env("FRONTEND_URL", DEFAULT_FRONTEND_URL).rstrip("/")
+        # `make run` serves on HOST:PORT and the sandbox on SANDBOX_PORT; the defaults follow them.
+        self.HOST = _env("HOST", "127.0.0.1")
+        self.PORT = int(_env("PORT", "5000"))
+        self.SANDBOX_PORT = int(_env("SANDBOX_PORT", "5001"))
+        self.FRONTEND_URL = _env("FRONTEND_URL", f"http://{_connectable(self.HOST)}:{self.PORT}").rstrip("/")
         self.ALLOWED_REDIRECT_ORIGINS = _split(_env("ALLOWED_REDIRECT_ORIGINS", "")) or [self.FRONTEND_URL]
 
         real_key = _env("STRIPE_SECRET_KEY")
         self.STRIPE_SECRET_KEY = real_key or SANDBOX_SECRET_KEY
         # With no key configured we talk to the local sandbox; with a key, to Stripe
         # unless STRIPE_API_BASE says otherwise.
-        self.STRIPE_API_BASE = _env("STRIPE_API_BASE", "" if real_key else DEFAULT_SANDBOX_BASE).rstrip("/")
+        sandbox_base = f"http://127.0.0.1:{self.SANDBOX_PORT}"
+        self.STRIPE_API_BASE = _env("STRIPE_API_BASE", "" if real_key else sandbox_base).rstrip("/")
         self.STRIPE_SANDBOX = bool(self.STRIPE_API_BASE)
         self.STRIPE_WEBHOOK_SECRETS = _split(_env("STRIPE_WEBHOOK_SECRET"))
         self.STRIPE_API_VERSION = STRIPE_API_VERSION
@@ -95,6 +104,14 @@ class Config:
         self.MAIL_USE_TLS = _flag("MAIL_USE_TLS", True)
         self.MAIL_FROM = _env("MAIL_FROM", "Learnpay <no-reply@learnpay.dev>")
 
+        # Operations (docs/operations.md): logs, metrics, error reports.
+        self.LOG_FORMAT = _env("LOG_FORMAT", "json" if self.APP_ENV == "production" else "text").lower()
+        self.LOG_LEVEL = _env("LOG_LEVEL", "INFO").upper()
+        self.METRICS_ALLOWED_IPS = _split(_env("METRICS_ALLOWED_IPS", "127.0.0.1,::1"))
+        self.METRICS_TOKEN = _env("METRICS_TOKEN")
+        self.SENTRY_DSN = _env("SENTRY_DSN")
+        self.SENTRY_TRACES_SAMPLE_RATE = float(_env("SENTRY_TRACES_SAMPLE_RATE", "0"))
+
         self.OIDC_ISSUER = _env("OIDC_ISSUER")
         self.OIDC_CLIENT_ID = _env("OIDC_CLIENT_ID")
         self.OIDC_CLIENT_SECRET = _env("OIDC_CLIENT_SECRET")
@@ -116,6 +133,7 @@ class Config:
 
 def check_production_safety(settings) -> None:
     """Refuse to run production with settings that are only fit for development."""
+    _check_operations_settings(settings)
     if settings["APP_ENV"] != "production":
         return
     secret = settings.get("SECRET_KEY") or ""
@@ -133,3 +151,18 @@ def check_production_safety(settings) -> None:
     if not settings.get("MAIL_SERVER"):
         # Otherwise "forgot password" would tell learners a link is on its way that never comes.
         raise RuntimeError("MAIL_SERVER must be set in production: password reset links are sent by email.")
+
+
+def _check_operations_settings(settings) -> None:
+    from ipaddress import ip_network
+
+    for allowed in settings.get("METRICS_ALLOWED_IPS", []):
+        try:
+            ip_network(allowed, strict=False)
+        except ValueError:
+            raise RuntimeError(f"METRICS_ALLOWED_IPS: {allowed!r} is not an IP address or network.") from None
+    if settings.get("LOG_FORMAT", "text") not in ("json", "text"):
+        raise RuntimeError("LOG_FORMAT must be json or text.")
+    token = settings.get("METRICS_TOKEN") or ""
+    if token and len(token) < 16:
+        raise RuntimeError("METRICS_TOKEN must be at least 16 characters (or unset).")

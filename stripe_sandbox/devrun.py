@@ -1,8 +1,9 @@
 """`python -m stripe_sandbox.devrun`: the last step of `make run`.
 
-Loads settings exactly as the app does (`config.Config()`). With no Stripe key configured
-(STRIPE_SANDBOX true) it starts the sandbox on STRIPE_API_BASE's port, delivering webhooks
-to the app, shares one webhook secret with the app (STRIPE_WEBHOOK_SECRET, or a generated
+Loads settings exactly as the app does (`config.Config()`). The app listens on HOST:PORT
+(default 127.0.0.1:5000). With no Stripe key configured (STRIPE_SANDBOX true) it starts the
+sandbox on STRIPE_API_BASE's port (SANDBOX_PORT, default 5001), delivering webhooks to the
+app's address, shares one webhook secret with the app (STRIPE_WEBHOOK_SECRET, or a generated
 one), then runs the app and one job worker (`flask jobs worker`). With a real key it just
 runs the app and the worker. It refuses to put the
 sandbox under APP_ENV=production.
@@ -16,13 +17,19 @@ import subprocess
 import sys
 from urllib.parse import urlparse
 
-APP_HOST, APP_PORT = "127.0.0.1", 5000
 WEBHOOK_PATH = "/webhooks/stripe"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
-def app_command() -> list[str]:
-    return [sys.executable, "-m", "flask", "--app", "app", "run", "--host", APP_HOST, "--port", str(APP_PORT)]
+def app_command(host: str = "127.0.0.1", port: int = 5000) -> list[str]:
+    return [sys.executable, "-m", "flask", "--app", "app", "run", "--host", host, "--port", str(port)]
+
+
+def webhook_url(host: str, port: int) -> str:
+    """Where the sandbox posts events: the app's address (loopback for a wildcard bind)."""
+    target = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+    target = f"[{target}]" if ":" in target else target
+    return f"http://{target}:{port}{WEBHOOK_PATH}"
 
 
 def _interrupt(signum, frame):
@@ -43,7 +50,8 @@ def run_app(env: dict) -> int:
     processes: list[subprocess.Popen] = []
     try:
         processes.append(subprocess.Popen(worker_command(), env=env))
-        processes.append(subprocess.Popen(app_command(), env=env))
+        address = (env.get("HOST") or "127.0.0.1", int(env.get("PORT") or 5000))
+        processes.append(subprocess.Popen(app_command(*address), env=env))
         return processes[-1].wait()
     except KeyboardInterrupt:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the shutdown short
@@ -97,10 +105,10 @@ def main(run=run_app, start=start_sandbox) -> int:
     from config import Config
 
     config = Config()
-    env = dict(os.environ)
+    env = {**os.environ, "HOST": config.HOST, "PORT": str(config.PORT)}
     if not config.STRIPE_SANDBOX:
         print(" * Stripe: using the real API with the configured key; the sandbox is off.\n"
-              f"   Forward webhooks with: stripe listen --forward-to http://{APP_HOST}:{APP_PORT}{WEBHOOK_PATH}")
+              f"   Forward webhooks with: stripe listen --forward-to {webhook_url(config.HOST, config.PORT)}")
         return run(env)
     if config.APP_ENV == "production":
         print("Refusing to start: APP_ENV=production with the Stripe sandbox. Set STRIPE_SECRET_KEY to a "
@@ -115,7 +123,7 @@ def main(run=run_app, start=start_sandbox) -> int:
     env["STRIPE_WEBHOOK_SECRET"] = ",".join(config.STRIPE_WEBHOOK_SECRETS) or secret
     port = base.port or 80
     try:
-        sandbox = start({"WEBHOOK_URLS": [f"http://{APP_HOST}:{APP_PORT}{WEBHOOK_PATH}"],
+        sandbox = start({"WEBHOOK_URLS": [webhook_url(config.HOST, config.PORT)],
                          "WEBHOOK_SECRET": secret, "PUBLIC_BASE_URL": config.STRIPE_API_BASE,
                          "APP_ENV": config.APP_ENV}, port)
     except (OSError, SystemExit) as exc:  # werkzeug exits when the port is taken

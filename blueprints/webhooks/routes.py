@@ -13,6 +13,7 @@ from flask import Blueprint, abort, current_app, jsonify, request
 
 from blueprints.webhooks import delivery
 from extensions import csrf, limiter
+from services import metrics
 from services.payments import stripe_gateway, webhook_inbox
 
 log = logging.getLogger(__name__)
@@ -31,8 +32,6 @@ def stripe_webhook():
         return jsonify(success=False, received=False,
                        error={"code": "PROCESSING_FAILED", "message": "Not processed; Stripe will retry."}), 500
     outcome = attempt.outcome
-    log.info("Stripe event %s %s api=%s -> %s%s", data["id"], data["type"], data.get("api_version"),
-             outcome.status.value, " (duplicate)" if outcome.duplicate else "")
     # Same envelope as the rest of /api/ (the spec's path), harmless for Stripe on either path.
     return jsonify(success=True, received=True, status=outcome.status.value, duplicate=outcome.duplicate)
 
@@ -50,7 +49,9 @@ def _verified_event(payload: bytes) -> dict:
         return webhook_inbox.parse(payload)
     except (stripe_gateway.WebhookVerificationError, webhook_inbox.MalformedEvent) as error:
         log.warning("Rejected Stripe webhook: %s", error)
+        metrics.webhook_rejected("signature" if isinstance(error, stripe_gateway.WebhookVerificationError) else "malformed")
         abort(400, description=f"Webhook rejected: {error}.")
     except (AttributeError, KeyError, TypeError) as error:  # signed JSON that is not an event
         log.warning("Rejected Stripe webhook: not an event (%s)", type(error).__name__)
+        metrics.webhook_rejected("malformed")
         abort(400, description="Webhook rejected: the body is not a Stripe event.")

@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from extensions import db
 from models import (Coupon, Course, Enrollment, EnrollmentSource, EnrollmentType, PaymentSession, PaymentSessionStatus as S,
                     PAID_STATUSES, User, WaitlistEntry, new_public_id)
+from services import observability
 from services.coupons import redemptions, pricing
 from services.learning import enrollments, waitlist
 from services.payments import fulfillment, payment_states, stripe_gateway
@@ -205,6 +206,7 @@ def _enroll_without_payment(user: User, course: Course, quote: pricing.Quote, no
             expires_at=now)
         db.session.add(payment_session)
         db.session.flush()
+        _report_created(payment_session)
         redemptions.reserve(payment_session.coupon, payment_session, now, None)
         enrollment = enrollments.enroll(user, course, type=EnrollmentType.PAID, source=EnrollmentSource.PROMOTION,
                                         now=now, payment_session=payment_session, discount=quote.discount_amount,
@@ -238,7 +240,15 @@ def _new_payment_session(user: User, course: Course, quote: pricing.Quote, succe
                                                              cancel_url, expires_at),
                              "idempotency_key": f"learnpay-checkout-{payment_session.id}"}
     db.session.flush()
+    _report_created(payment_session)
     return payment_session
+
+
+def _report_created(payment_session: PaymentSession) -> None:
+    observability.after_commit("checkout.session_created", payment_session_id=payment_session.id,
+                               user_id=payment_session.user_id, course_id=payment_session.course_id,
+                               amount=payment_session.final_amount, currency=payment_session.currency,
+                               coupon_code=payment_session.coupon_code)
 
 
 def _stripe_params(payment_session: PaymentSession, user: User, course: Course, success_url: str,

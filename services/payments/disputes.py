@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from models import PAID_STATUSES, EnrollmentStatus, PaymentSession
-from services import audit
+from services import audit, observability
 from services.learning import enrollments
 from services.payments.refunds import enrollment_for, find_payment_session
 from services.payments.stripe_objects import field, object_id
@@ -47,6 +47,8 @@ def apply_dispute(dispute: Any, *, now: datetime) -> PaymentSession | None:
         message = f"Dispute {dispute_id} is {status} (reason: {field(dispute, 'reason') or 'unknown'})."
         audit.record("payment.dispute", payment_session, actor_label="stripe", message=message[:500],
                      before={"status": previous}, after={"dispute_id": dispute_id, "status": status})
+        observability.after_commit("payment.dispute", payment_session_id=payment_session.id,
+                                   user_id=payment_session.user_id, dispute_id=dispute_id, dispute_status=status)
         if status not in CLOSED_WON:
             payment_session.needs_review = True
             payment_session.review_reason = message[:500]

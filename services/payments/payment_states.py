@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from models import PaymentSession, PaymentSessionStatus as S
-from services import audit
+from services import audit, observability
 
 TRANSITIONS: dict[S, set[S]] = {
     S.PENDING: {S.PROCESSING, S.COMPLETED, S.CANCELLED, S.EXPIRED, S.FAILED},
@@ -22,6 +22,8 @@ TRANSITIONS: dict[S, set[S]] = {
     S.COMPLETED: {S.REFUNDED},
     S.REFUNDED: set(),
 }
+
+UNPAID_ENDINGS = frozenset({S.CANCELLED, S.EXPIRED, S.FAILED})
 
 
 def can_move(current: S, new: S) -> bool:
@@ -44,4 +46,19 @@ def move(payment_session: PaymentSession, new_status: S, *, now: datetime, reaso
         payment_session.completed_at = payment_session.completed_at or now
     audit.record(f"payment_session.{new_status.value.lower()}", payment_session, actor_label=actor_label,
                  message=reason[:500], before={"status": current.value}, after={"status": new_status.value})
+    _report(payment_session, new_status, actor_label)
     return True
+
+
+def _report(payment_session: PaymentSession, new_status: S, source: str) -> None:
+    """The operators' line and metric for a session that got paid or closed unpaid (after commit)."""
+    ids = {"payment_session_id": payment_session.id, "user_id": payment_session.user_id}
+    if new_status == S.COMPLETED:
+        observability.after_commit("payment.completed", **ids, course_id=payment_session.course_id,
+                                   amount=payment_session.final_amount, currency=payment_session.currency,
+                                   source=source)
+    elif new_status in UNPAID_ENDINGS:
+        reason = new_status.value.lower()
+        if new_status == S.FAILED and payment_session.failure_code:
+            reason += ":" + payment_session.failure_code
+        observability.after_commit("checkout.closed_unpaid", **ids, reason=reason)

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from extensions import db
 from models import StripeEvent, WebhookEventStatus
+from services import observability
 from services.payments import stripe_events
 
 DONE = (WebhookEventStatus.PROCESSED, WebhookEventStatus.IGNORED)
@@ -66,14 +67,17 @@ def receive(data: dict, *, now: datetime, partial_refund_keeps_access: bool = Tr
                       last_error=stripe_events.no_handler_note(event_type))
     if _insert_if_absent(values):
         if not handled:
-            return Outcome(event_id, WebhookEventStatus.IGNORED, duplicate=False)
-        return _apply(event_id, 0, data, now=now, partial_refund_keeps_access=partial_refund_keeps_access)
+            return _reported(event_type, Outcome(event_id, WebhookEventStatus.IGNORED, duplicate=False))
+        return _reported(event_type, _apply(event_id, 0, data, now=now,
+                                            partial_refund_keeps_access=partial_refund_keeps_access))
     # Already stored: a redelivery, a retry after a failure, or a twin delivery in flight
     # (whose transaction this lock waits for, so its outcome is what we see).
     row = db.session.execute(_locked_row(event_id)).one()
     if row.status in DONE:
-        return Outcome(event_id, row.status, duplicate=True, payment_session_id=row.payment_session_id)
-    return _apply(event_id, row.attempts, data, now=now, partial_refund_keeps_access=partial_refund_keeps_access)
+        return _reported(event_type, Outcome(event_id, row.status, duplicate=True,
+                                             payment_session_id=row.payment_session_id))
+    return _reported(event_type, _apply(event_id, row.attempts, data, now=now,
+                                        partial_refund_keeps_access=partial_refund_keeps_access))
 
 
 def reprocess(event_id: str, *, now: datetime, partial_refund_keeps_access: bool = True) -> Outcome | None:
@@ -81,7 +85,8 @@ def reprocess(event_id: str, *, now: datetime, partial_refund_keeps_access: bool
     row = db.session.execute(_locked_row(event_id, skip_locked=True).add_columns(INBOX.c.payload)).one_or_none()
     if row is None or row.status in DONE:
         return None
-    return _apply(event_id, row.attempts, row.payload, now=now, partial_refund_keeps_access=partial_refund_keeps_access)
+    return _reported(row.payload.get("type"), _apply(event_id, row.attempts, row.payload, now=now,
+                                                     partial_refund_keeps_access=partial_refund_keeps_access))
 
 
 def failed_event_ids(limit: int = 100) -> list[str]:
@@ -101,11 +106,14 @@ def record_failure(data: dict, error: BaseException, *, now: datetime) -> None:
     """Store the failed attempt (in the caller's fresh transaction, after the rollback)."""
     _insert_if_absent(_row_values(data, now))
     # A twin delivery that succeeded meanwhile leaves its row done: nothing to record then.
-    db.session.execute(
+    recorded = db.session.execute(
         sa.update(INBOX).where(INBOX.c.id == data["id"], INBOX.c.status.not_in(DONE))
         .values(status=WebhookEventStatus.FAILED, attempts=INBOX.c.attempts + 1,
                 last_error=f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS])
-    )
+    ).rowcount
+    if recorded:
+        observability.after_commit("webhook.failed", stripe_event_id=data["id"],
+                                   event_type=_type_label(data["type"]), result="failed", error=type(error).__name__)
 
 
 def purge_processed(*, older_than_days: int, now: datetime) -> int:
@@ -118,6 +126,19 @@ def purge_processed(*, older_than_days: int, now: datetime) -> int:
 
 
 # --- internals ------------------------------------------------------------------------
+
+def _type_label(event_type: str | None) -> str:
+    """The event type as a metric label: the types we handle, else "other" (bounded)."""
+    return event_type if event_type and stripe_events.handles(event_type) else "other"
+
+
+def _reported(event_type: str, outcome: Outcome) -> Outcome:
+    result = "duplicate" if outcome.duplicate else outcome.status.value.lower()
+    observability.after_commit("webhook.processed", stripe_event_id=outcome.event_id,
+                               event_type=_type_label(event_type), result=result,
+                               payment_session_id=outcome.payment_session_id)
+    return outcome
+
 # The inbox is written with Core statements on the table, not ORM objects: every webhook
 # passes here, and the ORM's unit of work cost more than the statements themselves.
 INBOX = StripeEvent.__table__

@@ -34,7 +34,8 @@ class Recorder:
 
 @pytest.fixture
 def env(monkeypatch):
-    for name in ("STRIPE_SECRET_KEY", "STRIPE_API_BASE", "STRIPE_WEBHOOK_SECRET"):
+    for name in ("STRIPE_SECRET_KEY", "STRIPE_API_BASE", "STRIPE_WEBHOOK_SECRET", "HOST", "PORT", "SANDBOX_PORT",
+                 "FRONTEND_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("APP_ENV", "development")
     import config
@@ -51,6 +52,33 @@ def test_no_key_starts_the_sandbox_and_shares_the_secret(env):
     assert port == 5999 and settings["WEBHOOK_SECRET"] == "whsec_shared"
     assert settings["WEBHOOK_URLS"] == ["http://127.0.0.1:5000/webhooks/stripe"]
     assert app_env["STRIPE_WEBHOOK_SECRET"] == "whsec_shared"
+
+
+def test_host_port_and_sandbox_port_are_honoured(env):
+    env.setenv("HOST", "0.0.0.0")
+    env.setenv("PORT", "5123")
+    env.setenv("SANDBOX_PORT", "5124")
+    env.delenv("FRONTEND_URL", raising=False)
+    recorder = Recorder()
+    assert devrun.main(run=recorder.run, start=recorder.start) == 0
+    (_, settings, port), (_, app_env), _stop = recorder.calls
+    assert port == 5124 and settings["PUBLIC_BASE_URL"] == "http://127.0.0.1:5124"
+    assert settings["WEBHOOK_URLS"] == ["http://127.0.0.1:5123/webhooks/stripe"]  # a wildcard bind is reached on loopback
+    assert (app_env["HOST"], app_env["PORT"]) == ("0.0.0.0", "5123")
+    assert devrun.app_command("0.0.0.0", 5123)[-4:] == ["--host", "0.0.0.0", "--port", "5123"]
+    import config
+    assert config.Config().FRONTEND_URL == "http://127.0.0.1:5123"
+    assert config.Config().STRIPE_API_BASE == "http://127.0.0.1:5124"
+
+
+def test_the_defaults_are_5000_and_5001(env):
+    for name in ("HOST", "PORT", "SANDBOX_PORT"):
+        env.delenv(name, raising=False)
+    recorder = Recorder()
+    devrun.main(run=recorder.run, start=recorder.start)
+    (_, settings, port), (_, app_env), _stop = recorder.calls
+    assert port == 5001 and settings["WEBHOOK_URLS"] == ["http://127.0.0.1:5000/webhooks/stripe"]
+    assert (app_env["HOST"], app_env["PORT"]) == ("127.0.0.1", "5000")
 
 
 def test_a_secret_is_generated_when_none_is_set(env):
@@ -98,7 +126,7 @@ def test_sigterm_stops_the_app_and_the_worker_too(tmp_path):
         import sys
         from stripe_sandbox import devrun
         def sleeper(pid_file):
-            return lambda: [sys.executable, "-c",
+            return lambda *address: [sys.executable, "-c",
                 "import os, time; open(%r, 'w').write(str(os.getpid())); time.sleep(60)" % pid_file]
         devrun.app_command = sleeper({str(pid_files["app"])!r})
         devrun.worker_command = sleeper({str(pid_files["worker"])!r})

@@ -1,0 +1,1 @@
+"""Probes and metrics for operators and load balancers: /healthz, /readyz, /metrics."""
