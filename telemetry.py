@@ -93,9 +93,10 @@ class RequestContextFilter(logging.Filter):
 def json_formatter() -> logging.Formatter:
     from pythonjsonlogger.json import JsonFormatter
 
-    return JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(user_id)s",
-                         rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-                         reserved_attrs=[*_STANDARD_ATTRIBUTES, "event_fields"], timestamp=False)
+    # "time" is ISO 8601 in UTC, so lines from several machines sort and compare.
+    return JsonFormatter("%(levelname)s %(name)s %(message)s %(request_id)s %(user_id)s",
+                         rename_fields={"levelname": "level", "name": "logger"},
+                         reserved_attrs=[*_STANDARD_ATTRIBUTES, "event_fields"], timestamp="time")
 
 
 def make_handler(stream=None, log_format: str = "text") -> logging.Handler:

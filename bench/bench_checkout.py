@@ -1,6 +1,7 @@
 """Benchmark: the coupon-quote fragment and the checkout POST against a bare baseline endpoint.
 
     .venv/bin/python bench/bench_checkout.py [--duration 10] [--workers 2] [--clients 8] [--rounds 3]
+    .venv/bin/python bench/bench_checkout.py --compare REF [--duration 6] [--rounds 5]
 
 What it does, all in one run (ratios matter; absolute numbers depend on the machine):
 1. creates a fresh PostgreSQL database on BENCH_POSTGRES_URL's server (default: the test
@@ -16,9 +17,14 @@ What it does, all in one run (ratios matter; absolute numbers depend on the mach
                       session (user row lock, open-session lookup, no Stripe call)
    - checkout_new:    POST /courses/<slug>/checkout alternating coupon/no coupon → every POST
                       expires the previous Stripe session, reserves, and creates a new one
+   - catalog:         GET /courses (the catalog page, anonymous)
 4. prints a table (requests/s, p50, p95, errors, ratio to baseline) and JSON, then stops the
    servers it started and drops the database. Baseline and quote alternate for --rounds rounds
    and the verdict uses the median per-round ratio (the machines are shared and noisy).
+With `--compare REF` it measures the cost of a change instead: the code at git REF (checked out
+in a temporary worktree) and the working tree are served side by side on the same database, and
+quote and catalog alternate between them for --rounds rounds (before, after, before, after…);
+the verdict is the median per-round ratio after/before (target: at most 10% slower, >= 0.90).
 Coupon-check rate limiting is switched off for the run (RATELIMIT_ENABLED=0): it would cap
 the quote scenario at COUPON_CHECK_RATE_LIMIT per address, which is the point of it, not of
 the benchmark.
@@ -161,6 +167,9 @@ def run_client(args: tuple) -> dict:
             status, body = client.request("POST", f"/courses/{SLUG}", {"coupon_code": "save10"},
                                           {"HX-Request": "true", "X-CSRFToken": client.token})
             return status == 200 and "$44.10" in body
+        if scenario == "catalog":
+            status, body = client.request("GET", "/courses")
+            return status == 200 and "Bench Course" in body
         code = "SAVE10" if scenario == "checkout_reuse" or step % 2 else ""
         status, _ = client.request("POST", f"/courses/{SLUG}/checkout", {"coupon_code": code, "csrf_token": client.token})
         return status == 303
@@ -197,23 +206,37 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers for the app")
     parser.add_argument("--clients", type=int, default=8, help="concurrent client processes")
     parser.add_argument("--rounds", type=int, default=3, help="baseline/quote pairs (median ratio)")
+    parser.add_argument("--compare", metavar="REF", help="measure quote and catalog at git REF and in the working tree")
     args = parser.parse_args()
 
     name, url = create_database("checkout")
     servers: list[subprocess.Popen] = []
+    before_tree = None
     try:
         migrate_and_seed(url, learners=2 * args.clients)
-        gunicorn = str(ROOT / ".venv" / "bin" / "gunicorn")
+        gunicorn = str(Path(sys.executable).with_name("gunicorn"))  # the virtualenv running this script
         sandbox_port, app_port = free_port(), free_port()
         env = {**os.environ, "APP_ENV": "development", "SECRET_KEY": "bench-" + secrets.token_hex(16),
                "DATABASE_URL": url, "STRIPE_API_BASE": f"http://127.0.0.1:{sandbox_port}",
                "STRIPE_WEBHOOK_SECRET": "whsec_bench", "RATELIMIT_ENABLED": "0",
-               "SANDBOX_PUBLIC_URL": f"http://127.0.0.1:{sandbox_port}", "SANDBOX_WEBHOOK_URLS": ""}
+               "SANDBOX_PUBLIC_URL": f"http://127.0.0.1:{sandbox_port}", "SANDBOX_WEBHOOK_URLS": "",
+               # As under gunicorn.conf.py in production: every worker writes its metrics to files.
+               "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="bench-metrics-")}
         servers.append(start([gunicorn, "--no-control-socket", "-w", "1", "-k", "gthread", "--threads", "16",
                               "-b", f"127.0.0.1:{sandbox_port}", "stripe_sandbox:create_app()"],
                              env, sandbox_port, "/v1/checkout/sessions/none"))
-        servers.append(start([gunicorn, "--no-control-socket", "-w", str(args.workers), "-k", "sync",
-                              "-b", f"127.0.0.1:{app_port}", "bench.wsgi:app"], env, app_port, "/bench/baseline"))
+        app_command = [gunicorn, "--no-control-socket", "-w", str(args.workers), "-k", "sync"]
+        servers.append(start([*app_command, "-b", f"127.0.0.1:{app_port}", "bench.wsgi:app"], env, app_port,
+                             "/bench/baseline"))
+        if args.compare:
+            before_tree = Path(tempfile.mkdtemp(prefix="bench-before-"))
+            subprocess.run(["git", "worktree", "add", "--detach", str(before_tree), args.compare], cwd=ROOT,
+                           check=True, capture_output=True)
+            before_port = free_port()
+            servers.append(start([*app_command, "--chdir", str(before_tree), "-b", f"127.0.0.1:{before_port}",
+                                  "bench.wsgi:app"], {**env, "PYTHONPATH": str(before_tree)}, before_port,
+                                 "/bench/baseline"))
+            return compare(args, before_port, app_port)
         # The machine is shared and noisy: baseline and quote alternate for --rounds rounds and
         # the ratio is the median of the per-round ratios (each pair measured back to back).
         rounds: list[tuple[dict, dict]] = []
@@ -248,7 +271,44 @@ def main() -> int:
     finally:
         for server in reversed(servers):
             stop(server)
+        if before_tree is not None:
+            subprocess.run(["git", "worktree", "remove", "--force", str(before_tree)], cwd=ROOT, capture_output=True)
         drop_database(name)
+
+
+def compare(args, before_port: int, after_port: int) -> int:
+    """Quote and catalog, before (git REF) and after (working tree), alternating; ratios after/before."""
+    table, verdicts = [], []
+    for scenario in ("quote", "catalog"):
+        ratios, pairs = [], []
+        for number in range(args.rounds):
+            # Which side goes first alternates too, so a machine getting busier favours neither.
+            order = [("before", before_port), ("after", after_port)]
+            if number % 2:
+                order.reverse()
+            measured = {side: measure(scenario, port, args.clients, args.duration, 0) for side, port in order}
+            pairs.append(measured)
+            ratios.append(measured["after"]["rps"] / (measured["before"]["rps"] or 1))
+            print(f"  {scenario} round {number + 1}: before {measured['before']['rps']} req/s, "
+                  f"after {measured['after']['rps']} req/s", file=sys.stderr)
+        median = statistics.median(ratios)
+        middle = pairs[sorted(range(len(ratios)), key=lambda i: ratios[i])[len(ratios) // 2]]
+        table.append((scenario, middle, ratios, median))
+        verdicts.append(median >= 0.90 and not any(p[side]["errors"] for p in pairs for side in p))
+    print(f"\ncompare {args.compare} (before) with the working tree (after): workers={args.workers} (sync) "
+          f"clients={args.clients} duration={args.duration}s rounds={args.rounds} cpus={os.cpu_count()}\n")
+    print("| scenario | before req/s | after req/s | before p50 ms | after p50 ms | before p95 ms | after p95 ms "
+          "| after/before per round | median |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|---:|")
+    for scenario, middle, ratios, median in table:
+        b, a = middle["before"], middle["after"]
+        print(f"| {scenario} | {b['rps']} | {a['rps']} | {b['p50_ms']} | {a['p50_ms']} | {b['p95_ms']} | {a['p95_ms']} "
+              f"| {', '.join(f'{r:.2f}' for r in ratios)} | **{median:.2f}** |")
+    print(f"\ntarget: after/before >= 0.90 (the change costs at most 10%): {'OK' if all(verdicts) else 'MISSED'}")
+    print(json.dumps({"compare": args.compare, "results": [{"scenario": s, "ratios": [round(r, 3) for r in rs],
+                                                            "median": round(m, 3), "middle": mid}
+                                                           for s, mid, rs, m in table]}))
+    return 0 if all(verdicts) else 1
 
 
 if __name__ == "__main__":
