@@ -49,6 +49,7 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     security_headers.register(app)
     commands.register(app)
     jobs.init_app(app)
+    telemetry.watch_jobs(app.extensions["huey"])  # a "job run" line and metrics for every task
     register_template_helpers(app)
     return app
 

@@ -8,11 +8,12 @@ changed from the environment:
 - WEB_CONCURRENCY worker processes (default 2 per CPU + 1), GUNICORN_THREADS threads each
   (default 4, gthread workers), GUNICORN_TIMEOUT seconds before a stuck worker is replaced;
 - PROMETHEUS_MULTIPROC_DIR, where the workers keep their metrics so /metrics adds them up
-  (default: a folder of its own under the temporary directory, emptied at every start).
+  (default: a folder of its own under the temporary directory). Give the job worker of the
+  same machine the same folder and its job metrics are served by this instance's /metrics too.
 """
 import multiprocessing
 import os
-import shutil
+import re
 import tempfile
 
 bind = os.environ.get("GUNICORN_BIND") or f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
@@ -40,9 +41,23 @@ metrics_dir = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR",
 
 
 def on_starting(server):
-    # Files of a previous run would add its counts to this one's.
-    shutil.rmtree(metrics_dir, ignore_errors=True)
+    # Files of processes gone (a previous run) would add their counts to this one's; those of
+    # live ones (a job worker sharing the folder) stay.
     os.makedirs(metrics_dir, exist_ok=True)
+    for name in os.listdir(metrics_dir):
+        match = re.search(r"_(\d+)\.db$", name)
+        if match and not _alive(int(match.group(1))):
+            os.remove(os.path.join(metrics_dir, name))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: leave its file alone
+    return True
 
 
 def child_exit(server, worker):

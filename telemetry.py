@@ -181,3 +181,35 @@ def init_sentry(app: Flask) -> None:
         traces_sample_rate=float(app.config.get("SENTRY_TRACES_SAMPLE_RATE") or 0),
         **app.config.get("SENTRY_OPTIONS", {}),  # tests pass a transport here
     )
+
+
+# --- background jobs ----------------------------------------------------------------------
+
+_JOB_LOG = logging.getLogger("learnpay.jobs")
+_job_started: dict[str, float] = {}
+
+
+def watch_jobs(huey) -> None:
+    """One "job run" line and the job metrics for every task the queue runs (once per queue)."""
+    if getattr(huey, "_learnpay_watched", False):
+        return
+    from huey.signals import SIGNAL_COMPLETE, SIGNAL_ERROR, SIGNAL_EXECUTING
+
+    @huey.signal(SIGNAL_EXECUTING)
+    def job_started(signal, task, *args) -> None:
+        _job_started[task.id] = time.perf_counter()
+
+    @huey.signal(SIGNAL_COMPLETE, SIGNAL_ERROR)
+    def job_finished(signal, task, *args) -> None:
+        try:
+            ok = signal == SIGNAL_COMPLETE
+            started = _job_started.pop(task.id, None)
+            metrics.job_run(task.name, ok)
+            fields = {"event": "job.run", "job": task.name, "task_id": task.id, "result": "ok" if ok else "failed",
+                      "seconds": round(time.perf_counter() - started, 3) if started is not None else None,
+                      "error": type(args[0]).__name__ if args and not ok else None}
+            _JOB_LOG.log(logging.INFO if ok else logging.WARNING, "job run", extra=fields)
+        except Exception:  # noqa: BLE001 - reporting a job must never disturb the worker
+            _JOB_LOG.debug("job run not reported", exc_info=True)
+
+    huey._learnpay_watched = True

@@ -21,6 +21,9 @@ from prometheus_client.core import GaugeMetricFamily
 
 log = logging.getLogger(__name__)
 
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # prometheus_client writes there from the first metric on
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
 REQUEST_LATENCY = Histogram(
     "learnpay_http_request_duration_seconds", "Time to answer a request, by Flask endpoint.",
     ["endpoint", "method", "status"],

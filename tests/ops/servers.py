@@ -82,3 +82,56 @@ class GunicornApp:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class SmtpSink:
+    """A plain SMTP server on loopback that keeps every message it is given (no TLS, no login).
+
+    Enough of RFC 5321 for smtplib: EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT.
+    """
+
+    def __init__(self) -> None:
+        import email
+        import socketserver
+        import threading
+
+        sink = self
+        self.messages: list = []
+        self._lock = threading.Lock()
+
+        class Handler(socketserver.StreamRequestHandler):
+            def reply(self, line: str) -> None:
+                self.wfile.write((line + "\r\n").encode())
+
+            def handle(self) -> None:
+                self.reply("220 sink ready")
+                while line := self.rfile.readline():
+                    command = line.decode(errors="replace").strip().upper()
+                    if command.startswith("EHLO"):
+                        self.reply("250 sink")
+                    elif command == "DATA":
+                        self.reply("354 end with .")
+                        data = []
+                        while (chunk := self.rfile.readline()) not in (b".\r\n", b".\n", b""):
+                            data.append(chunk[1:] if chunk.startswith(b"..") else chunk)
+                        with sink._lock:
+                            sink.messages.append(email.message_from_bytes(b"".join(data)))
+                        self.reply("250 queued")
+                    elif command == "QUIT":
+                        self.reply("221 bye")
+                        return
+                    else:  # HELO, MAIL FROM, RCPT TO, RSET, NOOP
+                        self.reply("250 ok")
+
+        class Server(socketserver.ThreadingTCPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        self._server = Server(("127.0.0.1", 0), Handler)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, name="smtp-sink", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

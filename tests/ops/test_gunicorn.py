@@ -1,9 +1,13 @@
-"""gunicorn.conf.py: several workers, one /metrics for all of them, the request id in the access log."""
+"""gunicorn.conf.py: several workers (and a job worker beside them) behind one /metrics; request ids in the access log."""
+import os
 import re
+import subprocess
+import sys
+import time
 
 import requests
 
-from tests.ops.servers import GunicornApp
+from tests.ops.servers import ROOT, GunicornApp
 
 
 def test_metrics_add_up_every_workers_requests(database_url, tmp_path):
@@ -27,3 +31,32 @@ def test_metrics_add_up_every_workers_requests(database_url, tmp_path):
         assert count and float(count.group(1)) == 24.0, text[:2000]
     assert "request_id=gtest-7" in log
     assert 'GET /courses HTTP/1.1" 200' in log
+
+
+def _metrics_writer(metrics_dir, *, stay: bool) -> subprocess.Popen:
+    """A process that counts one failed job in the shared folder, as a job worker would."""
+    code = ("from services import metrics; metrics.job_run('expire_stale_sessions', False)"
+            + ("; import time; time.sleep(120)" if stay else ""))
+    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT,
+                            env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)})
+
+
+def test_a_job_worker_sharing_the_folder_is_served_and_old_runs_are_forgotten(database_url, tmp_path):
+    metrics_dir = tmp_path / "metrics"
+    finished = _metrics_writer(metrics_dir, stay=False)  # a process of a previous run
+    assert finished.wait(timeout=60) == 0
+    worker = _metrics_writer(metrics_dir, stay=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (metrics_dir / f"counter_{worker.pid}.db").exists():
+            assert time.monotonic() < deadline and worker.poll() is None
+            time.sleep(0.1)
+        env = {"DATABASE_URL": database_url, "SECRET_KEY": "gunicorn-test-secret", "APP_ENV": "development",
+               "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+        with GunicornApp(env, workers=1) as server:
+            text = requests.get(server.url + "/metrics", timeout=10).text
+    finally:
+        worker.kill()
+        worker.wait()
+    assert not (metrics_dir / f"counter_{finished.pid}.db").exists()
+    assert 'learnpay_job_failures_total{job="expire_stale_sessions"} 1.0' in text
