@@ -1,4 +1,5 @@
-"""Readiness: can this instance serve? (database reachable, schema migrated, Redis answering).
+"""Readiness: can this instance serve? (database reachable, schema migrated, Redis and the job
+queue answering).
 
 Each check answers "ok", "skipped" (not configured) or a short reason; the reasons name no
 host, password or exception text (the answer is public: load balancers read it). The
@@ -19,15 +20,17 @@ OK, SKIPPED = "ok", "skipped"
 CHECK_TIMEOUT_SECONDS = 2
 
 
-def report(*, migrations_dir: str, redis_url: str | None,
-           extra_checks: dict[str, Callable[[], str]] | None = None) -> tuple[bool, dict[str, str]]:
-    """(ready, {check: result}); ready when every check answered ok or skipped."""
+def report(*, migrations_dir: str, redis_url: str | None, job_queue=None) -> tuple[bool, dict[str, str]]:
+    """(ready, {check: result}); ready when every check answered ok or skipped.
+
+    `job_queue` is the Huey instance (None, or run inline: skipped).
+    """
     results = {"database": _run("database", _database)}
     results["migrations"] = (_run("migrations", lambda: _migrations(migrations_dir))
                              if results["database"] == OK else "unknown")
     results["redis"] = _run("redis", lambda: _redis(redis_url)) if _is_redis(redis_url) else SKIPPED
-    for name, check in (extra_checks or {}).items():
-        results[name] = _run(name, check)
+    results["job_queue"] = (_run("job_queue", lambda: _job_queue(job_queue))
+                            if job_queue is not None and not job_queue.immediate else SKIPPED)
     return all(value in (OK, SKIPPED) for value in results.values()), results
 
 
@@ -80,3 +83,9 @@ def _redis_client(url: str):
 
 def _redis(url: str) -> str:
     return OK if _redis_client(url).ping() else "unreachable"
+
+
+def _job_queue(huey) -> str:
+    """The queue's storage answers (Redis, or the SQLite file on this machine)."""
+    huey.storage.queue_size()
+    return OK

@@ -33,7 +33,7 @@ def healthz():
 def readyz():
     ready, checks = readiness.report(migrations_dir=current_app.extensions["migrate"].directory,
                                      redis_url=current_app.config.get("REDIS_URL"),
-                                     extra_checks=current_app.extensions.get("readiness_checks"))
+                                     job_queue=current_app.extensions.get("huey"))
     return _no_store(jsonify(status="ready" if ready else "unavailable", checks=checks)), 200 if ready else 503
 
 

@@ -19,7 +19,7 @@ def test_readyz_is_ready_on_a_migrated_database(client):
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ready", "checks": {"database": "ok", "migrations": "ok",
-                                                                  "redis": "skipped"}}
+                                                                  "redis": "skipped", "job_queue": "skipped"}}
     assert "Set-Cookie" not in response.headers
 
 
@@ -41,7 +41,8 @@ def test_readyz_is_503_before_the_migrations_ran(tmp_path):
     app = _app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/empty.db")
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
-    assert response.get_json()["checks"] == {"database": "ok", "migrations": "not migrated", "redis": "skipped"}
+    assert response.get_json()["checks"] == {"database": "ok", "migrations": "not migrated", "redis": "skipped",
+                                             "job_queue": "skipped"}
 
 
 def test_readyz_is_503_when_the_schema_is_behind(app, client):
@@ -72,6 +73,23 @@ def test_readyz_with_a_reachable_redis(app, client):
     app.config["REDIS_URL"] = "redis://127.0.0.1:6379/0"
     response = client.get("/readyz")
     assert response.status_code == 200 and response.get_json()["checks"]["redis"] == "ok"
+
+
+def test_readyz_checks_the_job_queue(database_url, tmp_path):
+    app = _app(SQLALCHEMY_DATABASE_URI=database_url, JOBS_IMMEDIATE=False, JOBS_SQLITE_PATH=str(tmp_path / "q.db"))
+    with app.app_context():
+        response = app.test_client().get("/readyz")
+        db.engine.dispose()
+    assert response.status_code == 200 and response.get_json()["checks"]["job_queue"] == "ok"
+
+
+def test_readyz_is_503_when_the_job_queue_is_unreachable(database_url):
+    app = _app(SQLALCHEMY_DATABASE_URI=database_url, JOBS_IMMEDIATE=False, REDIS_URL="redis://127.0.0.1:1/0")
+    with app.app_context():
+        response = app.test_client().get("/readyz")
+        db.engine.dispose()
+    checks = response.get_json()["checks"]
+    assert response.status_code == 503 and checks["job_queue"] == "unreachable" and checks["redis"] == "unreachable"
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/readyz"])
