@@ -18,6 +18,7 @@ users_cli = AppGroup("users", help="Manage accounts.")
 demo_cli = AppGroup("demo", help="Demo data.")
 payments_cli = AppGroup("payments", help="Payment sessions: reconcile with Stripe, expire stale ones.")
 webhooks_cli = AppGroup("webhooks", help="The Stripe webhook inbox.")
+mail_cli = AppGroup("mail", help="The mail outbox.")
 
 
 @users_cli.command("create")
@@ -95,8 +96,18 @@ def retry_failed(limit: int) -> None:
     runs.retry_failed_webhooks(limit=limit, echo=click.echo)
 
 
+@mail_cli.command("deliver")
+@click.option("--limit", default=500, show_default=True, type=click.IntRange(min=1))
+def deliver_mail(limit: int) -> None:
+    """Send the outbox's due mail: new, to retry, or left by a worker that stopped."""
+    handled = runs.deliver_mail(limit=limit, echo=click.echo)
+    if not handled:
+        click.echo("Mail: nothing due.")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(payments_cli)
     app.cli.add_command(webhooks_cli)
+    app.cli.add_command(mail_cli)

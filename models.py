@@ -130,6 +130,14 @@ class WebhookEventStatus(enum.StrEnum):
     IGNORED = "IGNORED"  # verified but not ours, or a type we do not act on
 
 
+class MailStatus(enum.StrEnum):
+    PENDING = "PENDING"  # to be sent at next_attempt_at (the first time, or again after a failure)
+    SENDING = "SENDING"  # claimed by a worker until next_attempt_at (its lease)
+    SENT = "SENT"
+    FAILED = "FAILED"  # gave up after the last attempt; staff see it on /staff/mail
+    CANCELLED = "CANCELLED"  # its reason went away before it was sent (e.g. the account was disabled)
+
+
 class WaitlistStatus(enum.StrEnum):
     WAITING = "WAITING"
     ADMITTED = "ADMITTED"
@@ -151,6 +159,9 @@ class User(UserMixin, db.Model):
     stripe_customer_id: Mapped[str | None] = mapped_column(sa.String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "Still thinking about it?" mails after an abandoned checkout (a setting on /account and
+    # a one-click unsubscribe link in the mail).
+    checkout_reminders: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
 
     __table_args__ = (sa.UniqueConstraint("oidc_issuer", "oidc_subject"),)
 
@@ -526,6 +537,38 @@ class StripeEvent(db.Model):
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OutboxMail(db.Model):
+    """A mail to send: written in the transaction of the change that causes it (the outbox).
+
+    `dedupe_key` (unique) names that cause, e.g. `receipt:<payment session id>`, so the same
+    change never queues it twice; the worker sends it after the commit, retries with backoff
+    and marks it SENT (services/mail.py). `context` holds what the template needs, as it was
+    when the change happened; the text is rendered when the mail is sent.
+    """
+
+    __tablename__ = "mail_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    template: Mapped[str] = mapped_column(sa.String(40))
+    to_address: Mapped[str] = mapped_column(sa.String(254))
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    context: Mapped[dict] = mapped_column(JSONType, default=dict)
+    status: Mapped[MailStatus] = mapped_column(_enum(MailStatus), default=MailStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User | None] = relationship()
+
+    __table_args__ = (
+        sa.Index("ix_mail_outbox_status_next_attempt_at", "status", "next_attempt_at"),  # the sweep
+        sa.CheckConstraint("attempts >= 0", name="attempts_non_negative"),
+    )
 
 
 class AuditEvent(db.Model):

@@ -16,10 +16,12 @@ from flask import current_app
 
 from blueprints.webhooks import delivery
 from extensions import db
-from models import utcnow
+from models import MailStatus, OutboxMail, utcnow
+from services import mail, notifications
 from services.errors import DomainError
 from services.payments import reconcile as reconcile_service
-from services.payments import stripe_gateway, webhook_inbox
+from services.payments import receipts, stripe_gateway, webhook_inbox
+from services.people import accounts
 
 log = logging.getLogger(__name__)
 Echo = Callable[..., None]
@@ -75,6 +77,72 @@ def retry_failed_webhooks(*, limit: int = 100, echo: Echo = _log_echo) -> None:
             done += 1
             echo(f"{event_id}: {attempt.outcome.status.value}")
     echo(f"Retried {done}, failed {failed}, skipped {skipped} (done or held by another worker).")
+
+
+def send_mail(mail_id: int | None = None) -> bool:
+    """Send one outbox mail: `mail_id` (the hint queued on commit) or the one due longest
+    (the sweep). False when there was nothing to send (sent already, held by another worker,
+    or not due). No transaction is open while Stripe or the SMTP server is talked to."""
+    now = utcnow()
+    row = mail.claim(mail_id, now=now) if mail_id is not None else mail.claim_next(now=now)
+    if row is None:
+        db.session.rollback()
+        return False
+    mail_id, attempt, template, context = row.id, row.attempts, row.template, dict(row.context)
+    db.session.commit()  # the claim is visible: no other worker takes this mail during its lease
+    if template == "receipt" and not context.get("card"):
+        card = receipts.card_from_stripe(context.get("stripe_session_id"))
+        if card:
+            context["card"] = card
+            receipts.record_card(context["payment_session_id"], card)
+    row = db.session.get(OutboxMail, mail_id)
+    if row.context != context:
+        row.context = context  # the staff preview shows the card too
+    try:
+        message = mail.build_message(row.to_address, row.dedupe_key, *notifications.render(template, context))
+    except notifications.MailCancelled as reason:
+        row.status, row.last_error = MailStatus.CANCELLED, f"not sent: {reason}"
+        db.session.commit()
+        return True
+    except Exception as error:  # noqa: BLE001 - a template or data problem: kept, retried, visible to staff
+        log.exception("Mail %s could not be rendered", mail_id)
+        db.session.rollback()  # a failed statement may have aborted the transaction
+        _finish(mail_id, f"{type(error).__name__}: {error}")
+        return True
+    db.session.commit()
+    error_text = None
+    try:
+        mail.transport(message)
+    except Exception as error:  # noqa: BLE001 - SMTP and network errors alike: retried with backoff
+        log.warning("Mail %s (attempt %s) could not be sent: %s", mail_id, attempt, error)
+        error_text = f"{type(error).__name__}: {error}"
+    _finish(mail_id, error_text)
+    return True
+
+
+def _finish(mail_id: int, error_text: str | None) -> None:
+    row = db.session.get(OutboxMail, mail_id, populate_existing=True)
+    if error_text is None:
+        mail.mark_sent(row, now=utcnow())
+    else:
+        mail.mark_failed(row, error_text, now=utcnow())
+    db.session.commit()
+
+
+def request_password_reset(email: str) -> None:
+    """Queue a reset mail for the account with this email, if there is an active one."""
+    accounts.request_password_reset(email, current_app.config["SECRET_KEY"])
+    db.session.commit()
+
+
+def deliver_mail(*, limit: int = 500, echo: Echo = _log_echo) -> int:
+    """The sweep: send every due mail (new ones a hint missed, retries, expired leases)."""
+    handled = 0
+    while handled < limit and send_mail():
+        handled += 1
+    if handled:
+        echo(f"Mail: {handled} handled, {mail.backlog()} not yet sent.")
+    return handled
 
 
 def _each_session(payment_session_ids, action, now, failure: str, echo: Echo) -> dict[str, int]:

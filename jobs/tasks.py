@@ -5,13 +5,20 @@
 | expire_stale_sessions | every minute | `flask payments expire-stale` |
 | reconcile_payments | every 10 minutes | `flask payments reconcile` |
 | retry_failed_webhooks | every 5 minutes | `flask webhooks retry-failed` |
+| deliver_mail | every minute | `flask mail deliver` |
+
+`send_mail(id)` is the hint enqueued when a transaction that queued mail commits, so the mail
+leaves at once instead of at the next sweep; if the queue cannot be reached, the sweep sends it.
 
 Several workers may run one job at once (each unit is claimed with a row lock or a unique
 key, see jobs/runs.py), so no Huey lock is taken: a worker that dies mid-run holds nothing.
 """
 from huey import crontab
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
-from jobs import huey, in_app, runs
+from jobs import enqueue_quietly, huey, in_app, runs
+from services import mail
 
 
 @huey.periodic_task(crontab(minute="*"), name="expire_stale_sessions")
@@ -30,3 +37,38 @@ def reconcile_payments() -> None:
 @in_app
 def retry_failed_webhooks() -> None:
     runs.retry_failed_webhooks()
+
+
+@huey.periodic_task(crontab(minute="*"), name="deliver_mail")
+@in_app
+def deliver_mail() -> None:
+    runs.deliver_mail()
+
+
+@huey.task(name="send_mail")
+@in_app
+def send_mail(mail_id: int) -> None:
+    runs.send_mail(mail_id)
+
+
+@huey.task(name="request_password_reset")
+@in_app
+def request_password_reset(email: str) -> None:
+    """From /password/forgot: queue the reset mail if an active account has this email."""
+    runs.request_password_reset(email)
+
+
+# SQLAlchemy fires these for savepoints too: only the outermost transaction decides whether
+# the change, and so its mail, happened.
+@event.listens_for(Session, "after_commit")
+def _hint_new_mail(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
+    for mail_id in session.info.pop(mail.NEW_MAIL_IDS, []):
+        enqueue_quietly(send_mail, mail_id)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_new_mail(session: Session) -> None:
+    if not session.in_nested_transaction():
+        session.info.pop(mail.NEW_MAIL_IDS, None)

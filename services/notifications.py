@@ -1,16 +1,93 @@
-"""What learners are told by mail about their purchases (queued; sent once the change commits)."""
-from flask import current_app, render_template
+"""What learners are told by mail, and how each mail reads.
 
-from models import Enrollment, PaymentSession
+Services call these where the change happens (fulfillment, refunds, password reset, an
+abandoned checkout): each queues one outbox row in the current transaction (services/mail.py),
+keyed by its cause, with what the text needs as it is now. `render` turns a row into subject
+and body when it is sent, from `templates/mail/<template>.txt` (the template sets `subject`).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from flask import current_app
+
+from extensions import db
+from models import Enrollment, OutboxMail, PaymentSession, User, utcnow
 from services import mail
-from services.money import format_money
 
 
 def enrollment_paid(payment_session: PaymentSession, enrollment: Enrollment) -> None:
-    """"You're enrolled": the confirmation and receipt of a paid checkout."""
+    """"You're enrolled": the confirmation and receipt of a paid checkout (once per payment)."""
     course, user = payment_session.course, payment_session.user
-    mail.send_after_commit(user.email, f"You're enrolled in {course.title}", render_template(
-        "mail/enrolled.txt", user=user, course=course, payment_session=payment_session, enrollment=enrollment,
-        amount=format_money(payment_session.final_amount, payment_session.currency),
-        # Built from FRONTEND_URL: fulfillment also runs from cron, where no request gives a host.
-        frontend_url=current_app.config["FRONTEND_URL"]))
+    paid_at = payment_session.completed_at or utcnow()
+    mail.queue("receipt", user.email, key=f"receipt:{payment_session.id}", user=user, context={
+        "user_name": user.name, "course_title": course.title, "course_slug": course.slug,
+        "payment_session_id": payment_session.id, "currency": payment_session.currency,
+        "list_price": payment_session.amount, "coupon_code": payment_session.coupon_code,
+        "discount": payment_session.discount_amount, "charged": enrollment.amount_paid or payment_session.final_amount,
+        "card": (payment_session.extra or {}).get("card"), "paid_on": f"{paid_at:%d %B %Y}",
+        "stripe_session_id": payment_session.stripe_session_id})
+
+
+def refund_recorded(payment_session: PaymentSession, *, refunded_before: int, refunded_total: int) -> None:
+    """A refund notice, once per rise of the refunded total."""
+    if refunded_total <= refunded_before:
+        return  # a recorded refund failed: nothing was given back
+    course, user = payment_session.course, payment_session.user
+    mail.queue("refund", user.email, key=f"refund:{payment_session.id}:{refunded_total}", user=user, context={
+        "user_name": user.name, "course_title": course.title, "payment_session_id": payment_session.id,
+        "currency": payment_session.currency, "charged": payment_session.final_amount,
+        "refunded_now": refunded_total - refunded_before, "refunded_total": refunded_total,
+        "full": refunded_total >= payment_session.final_amount})
+
+
+def password_reset(user: User, *, request_id: str) -> None:
+    """A reset link. The token is made when the mail is sent (never stored), so the link is
+    valid PASSWORD_RESET_MINUTES from then and staff previews cannot show it."""
+    mail.queue("password_reset", user.email, key=f"password-reset:{user.id}:{request_id}", user=user,
+               context={"user_id": user.id, "user_name": user.name, "email": user.email})
+
+
+class Rendered(NamedTuple):
+    subject: str
+    body: str
+    headers: dict
+
+
+def render(template: str, context: dict, *, preview: bool = False) -> Rendered:
+    """Subject, body and extra headers of an outbox mail. `preview` (staff) leaves secrets out.
+    Raises MailCancelled when the mail should no longer go."""
+    config = current_app.config
+    context = {**context, "link": link}
+    headers: dict = {}
+    if template == "password_reset":
+        context["minutes"] = config["PASSWORD_RESET_MINUTES"]
+        context["reset_link"] = "(a one-time link, shown only in the mail itself)" if preview \
+            else _reset_link(context["user_id"])
+    module = current_app.jinja_env.get_template(f"mail/{template}.txt").make_module(context)
+    return Rendered(str(getattr(module, "subject", template)), str(module).strip() + "\n", headers)
+
+
+def message_for(row: OutboxMail, *, preview: bool = False):
+    """The EmailMessage an outbox row becomes (tests and the staff preview)."""
+    rendered = render(row.template, row.context, preview=preview)
+    return mail.build_message(row.to_address, row.dedupe_key, *rendered)
+
+
+def link(endpoint: str, **values) -> str:
+    """An absolute link on FRONTEND_URL: mails are rendered by the worker, with no request."""
+    path = current_app.url_map.bind("localhost").build(endpoint, values)
+    return current_app.config["FRONTEND_URL"] + path
+
+
+def _reset_link(user_id: int) -> str:
+    from services.people import accounts  # accounts queues this mail: imported late, no cycle
+
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise MailCancelled("the account is gone or disabled")
+    return link("auth.reset_password", token=accounts.reset_token(user, current_app.config["SECRET_KEY"]))
+
+
+class MailCancelled(Exception):
+    """The mail should no longer be sent (its reason is gone); the worker drops it."""

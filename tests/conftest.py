@@ -196,9 +196,44 @@ def sign_in(app):
     return sign_in
 
 
+class Outbox:
+    """The mail outbox as the worker sends it: one EmailMessage per `mail_outbox` row not
+    cancelled, oldest first, read afresh at each use (only what was committed). Each row is
+    rendered once, when first seen, as the worker renders it when sending (a reset link made
+    then stays the same afterwards)."""
+
+    def __init__(self):
+        self._rendered: dict = {}
+
+    def _messages(self) -> list:
+        from models import MailStatus, OutboxMail
+        from services import notifications
+
+        db.session.expire_all()
+        rows = db.session.scalars(sa.select(OutboxMail).where(OutboxMail.status != MailStatus.CANCELLED)
+                                  .order_by(OutboxMail.id)).all()
+        for row in rows:
+            if row.id not in self._rendered:
+                self._rendered[row.id] = notifications.message_for(row)
+        return [self._rendered[row.id] for row in rows]
+
+    def __iter__(self):
+        return iter(self._messages())
+
+    def __len__(self) -> int:
+        return len(self._messages())
+
+    def __getitem__(self, index):
+        return self._messages()[index]
+
+    def __eq__(self, other) -> bool:
+        return self._messages() == list(other)
+
+    def __repr__(self) -> str:
+        return f"Outbox({[m['Subject'] for m in self._messages()]!r})"
+
+
 @pytest.fixture
 def outbox(app):
-    """The mail the app sends during the test (services/mail.py appends to it instead of sending)."""
-    app.extensions["mail_outbox"] = []
-    yield app.extensions["mail_outbox"]
-    del app.extensions["mail_outbox"]
+    """The mail the app queued during the test (the `mail_outbox` table, rendered)."""
+    return Outbox()

@@ -1,4 +1,5 @@
-"""Routes of the learner blueprint: /dashboard, lecture pages, marking complete, certificates."""
+"""Routes of the learner blueprint: /dashboard, lecture pages, marking complete, certificates,
+purchases and printable receipts."""
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
@@ -7,6 +8,7 @@ from extensions import db, login_manager
 from models import utcnow
 from services.learning import certificates, progress
 from services.learning import dashboard as dashboard_service
+from services.payments import receipts
 
 bp = Blueprint("learner", __name__)
 
@@ -50,3 +52,16 @@ def heartbeat(slug: str, lecture_id: int):
 def certificate(public_id: str):
     return render_template("learner/certificate.html", certificate=certificates.by_public_id(public_id))
 
+
+
+@bp.route("/account/purchases")
+@login_required
+def purchases():
+    return render_template("learner/purchases.html", purchases=receipts.purchases(current_user))
+
+
+@bp.route("/account/purchases/<payment_session_id>/receipt")
+@login_required
+def receipt(payment_session_id: str):
+    """Printable; only its learner and staff see it (404 for anyone else)."""
+    return render_template("learner/receipt.html", purchase=receipts.receipt(payment_session_id, current_user))

@@ -1,13 +1,13 @@
 """The staff blueprint as the app registers it: the guard, the dashboard and the audit page.
 
 Everything under /staff is guarded once, here: anonymous → sign-in, learners → 403. The
-feature pages (coupons, courses, payments, enrollments, inbox, analytics, users) add their
+feature pages (coupons, courses, payments, enrollments, inbox, mail, analytics, users) add their
 routes to `bp` when imported below.
 """
 from flask import abort, current_app, render_template, request
 from flask_login import current_user
 
-from blueprints.staff import analytics, coupons, courses, enrollments, inbox, payments, users  # noqa: F401
+from blueprints.staff import analytics, coupons, courses, enrollments, inbox, mail, payments, users  # noqa: F401
 from blueprints.staff import bp
 from blueprints.staff.helpers import page_arg
 from services import analytics as figures, audit as audit_trail

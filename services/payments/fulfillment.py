@@ -21,7 +21,7 @@ from models import Enrollment, EnrollmentSource, EnrollmentType, PaymentSession,
 from services import audit, notifications
 from services.coupons import redemptions
 from services.learning import enrollments
-from services.payments import payment_states
+from services.payments import payment_states, receipts
 from services.errors import NotFound
 from services.payments.stripe_objects import field, object_id
 
@@ -81,6 +81,7 @@ def _record_stripe_ids(payment_session: PaymentSession, stripe_session) -> None:
     customer = object_id(field(stripe_session, "customer"))
     if customer:
         payment_session.stripe_customer_id = customer
+    receipts.remember_card(payment_session, stripe_session)
 
 
 def _flag(payment_session: PaymentSession, reason: str, source: str) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 from extensions import db
 from models import (PAID_STATUSES, Enrollment, EnrollmentStatus, PaymentSession, PaymentSessionStatus, PaymentStatus,
                     RefundMovement, User)
-from services import audit, observability
+from services import audit, notifications, observability
 from services.learning import enrollments
 from services.payments import payment_states, stripe_gateway
 from services.errors import Conflict, DomainError
@@ -229,6 +229,9 @@ def enforce(payment_session: PaymentSession, *, now: datetime, partial_refund_ke
         observability.after_commit("payment.refund_recorded", payment_session_id=payment_session.id,
                                    user_id=payment_session.user_id, amount_refunded=amount,
                                    change=amount - payment_session.amount_refunded, currency=payment_session.currency)
+        # A refund notice per rise of the total (keyed by it: redelivered events add none).
+        notifications.refund_recorded(payment_session, refunded_before=payment_session.amount_refunded,
+                                      refunded_total=amount)
         payment_session.amount_refunded = amount
     if payment_session.status not in PAID_STATUSES or amount == 0:
         return  # nothing to take back yet; fulfillment calls this again when it happens

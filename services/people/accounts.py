@@ -7,6 +7,7 @@ no table holds the tokens.
 """
 import hashlib
 import re
+import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -15,7 +16,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 
 from extensions import db
 from models import User, UserRole, utcnow
-from services import audit
+from services import audit, notifications
 from services.errors import DomainError, NotFound
 
 PASSWORD_MIN_LENGTH = 10
@@ -107,7 +108,20 @@ def reset_request(email: str, secret_key: str) -> tuple[User | None, str]:
     user = find_by_email(email)
     if user is not None and not user.is_active:
         user = None
-    return user, _reset_serializer(secret_key).dumps(_reset_claims(user))
+    return user, reset_token(user, secret_key)
+
+
+def request_password_reset(email: str, secret_key: str) -> None:
+    """Queue a reset mail for an active account with this email; nothing for others. The same
+    work (a token signed) is done either way; the mail's own link is made when it is sent."""
+    user, _token = reset_request(email, secret_key)
+    if user is not None:
+        notifications.password_reset(user, request_id=secrets.token_hex(8))
+
+
+def reset_token(user: User | None, secret_key: str) -> str:
+    """A signed, timed token naming the user and a digest of the current password hash."""
+    return _reset_serializer(secret_key).dumps(_reset_claims(user))
 
 
 def user_from_reset_token(token: str, secret_key: str, max_age_seconds: int) -> User | None:

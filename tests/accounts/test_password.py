@@ -4,10 +4,11 @@ import re
 import time
 
 import pytest
+import sqlalchemy as sa
 from itsdangerous import TimestampSigner
 
 from extensions import db, limiter
-from models import AuditEvent, User
+from models import AuditEvent, MailStatus, OutboxMail, User
 from services import mail
 from services.people import accounts
 from tests import factories
@@ -22,7 +23,7 @@ _LINK = re.compile(r"https?://\S+(/password/reset/\S+)")
 @pytest.fixture
 def logs(caplog, monkeypatch):
     # The migrations' logging.config.fileConfig disables the loggers that existed before it ran.
-    for name in ("services.mail", "blueprints.auth.routes"):
+    for name in ("services.mail", "blueprints.auth.routes", "jobs.runs"):
         monkeypatch.setattr(logging.getLogger(name), "disabled", False)
     caplog.set_level(logging.INFO)
     return caplog
@@ -301,7 +302,6 @@ class _FakeSMTP:
 def smtp(app, monkeypatch):
     app.config.update(MAIL_SERVER="smtp.example.com", MAIL_USERNAME="mailer", MAIL_PASSWORD="mail-secret")
     monkeypatch.setattr(mail.smtplib, "SMTP", _FakeSMTP)
-    monkeypatch.setattr(mail, "_in_background", lambda target, *args: target(*args))
     monkeypatch.setattr(_FakeSMTP, "sent", [])
     return _FakeSMTP
 
@@ -318,6 +318,8 @@ def test_a_mail_failure_is_logged_and_the_answer_stays_neutral(client, learner, 
     response = _forgot(client, learner.email)
     assert response.status_code == 200 and NEUTRAL in response.get_data(as_text=True)
     assert "could not be sent" in logs.text and smtp.sent == []
+    [row] = db.session.scalars(sa.select(OutboxMail)).all()  # kept for the next attempt
+    assert row.status == MailStatus.PENDING and row.attempts == 1 and "nothing listens" in row.last_error
 
 
 def test_without_a_mail_server_the_link_is_logged_for_the_developer(client, learner, logs):

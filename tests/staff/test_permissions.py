@@ -16,7 +16,7 @@ PAGES = [
     "/staff/coupons/batches/{batch}.csv", "/staff/courses", "/staff/courses/new", "/staff/courses/{course}",
     "/staff/courses/{course}/lectures/{lecture}", "/staff/payments", "/staff/payments/flagged",
     "/staff/payments/{payment}", "/staff/enrollments", "/staff/enrollments/{course}", "/staff/webhooks",
-    "/staff/analytics", "/staff/analytics/revenue.csv",
+    "/staff/analytics", "/staff/analytics/revenue.csv", "/staff/mail", "/staff/mail?show=1",
 ]
 ACTIONS = [
     ("/staff/coupons/new", {"code": "NEWCODE", "name": "N", "discount_type": "PERCENTAGE", "value": "10"}),

@@ -1,4 +1,4 @@
-"""The "you're enrolled" mail: sent once per paid checkout, only once the enrollment is committed."""
+"""The "you're enrolled" mail (the receipt): queued once per paid checkout, in the fulfillment's transaction."""
 from services.payments import stripe_events
 from tests.webhooks import builders as b
 
@@ -38,36 +38,3 @@ def test_no_mail_for_a_session_that_expired_unpaid(deliver, ps, outbox):
     deliver("checkout.session.expired", b.checkout_session(ps, status="expired", payment_status="unpaid",
                                                             payment_intent=None))
     assert outbox == []
-
-
-def test_mail_waits_for_the_outer_transaction_not_a_savepoint(app, outbox):
-    from extensions import db
-    from services import mail
-
-    mail.send_after_commit("a@example.com", "queued before a savepoint", "body")
-    with db.session.begin_nested():  # RELEASE SAVEPOINT is not the commit
-        pass
-    assert outbox == []
-    try:
-        with db.session.begin_nested():
-            raise ValueError("a savepoint rolled back")
-    except ValueError:
-        pass
-    db.session.commit()  # the outer transaction commits: the mail queued before goes out, once
-    assert [m["Subject"] for m in outbox] == ["queued before a savepoint"]
-    mail.send_after_commit("b@example.com", "dropped", "body")
-    with db.session.begin_nested():
-        pass
-    db.session.rollback()
-    db.session.commit()
-    assert len(outbox) == 1
-
-
-def test_a_mail_that_cannot_be_built_is_logged_and_the_commit_stands(app, outbox):
-    from extensions import db
-    from services import mail
-
-    mail.send_after_commit("a@example.com", "Line\r\nBcc: victim@example.com", "body")
-    db.session.commit()
-    [message] = outbox
-    assert message["Subject"] == "Line Bcc: victim@example.com" and message["Bcc"] is None
