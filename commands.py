@@ -89,6 +89,13 @@ def expire_stale(limit: int) -> None:
     runs.expire_stale(limit=limit, echo=click.echo)
 
 
+@payments_cli.command("remind-abandoned")
+@click.option("--limit", default=200, show_default=True, type=click.IntRange(min=1))
+def remind_abandoned(limit: int) -> None:
+    """Mail one reminder for each checkout that expired unpaid 24 hours ago (once per checkout)."""
+    runs.remind_abandoned_checkouts(limit=limit, echo=click.echo)
+
+
 @webhooks_cli.command("retry-failed")
 @click.option("--limit", default=100, show_default=True, help="At most this many events per run.")
 def retry_failed(limit: int) -> None:

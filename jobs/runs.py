@@ -9,7 +9,7 @@ what happened (the command passes `click.echo`, the task the log).
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Callable
 
 from flask import current_app
@@ -20,7 +20,7 @@ from models import MailStatus, OutboxMail, utcnow
 from services import mail, notifications
 from services.errors import DomainError
 from services.payments import reconcile as reconcile_service
-from services.payments import receipts, stripe_gateway, webhook_inbox
+from services.payments import receipts, reminders, stripe_gateway, webhook_inbox
 from services.people import accounts
 
 log = logging.getLogger(__name__)
@@ -127,6 +127,18 @@ def _finish(mail_id: int, error_text: str | None) -> None:
     else:
         mail.mark_failed(row, error_text, now=utcnow())
     db.session.commit()
+
+
+def remind_abandoned_checkouts(*, now: datetime | None = None, limit: int = 200, echo: Echo = _log_echo) -> int:
+    """Queue the reminder of every checkout that qualifies (services/payments/reminders.py);
+    the outbox key makes a second run, or a second worker, queue nothing more."""
+    now = now or utcnow()
+    queued = 0
+    for payment_session_id in reminders.due(now=now, limit=limit):
+        queued += reminders.remind(payment_session_id, now=now)
+        db.session.commit()
+    echo(f"Checkout reminders: {queued} queued.")
+    return queued
 
 
 def request_password_reset(email: str) -> None:

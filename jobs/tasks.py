@@ -6,6 +6,7 @@
 | reconcile_payments | every 10 minutes | `flask payments reconcile` |
 | retry_failed_webhooks | every 5 minutes | `flask webhooks retry-failed` |
 | deliver_mail | every minute | `flask mail deliver` |
+| remind_abandoned_checkouts | hourly (at :15) | `flask payments remind-abandoned` |
 
 `send_mail(id)` is the hint enqueued when a transaction that queued mail commits, so the mail
 leaves at once instead of at the next sweep; if the queue cannot be reached, the sweep sends it.
@@ -43,6 +44,12 @@ def retry_failed_webhooks() -> None:
 @in_app
 def deliver_mail() -> None:
     runs.deliver_mail()
+
+
+@huey.periodic_task(crontab(minute="15"), name="remind_abandoned_checkouts")
+@in_app
+def remind_abandoned_checkouts() -> None:
+    runs.remind_abandoned_checkouts()
 
 
 @huey.task(name="send_mail")

@@ -48,6 +48,14 @@ def password_reset(user: User, *, request_id: str) -> None:
                context={"user_id": user.id, "user_name": user.name, "email": user.email})
 
 
+def checkout_reminder(checkout: PaymentSession, *, coupon_code: str | None, key: str) -> bool:
+    """"Still thinking about it?": once per abandoned checkout (services/payments/reminders.py)."""
+    course, user = checkout.course, checkout.user
+    return mail.queue("checkout_reminder", user.email, key=key, user=user, context={
+        "user_id": user.id, "user_name": user.name, "course_title": course.title, "course_slug": course.slug,
+        "coupon_code": coupon_code, "payment_session_id": checkout.id})
+
+
 class Rendered(NamedTuple):
     subject: str
     body: str
@@ -64,6 +72,16 @@ def render(template: str, context: dict, *, preview: bool = False) -> Rendered:
         context["minutes"] = config["PASSWORD_RESET_MINUTES"]
         context["reset_link"] = "(a one-time link, shown only in the mail itself)" if preview \
             else _reset_link(context["user_id"])
+    if template == "checkout_reminder":
+        query = {"coupon": context["coupon_code"]} if context.get("coupon_code") else {}
+        context["course_link"] = link("catalog.course", slug=context["course_slug"], **query)
+        if preview:
+            context["unsubscribe_link"] = "(a personal link, shown only in the mail itself)"
+        else:
+            context["unsubscribe_link"] = _unsubscribe_link(context["user_id"])
+            # One click from the mail program too (RFC 8058): it POSTs to the same link.
+            headers = {"List-Unsubscribe": f"<{context['unsubscribe_link']}>",
+                       "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
     module = current_app.jinja_env.get_template(f"mail/{template}.txt").make_module(context)
     return Rendered(str(getattr(module, "subject", template)), str(module).strip() + "\n", headers)
 
@@ -87,6 +105,12 @@ def _reset_link(user_id: int) -> str:
     if user is None or not user.is_active:
         raise MailCancelled("the account is gone or disabled")
     return link("auth.reset_password", token=accounts.reset_token(user, current_app.config["SECRET_KEY"]))
+
+
+def _unsubscribe_link(user_id: int) -> str:
+    from services.payments import reminders  # reminders queues this mail: imported late, no cycle
+
+    return link("learner.unsubscribe_reminders", token=reminders.unsubscribe_token(user_id, current_app.config["SECRET_KEY"]))
 
 
 class MailCancelled(Exception):

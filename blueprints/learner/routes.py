@@ -1,14 +1,14 @@
 """Routes of the learner blueprint: /dashboard, lecture pages, marking complete, certificates,
 purchases and printable receipts."""
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from blueprints.htmx import wants_fragment
-from extensions import db, login_manager
+from extensions import csrf, db, login_manager
 from models import utcnow
 from services.learning import certificates, progress
 from services.learning import dashboard as dashboard_service
-from services.payments import receipts
+from services.payments import receipts, reminders
 
 bp = Blueprint("learner", __name__)
 
@@ -65,3 +65,27 @@ def purchases():
 def receipt(payment_session_id: str):
     """Printable; only its learner and staff see it (404 for anyone else)."""
     return render_template("learner/receipt.html", purchase=receipts.receipt(payment_session_id, current_user))
+
+
+@bp.route("/account/reminders", methods=["POST"])
+@login_required
+def reminder_setting():
+    """The /account checkbox: checkout reminders on or off."""
+    reminders.set_wanted(current_user, request.form.get("checkout_reminders") == "on", via=current_user.email)
+    db.session.commit()
+    flash("Your reminder setting is saved.", "success")
+    return redirect(url_for("auth.account") + "#reminders")
+
+
+@bp.route("/unsubscribe/checkout-reminders/<token>", methods=["GET", "POST"])
+@csrf.exempt  # the signed token is the proof; mail programs POST here for one-click (RFC 8058)
+def unsubscribe_reminders(token: str):
+    """One click from the reminder mail, no sign-in: no more checkout reminders."""
+    user = reminders.user_from_unsubscribe_token(token, current_app.config["SECRET_KEY"])
+    if user is None:
+        abort(404)
+    reminders.set_wanted(user, False, via="unsubscribe link")
+    db.session.commit()
+    if request.method == "POST":
+        return "", 204
+    return render_template("learner/unsubscribed.html")

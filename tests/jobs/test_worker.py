@@ -27,3 +27,5 @@ def test_the_periodic_jobs_run_on_their_schedule():
     assert minutes("expire_stale_sessions") == list(range(60))
     assert minutes("reconcile_payments") == [0, 10, 20, 30, 40, 50]
     assert minutes("retry_failed_webhooks") == list(range(0, 60, 5))
+    assert minutes("deliver_mail") == list(range(60))
+    assert minutes("remind_abandoned_checkouts") == [15]
