@@ -101,10 +101,21 @@ def test_the_migration_backfills_one_movement_per_refunded_session(empty_databas
     app = create_app({"SQLALCHEMY_DATABASE_URI": empty_database_url, "TESTING": True})
     with app.app_context():
         upgrade(directory=MIGRATIONS, revision="987e781a6dfd")
-        learner, course = factories.user(email="old@example.com"), factories.course(price=9900)
-        for refunded, updated in ((0, SOLD), (2500, DAY_2), (9900, DAY_3)):
-            b.payment_session(learner, course, status="COMPLETED", completed_at=SOLD, amount_refunded=refunded,
-                              updated_at=updated)
+        # Plain SQL: the models describe the newest schema (later migrations add columns).
+        naive = {name: at.replace(tzinfo=None) for name, at in (("sold", SOLD), ("day2", DAY_2), ("day3", DAY_3))}
+        db.session.execute(sa.text("INSERT INTO users (id, email, name, role, is_disabled, created_at) "
+                                   "VALUES (1, 'old@example.com', 'Old', 'LEARNER', false, :sold)"), naive)
+        db.session.execute(sa.text(
+            "INSERT INTO courses (id, slug, title, short_description, description, price_amount, currency, "
+            "is_published, enrollment_type, created_at, updated_at) "
+            "VALUES (1, 'old', 'Old', '', '', 9900, 'USD', true, 'PAID', :sold, :sold)"), naive)
+        for number, (refunded, updated) in enumerate(((0, "sold"), (2500, "day2"), (9900, "day3"))):
+            db.session.execute(sa.text(
+                "INSERT INTO payment_sessions (id, course_id, user_id, status, amount, currency, discount_amount, "
+                "final_amount, amount_refunded, metadata, needs_review, created_at, updated_at, completed_at) "
+                f"VALUES ('ps_old{number}', 1, 1, 'COMPLETED', 9900, 'USD', 0, 9900, {refunded}, '{{}}', false, "
+                f":sold, :{updated}, :sold)"), naive)
+        db.session.commit()
         db.session.remove()
         upgrade(directory=MIGRATIONS)
         rows = db.session.execute(sa.text("SELECT amount, currency, occurred_at FROM refund_movements ORDER BY amount"))
