@@ -122,6 +122,13 @@ def exposition(now: datetime) -> bytes:
     return generate_latest(registry) + generate_latest(backlogs)
 
 
+def _aware(moment: datetime | None) -> datetime | None:
+    """Core aggregates skip UTCDateTime's conversion: a naive value is UTC."""
+    from datetime import timezone
+
+    return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
+
+
 class _BacklogCollector:
     """Gauges read from the database when scraped (one small aggregate per table)."""
 
@@ -142,7 +149,7 @@ class _BacklogCollector:
 
 def backlog_figures(now: datetime) -> list[tuple[str, str, float]]:
     from extensions import db
-    from models import PaymentSession, PaymentSessionStatus, StripeEvent, WebhookEventStatus
+    from models import MailStatus, OutboxMail, PaymentSession, PaymentSessionStatus, StripeEvent, WebhookEventStatus
 
     waiting = (WebhookEventStatus.RECEIVED, WebhookEventStatus.FAILED)
     inbox = db.session.execute(
@@ -153,11 +160,13 @@ def backlog_figures(now: datetime) -> list[tuple[str, str, float]]:
     open_sessions = db.session.scalar(
         sa.select(sa.func.count()).select_from(PaymentSession)
         .where(PaymentSession.status.in_((PaymentSessionStatus.PENDING, PaymentSessionStatus.PROCESSING))))
-    oldest = inbox[2]
-    if oldest is not None and oldest.tzinfo is None:
-        from datetime import timezone
-
-        oldest = oldest.replace(tzinfo=timezone.utc)  # Core aggregates skip UTCDateTime's conversion
+    outbox = db.session.execute(
+        sa.select(sa.func.count().filter(OutboxMail.status.in_((MailStatus.PENDING, MailStatus.SENDING))),
+                  sa.func.count().filter(OutboxMail.status == MailStatus.FAILED),
+                  sa.func.min(OutboxMail.created_at).filter(
+                      OutboxMail.status.in_((MailStatus.PENDING, MailStatus.SENDING))))
+        .where(OutboxMail.status.in_((MailStatus.PENDING, MailStatus.SENDING, MailStatus.FAILED)))).one()
+    oldest, oldest_mail = _aware(inbox[2]), _aware(outbox[2])
     figures = [
         ("learnpay_webhook_inbox_backlog", "Stored Stripe events not yet processed (received or failed).", inbox[0]),
         ("learnpay_webhook_inbox_failed", "Stored Stripe events whose last attempt failed.", inbox[1]),
@@ -165,5 +174,10 @@ def backlog_figures(now: datetime) -> list[tuple[str, str, float]]:
          "Age of the oldest stored Stripe event not yet processed (0 when none).",
          max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0),
         ("learnpay_payment_sessions_open", "Payment sessions PENDING or PROCESSING.", open_sessions or 0),
+        ("learnpay_mail_outbox_backlog", "Mails in the outbox not sent yet (pending or being sent).", outbox[0]),
+        ("learnpay_mail_outbox_failed", "Mails the worker gave up on (see /staff/mail).", outbox[1]),
+        ("learnpay_mail_outbox_oldest_pending_age_seconds",
+         "Age of the oldest mail not sent yet (0 when none).",
+         max(0.0, (now - oldest_mail).total_seconds()) if oldest_mail is not None else 0.0),
     ]
     return figures

@@ -5,7 +5,7 @@ import pytest
 
 from app import create_app
 from extensions import db
-from models import PaymentSessionStatus, StripeEvent, WebhookEventStatus, utcnow
+from models import MailStatus, OutboxMail, PaymentSessionStatus, StripeEvent, WebhookEventStatus, utcnow
 from services import metrics, observability
 from services.payments import checkout, payment_states
 from tests.conftest import _base_config
@@ -175,6 +175,18 @@ def test_backlog_gauges_read_the_inbox(app, client, ps):
     assert figures["learnpay_webhook_oldest_unprocessed_age_seconds"] == pytest.approx(1800, abs=2)
     assert figures["learnpay_payment_sessions_open"] == 1  # ps, PENDING
     assert "learnpay_webhook_inbox_backlog 2.0" in client.get("/metrics").get_data(as_text=True)
+
+
+def test_backlog_gauges_read_the_mail_outbox(app):
+    now = utcnow()
+    for number, (status, age) in enumerate([(MailStatus.PENDING, 600), (MailStatus.SENDING, 60),
+                                            (MailStatus.FAILED, 7200), (MailStatus.SENT, 9000)]):
+        db.session.add(OutboxMail(dedupe_key=f"test:{number}", template="receipt", to_address="a@example.com",
+                                  context={}, status=status, created_at=now - timedelta(seconds=age)))
+    db.session.commit()
+    figures = {name: value for name, _, value in metrics.backlog_figures(now)}
+    assert figures["learnpay_mail_outbox_backlog"] == 2 and figures["learnpay_mail_outbox_failed"] == 1
+    assert figures["learnpay_mail_outbox_oldest_pending_age_seconds"] == pytest.approx(600, abs=2)
 
 
 # --- a metric never breaks anything -------------------------------------------------------

@@ -1,18 +1,24 @@
-"""Proof that Learnpay scales out (issue 15): two gunicorn instances, one PostgreSQL, Redis.
+"""Proof that Learnpay scales out (issue 15): two gunicorn instances, one worker, PostgreSQL, Redis.
 
-Two app instances (gunicorn.conf.py, two workers each) share one PostgreSQL database and
-Redis-backed rate limits; the Stripe sandbox delivers every webhook to both. Forty learners
-buy the same course through both instances at once, all racing for a 5-use coupon (those
-refused buy at full price). One instance is killed (SIGKILL, no goodbye) once a third of them
-have paid; learners on it carry on through the other, as a load balancer would send them.
-Afterwards: exactly 5 redemptions, one enrollment per paid session, nothing left pending
-after the reconcile job runs, and no inbox event unprocessed.
+Two app instances (gunicorn.conf.py, two workers each) and one job worker (`flask jobs
+worker`, its queue in Redis) share one PostgreSQL database and Redis-backed rate limits; the
+Stripe sandbox delivers every webhook to both instances; mail goes to an SMTP sink. Forty
+learners buy the same course through both instances at once, all racing for a 5-use coupon
+(those refused buy at full price). One instance is killed (SIGKILL, no goodbye) once a third
+of them have paid; learners on it carry on through the other, as a load balancer would send
+them. Afterwards: exactly 5 redemptions, one enrollment per paid session, every receipt in the
+outbox sent once and received once, nothing left pending after the reconcile job runs, and no
+inbox event unprocessed.
 """
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+import tempfile
 import threading
 import time
+from collections import Counter as Tally
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -21,12 +27,12 @@ import requests
 import sqlalchemy as sa
 
 from extensions import db
-from models import (CouponRedemption, Enrollment, PaymentSession, PaymentSessionStatus, RedemptionStatus,
-                    StripeEvent, WebhookEventStatus)
+from models import (CouponRedemption, Enrollment, MailStatus, OutboxMail, PaymentSession, PaymentSessionStatus,
+                    RedemptionStatus, StripeEvent, WebhookEventStatus)
 from tests import factories
 from tests.fixtures_sandbox import SANDBOX_API_KEY
 from tests.helpers import DEFAULT_PASSWORD
-from tests.ops.servers import GunicornApp
+from tests.ops.servers import ROOT, GunicornApp, SmtpSink
 
 pytestmark = pytest.mark.postgres_only
 
@@ -50,8 +56,7 @@ def redis_url():
     else:
         pytest.skip("no empty Redis database for the scale-out test")
     yield f"redis://127.0.0.1:6379/{number}"
-    for key in client.scan_iter("*LIMITER*"):
-        client.delete(key)
+    client.flushdb()  # it was empty: everything in it is this test's (limits, the job queue)
     client.close()
 
 
@@ -157,6 +162,12 @@ class Quotes:
         self.tried, self.answered = Counter(), Counter()
 
 
+def _receipts(status: MailStatus) -> int:
+    db.session.remove()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMail).where(
+        OutboxMail.dedupe_key.like("receipt:%"), OutboxMail.status == status))
+
+
 def _wait_for(condition, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -174,20 +185,29 @@ def test_two_instances_one_killed_forty_learners_one_coupon(app, database_url, s
     factories.coupon(code="RACE5", percent=20, max_uses=COUPON_USES, per_learner_limit=1, courses=[course])
     emails = [factories.user(email=f"scale{number}@example.com").email for number in range(LEARNERS)]
     db.session.commit()
+    course_id, slug = course.id, course.slug  # the objects detach when the test's session is renewed below
 
     common = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "SECRET_KEY": "scale-out-" + "s" * 32,
               "APP_ENV": "development", "STRIPE_SECRET_KEY": SANDBOX_API_KEY, "STRIPE_API_BASE": sandbox.base_url,
               "STRIPE_WEBHOOK_SECRET": sandbox.webhook_secret, "STRIPE_MAX_NETWORK_RETRIES": "1",
               "RATELIMIT_ENABLED": "1", "COUPON_CHECK_RATE_LIMIT": "1000/hour", "LOG_FORMAT": "json"}
+    smtp = SmtpSink()
+    common.update({"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp.port), "MAIL_USE_TLS": "0",
+                   "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="scale-out-metrics-")})
     servers = [GunicornApp(common, workers=2) for _ in range(2)]
     for server in servers:
         server.env["FRONTEND_URL"] = server.url
+    worker_log = open(tempfile.mkstemp(prefix="scale-out-worker-", suffix=".log")[1], "w+b")
+    worker = None
     try:
         for server in servers:
             server.start()
+        worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "jobs", "worker"], cwd=ROOT,
+                                  env={**servers[0].env, "FRONTEND_URL": servers[0].url}, stdout=worker_log,
+                                  stderr=subprocess.STDOUT)
         sandbox.set_webhook_urls([f"{server.url}/webhooks/stripe" for server in servers])
         instances, paid, quotes = Instances(servers), Counter(signal_at=KILL_AFTER_PAID), Quotes()
-        learners = [Learner(number, email, course.slug, instances, paid, quotes)
+        learners = [Learner(number, email, slug, instances, paid, quotes)
                     for number, email in enumerate(emails)]
 
         def killer():
@@ -206,24 +226,33 @@ def test_two_instances_one_killed_forty_learners_one_coupon(app, database_url, s
         _wait_for(lambda: not [d for d in sandbox.state.deliveries.values()
                                if d.url.startswith(servers[0].url) and d.status in ("pending", "in_flight")],
                   30, "the webhook deliveries")
+        # Mail that reconcile causes here goes to the same SMTP server as the worker's.
+        app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, MAIL_USE_TLS=False)
         result = runner.invoke(args=["payments", "reconcile", "--older-than-minutes", "0"])
         assert result.exit_code == 0, result.output
+        # The worker sends every receipt (hinted through the Redis queue at each commit).
+        _wait_for(lambda: _receipts(MailStatus.SENT) >= LEARNERS, 60, "the receipts to be sent")
+        assert worker.poll() is None, worker_log.name
     finally:
         sandbox.set_webhook_urls([])
+        if worker is not None and worker.poll() is None:
+            worker.terminate()
+            worker.wait(timeout=30)
         for server in servers:
             server.stop()
+        smtp.stop()
     # Both instances took checkouts and webhooks (their JSON log lines say so).
     for server in servers:
         log = server.log()
         assert '"event": "checkout.session_created"' in log and '"event": "webhook.processed"' in log
 
     db.session.remove()
-    sessions = db.session.scalars(sa.select(PaymentSession).where(PaymentSession.course_id == course.id)).all()
+    sessions = db.session.scalars(sa.select(PaymentSession).where(PaymentSession.course_id == course_id)).all()
     completed = [ps for ps in sessions if ps.status == PaymentSessionStatus.COMPLETED]
     assert not [ps for ps in sessions if ps.status in (PaymentSessionStatus.PENDING, PaymentSessionStatus.PROCESSING)]
     # Every learner paid once and is enrolled once, through the payment that enrolled them.
     assert sorted(ps.user.email for ps in completed) == sorted(emails)
-    enrollments = db.session.scalars(sa.select(Enrollment).where(Enrollment.course_id == course.id)).all()
+    enrollments = db.session.scalars(sa.select(Enrollment).where(Enrollment.course_id == course_id)).all()
     assert len(enrollments) == LEARNERS
     assert {ps.enrollment_id for ps in completed} == {enrollment.id for enrollment in enrollments}
     redeemed = db.session.scalars(sa.select(CouponRedemption).where(
@@ -232,6 +261,12 @@ def test_two_instances_one_killed_forty_learners_one_coupon(app, database_url, s
     assert sum(1 for ps in completed if ps.coupon_id is not None) == COUPON_USES
     assert db.session.scalar(sa.select(sa.func.count()).select_from(StripeEvent).where(
         StripeEvent.status.in_((WebhookEventStatus.RECEIVED, WebhookEventStatus.FAILED)))) == 0
+    # Every receipt: one outbox row per paid session, sent, and one message at the SMTP server.
+    receipts = db.session.scalars(sa.select(OutboxMail).where(OutboxMail.dedupe_key.like("receipt:%"))).all()
+    assert sorted(mail.dedupe_key for mail in receipts) == sorted(f"receipt:{ps.id}" for ps in completed)
+    assert all(mail.status == MailStatus.SENT for mail in receipts)
+    received = Tally(message["To"] for message in smtp.messages if message["Subject"].startswith("You're enrolled"))
+    assert received == Tally({email: 1 for email in emails})
     # The coupon-check limit counted in Redis, shared by both instances and all their workers: the
     # per-address counter holds every check made (a check cut short by the kill may or may not count).
     [key] = redis.Redis.from_url(redis_url).scan_iter("*coupon-check*address*")
