@@ -3,6 +3,7 @@
 The one place that knows how many decimals a currency has and what Stripe will charge at least.
 """
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from babel.numbers import format_currency
 
@@ -51,5 +52,12 @@ def format_money(amount: int, currency: str, locale: str = "en_US", free_label: 
     """`9900, "USD"` → "$99.00"; `12000, "JPY"` → "¥12,000"; 0 → `free_label` when given."""
     if amount == 0 and free_label is not None:
         return free_label
-    # Babel knows each currency's display precision and each locale's pattern.
-    return format_currency(to_major(amount, currency), currency.upper(), locale=locale)
+    return _formatted(amount, currency.upper(), locale)
+
+
+@lru_cache(maxsize=4096)
+def _formatted(amount: int, currency: str, locale: str) -> str:
+    # Babel knows each currency's display precision and each locale's pattern, but resolving
+    # the locale and applying its pattern costs ~50 µs a call; a page shows the same few
+    # prices over and over. Bounded: a few hundred kB at most whatever amounts come along.
+    return format_currency(to_major(amount, currency), currency, locale=locale)
