@@ -11,10 +11,17 @@ DEFAULT_PASSWORD = "correct-horse-42"
 _META_TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 
-def csrf_token(client: FlaskClient, path: str = "/courses") -> str:
-    """The CSRF token a browser would have, read from a page of the site."""
-    page = client.get(path).get_data(as_text=True)
+def csrf_token(client: FlaskClient, path: str | None = None) -> str:
+    """The CSRF token a browser would have, read from a page of the site.
+
+    Without `path`: the catalog for a signed-in client; a visitor gets no token there (the
+    layout carries it only for signed-in users and pages with forms), so the sign-in page.
+    """
+    page = client.get(path or "/courses").get_data(as_text=True)
     match = _META_TOKEN.search(page)
+    if match is None and path is None:
+        page = client.get("/login").get_data(as_text=True)
+        match = _META_TOKEN.search(page)
     assert match, f"no csrf-token meta tag on {path}"
     return match.group(1)
 
