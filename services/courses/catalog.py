@@ -1,4 +1,5 @@
 """The course catalog as visitors see it: published courses and their outlines."""
+import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from extensions import db
@@ -8,10 +9,16 @@ from services.errors import NotFound
 MAX_ID = 2**31 - 1  # the integer primary key's range on PostgreSQL
 
 
-def published_courses() -> list[Course]:
-    return list(db.session.scalars(
-        db.select(Course).where(Course.is_published.is_(True)).order_by(Course.created_at, Course.id)
-    ))
+# What the catalog list shows of each course: rows of these columns, not whole Course objects
+# (loading and tracking full ORM objects for a read-only list cost more than the query).
+_LISTING = (db.select(Course.id, Course.slug, Course.title, Course.short_description, Course.price_amount,
+                      Course.currency, Course.enrollment_type)
+            .where(Course.is_published.is_(True)).order_by(Course.created_at, Course.id))
+
+
+def published_courses() -> list[sa.Row]:
+    """The published courses as the catalog lists them: one row each, oldest first."""
+    return list(db.session.execute(_LISTING))
 
 
 def course_by_slug(slug: str, include_unpublished: bool = False) -> Course:
