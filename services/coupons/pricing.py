@@ -69,8 +69,9 @@ def quote(course: Course, code: str | None, user: User | None, now: datetime) ->
 
 
 def quote_with(course: Course, code: str | None, coupon: Coupon | None, applicable: bool, user: User | None,
-               now: datetime) -> Quote:
-    """`quote` for callers that already looked the coupon up (`redemptions.find_for_course`)."""
+               now: datetime, learner_uses: int | None = None) -> Quote:
+    """`quote` for callers that already looked the coupon up (`redemptions.find_for_course`),
+    and possibly counted the learner's uses of it (`redemptions.learner_uses`) in the same query."""
     normalized = redemptions.normalize_code(code)
     base = Quote(course_id=course.id, currency=course.currency, original_amount=course.price_amount,
                  discount_amount=0, final_amount=course.price_amount, coupon_id=None,
@@ -80,7 +81,7 @@ def quote_with(course: Course, code: str | None, coupon: Coupon | None, applicab
     if coupon is None:
         return _refuse(base, COUPON_NOT_FOUND, "We don't know that code. Check the spelling and try again.")
     base = replace(base, coupon_id=coupon.id, coupon_code=coupon.code)
-    refusal = _rule_refusal(coupon, course, user, now, applicable)
+    refusal = _rule_refusal(coupon, course, user, now, applicable, learner_uses)
     if refusal:
         return _refuse(base, *refusal)
     discount = discount_for(coupon, course.price_amount)
@@ -100,7 +101,7 @@ def discount_for(coupon: Coupon, price: int) -> int:
 
 
 def _rule_refusal(coupon: Coupon, course: Course, user: User | None, now: datetime,
-                  applicable: bool) -> tuple[str, str] | None:
+                  applicable: bool, learner_uses: int | None = None) -> tuple[str, str] | None:
     if not coupon.is_active:
         return COUPON_INACTIVE, "This code is no longer active."
     if coupon.valid_from is not None and now < coupon.valid_from:
@@ -119,7 +120,9 @@ def _rule_refusal(coupon: Coupon, course: Course, user: User | None, now: dateti
         if taken >= coupon.max_uses:
             return COUPON_USED_UP, "This code has been used the maximum number of times."
     if user is not None and coupon.per_learner_limit is not None:
-        if redemptions.uses_by(coupon, user, now, exclude_course=course) >= coupon.per_learner_limit:
+        if learner_uses is None:
+            learner_uses = redemptions.uses_by(coupon, user, now, exclude_course=course)
+        if learner_uses >= coupon.per_learner_limit:
             return COUPON_ALREADY_USED, "You have already used this code."
     return None
 

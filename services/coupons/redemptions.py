@@ -92,13 +92,21 @@ def live_reservations_by_coupon(coupon_ids: list[int], now: datetime) -> dict[in
 
 def uses_by(coupon: Coupon, user: User, now: datetime, *, exclude_course: Course | None = None) -> int:
     """How many uses of `coupon` this learner has redeemed or holds (for per_learner_limit)."""
+    return db.session.scalar(db.select(
+        learner_uses(coupon.id, user.id, now, exclude_course.id if exclude_course is not None else None))) or 0
+
+
+def learner_uses(coupon_id, user_id, now, exclude_course_id=None) -> sa.ScalarSelect:
+    """SQL: `uses_by` as a scalar subquery (values, columns or bind parameters), so a caller
+    that reads the coupon anyway can count in the same statement. A NULL `exclude_course_id`
+    excludes nothing."""
     query = db.select(sa.func.count()).select_from(CouponRedemption).where(
-        CouponRedemption.coupon_id == coupon.id, CouponRedemption.user_id == user.id,
+        CouponRedemption.coupon_id == coupon_id, CouponRedemption.user_id == user_id,
         sa.or_(CouponRedemption.status == RedemptionStatus.REDEEMED, live_condition(now)))
-    if exclude_course is not None:
-        query = query.where(sa.not_(sa.and_(CouponRedemption.course_id == exclude_course.id,
+    if exclude_course_id is not None:
+        query = query.where(sa.not_(sa.and_(CouponRedemption.course_id == exclude_course_id,
                                             CouponRedemption.status == RedemptionStatus.RESERVED)))
-    return db.session.scalar(query) or 0
+    return query.scalar_subquery()
 
 
 def lock(coupon_id: int) -> Coupon:

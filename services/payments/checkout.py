@@ -29,7 +29,7 @@ import sqlalchemy as sa
 
 from extensions import db
 from models import (Coupon, Course, Enrollment, EnrollmentSource, EnrollmentType, PaymentSession, PaymentSessionStatus as S,
-                    PAID_STATUSES, User, WaitlistEntry, new_public_id)
+                    PAID_STATUSES, User, UTCDateTime, WaitlistEntry, new_public_id)
 from services import observability
 from services.coupons import redemptions, pricing
 from services.learning import enrollments, waitlist
@@ -127,8 +127,11 @@ def offer(course: Course, user: User | None, coupon_code: str | None, now: datet
 
 def _price_offer_query():
     # Built once: the live quote runs on every keystroke, and building and keying this
-    # statement costs more than running it.
-    return (db.select(Course, Coupon, redemptions.applies_to_course(Course.id))
+    # statement costs more than running it. The learner's uses of the code are counted in the
+    # same statement (0 for a visitor: no user id matches NULL).
+    uses = redemptions.learner_uses(Coupon.id, sa.bindparam("user_id", type_=sa.Integer),
+                                    sa.bindparam("now", type_=UTCDateTime), Course.id)
+    return (db.select(Course, Coupon, redemptions.applies_to_course(Course.id), uses)
             .outerjoin(Coupon, Coupon.code == sa.bindparam("code"))
             .where(Course.slug == sa.bindparam("slug"), Course.is_published.is_(True)))
 
@@ -142,11 +145,13 @@ def price_offer(slug: str, coupon_code: str | None, user: User | None, now: date
     normalized = redemptions.normalize_code(coupon_code)
     if len(normalized) > redemptions.CODE_MAX_LENGTH:
         normalized = ""  # no such code can exist; the quote still says "not found"
-    row = db.session.execute(_PRICE_OFFER_QUERY, {"code": normalized, "slug": slug}).first()
+    row = db.session.execute(_PRICE_OFFER_QUERY, {"code": normalized, "slug": slug, "now": now,
+                                                  "user_id": user.id if user is not None else None}).first()
     if row is None:
         raise NotFound("We could not find that course.", code="COURSE_NOT_FOUND")
-    course, coupon, applicable = row
-    return Offer(course, pricing.quote_with(course, coupon_code, coupon, bool(applicable), user, now))
+    course, coupon, applicable, uses = row
+    return Offer(course, pricing.quote_with(course, coupon_code, coupon, bool(applicable), user, now,
+                                            learner_uses=uses or 0))
 
 
 def prepare_checkout(user: User, course: Course, coupon_code: str | None, *, success_url: str, cancel_url: str,

@@ -113,6 +113,29 @@ def test_already_used_by_this_learner(paid_course, learner):
     assert pricing.quote(paid_course, "ONCE", None, NOW).is_valid  # visitors are not counted
 
 
+def test_live_quote_counts_the_learners_uses_in_its_one_query(paid_course, learner):
+    # checkout.price_offer (the htmx fragment) counts per-learner uses inside its query; it
+    # must agree with pricing.quote: a redeemed use elsewhere counts, the learner's own
+    # reservation for this course does not, other learners and visitors are not counted.
+    from services.coupons import redemptions
+    from services.payments import checkout
+    from tests.checkout.test_coupons import pending_session
+
+    coupon = factories.coupon(code="ONCE", per_learner_limit=1)
+    own = pending_session(learner, paid_course, coupon)
+    redemptions.reserve(coupon, own, NOW, None)
+    returning = factories.user()
+    used = pending_session(returning, factories.course(price=5000), coupon)
+    redemptions.reserve(coupon, used, NOW, None)
+    redemptions.redeem_for(used, None, NOW)
+    for user in (learner, returning, factories.user(), None):
+        assert checkout.price_offer(paid_course.slug, "once", user, NOW).quote == \
+            pricing.quote(paid_course, "ONCE", user, NOW)
+    assert checkout.price_offer(paid_course.slug, "once", learner, NOW).quote.is_valid
+    assert checkout.price_offer(paid_course.slug, "once", returning, NOW).quote.refusal_code == \
+        pricing.COUPON_ALREADY_USED
+
+
 def test_not_applicable_to_other_courses(paid_course, learner):
     other = factories.course()
     factories.coupon(code="ONLYOTHER", courses=[other])
