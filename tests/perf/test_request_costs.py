@@ -1,0 +1,57 @@
+"""What each hot request costs in SQL statements and session writes (issue 22).
+
+bench/bench_requests.py measures these requests against reference servers; their throughput
+follows the round trips to the database, so the counts are pinned here, as
+tests/webhooks/test_endpoint.py pins the webhook's. A count that grew with the data (one
+query per course, lecture or enrollment) would fail these tests: the fixtures hold several.
+"""
+import pytest
+
+from extensions import db
+from tests import factories
+from tests.helpers import StatementCounter, csrf_token
+
+
+def _count(client, method: str, path: str, **kwargs):
+    db.session.expunge_all()  # the test's own objects must not answer for the request
+    with StatementCounter(db.engine) as counter:
+        response = client.open(path, method=method, **kwargs)
+    return counter.count, response
+
+
+@pytest.fixture
+def slugs(app):
+    """Six published courses of four lectures and an unpublished one; a 10% code."""
+    courses = [factories.course(lectures=4) for _ in range(6)]
+    factories.course(published=False)
+    factories.coupon(code="SAVE10", percent=10)
+    return [course.slug for course in courses]
+
+
+def test_catalog_is_one_statement_and_no_session_for_visitors(client, slugs):
+    count, response = _count(client, "GET", "/courses")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and all(slug in page for slug in slugs)
+    assert count == 1  # the listed columns of the published courses
+    # The layout renders no CSRF token here, so a visitor gets no session and no cookie.
+    assert "Set-Cookie" not in response.headers
+    assert 'name="csrf-token"' not in page and "hx-headers" not in page
+
+
+def test_course_page_is_two_statements_for_a_visitor(client, slugs):
+    count, response = _count(client, "GET", f"/courses/{slugs[0]}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Lecture 4" in page
+    assert count == 2  # the course, its lectures
+    # Its purchase form and htmx coupon check need the token (so a session) even for visitors.
+    assert 'name="csrf-token"' in page and "hx-headers" in page
+
+
+def test_quote_fragment_is_two_statements_signed_in(client, slugs, learner, sign_in):
+    sign_in(client, learner)
+    token = csrf_token(client)
+    count, response = _count(client, "POST", f"/courses/{slugs[0]}", data={"coupon_code": "save10"},
+                             headers={"HX-Request": "true", "X-CSRFToken": token})
+    assert response.status_code == 200 and "Code applied" in response.get_data(as_text=True)
+    # the signed-in learner; course + coupon + its course list + the learner's uses of the code
+    assert count == 2
