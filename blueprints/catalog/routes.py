@@ -13,6 +13,7 @@ from blueprints import throttle
 from blueprints.catalog.page import render_course_page
 from blueprints.checkout.forms import ApplyCouponForm
 from blueprints.htmx import wants_fragment
+from blueprints.read_only import read_only
 from models import utcnow
 from services.courses import catalog
 from services.payments import checkout
@@ -28,11 +29,13 @@ def home():
 
 
 @bp.route("/courses")
+@read_only
 def index():
     return render_template("catalog/index.html", courses=catalog.published_courses())
 
 
 @bp.route("/courses/<slug>", methods=["GET", "POST"])
+@read_only
 def course(slug: str):
     # ?coupon=CODE (a shared link, or the way back from sign-in) pre-fills and checks the code.
     formdata = request.form if request.method == "POST" else \

@@ -4,6 +4,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 
 from blueprints.htmx import wants_fragment
+from blueprints.read_only import read_only
 from extensions import csrf, db, login_manager
 from models import utcnow
 from services.learning import certificates, progress
@@ -14,6 +15,7 @@ bp = Blueprint("learner", __name__)
 
 
 @bp.route("/dashboard")
+@read_only
 @login_required
 def dashboard():
     board = dashboard_service.for_learner(current_user, utcnow())

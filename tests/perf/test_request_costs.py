@@ -55,3 +55,63 @@ def test_quote_fragment_is_two_statements_signed_in(client, slugs, learner, sign
     assert response.status_code == 200 and "Code applied" in response.get_data(as_text=True)
     # the signed-in learner; course + coupon + its course list + the learner's uses of the code
     assert count == 2
+
+
+def _autocommit(dbapi_connection) -> bool:
+    # psycopg: .autocommit; sqlite3 (Python 3.11): isolation_level None
+    return getattr(dbapi_connection, "autocommit", None) is True or \
+        getattr(dbapi_connection, "isolation_level", "") is None
+
+
+def test_read_only_views_send_no_begin_and_leave_the_pool_transactional(client, slugs, learner, sign_in):
+    from sqlalchemy import event
+
+    seen = []
+
+    def record(conn, *args):
+        seen.append(_autocommit(conn.connection.dbapi_connection))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert client.get("/courses").status_code == 200
+        assert client.get(f"/courses/{slugs[0]}").status_code == 200
+        sign_in(client, learner)
+        assert client.get("/dashboard").status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert seen and all(seen)  # no BEGIN before, no ROLLBACK after: each read is its own
+    # The connections went back to the pool as they came: the next user gets transactions.
+    db.session.remove()
+    assert not _autocommit(db.session.connection().connection.dbapi_connection)
+
+
+def test_a_read_only_view_that_writes_fails_before_sending_anything(app):
+    from blueprints.read_only import ReadOnlyViolation, read_only
+    from models import User
+
+    @read_only
+    def writes():
+        db.session.add(User(email="nobody@example.com", name="Nobody"))
+        db.session.flush()
+
+    db.session.remove()
+    with app.test_request_context():
+        with pytest.raises(ReadOnlyViolation):
+            writes()
+        db.session.rollback()
+    db.session.remove()
+    assert db.session.scalar(db.select(User).where(User.email == "nobody@example.com")) is None
+
+
+def test_dashboard_statements_do_not_grow_with_enrollments(client, slugs, learner, sign_in):
+    from models import Course
+
+    for slug in slugs[:4]:
+        course = db.session.scalar(db.select(Course).where(Course.slug == slug))
+        factories.enrollment(learner, course, paid=True)
+    sign_in(client, learner)
+    count, response = _count(client, "GET", "/dashboard")
+    assert response.status_code == 200
+    assert response.get_data(as_text=True).count('data-testid="enrollment-card"') == 4
+    # the learner; enrollments with courses; their lectures; completed counts; payment sessions
+    assert count == 5
