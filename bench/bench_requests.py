@@ -544,7 +544,7 @@ def main() -> int:
     parser.add_argument("--checkout-users", type=int, default=600, help="learners × 12 courses = fresh pairs")
     parser.add_argument("--pending", type=int, default=24000, help="PENDING sessions for paid webhooks")
     parser.add_argument("--events", type=int, default=6000, help="paid events signed per measurement")
-    parser.add_argument("--profile", default="", help="py-spy the app workers during this scenario")
+    parser.add_argument("--profile", default="", help="py-spy the app workers during these scenarios (comma-separated)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("wrk is not installed (Debian: apt-get install -y wrk)", file=sys.stderr)
@@ -587,7 +587,9 @@ def main() -> int:
         bench = Bench(args, url, seed, ports, (cookie, csrf), workdir)
 
         if args.profile:
-            return profile(bench, servers["app"], args.profile, args.duration)
+            for scenario in args.profile.split(","):
+                profile(bench, servers["app"], scenario, args.duration)
+            return 0
 
         print(f"  warm-up ({args.warmup:g} s each); load {os.getloadavg()[0]:.2f}", file=sys.stderr)
         for scenario in scenarios:
