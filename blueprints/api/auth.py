@@ -86,8 +86,10 @@ def authenticate() -> User | None:
     if user is not None:
         if not user.is_active:
             raise DomainError("This account is disabled.", code="ACCOUNT_DISABLED", status=403)
-        # Its own small transaction: a token's last use, or a user created from JWT claims.
-        db.session.commit()
+        # Its own small transaction: a token's last use, or a user created or updated from JWT
+        # claims; none when nothing changed (a commit also expires what the view goes on using).
+        if g.api_auth_method == "jwt" or db.session.new or db.session.dirty:
+            db.session.commit()
     g.api_user = user
     return user
 

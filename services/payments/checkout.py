@@ -75,9 +75,13 @@ def _lock_session(payment_session_id: str) -> PaymentSession:
 
 
 def open_sessions(user: User, course: Course) -> list[PaymentSession]:
+    return _sessions_in(user, course, (S.PENDING,))
+
+
+def _sessions_in(user: User, course: Course, statuses: tuple[S, ...]) -> list[PaymentSession]:
     return list(db.session.scalars(
         db.select(PaymentSession).where(PaymentSession.user_id == user.id, PaymentSession.course_id == course.id,
-                                        PaymentSession.status == S.PENDING)
+                                        PaymentSession.status.in_(statuses))
         .order_by(PaymentSession.created_at.desc())))
 
 
@@ -159,19 +163,16 @@ def prepare_checkout(user: User, course: Course, coupon_code: str | None, *, suc
     """Step 1 (database only; the caller commits). See the module docstring."""
     if SESSION_ID_PLACEHOLDER not in success_url:
         raise ValueError("success_url must contain the literal {CHECKOUT_SESSION_ID}")
-    enrollment = enrollments.with_access(user, course)
+    _lock_user(user)  # first: what follows is decided once, not raced by the learner's other tabs
+    enrollment = enrollments.with_access(user, course)  # a fulfillment may have finished meanwhile
     if enrollment:
         return CheckoutStart("ALREADY_ENROLLED", enrollment=enrollment)
     if course.enrollment_type == EnrollmentType.INVITATION_ONLY:
         raise DomainError("This course is by invitation only. Enter the code from your invitation.",
                           code="INVITATION_REQUIRED", field="invitation_code", status=403)
-    _lock_user(user)
-    enrollment = enrollments.with_access(user, course)  # a fulfillment may have finished while we waited
-    if enrollment:
-        return CheckoutStart("ALREADY_ENROLLED", enrollment=enrollment)
-    if db.session.scalar(db.select(PaymentSession.id).where(
-            PaymentSession.user_id == user.id, PaymentSession.course_id == course.id,
-            PaymentSession.status == S.PROCESSING)):
+    # The learner's open and processing checkouts for the course, in one statement.
+    pending = _sessions_in(user, course, (S.PENDING, S.PROCESSING))
+    if any(payment_session.status == S.PROCESSING for payment_session in pending):
         raise Conflict("Your bank payment for this course is still being processed. We will enroll you "
                        "as soon as it clears.", code="PAYMENT_PROCESSING")
     if course.enrollment_type == EnrollmentType.FREE:  # free by type, whatever its price field says
@@ -183,7 +184,7 @@ def prepare_checkout(user: User, course: Course, coupon_code: str | None, *, suc
         return _enroll_without_payment(user, course, quote, now)
     if enrollments.is_full(course):
         return CheckoutStart("WAITLISTED", waitlist_entry=waitlist.join(user, course, now))
-    for payment_session in open_sessions(user, course):
+    for payment_session in pending:
         if _reusable(payment_session, quote, now):
             return CheckoutStart("REDIRECT", payment_session=payment_session,
                                  redirect_url=payment_session.checkout_url)
@@ -236,15 +237,15 @@ def _new_payment_session(user: User, course: Course, quote: pricing.Quote, succe
         amount=quote.original_amount, currency=quote.currency, discount_amount=quote.discount_amount,
         final_amount=quote.final_amount, coupon_id=quote.coupon_id, coupon_code=quote.coupon_code,
         created_at=now, expires_at=expires_at)
+    # The exact parameters are stored: a retry with the same idempotency key must send the same
+    # ones. Our id is made here, so they go into the row's one INSERT.
+    payment_session.extra = {"stripe_params": _stripe_params(payment_session, user, course, success_url,
+                                                             cancel_url, expires_at),
+                             "idempotency_key": f"learnpay-checkout-{payment_session.id}"}
     db.session.add(payment_session)
     db.session.flush()
     if quote.coupon_id is not None:
         redemptions.reserve(payment_session.coupon, payment_session, now, expires_at + RESERVATION_GRACE)
-    # The exact parameters are stored: a retry with the same idempotency key must send the same ones.
-    payment_session.extra = {"stripe_params": _stripe_params(payment_session, user, course, success_url,
-                                                             cancel_url, expires_at),
-                             "idempotency_key": f"learnpay-checkout-{payment_session.id}"}
-    db.session.flush()
     _report_created(payment_session)
     return payment_session
 
@@ -278,7 +279,8 @@ def _stripe_params(payment_session: PaymentSession, user: User, course: Course, 
 
 def open_stripe_session(payment_session: PaymentSession, *, now: datetime) -> CheckoutStart:
     """Step 2: the Stripe Checkout Session for a prepared payment session (caller commits)."""
-    payment_session = _lock_session(payment_session.id)
+    # The id from the identity map: reading the attribute would reload the row the commit expired.
+    payment_session = fulfillment.locked(sa.inspect(payment_session).identity[0])
     if payment_session.checkout_url:  # a parallel request of the same learner got here first
         return CheckoutStart("REDIRECT", payment_session=payment_session, redirect_url=payment_session.checkout_url)
     if payment_session.status != S.PENDING:

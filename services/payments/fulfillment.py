@@ -26,9 +26,9 @@ from services.errors import NotFound
 from services.payments.stripe_objects import field, object_id
 
 
-def _locked(payment_session_id: str) -> PaymentSession | None:
-    # The course and learner come in the same statement (every caller needs them); only the
-    # payment session's row is locked.
+def locked(payment_session_id: str) -> PaymentSession | None:
+    """The payment session, its row locked, with its course and learner loaded in the same
+    statement (every caller needs them); only the payment session's row is locked."""
     return db.session.execute(
         db.select(PaymentSession).where(PaymentSession.id == payment_session_id)
         .options(joinedload(PaymentSession.course, innerjoin=True), joinedload(PaymentSession.user, innerjoin=True))
@@ -40,10 +40,10 @@ def find_payment_session(stripe_session) -> PaymentSession | None:
     """Our payment session for a Stripe Checkout Session, locked; None when it is not ours."""
     reference = field(stripe_session, "client_reference_id")
     stripe_id = field(stripe_session, "id")
-    payment_session = _locked(reference) if isinstance(reference, str) and len(reference) <= 40 else None
+    payment_session = locked(reference) if isinstance(reference, str) and len(reference) <= 40 else None
     if payment_session is None and stripe_id:
         found = db.session.scalar(db.select(PaymentSession.id).where(PaymentSession.stripe_session_id == stripe_id))
-        payment_session = _locked(found) if found else None
+        payment_session = locked(found) if found else None
     if payment_session is None:
         return None
     if stripe_id and payment_session.stripe_session_id and payment_session.stripe_session_id != stripe_id:

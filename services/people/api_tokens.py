@@ -10,6 +10,8 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
+from sqlalchemy.orm import joinedload
+
 from extensions import db
 from models import ApiToken, User, utcnow
 from services import audit
@@ -58,14 +60,15 @@ def create(user: User, name: str, now: datetime | None = None) -> tuple[ApiToken
 
 
 def authenticate(plaintext: str, now: datetime | None = None) -> User | None:
-    """The active user owning this unrevoked token, else None. Records the use (flushes)."""
-    token = db.session.scalar(db.select(ApiToken).where(ApiToken.token_hash == hash_token(plaintext)))
+    """The active user owning this unrevoked token, else None. Records the use (pending in the
+    session, at most once a minute: the caller commits when the session has changes)."""
+    token = db.session.scalar(db.select(ApiToken).options(joinedload(ApiToken.user, innerjoin=True))
+                              .where(ApiToken.token_hash == hash_token(plaintext)))
     if token is None or token.revoked_at is not None or not token.user.is_active:
         return None
     now = now or utcnow()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         token.last_used_at = now
-        db.session.flush()
     return token.user
 
 
