@@ -416,7 +416,7 @@ def parse_wrk(output: str) -> dict:
     if socket:
         errors += sum(int(x) for x in socket.groups())
     return {"rps": float(find(r"Requests/sec:\s+([\d.]+)", "0")), "requests": requests, "errors": errors,
-            "p50": _ms(find(r"^\s+50%\s+(\S+)$", "0us")), "p99": _ms(find(r"^\s+99%\s+(\S+)$", "0us")),
+            "p50": _ms(find(r"^\s+50%\s+(\S+)\s*$", "0us")), "p99": _ms(find(r"^\s+99%\s+(\S+)\s*$", "0us")),
             "maxcounter": int(find(r"MAXCOUNTER (\d+)", "0")),
             "mincounter": int(find(r"MINCOUNTER (\d+)", "0")), "raw": output}
 
