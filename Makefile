@@ -30,9 +30,11 @@ test: install
 	LEARNPAY_TEST_DB=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS)
 	LEARNPAY_TEST_DB=postgresql $(BIN)/python -m pytest -m "not browser" $(PYTEST_ARGS)
 
-# The three benchmarks of bench/README.md, one after the other (each needs the test PostgreSQL);
-# each prints its verdict, and make goes on to the next whatever the previous one said.
+# The benchmarks of bench/README.md, one after the other (each needs the test PostgreSQL; the
+# first needs wrk: apt-get install -y wrk); each prints its verdict, and make goes on to the
+# next whatever the previous one said.
 bench: install
+	-$(BIN)/python bench/bench_requests.py
 	-$(BIN)/python bench/bench_checkout.py
 	-$(BIN)/python bench/bench_webhooks.py
 	-$(BIN)/python bench/bench_analytics.py
