@@ -1,6 +1,6 @@
 """The course catalog as visitors see it: published courses and their outlines."""
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from extensions import db
 from models import Course, Lecture
@@ -23,9 +23,11 @@ def published_courses() -> list[sa.Row]:
 
 def course_by_slug(slug: str, include_unpublished: bool = False) -> Course:
     """The course with this slug and its lectures; NotFound for unknown or unpublished ones."""
-    course = db.session.scalar(
-        db.select(Course).options(selectinload(Course.lectures)).where(Course.slug == slug)
-    )
+    # One statement: the lectures joined (ordered by the relationship's position), not a
+    # second SELECT … IN; `unique()` folds the joined rows back into one course.
+    course = db.session.scalars(
+        db.select(Course).options(joinedload(Course.lectures)).where(Course.slug == slug)
+    ).unique().one_or_none()
     if course is None or not (course.is_published or include_unpublished):
         raise NotFound("We could not find that course.", code="COURSE_NOT_FOUND")
     return course

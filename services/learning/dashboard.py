@@ -1,9 +1,9 @@
 """The learner's dashboard, built with a constant number of SQL statements.
 
-`for_learner` reads everything the page shows in four statements, however many
+`for_learner` reads everything the page shows in three statements, however many
 enrollments and payments the learner has: enrollments with their courses (joined), the
-lectures of those courses (id, course, position, title only), completed-lecture counts per
-enrollment (grouped), and payment sessions with their courses (joined). Templates must use
+lectures of those courses (id, course, title only) each with whether the learner completed
+it, and payment sessions with their courses (joined). Templates must use
 only what is returned here (no lazy relationship access), or the count would grow again.
 
 Only the given learner's rows are ever read: every statement filters on the user's id.
@@ -103,14 +103,13 @@ class Dashboard:
 
 
 def for_learner(user: User, now: datetime) -> Dashboard:
-    """Everything /dashboard shows for `user`, in four SQL statements."""
+    """Everything /dashboard shows for `user`, in three SQL statements."""
     enrollments = list(db.session.scalars(
         db.select(Enrollment).options(joinedload(Enrollment.course))
         .where(Enrollment.user_id == user.id)
         .order_by(Enrollment.last_accessed_at.desc().nulls_last(), Enrollment.enrolled_at.desc(),
                   Enrollment.id.desc())))
-    lectures_by_course = _lectures_by_course(user)
-    completed_by_enrollment = _completed_counts(user)
+    lectures_by_course, completed_by_course = _lectures_and_completions(user)
     sessions = list(db.session.scalars(
         db.select(PaymentSession).options(joinedload(PaymentSession.course))
         .where(PaymentSession.user_id == user.id)
@@ -121,7 +120,7 @@ def for_learner(user: User, now: datetime) -> Dashboard:
     for enrollment in enrollments:
         lectures = lectures_by_course.get(enrollment.course_id, [])
         total = len(lectures)
-        completed = min(completed_by_enrollment.get(enrollment.id, 0), total)
+        completed = completed_by_course.get(enrollment.course_id, 0)
         board.cards.append(CourseCard(
             enrollment=enrollment, course=enrollment.course, access=access.describe(enrollment, now),
             completed=completed, total=total, exact=progress.percent(completed, total),
@@ -135,27 +134,26 @@ def for_learner(user: User, now: datetime) -> Dashboard:
     return board
 
 
-def _lectures_by_course(user: User) -> dict[int, list[LectureRef]]:
-    courses = db.select(Enrollment.course_id).where(Enrollment.user_id == user.id).scalar_subquery()
+def _lectures_and_completions(user: User) -> tuple[dict[int, list[LectureRef]], dict[int, int]]:
+    """The lectures of the learner's courses in order, and how many of each course's the
+    learner completed. One enrollment per (learner, course) and one progress row per
+    (enrollment, lecture) (unique constraints), so each lecture comes once. Only completions
+    of lectures that still belong to the enrollment's course count, so the dashboard agrees
+    with services.learning.progress when lectures were added or removed."""
+    done = sa.and_(LectureProgress.enrollment_id == Enrollment.id, LectureProgress.lecture_id == Lecture.id,
+                   LectureProgress.completed_at.is_not(None))
     rows = db.session.execute(
-        db.select(Lecture.id, Lecture.course_id, Lecture.title)
-        .where(Lecture.course_id.in_(courses)).order_by(Lecture.course_id, Lecture.position, Lecture.id))
+        db.select(Lecture.id, Lecture.course_id, Lecture.title, LectureProgress.id.is_not(None))
+        .join(Enrollment, Enrollment.course_id == Lecture.course_id)
+        .outerjoin(LectureProgress, done)
+        .where(Enrollment.user_id == user.id)
+        .order_by(Lecture.course_id, Lecture.position, Lecture.id))
     grouped: dict[int, list[LectureRef]] = defaultdict(list)
-    for lecture_id, course_id, title in rows:
+    completed: dict[int, int] = defaultdict(int)
+    for lecture_id, course_id, title, is_done in rows:
         grouped[course_id].append(LectureRef(lecture_id, title))
-    return grouped
-
-
-def _completed_counts(user: User) -> dict[int, int]:
-    # Only completions of lectures that still belong to the enrollment's course count, so
-    # the dashboard agrees with services.learning.progress when lectures were added or removed.
-    rows = db.session.execute(
-        db.select(LectureProgress.enrollment_id, sa.func.count(LectureProgress.id))
-        .join(Enrollment, Enrollment.id == LectureProgress.enrollment_id)
-        .join(Lecture, sa.and_(Lecture.id == LectureProgress.lecture_id, Lecture.course_id == Enrollment.course_id))
-        .where(Enrollment.user_id == user.id, LectureProgress.completed_at.is_not(None))
-        .group_by(LectureProgress.enrollment_id))
-    return {enrollment_id: count for enrollment_id, count in rows}
+        completed[course_id] += bool(is_done)
+    return grouped, completed
 
 
 def _continue_lecture(enrollment: Enrollment, lectures: list[LectureRef]) -> LectureRef | None:
