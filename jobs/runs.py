@@ -133,10 +133,18 @@ def remind_abandoned_checkouts(*, now: datetime | None = None, limit: int = 200,
     """Queue the reminder of every checkout that qualifies (services/payments/reminders.py);
     the outbox key makes a second run, or a second worker, queue nothing more."""
     now = now or utcnow()
-    queued = 0
-    for payment_session_id in reminders.due(now=now, limit=limit):
-        queued += reminders.remind(payment_session_id, now=now)
-        db.session.commit()
+    queued, after = 0, None
+    while queued < limit:
+        # Page by (expires_at, id): the checkouts remind() turns down (bought since, a newer
+        # checkout) stay due for days and must not fill every run's first page.
+        page = reminders.due(now=now, limit=limit, after=after)
+        for after in page:
+            queued += reminders.remind(after[1], now=now)
+            db.session.commit()
+            if queued >= limit:
+                break
+        if len(page) < limit:
+            break
     echo(f"Checkout reminders: {queued} queued.")
     return queued
 

@@ -30,15 +30,20 @@ def key_for(payment_session_id: str) -> str:
     return f"checkout-reminder:{payment_session_id}"
 
 
-def due(*, now: datetime, limit: int = 200) -> list[str]:
-    """Expired checkouts old enough for a reminder and not yet reminded, oldest first."""
+def due(*, now: datetime, limit: int = 200, after: tuple[datetime, str] | None = None) -> list[tuple[datetime, str]]:
+    """(expires_at, id) of expired checkouts old enough for a reminder and not yet reminded,
+    oldest first; `after` is the last pair of the previous page. Candidates `remind` turns
+    down stay candidates, so a run pages past them rather than reading the first page again."""
     reminded = sa.exists().where(OutboxMail.dedupe_key == sa.literal("checkout-reminder:") + PaymentSession.id)
-    return list(db.session.scalars(
-        sa.select(PaymentSession.id).join(User, User.id == PaymentSession.user_id)
-        .where(PaymentSession.status == PaymentSessionStatus.EXPIRED,
-               PaymentSession.expires_at <= now - REMIND_AFTER, PaymentSession.expires_at > now - GIVE_UP_AFTER,
-               User.checkout_reminders.is_(True), User.is_disabled.is_(False), ~reminded)
-        .order_by(PaymentSession.expires_at).limit(limit)))
+    query = (sa.select(PaymentSession.expires_at, PaymentSession.id).join(User, User.id == PaymentSession.user_id)
+             .where(PaymentSession.status == PaymentSessionStatus.EXPIRED,
+                    PaymentSession.expires_at <= now - REMIND_AFTER, PaymentSession.expires_at > now - GIVE_UP_AFTER,
+                    User.checkout_reminders.is_(True), User.is_disabled.is_(False), ~reminded))
+    if after is not None:
+        last = sa.tuple_(sa.literal(after[0], PaymentSession.expires_at.type), sa.literal(after[1], PaymentSession.id.type))
+        query = query.where(sa.tuple_(PaymentSession.expires_at, PaymentSession.id) > last)
+    return [(row.expires_at, row.id) for row in
+            db.session.execute(query.order_by(PaymentSession.expires_at, PaymentSession.id).limit(limit))]
 
 
 def remind(payment_session_id: str, *, now: datetime) -> bool:

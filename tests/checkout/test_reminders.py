@@ -119,3 +119,15 @@ def test_the_account_page_turns_reminders_off_and_on(client, sign_in, learner):
     post_form(client, "/account/reminders", {"checkout_reminders": "on"})
     db.session.expire_all()
     assert db.session.get(User, learner.id).checkout_reminders is True
+
+
+def test_checkouts_turned_down_do_not_starve_later_ones(learner, paid_course, outbox):
+    # Two older checkouts whose learner bought the course since stay due for a week; with a
+    # page of two they must not fill every run and keep the third checkout from its reminder.
+    for minutes in (0, 1):
+        bought = factories.course()
+        _abandoned(learner, bought, started=START + timedelta(minutes=minutes))
+        factories.enrollment(learner, bought, paid=True)
+    _abandoned(learner, paid_course, started=START + timedelta(minutes=2))
+    assert runs.remind_abandoned_checkouts(now=EXPIRED_AT + timedelta(hours=26), limit=2) == 1
+    assert [m["Subject"] for m in outbox] == ["Still thinking about Python 101?"]
