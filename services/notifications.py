@@ -110,6 +110,10 @@ def _reset_link(user_id: int) -> str:
 def _unsubscribe_link(user_id: int) -> str:
     from services.payments import reminders  # reminders queues this mail: imported late, no cycle
 
+    # A mail retried for hours must not reach a learner who opted out (or was disabled) since.
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active or not user.checkout_reminders:
+        raise MailCancelled("the learner no longer wants checkout reminders")
     return link("learner.unsubscribe_reminders", token=reminders.unsubscribe_token(user_id, current_app.config["SECRET_KEY"]))
 
 

@@ -164,3 +164,19 @@ def test_a_resent_mail_keeps_its_message_id(app):
     first = mail.build_message("a@example.com", "receipt:ps_1", "S", "body")
     assert first["Message-ID"] == mail.build_message("a@example.com", "receipt:ps_1", "S", "body")["Message-ID"]
     assert first["Message-ID"] != mail.build_message("a@example.com", "receipt:ps_2", "S", "body")["Message-ID"]
+
+
+def test_a_checkout_reminder_is_cancelled_when_the_learner_opted_out_before_it_left(learner, paid_course, transport):
+    # The mail server was down and the reminder waits for its retry; meanwhile the learner
+    # unsubscribed (the link of an earlier reminder, or /account).
+    from services.payments import reminders
+    from tests.webhooks import builders as b
+    started = utcnow() - timedelta(days=2)
+    checkout = b.payment_session(learner, paid_course, status="EXPIRED", created_at=started)
+    assert reminders.remind(checkout.id, now=utcnow())
+    db.session.commit()
+    learner.checkout_reminders = False
+    db.session.commit()
+    runs.deliver_mail()
+    [row] = _rows()
+    assert row.status == MailStatus.CANCELLED and transport.sent == []
