@@ -67,8 +67,19 @@ def in_app(function):
 
 
 def enqueue_quietly(task, *args) -> None:
-    """Enqueue a task; if the queue is unreachable, log it (a periodic sweep catches up)."""
+    """Enqueue a hint whose work a periodic sweep also does; if the queue is unreachable, log
+    it and leave the work to the sweep. The arguments are not logged (they may name a person)."""
     try:
         task(*args)
     except Exception:  # noqa: BLE001 - a hint must never undo or break committed work
-        log.exception("Could not enqueue %s%r (the periodic sweep will pick it up)", task.name, args)
+        log.exception("Could not enqueue %s (the periodic sweep will pick it up)", task.name)
+
+
+def enqueue_or_run(task, *args) -> None:
+    """Enqueue a task that no sweep would redo; if the queue is unreachable, run it here and
+    now rather than lose it (slower for this one request, but the work is done)."""
+    try:
+        task(*args)
+    except Exception:  # noqa: BLE001 - the queue is down: do the work in this process instead
+        log.exception("Could not enqueue %s; running it in this process", task.name)
+        task.call_local(*args)

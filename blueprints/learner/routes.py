@@ -82,12 +82,16 @@ def reminder_setting():
 @bp.route("/unsubscribe/checkout-reminders/<token>", methods=["GET", "POST"])
 @csrf.exempt  # the signed token is the proof; mail programs POST here for one-click (RFC 8058)
 def unsubscribe_reminders(token: str):
-    """One click from the reminder mail, no sign-in: no more checkout reminders."""
+    """From the reminder mail, no sign-in: GET asks, POST (our button, or a mail program's
+    one-click POST) unsubscribes. Opening the link changes nothing, because mail scanners open
+    every link in a mail (the reason RFC 8058 made one-click a POST)."""
     user = reminders.user_from_unsubscribe_token(token, current_app.config["SECRET_KEY"])
     if user is None:
         abort(404)
+    if request.method == "GET":
+        return render_template("learner/unsubscribe_confirm.html", token=token)
     reminders.set_wanted(user, False, via="unsubscribe link")
     db.session.commit()
-    if request.method == "POST":
+    if request.form.get("List-Unsubscribe") == "One-Click":
         return "", 204
     return render_template("learner/unsubscribed.html")
