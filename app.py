@@ -13,7 +13,7 @@ import jobs
 import telemetry
 from blueprints import errors, security_headers
 from config import Config, check_production_safety
-from extensions import csrf, db, enable_sqlite_foreign_keys, limiter, login_manager, migrate, oauth
+from extensions import cors, csrf, db, enable_sqlite_foreign_keys, limiter, login_manager, migrate, oauth
 from services.learning import access
 from services.money import format_money
 
@@ -61,6 +61,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     oauth.init_app(app)
+    init_cors(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
@@ -76,6 +77,21 @@ def register_extensions(app: Flask) -> None:
         if user is None or not hmac.compare_digest(user.session_stamp, stamp):
             return None  # the password changed since this session signed in
         return user
+
+
+# What a frontend on another origin may send and read. No X-CSRFToken: cross-origin callers
+# authenticate with bearer tokens, never with the session cookie.
+CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key"]
+CORS_EXPOSED_HEADERS = ["Idempotent-Replayed", "Retry-After", "WWW-Authenticate", "X-RateLimit-Limit",
+                        "X-RateLimit-Remaining", "X-RateLimit-Reset"]
+
+
+def init_cors(app: Flask) -> None:
+    """CORS for /api/* from CORS_ALLOWED_ORIGINS only, and never with credentials (cookies)."""
+    cors.init_app(app, resources={r"/api/*": {"origins": list(app.config.get("CORS_ALLOWED_ORIGINS") or [])}},
+                  allow_headers=CORS_REQUEST_HEADERS, expose_headers=CORS_EXPOSED_HEADERS,
+                  methods=["GET", "POST", "PATCH", "OPTIONS"], supports_credentials=False, max_age=600,
+                  send_wildcard=False)
 
 
 def register_blueprints(app: Flask) -> None:

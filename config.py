@@ -62,6 +62,8 @@ class Config:
         self.SANDBOX_PORT = int(_env("SANDBOX_PORT", "5001"))
         self.FRONTEND_URL = _env("FRONTEND_URL", f"http://{_connectable(self.HOST)}:{self.PORT}").rstrip("/")
         self.ALLOWED_REDIRECT_ORIGINS = _split(_env("ALLOWED_REDIRECT_ORIGINS", "")) or [self.FRONTEND_URL]
+        # Other sites' frontends that may call /api/* from a browser (bearer tokens, never cookies).
+        self.CORS_ALLOWED_ORIGINS = [origin.rstrip("/") for origin in _split(_env("CORS_ALLOWED_ORIGINS", ""))]
 
         real_key = _env("STRIPE_SECRET_KEY")
         self.STRIPE_SECRET_KEY = real_key or SANDBOX_SECRET_KEY

@@ -3,6 +3,7 @@
 Blueprints and services import from this module, never from `app.py`.
 """
 from authlib.integrations.flask_client import OAuth
+from flask_cors import CORS
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -32,6 +33,7 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 oauth = OAuth()
+cors = CORS()
 
 
 def _sqlite_foreign_keys_on(dbapi_connection, connection_record) -> None:

@@ -19,6 +19,7 @@ from flask import current_app, g, request
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
+from blueprints.api.validation import origin_of
 from blueprints.errors import json_error
 from extensions import csrf, db
 from models import User
@@ -68,8 +69,21 @@ def _user_from_bearer(credential: str) -> User:
     raise Unauthenticated("The bearer token is not one we issue or accept.", invalid_token=True)
 
 
+def _cross_origin() -> bool:
+    """The browser says the call comes from a page on another origin (a CORS request)."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return False
+    own = {origin_of(request.host_url), origin_of(current_app.config.get("FRONTEND_URL") or "")}
+    return origin_of(origin) not in own
+
+
 def _user_from_session() -> User | None:
     if not current_user.is_authenticated:
+        return None
+    if _cross_origin():
+        # Cross-origin callers use bearer tokens: the session cookie never authenticates them,
+        # whatever a browser attaches (CORS also never allows credentials).
         return None
     if request.method not in SAFE_METHODS:
         # The same check the global CSRFProtect does for pages (token from `X-CSRFToken`, and

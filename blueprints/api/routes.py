@@ -41,6 +41,14 @@ def domain_error(error: DomainError):
     return json_error(error.status, error.code, error.message, fields)
 
 
+@bp.after_request
+def vary_on_origin(response):
+    # flask-cors leaves Vary out when one origin is allowed, but the answer still depends on
+    # the Origin header (a refused origin gets no CORS headers): caches must key on it.
+    response.vary.add("Origin")
+    return response
+
+
 def ok(http_status: int = 200, /, **payload):
     return jsonify({"success": True, **payload}), http_status
 
@@ -136,7 +144,8 @@ def validate_coupon(user):
     fields = Fields(json_body())
     code = fields.string("code", required=True, max_length=redemptions.CODE_MAX_LENGTH)
     course_key = fields.course_id()
-    fields.amount("amount")  # accepted for the spec's clients, never trusted: the price is ours
+    # `amount` (the spec's client sends its own, possibly a float) is ignored whatever it holds:
+    # the price is ours, and a value we ignore never fails a request.
     fields.done()
     course = catalog.course_by_id_or_slug(course_key)
     return ok(**serializers.quote(pricing.quote(course, code, user, utcnow()), code))
