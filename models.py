@@ -156,7 +156,8 @@ class User(UserMixin, db.Model):
     is_disabled: Mapped[bool] = mapped_column(default=False)
     oidc_issuer: Mapped[str | None] = mapped_column(sa.String(255))
     oidc_subject: Mapped[str | None] = mapped_column(sa.String(255))
-    stripe_customer_id: Mapped[str | None] = mapped_column(sa.String(255))
+    # One Stripe Customer per learner, never shared (services/payments/stripe_customers.py).
+    stripe_customer_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # "Still thinking about it?" mails after an abandoned checkout (a setting on /account and
@@ -192,7 +193,11 @@ class User(UserMixin, db.Model):
 
 
 class ApiToken(db.Model):
-    """A personal API token: shown once, stored as a SHA-256 hash."""
+    """A personal API token: shown once, stored as a SHA-256 hash.
+
+    `scopes` (space-separated: read, write, staff:read, staff:write) are chosen at creation; the
+    owner's role is checked again at every use, so a token never does more than its owner may.
+    """
 
     __tablename__ = "api_tokens"
 
@@ -204,8 +209,31 @@ class ApiToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    scopes: Mapped[str] = mapped_column(sa.String(100), default="read write", server_default="read write")
 
     user: Mapped[User] = relationship()
+
+
+class IdempotencyKey(db.Model):
+    """An API request made with an `Idempotency-Key` header, and the response it got.
+
+    One row per (caller, key), claimed by inserting it before the work starts (the unique
+    constraint makes every instance agree on who runs it); `response_status` stays NULL while
+    the first request is in flight. Kept 24 hours, as Stripe keeps its keys.
+    """
+
+    __tablename__ = "idempotency_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(sa.String(255))
+    request_fingerprint: Mapped[str] = mapped_column(sa.String(64))  # SHA-256 of method, path and body
+    response_status: Mapped[int | None] = mapped_column()
+    response_body: Mapped[dict | None] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+    __table_args__ = (sa.UniqueConstraint("user_id", "key"),)
 
 
 class Course(db.Model):

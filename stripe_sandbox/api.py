@@ -29,6 +29,7 @@ SESSION_CREATE = p.obj({
     "success_url": p.string(5000),
     "cancel_url": p.string(5000),
     "client_reference_id": p.string(200),
+    "customer": p.string(),
     "customer_email": p.string(800),
     "expires_at": p.integer(),
     "locale": p.string(10),
@@ -41,6 +42,10 @@ SESSION_CREATE = p.obj({
     "allow_promotion_codes": p.boolean,
     **_METADATA_AND_EXPAND,
 }, required=["mode"])
+CUSTOMER_CREATE = p.obj({
+    "email": p.string(512), "name": p.string(256), "description": p.string(350), "phone": p.string(20),
+    "preferred_locales": p.array(p.string(20)), **_METADATA_AND_EXPAND,
+})
 EXPAND_ONLY = p.obj({"expand": p.EXPAND})
 REFUND_CREATE = p.obj({
     "payment_intent": p.string(), "charge": p.string(), "amount": p.integer(1),
@@ -150,6 +155,19 @@ def _idempotent(compute) -> Response:
 
 def _base_url() -> str:
     return (runtime().settings.get("PUBLIC_BASE_URL") or request.host_url).rstrip("/")
+
+
+@bp.post("/customers")
+def create_customer():
+    def compute():
+        params = _params(CUSTOMER_CREATE)
+        return runtime().engine.render(runtime().engine.create_customer(params), params.get("expand"))
+    return _idempotent(compute)
+
+
+@bp.get("/customers/<customer_id>")
+def retrieve_customer(customer_id):
+    return _retrieve("customer", customer_id)
 
 
 @bp.post("/checkout/sessions")

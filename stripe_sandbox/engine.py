@@ -69,12 +69,23 @@ class Engine:
 
     # --- look-ups -----------------------------------------------------------------------
     def get(self, kind: str, object_id: str, param: str = "id") -> dict:
-        table = {"checkout.session": self.store.sessions, "payment_intent": self.store.payment_intents,
+        table = {"customer": self.store.customers, "checkout.session": self.store.sessions, "payment_intent": self.store.payment_intents,
                  "charge": self.store.charges, "refund": self.store.refunds,
                  "dispute": self.store.disputes, "event": self.store.events}[kind]
         if object_id not in table:
             raise not_found(kind, object_id, param)
         return table[object_id]
+
+    # --- customers ----------------------------------------------------------------------
+    def create_customer(self, params: dict) -> dict:
+        with self.store.lock:
+            email = params.get("email")
+            if email is not None and "@" not in email:
+                raise ParamError(f"Invalid email address: {email}", "email", "email_invalid")
+            customer = objects.customer(params=params, created=self.store.now())
+            self.store.customers[customer["id"]] = customer
+            self.emit("customer.created", customer)
+            return customer
 
     # --- checkout sessions --------------------------------------------------------------
     def create_session(self, params: dict, base_url: str, request: dict | None) -> dict:
@@ -109,6 +120,11 @@ class Engine:
             email = params.get("customer_email")
             if email is not None and "@" not in email:
                 raise ParamError(f"Invalid email address: {email}", "customer_email", "email_invalid")
+            if "customer" in params:
+                if email is not None:
+                    raise ParamError("You may only specify one of these parameters: customer, customer_email.",
+                                     "customer_email")
+                self.get("customer", params["customer"], "customer")  # Stripe: 400 "No such customer"
             now = self.store.now()
             expires_at = params.get("expires_at", now + 86400)
             if not now + 1800 <= expires_at <= now + 86400:
@@ -153,6 +169,7 @@ class Engine:
                 amount=session["amount_total"], currency=session["currency"], created=self.store.now(),
                 metadata=data.get("metadata", {}), description=data.get("description"),
                 receipt_email=data.get("receipt_email"), method_type=method_type)
+            intent["customer"] = session["customer"]
             self.store.payment_intents[intent["id"]] = intent
             session["payment_intent"] = intent["id"]
             self.emit("payment_intent.created", intent)
@@ -160,8 +177,10 @@ class Engine:
         return intent
 
     def _complete(self, session: dict, email: str | None, name: str | None, payment_status: str) -> dict:
+        customer = self.store.customers.get(session["customer"] or "")
+        known_email = customer["email"] if customer else session["customer_email"]
         session.update(status="complete", payment_status=payment_status, url=None,
-                       customer_details=objects.customer_details(email or session["customer_email"], name))
+                       customer_details=objects.customer_details(email or known_email, name))
         return self.emit("checkout.session.completed", session)
 
     def pay_card(self, session_id: str, number: str, email: str | None = None,
@@ -343,11 +362,12 @@ class Engine:
 
     # --- rendering ----------------------------------------------------------------------
     EXPANDABLE = {
-        "checkout.session": {"payment_intent", "payment_intent.latest_charge", "line_items"},
+        "checkout.session": {"payment_intent", "payment_intent.latest_charge", "line_items", "customer"},
         "payment_intent": {"latest_charge"},
         "refund": {"charge", "payment_intent"},
         "charge": {"payment_intent"},
         "dispute": {"charge", "payment_intent"},
+        "customer": set(),
         "event": set(),
     }
 
@@ -372,7 +392,7 @@ class Engine:
         value = node.get(head)
         if isinstance(value, str):
             table = {"payment_intent": self.store.payment_intents, "latest_charge": self.store.charges,
-                     "charge": self.store.charges}[head]
+                     "charge": self.store.charges, "customer": self.store.customers}[head]
             value = node[head] = copy.deepcopy(table[value])
         if rest:
             self._expand(value, rest)

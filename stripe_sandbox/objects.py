@@ -37,7 +37,7 @@ def checkout_session(*, session_id: str, params: dict, amount: int, currency: st
         "custom_fields": [],
         "custom_text": {"after_submit": None, "shipping_address": None, "submit": None,
                         "terms_of_service_acceptance": None},
-        "customer": None,
+        "customer": params.get("customer"),
         "customer_creation": "if_required",
         "customer_details": None,
         "customer_email": params.get("customer_email"),
@@ -71,6 +71,35 @@ def checkout_session(*, session_id: str, params: dict, amount: int, currency: st
         "ui_mode": params.get("ui_mode", "hosted_page"),
         "url": url,
         "adaptive_pricing": {"enabled": False},
+    }
+
+
+def customer(*, params: dict, created: int) -> dict:
+    """A Customer as `POST /v1/customers` returns it (no address, balance or invoices in use)."""
+    return {
+        "id": new_id("cus_", 14),
+        "object": "customer",
+        "address": None,
+        "balance": 0,
+        "created": created,
+        "currency": None,
+        "default_source": None,
+        "delinquent": False,
+        "description": params.get("description"),
+        "discount": None,
+        "email": params.get("email"),
+        "invoice_prefix": new_id("", 8).upper(),
+        "invoice_settings": {"custom_fields": None, "default_payment_method": None, "footer": None,
+                             "rendering_options": None},
+        "livemode": False,
+        "metadata": dict(params.get("metadata", {})),
+        "name": params.get("name"),
+        "next_invoice_sequence": 1,
+        "phone": params.get("phone"),
+        "preferred_locales": list(params.get("preferred_locales") or []),
+        "shipping": None,
+        "tax_exempt": "none",
+        "test_clock": None,
     }
 
 
@@ -201,7 +230,7 @@ def charge(*, intent: dict, created: int, status: str, email: str | None, name: 
         "captured": succeeded,
         "created": created,
         "currency": intent["currency"],
-        "customer": None,
+        "customer": intent["customer"],
         "description": intent["description"],
         "disputed": False,
         "failure_balance_transaction": None,

@@ -12,6 +12,8 @@ NULLABLE_STRING = {"type": ["string", "null"]}
 NULLABLE_DATETIME = {"type": ["string", "null"], "format": "date-time"}
 MONEY = {"type": "integer", "minimum": 0, "description": "An amount in minor units (cents; yen has none)."}
 CURRENCY = {"type": "string", "pattern": "^[A-Z]{3}$", "description": "ISO 4217 code."}
+PERCENT = {"type": "number", "minimum": 0, "maximum": 100, "description": "Percent complete."}
+ENROLLMENT_SOURCE = {"type": "string", "enum": ["DIRECT", "REFERRAL", "PROMOTION", "BUNDLE", "LEARNING_PATH"]}
 COURSE_KEY = {"oneOf": [{"type": "string", "minLength": 1, "maxLength": 120}, {"type": "integer", "minimum": 1}],
               "description": "The course's numeric id or its slug."}
 
@@ -87,8 +89,8 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["id", "courseId", "course", "userId", "status", "amount", "discountAmount", "finalAmount",
                      "amountRefunded", "currency", "couponCode", "stripeSessionId", "paymentIntentId",
-                     "enrollmentId", "checkoutUrl", "failureCode", "failureMessage", "createdAt", "updatedAt",
-                     "expiresAt", "completedAt"],
+                     "enrollmentId", "checkoutUrl", "stripeCustomerId", "metadata", "failureCode", "failureMessage",
+                     "createdAt", "updatedAt", "expiresAt", "completedAt"],
         "properties": {
             "id": {"type": "string"}, "courseId": {"type": "integer"}, "course": _ref("CourseRef"),
             "userId": {"type": "integer"}, "status": _ref("PaymentSessionStatus"),
@@ -97,6 +99,11 @@ SCHEMAS: dict[str, Any] = {
             "couponCode": NULLABLE_STRING, "stripeSessionId": NULLABLE_STRING, "paymentIntentId": NULLABLE_STRING,
             "enrollmentId": {"type": ["integer", "null"]},
             "checkoutUrl": {**NULLABLE_STRING, "description": "Where to resume paying, while PENDING."},
+            "stripeCustomerId": {**NULLABLE_STRING, "description": "The learner's Stripe Customer (`cus_…`), one "
+                                                                   "per learner, reused by every checkout."},
+            "metadata": {"type": "object", "additionalProperties": {"type": "string"},
+                         "description": "The metadata the session carries on Stripe (payment_session_id, "
+                                        "course_id, course_slug, user_id, coupon_code)."},
             "failureCode": NULLABLE_STRING, "failureMessage": NULLABLE_STRING,
             "createdAt": {"type": "string", "format": "date-time"},
             "updatedAt": {"type": "string", "format": "date-time"},
@@ -113,25 +120,42 @@ SCHEMAS: dict[str, Any] = {
     },
     "Enrollment": {
         "type": "object",
-        "required": ["id", "userId", "courseId", "course", "status", "hasAccess", "type", "source", "paymentStatus",
-                     "paymentId", "amountPaid", "discountApplied", "currency", "progress", "completedLectures",
-                     "totalLectures", "enrolledAt", "paidAt", "completedAt", "expiresAt", "lastAccessedAt",
-                     "certificateEarned"],
+        "description": "Every field of the spec's Enrollment model. Where the spec names a field twice, the "
+                       "second name is an alias with the same value: enrollmentSource = source, "
+                       "completionPercentage = progress, amount = amountPaid.",
+        "required": ["id", "userId", "courseId", "course", "status", "hasAccess", "access", "type", "source",
+                     "enrollmentSource", "paymentStatus", "paymentId", "amountPaid", "amount", "discountApplied",
+                     "currency", "progress", "completionPercentage", "currentLectureId", "completedLectures",
+                     "totalLectures", "totalTimeSpent", "streakDays", "enrolledAt", "paidAt", "completedAt",
+                     "expiresAt", "lastAccessedAt", "certificateEarned", "certificateEarnedAt", "certificateUrl",
+                     "notes"],
         "properties": {
             "id": {"type": "integer"}, "userId": {"type": "integer"}, "courseId": {"type": "integer"},
             "course": _ref("CourseRef"),
             "status": {"type": "string", "enum": ["ACTIVE", "COMPLETED", "SUSPENDED", "REVOKED", "EXPIRED"]},
-            "hasAccess": {"type": "boolean"},
+            "hasAccess": {"type": "boolean", "description": "Same as access.allowed."},
+            "access": {"type": "object", "required": ["allowed", "code", "reason"], "properties": {
+                "allowed": {"type": "boolean"},
+                "code": {"type": "string", "enum": ["ENROLLED", "NOT_ENROLLED", "EXPIRED", "REVOKED", "SUSPENDED"]},
+                "reason": {"type": "string", "description": "For people: why access is (not) given."}}},
             "type": {"type": "string", "enum": ["FREE", "PAID", "SUBSCRIPTION", "INVITATION_ONLY", "WAITLIST"]},
-            "source": {"type": "string", "enum": ["DIRECT", "REFERRAL", "PROMOTION", "BUNDLE", "LEARNING_PATH"]},
+            "source": ENROLLMENT_SOURCE,
+            "enrollmentSource": {**ENROLLMENT_SOURCE, "description": "Alias of source."},
             "paymentStatus": {"type": "string",
                               "enum": ["FREE", "PENDING", "PAID", "PARTIALLY_REFUNDED", "REFUNDED", "FAILED"]},
-            "paymentId": NULLABLE_STRING, "amountPaid": MONEY, "discountApplied": MONEY, "currency": CURRENCY,
-            "progress": {"type": "number", "minimum": 0, "maximum": 100, "description": "Percent complete."},
+            "paymentId": {**NULLABLE_STRING, "description": "The payment session (`ps_…`) that paid for it."},
+            "amountPaid": MONEY, "amount": {**MONEY, "description": "Alias of amountPaid (minor units)."},
+            "discountApplied": MONEY, "currency": CURRENCY,
+            "progress": PERCENT, "completionPercentage": {**PERCENT, "description": "Alias of progress."},
+            "currentLectureId": {"type": ["integer", "null"]},
             "completedLectures": {"type": "integer", "minimum": 0}, "totalLectures": {"type": "integer", "minimum": 0},
+            "totalTimeSpent": {"type": "integer", "minimum": 0, "description": "Seconds."},
+            "streakDays": {"type": "integer", "minimum": 0},
             "enrolledAt": {"type": "string", "format": "date-time"}, "paidAt": NULLABLE_DATETIME,
             "completedAt": NULLABLE_DATETIME, "expiresAt": NULLABLE_DATETIME, "lastAccessedAt": NULLABLE_DATETIME,
-            "certificateEarned": {"type": "boolean"},
+            "certificateEarned": {"type": "boolean"}, "certificateEarnedAt": NULLABLE_DATETIME,
+            "certificateUrl": {**NULLABLE_STRING, "description": "The public certificate page, once earned."},
+            "notes": NULLABLE_STRING,
         },
     },
     "PublicCoupon": {

@@ -8,8 +8,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from flask import current_app, url_for
+
 from models import Coupon, Course, DiscountType, Enrollment, PaymentSession
 from services.coupons.pricing import Quote
+from services.learning import access
 
 
 def iso(value: datetime | None) -> str | None:
@@ -38,6 +41,8 @@ def payment_session(session: PaymentSession) -> dict[str, Any]:
         "paymentIntentId": session.payment_intent_id,
         "enrollmentId": session.enrollment_id,
         "checkoutUrl": session.checkout_url if session.status.value == "PENDING" else None,
+        "stripeCustomerId": session.stripe_customer_id,
+        "metadata": session_metadata(session),
         "failureCode": session.failure_code,
         "failureMessage": session.failure_message,
         "createdAt": iso(session.created_at),
@@ -45,6 +50,14 @@ def payment_session(session: PaymentSession) -> dict[str, Any]:
         "expiresAt": iso(session.expires_at),
         "completedAt": iso(session.completed_at),
     }
+
+
+def session_metadata(session: PaymentSession) -> dict[str, str]:
+    """What the session told Stripe about itself (Stripe's metadata): ids, course, coupon.
+
+    Not `extra` itself, which also holds our Stripe parameters and idempotency key.
+    """
+    return dict((session.extra or {}).get("stripe_params", {}).get("metadata", {}))
 
 
 def public_payment_session(session: PaymentSession) -> dict[str, Any]:
@@ -60,14 +73,29 @@ def public_payment_session(session: PaymentSession) -> dict[str, Any]:
     }
 
 
+# The spec's Enrollment names some fields twice; each alias carries the same value as its
+# canonical name (docs/api.md lists them). Clients should read the canonical one.
+ENROLLMENT_ALIASES = {"enrollmentSource": "source", "completionPercentage": "progress", "amount": "amountPaid"}
+
+
+def certificate_url(item: Enrollment) -> str | None:
+    if not item.certificate_id:
+        return None
+    # On FRONTEND_URL like every link we hand out, never the request's Host header.
+    return current_app.config["FRONTEND_URL"] + url_for("learner.certificate", public_id=item.certificate_id)
+
+
 def enrollment(item: Enrollment) -> dict[str, Any]:
-    return {
+    """Every field of the spec's Enrollment model, camelCase; money in minor units."""
+    state = access.describe(item)
+    payload = {
         "id": item.id,
         "userId": item.user_id,
         "courseId": item.course_id,
         "course": course_ref(item.course),
         "status": item.status.value,
-        "hasAccess": item.grants_access,
+        "hasAccess": state.allowed,
+        "access": {"allowed": state.allowed, "code": state.code, "reason": state.message},
         "type": item.type.value,
         "source": item.source.value,
         "paymentStatus": item.payment_status.value,
@@ -76,15 +104,23 @@ def enrollment(item: Enrollment) -> dict[str, Any]:
         "discountApplied": item.discount_applied,
         "currency": item.currency,
         "progress": round(float(item.progress or 0), 2),
+        "currentLectureId": item.current_lecture_id,
         "completedLectures": item.completed_lectures,
         "totalLectures": item.total_lectures,
+        "totalTimeSpent": item.total_time_spent,
+        "streakDays": item.streak_days,
         "enrolledAt": iso(item.enrolled_at),
         "paidAt": iso(item.paid_at),
         "completedAt": iso(item.completed_at),
         "expiresAt": iso(item.expires_at),
         "lastAccessedAt": iso(item.last_accessed_at),
         "certificateEarned": item.certificate_earned,
+        "certificateEarnedAt": iso(item.certificate_earned_at),
+        "certificateUrl": certificate_url(item),
+        "notes": item.notes,
     }
+    payload.update({alias: payload[canonical] for alias, canonical in ENROLLMENT_ALIASES.items()})
+    return payload
 
 
 def public_coupon(coupon: Coupon) -> dict[str, Any]:

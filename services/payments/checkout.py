@@ -10,10 +10,11 @@ answers):
    price, or a new PENDING payment session with its coupon reservation and the exact Stripe
    parameters stored on it.
 2. `open_stripe_session(payment_session, now=...)` — when `kind == "REDIRECT"` and there is no
-   `redirect_url` yet. Locks the payment session row, expires the learner's other open
-   sessions for the course on Stripe first (two tabs can never both be paid), creates the
-   Checkout Session with an idempotency key derived from the payment session id, and stores its
-   id and URL; the caller commits. On a Stripe failure the session is marked FAILED, the
+   `redirect_url` yet. Locks the payment session row, expires the
+   learner's other open sessions for the course on Stripe first (two tabs can never both be
+   paid), gets the learner's Stripe Customer (created once, `stripe_customers.py`), creates the
+   Checkout Session for it with an idempotency key derived from the payment session id, and
+   stores its id and URL; the caller commits. On a Stripe failure the session is marked FAILED, the
    reservation released, and `CheckoutUnavailable` raised: the caller commits, then shows it.
 
 `start_checkout(...)` runs both for callers that do not need to branch in between; it takes
@@ -33,7 +34,7 @@ from models import (Coupon, Course, Enrollment, EnrollmentSource, EnrollmentType
 from services import observability
 from services.coupons import redemptions, pricing
 from services.learning import enrollments, waitlist
-from services.payments import fulfillment, payment_states, stripe_gateway
+from services.payments import fulfillment, payment_states, stripe_customers, stripe_gateway
 from services.errors import Conflict, DomainError, NotFound
 
 SESSION_ID_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
@@ -268,7 +269,6 @@ def _stripe_params(payment_session: PaymentSession, user: User, course: Course, 
             "currency": payment_session.currency.lower(), "unit_amount": payment_session.final_amount,
             "product_data": {"name": course.title[:250]}}}],
         "client_reference_id": payment_session.id,
-        "customer_email": user.email,
         "success_url": success_url,
         "cancel_url": cancel_url.replace(PAYMENT_SESSION_PLACEHOLDER, payment_session.id),
         "expires_at": int(expires_at.timestamp()),
@@ -298,6 +298,7 @@ def open_stripe_session(payment_session: PaymentSession, *, now: datetime) -> Ch
             _close(payment_session, S.CANCELLED, now, "the learner paid in another tab")
             return CheckoutStart("ALREADY_ENROLLED", enrollment=enrollments.find(user, course))
     try:
+        _use_customer(payment_session, stripe_customers.customer_id_for(user))
         stripe_session = stripe_gateway.create_checkout_session(payment_session.extra["stripe_params"],
                                                                 payment_session.extra["idempotency_key"])
     except stripe_gateway.StripeGatewayError as error:
@@ -309,6 +310,15 @@ def open_stripe_session(payment_session: PaymentSession, *, now: datetime) -> Ch
     payment_session.checkout_url = stripe_session["url"]
     db.session.flush()
     return CheckoutStart("REDIRECT", payment_session=payment_session, redirect_url=payment_session.checkout_url)
+
+
+def _use_customer(payment_session: PaymentSession, customer_id: str) -> None:
+    """The Checkout Session is for the learner's Stripe Customer (which carries their email).
+    Stored with the other parameters, so a retry with the same idempotency key sends the same."""
+    params = {**payment_session.extra["stripe_params"], "customer": customer_id}
+    payment_session.extra = {**payment_session.extra, "stripe_params": params}
+    payment_session.stripe_customer_id = customer_id
+    db.session.flush()
 
 
 def expire_on_stripe(stripe_session_id: str):

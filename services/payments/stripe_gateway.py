@@ -107,6 +107,17 @@ def _call(action: str, fn, *args, **kwargs):
 
 # --- API calls ------------------------------------------------------------------------
 
+def create_customer(params: dict, idempotency_key: str):
+    """Create a Customer; the same key with the same params returns the same customer."""
+    customers = _client().v1.customers
+    return _call("create customer", customers.create, params=params, options={"idempotency_key": idempotency_key})
+
+
+def retrieve_customer(customer_id: str):
+    customers = _client().v1.customers
+    return _call("retrieve customer", customers.retrieve, customer_id)
+
+
 def create_checkout_session(params: dict, idempotency_key: str):
     """Create a Checkout Session; the same key with the same params returns the same session."""
     sessions = _client().v1.checkout.sessions

@@ -106,3 +106,42 @@ def test_nul_bytes_never_reach_the_database(client, auth):
         assert 400 <= client.post(ENROLL, json=body, headers=auth).status_code < 500, body
     response = client.post("/api/payments/coupons/validate", json={"code": "A\u0000", "courseId": "x"}, headers=auth)
     assert 400 <= response.status_code < 500
+
+
+# The spec's Enrollment model (payment-enrollment-spec.md, "Database Schema"), field by field.
+SPEC_ENROLLMENT_FIELDS = [
+    "id", "userId", "courseId", "enrolledAt", "completedAt", "status", "progress", "currentLectureId",
+    "enrollmentSource", "completedLectures", "totalLectures", "paymentStatus", "paymentId", "amountPaid",
+    "discountApplied", "totalTimeSpent", "streakDays", "lastAccessedAt", "certificateEarned", "certificateEarnedAt",
+    "type", "source", "amount", "currency", "paidAt", "expiresAt", "notes", "completionPercentage",
+]
+
+
+def test_every_spec_enrollment_field_is_present_with_aliases_equal_to_their_canonical_field(client, learner, auth,
+                                                                                          paid_course):
+    from datetime import datetime, timedelta, timezone
+
+    earned = datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc)
+    factories.enrollment(learner, paid_course, status="COMPLETED", paid=True, progress=100.0,
+                         completed_lectures=3, total_time_spent=5400, streak_days=4, certificate_earned=True,
+                         certificate_earned_at=earned, certificate_id="cert_abc", notes="Gift from ACME",
+                         current_lecture_id=paid_course.lectures[-1].id, last_accessed_at=earned,
+                         expires_at=earned + timedelta(days=3650))
+    enrollment = client.get(ENROLL, headers=auth).get_json()["enrollments"][0]
+    assert set(SPEC_ENROLLMENT_FIELDS) <= set(enrollment)
+    assert enrollment["enrollmentSource"] == enrollment["source"] == "DIRECT"
+    assert enrollment["completionPercentage"] == enrollment["progress"] == 100
+    assert enrollment["amount"] == enrollment["amountPaid"] == 9900
+    assert (enrollment["totalTimeSpent"], enrollment["streakDays"], enrollment["notes"]) == (5400, 4, "Gift from ACME")
+    assert enrollment["currentLectureId"] == paid_course.lectures[-1].id
+    assert enrollment["certificateEarnedAt"] == "2026-11-20T09:30:00Z"
+    assert enrollment["certificateUrl"] == "http://127.0.0.1:5000/certificates/cert_abc"
+    assert enrollment["access"] == {"allowed": True, "code": "ENROLLED", "reason": "You are enrolled."}
+
+
+def test_access_says_why_a_lapsed_enrollment_gives_none(client, learner, auth, paid_course):
+    factories.enrollment(learner, paid_course, status="REVOKED", status_reason="refunded")
+    enrollment = client.get(f"{ENROLL}/course/{paid_course.slug}", headers=auth).get_json()["enrollment"]
+    assert enrollment["hasAccess"] is False and enrollment["access"]["allowed"] is False
+    assert enrollment["access"]["code"] == "REVOKED" and "refunded" in enrollment["access"]["reason"]
+    assert enrollment["certificateUrl"] is None

@@ -42,13 +42,17 @@ def objects(sandbox, stripe_client) -> dict:
     open_session = stripe_client.v1.checkout.sessions.create(params=session_params())
     declined = stripe_client.v1.checkout.sessions.create(params=session_params())
     control(sandbox, f"checkout/sessions/{declined.id}/pay", {"card": "4000000000009995"}, expect=402)
-    paid = stripe_client.v1.checkout.sessions.create(params=session_params())
+    customer = stripe_client.v1.customers.create(params={"email": "lena@example.com", "name": "Lena"})
+    params = session_params(customer=customer.id)
+    del params["customer_email"]
+    paid = stripe_client.v1.checkout.sessions.create(params=params)
     control(sandbox, f"checkout/sessions/{paid.id}/pay", {"card": "4242424242424242"})
     session = get(sandbox, f"checkout/sessions/{paid.id}")
     refund = control(sandbox, f"payment_intents/{session['payment_intent']}/refund", {"amount": 100})
     dispute = control(sandbox, f"payment_intents/{session['payment_intent']}/dispute", {})
     failed_intent = get(sandbox, f"payment_intents/{get(sandbox, f'checkout/sessions/{declined.id}')['payment_intent']}")
     return {
+        "customer": get(sandbox, f"customers/{customer.id}"),
         "open_session": get(sandbox, f"checkout/sessions/{open_session.id}"),
         "session": session,
         "payment_intent": get(sandbox, f"payment_intents/{session['payment_intent']}"),
@@ -63,7 +67,7 @@ def objects(sandbox, stripe_client) -> dict:
 @pytest.mark.parametrize("name, resource", [
     ("open_session", "checkout.session"), ("session", "checkout.session"),
     ("payment_intent", "payment_intent"), ("failed_intent", "payment_intent"),
-    ("charge", "charge"), ("refund", "refund"), ("dispute", "dispute"),
+    ("charge", "charge"), ("refund", "refund"), ("dispute", "dispute"), ("customer", "customer"),
 ])
 def test_keys_are_a_subset_of_stripes(objects, stripe_examples, name, resource):
     assert objects[name]["object"] == stripe_examples[resource]["object"]
@@ -81,7 +85,7 @@ def test_events_and_their_payloads_have_stripes_shape(objects, stripe_examples):
         assert extra_keys(inner, stripe_examples[inner["object"]]) == [], event["type"]
 
 
-ID_PREFIX = {"session": "cs_test_", "payment_intent": "pi_", "charge": "ch_", "refund": "re_", "dispute": "dp_"}
+ID_PREFIX = {"customer": "cus_", "session": "cs_test_", "payment_intent": "pi_", "charge": "ch_", "refund": "re_", "dispute": "dp_"}
 
 
 def check_types(obj: dict, spec: dict):
@@ -102,6 +106,9 @@ def test_fields_the_app_reads_are_present_with_the_right_types(objects):
         "success_url": nullable_str, "cancel_url": nullable_str, "url": type(None), "expires_at": int,
         "created": int, "livemode": bool})
     assert objects["session"]["customer_details"]["email"] == "lena@example.com"
+    assert objects["session"]["customer"] == objects["customer"]["id"]
+    assert objects["payment_intent"]["customer"] == objects["charge"]["customer"] == objects["customer"]["id"]
+    check_types(objects["customer"], {"id": str, "email": str, "name": str, "metadata": dict, "created": int})
     assert objects["open_session"]["url"].startswith("http")
     check_types(objects["payment_intent"], {
         "id": str, "amount": int, "amount_received": int, "currency": str, "status": str,
