@@ -1,5 +1,6 @@
 """Command-line tools for operators: `flask users …`, `flask demo …`, and the periodic work
-(`flask payments reconcile|expire-stale`, `flask webhooks retry-failed`) that the job worker
+(`flask payments reconcile|expire-stale`, `flask webhooks retry-failed`,
+`flask api purge-idempotency-keys`) that the job worker
 also runs on its schedule (`flask jobs …`, jobs/).
 """
 import click
@@ -19,6 +20,7 @@ demo_cli = AppGroup("demo", help="Demo data.")
 payments_cli = AppGroup("payments", help="Payment sessions: reconcile with Stripe, expire stale ones.")
 webhooks_cli = AppGroup("webhooks", help="The Stripe webhook inbox.")
 mail_cli = AppGroup("mail", help="The mail outbox.")
+api_cli = AppGroup("api", help="The JSON API's housekeeping.")
 
 
 @users_cli.command("create")
@@ -112,9 +114,16 @@ def deliver_mail(limit: int) -> None:
         click.echo("Mail: nothing due.")
 
 
+@api_cli.command("purge-idempotency-keys")
+def purge_idempotency_keys() -> None:
+    """Delete Idempotency-Key records older than their 24 hours."""
+    runs.purge_idempotency_keys(echo=click.echo)
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(payments_cli)
     app.cli.add_command(webhooks_cli)
     app.cli.add_command(mail_cli)
+    app.cli.add_command(api_cli)

@@ -17,7 +17,7 @@ from flask import current_app
 from blueprints.webhooks import delivery
 from extensions import db
 from models import MailStatus, OutboxMail, utcnow
-from services import mail, notifications
+from services import idempotency, mail, notifications
 from services.errors import DomainError
 from services.payments import reconcile as reconcile_service
 from services.payments import receipts, reminders, stripe_gateway, webhook_inbox
@@ -163,6 +163,13 @@ def deliver_mail(*, limit: int = 500, echo: Echo = _log_echo) -> int:
     if handled:
         echo(f"Mail: {handled} handled, {mail.backlog()} not yet sent.")
     return handled
+
+
+def purge_idempotency_keys(*, echo: Echo = _log_echo) -> None:
+    """Delete API Idempotency-Key records past their 24 hours (one statement; safe anywhere)."""
+    purged = idempotency.purge_expired(utcnow())
+    db.session.commit()
+    echo(f"Purged {purged} expired idempotency keys.")
 
 
 def _each_session(payment_session_ids, action, now, failure: str, echo: Echo) -> dict[str, int]:

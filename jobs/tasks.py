@@ -7,6 +7,7 @@
 | retry_failed_webhooks | every 5 minutes | `flask webhooks retry-failed` |
 | deliver_mail | every minute | `flask mail deliver` |
 | remind_abandoned_checkouts | hourly (at :15) | `flask payments remind-abandoned` |
+| purge_idempotency_keys | hourly (at :17) | `flask api purge-idempotency-keys` |
 
 `send_mail(id)` is the hint enqueued when a transaction that queued mail commits, so the mail
 leaves at once instead of at the next sweep; if the queue cannot be reached, the sweep sends it.
@@ -79,3 +80,9 @@ def _hint_new_mail(session: Session) -> None:
 def _forget_new_mail(session: Session) -> None:
     if not session.in_nested_transaction():
         session.info.pop(mail.NEW_MAIL_IDS, None)
+
+
+@huey.periodic_task(crontab(minute="17"), name="purge_idempotency_keys")
+@in_app
+def purge_idempotency_keys() -> None:
+    runs.purge_idempotency_keys()

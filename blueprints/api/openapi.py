@@ -36,14 +36,15 @@ def _errors(*statuses: int) -> dict[str, Any]:
 
 
 ERROR_DESCRIPTIONS = {
-    400: "Invalid input: VALIDATION_ERROR (with `fields`), INVALID_JSON or CSRF_FAILED.",
+    400: "Invalid input: VALIDATION_ERROR (with `fields`), INVALID_JSON, CSRF_FAILED or INVALID_IDEMPOTENCY_KEY.",
     401: "UNAUTHENTICATED: no credential, or an invalid, expired or revoked one.",
     403: "FORBIDDEN, ACCOUNT_DISABLED or INVITATION_REQUIRED.",
     404: "NOT_FOUND, COURSE_NOT_FOUND, PAYMENT_SESSION_NOT_FOUND or ENROLLMENT_NOT_FOUND. "
          "Someone else's resource is also 404.",
     405: "METHOD_NOT_ALLOWED.",
     402: "PAYMENT_REQUIRED: the course is not free; start a payment session instead.",
-    409: "CONFLICT: ALREADY_ENROLLED, NOT_CANCELLABLE, PAYMENT_PROCESSING, WAITLISTED or EMAIL_TAKEN.",
+    409: "CONFLICT: ALREADY_ENROLLED, NOT_CANCELLABLE, PAYMENT_PROCESSING, WAITLISTED, EMAIL_TAKEN, "
+         "IDEMPOTENCY_KEY_REUSED or IDEMPOTENCY_KEY_IN_USE.",
     413: "PAYLOAD_TOO_LARGE.",
     415: "INVALID_JSON: the body must be JSON (`Content-Type: application/json`).",
     422: "A coupon refusal (COUPON_NOT_FOUND, COUPON_EXPIRED, … AMOUNT_BELOW_MINIMUM_CHARGE) with `fields.couponCode`.",
@@ -193,6 +194,33 @@ def _body(properties: dict[str, Any], required: list[str], example: dict[str, An
         "type": "object", "required": required, "properties": properties}, "example": example}}}
 
 
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "description": "Your unique value for this request (a UUID). The same key with the same body within 24 hours "
+                   "returns the first response again (with `Idempotent-Replayed: true`) without running it twice; "
+                   "the same key with another body is 409 IDEMPOTENCY_KEY_REUSED; while the first request runs, "
+                   "409 IDEMPOTENCY_KEY_IN_USE. 5xx answers are not kept.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+}
+
+
+def _list_params(cursor: str) -> list[dict[str, Any]]:
+    return [
+        {"name": "limit", "in": "query", "required": False, "description": "Items per page (default 20).",
+         "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+        {"name": "startingAfter", "in": "query", "required": False,
+         "description": f"A cursor: the {cursor} of the last item of the previous page. Omit for the first page.",
+         "schema": {"type": "string", "minLength": 1, "maxLength": 255}},
+    ]
+
+
+def _list(name: str, item: dict[str, Any], description: str) -> dict[str, Any]:
+    return _json(_success({name: {"type": "array", "items": item},
+                           "hasMore": {"type": "boolean", "description": "Whether another page follows: ask for "
+                                                                          "it with startingAfter."}},
+                          [name, "hasMore"]), description)
+
+
 def _path_param(name: str, description: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "description": description,
             "schema": {"type": "string", "minLength": 1, "maxLength": 255}}
@@ -209,6 +237,7 @@ CHECKOUT_RESULT = _success({
 PATHS: dict[str, Any] = {
     "/api/payments/sessions": {"post": {
         "operationId": "createPaymentSession", "tags": ["Payment sessions"], "security": SECURED,
+        "parameters": [IDEMPOTENCY_KEY],
         "summary": "Start a Stripe Checkout for a course (the price is computed by the server)",
         "requestBody": _body({
             "courseId": COURSE_KEY, "couponCode": COUPON_CODE,
@@ -247,7 +276,7 @@ PATHS: dict[str, Any] = {
     "/api/payments/sessions/{id}/cancel": {"post": {
         "operationId": "cancelPaymentSession", "tags": ["Payment sessions"], "security": SECURED,
         "summary": "Cancel a pending payment session (its Stripe session is expired, its coupon use released)",
-        "parameters": [_path_param("id", "The payment session id (`ps_…`).")],
+        "parameters": [_path_param("id", "The payment session id (`ps_…`)."), IDEMPOTENCY_KEY],
         "responses": {"200": _json(_success({"session": _ref("PaymentSession")}, ["session"]),
                                    "The session: CANCELLED, or COMPLETED if Stripe had already taken the payment."),
                       **_errors(400, 401, 403, 404, 409, 429, 503)},
@@ -266,13 +295,14 @@ PATHS: dict[str, Any] = {
     "/api/payments/coupons/active": {"get": {
         "operationId": "listActiveCoupons", "tags": ["Coupons"], "security": [],
         "summary": "Public coupons that can be used now (private codes are never listed)",
-        "responses": {"200": _json(_success({"coupons": {"type": "array", "items": _ref("PublicCoupon")}},
-                                            ["coupons"]), "The public coupons."),
-                      **_errors(429)},
+        "parameters": _list_params("code"),
+        "responses": {"200": _list("coupons", _ref("PublicCoupon"), "The public coupons, by code."),
+                      **_errors(400, 429)},
     }},
     "/api/payments/enrollments": {
         "post": {
             "operationId": "createEnrollment", "tags": ["Enrollments"], "security": SECURED,
+            "parameters": [IDEMPOTENCY_KEY],
             "summary": "Enroll in a free course (or with a 100% coupon, or an invitation); idempotent",
             "requestBody": _body({"courseId": COURSE_KEY, "couponCode": COUPON_CODE,
                                   "invitationCode": {"type": ["string", "null"], "maxLength": 40}}, ["courseId"],
@@ -288,9 +318,9 @@ PATHS: dict[str, Any] = {
         "get": {
             "operationId": "listEnrollments", "tags": ["Enrollments"], "security": SECURED_SAFE,
             "summary": "The caller's enrollments",
-            "responses": {"200": _json(_success({"enrollments": {"type": "array", "items": _ref("Enrollment")}},
-                                                ["enrollments"]), "Newest first."),
-                          **_errors(401, 403, 429)},
+            "parameters": _list_params("id"),
+            "responses": {"200": _list("enrollments", _ref("Enrollment"), "Newest first."),
+                          **_errors(400, 401, 403, 429)},
         },
     },
     "/api/payments/enrollments/course/{courseId}": {"get": {

@@ -10,10 +10,12 @@ from flask_limiter.util import get_remote_address
 
 from blueprints.api import openapi, serializers
 from blueprints.api.auth import address_rate_limit, api_rate_limit, login_required, rate_limit_key
-from blueprints.api.validation import Fields, ValidationFailed, json_body
+from blueprints.api.idempotent import idempotent
+from blueprints.api.validation import Fields, PageRequest, ValidationFailed, json_body
 from blueprints.errors import json_error
 from extensions import csrf, db, limiter
-from models import utcnow
+from models import Coupon, Enrollment, utcnow
+from services import pagination
 from services.coupons import redemptions, pricing
 from services.courses import catalog
 from services.learning import enrollments
@@ -62,6 +64,7 @@ def openapi_document():
 
 @bp.post("/payments/sessions")
 @login_required
+@idempotent
 def create_session(user):
     fields = Fields(json_body())
     course_key = fields.course_id()
@@ -130,6 +133,7 @@ def get_session_by_stripe_id(stripe_id: str):
 
 @bp.post("/payments/sessions/<session_id>/cancel")
 @login_required
+@idempotent
 def cancel_session(user, session_id: str):
     payment_session = checkout.cancel(user, session_id, utcnow())
     db.session.commit()
@@ -153,13 +157,17 @@ def validate_coupon(user):
 
 @bp.get("/payments/coupons/active")
 def active_coupons():
-    return ok(coupons=[serializers.public_coupon(coupon) for coupon in redemptions.public_active(utcnow())])
+    page = PageRequest(integer_ids=False)
+    result = pagination.keyset_page(redemptions.public_active_query(utcnow()), sort=Coupon.code, id_column=Coupon.code,
+                                    starting_after=page.starting_after, limit=page.limit, descending=False)
+    return ok(coupons=[serializers.public_coupon(coupon) for coupon in result.items], hasMore=result.has_more)
 
 
 # --- enrollments --------------------------------------------------------------------
 
 @bp.post("/payments/enrollments")
 @login_required
+@idempotent
 def create_enrollment(user):
     fields = Fields(json_body())
     course_key = fields.course_id()
@@ -196,7 +204,10 @@ def _enroll_with_full_discount(user, course, coupon_code: str, now):
 @bp.get("/payments/enrollments")
 @login_required
 def list_enrollments(user):
-    return ok(enrollments=[serializers.enrollment(item) for item in enrollments.for_user(user)])
+    page = PageRequest(integer_ids=True)
+    result = pagination.keyset_page(enrollments.for_user_query(user), sort=Enrollment.enrolled_at,
+                                    id_column=Enrollment.id, starting_after=page.starting_after, limit=page.limit)
+    return ok(enrollments=[serializers.enrollment(item) for item in result.items], hasMore=result.has_more)
 
 
 @bp.get("/payments/enrollments/course/<course_id>")

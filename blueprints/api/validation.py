@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from flask import request
 
+from services import pagination
 from services.errors import DomainError
 
 
@@ -97,6 +98,31 @@ class Fields:
     def done(self) -> None:
         if self.errors:
             raise ValidationFailed(self.errors)
+
+
+class PageRequest:
+    """`limit` and `startingAfter` from the query string (Stripe's cursor pagination)."""
+
+    def __init__(self, *, integer_ids: bool) -> None:
+        errors: dict[str, str] = {}
+        self.limit = pagination.DEFAULT_LIMIT
+        raw_limit = request.args.get("limit")
+        if raw_limit is not None:
+            if raw_limit.isascii() and raw_limit.isdigit() and 1 <= int(raw_limit) <= pagination.MAX_LIMIT:
+                self.limit = int(raw_limit)
+            else:
+                errors["limit"] = f"Must be a whole number from 1 to {pagination.MAX_LIMIT}."
+        self.starting_after: str | int | None = request.args.get("startingAfter") or None
+        if self.starting_after is not None:
+            text = str(self.starting_after)
+            if integer_ids and not (text.isascii() and text.isdigit() and len(text) <= 18):
+                errors["startingAfter"] = "Must be the id of the last item you received."
+            elif len(text) > 255 or _has_control_characters(text):
+                errors["startingAfter"] = "Must be the id of the last item you received."
+            elif integer_ids:
+                self.starting_after = int(text)
+        if errors:
+            raise ValidationFailed(errors)
 
 
 CONTROL_CHARACTERS_MESSAGE = "Must not contain control characters."

@@ -51,16 +51,20 @@ def applies_to_course(course_id):
     return sa.or_(sa.not_(restricted), listed)
 
 
-def public_active(now: datetime) -> list[Coupon]:
-    """Public, active coupons inside their validity window that still have uses left."""
-    candidates = db.session.scalars(
-        db.select(Coupon).where(
-            Coupon.is_public.is_(True), Coupon.is_active.is_(True),
-            sa.or_(Coupon.valid_from.is_(None), Coupon.valid_from <= now),
-            sa.or_(Coupon.valid_until.is_(None), Coupon.valid_until > now),
-        ).order_by(Coupon.code)
+def public_active_query(now: datetime) -> sa.Select:
+    """Public, active coupons inside their validity window that still have uses left (unordered)."""
+    reserved = (db.select(sa.func.count()).select_from(CouponRedemption)
+                .where(CouponRedemption.coupon_id == Coupon.id, _live(now)).scalar_subquery())
+    return db.select(Coupon).where(
+        Coupon.is_public.is_(True), Coupon.is_active.is_(True),
+        sa.or_(Coupon.valid_from.is_(None), Coupon.valid_from <= now),
+        sa.or_(Coupon.valid_until.is_(None), Coupon.valid_until > now),
+        sa.or_(Coupon.max_uses.is_(None), Coupon.current_uses + reserved < Coupon.max_uses),
     )
-    return [c for c in candidates if c.max_uses is None or c.current_uses + live_reservations(c, now) < c.max_uses]
+
+
+def public_active(now: datetime) -> list[Coupon]:
+    return list(db.session.scalars(public_active_query(now).order_by(Coupon.code)))
 
 
 def live_condition(now: datetime):

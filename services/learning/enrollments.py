@@ -39,12 +39,15 @@ def with_access(user: User, course: Course) -> Enrollment | None:
     return enrollment if enrollment is not None and enrollment.grants_access else None
 
 
+def for_user_query(user: User) -> sa.Select:
+    """The learner's enrollments with their courses (unordered: for_user and the API's pages order it)."""
+    return db.select(Enrollment).options(selectinload(Enrollment.course)).where(Enrollment.user_id == user.id)
+
+
 def for_user(user: User) -> list[Enrollment]:
     """The learner's enrollments with their courses, newest first."""
     return list(db.session.scalars(
-        db.select(Enrollment).options(selectinload(Enrollment.course))
-        .where(Enrollment.user_id == user.id).order_by(Enrollment.enrolled_at.desc(), Enrollment.id.desc())
-    ))
+        for_user_query(user).order_by(Enrollment.enrolled_at.desc(), Enrollment.id.desc())))
 
 
 def for_course(course: Course, *, status: str = "", page: int = 1):

@@ -30,7 +30,7 @@ def test_bad_credentials_are_401_invalid_token(client):
 
 def test_api_token_authenticates_and_records_its_use(client, learner, auth):
     response = client.get(PRIVATE, headers=auth)
-    assert response.status_code == 200 and response.get_json() == {"success": True, "enrollments": []}
+    assert response.status_code == 200 and response.get_json() == {"success": True, "enrollments": [], "hasMore": False}
     assert db.session.scalar(db.select(ApiToken.last_used_at)) is not None
 
 
