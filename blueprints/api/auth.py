@@ -9,6 +9,12 @@ Credentials, in order:
 
 Missing or invalid credentials answer 401 with `WWW-Authenticate: Bearer` (RFC 6750); a
 valid caller who may not do something gets 403 (or 404 for someone else's resource).
+
+Scopes: a personal token carries the scopes chosen when it was made, cut down to what its
+owner's role allows at the time of the call (services/people/api_tokens.py); a JWT or the
+session cookie gets everything the role allows. Learner endpoints need `read` (GET) or
+`write` (POST); staff endpoints need a staff account and `staff:read` or `staff:write`.
+A missing scope is 403 INSUFFICIENT_SCOPE with `WWW-Authenticate: Bearer error="insufficient_scope"`.
 """
 from __future__ import annotations
 
@@ -51,11 +57,12 @@ def _bearer_credential() -> str | None:
 def _user_from_bearer(credential: str) -> User:
     config = current_app.config
     if api_tokens.looks_like_api_token(credential):
-        user = api_tokens.authenticate(credential)
-        if user is None:
+        token = api_tokens.authenticate_token(credential)
+        if token is None:
             raise Unauthenticated("The API token is invalid or has been revoked.", invalid_token=True)
         g.api_auth_method = "api_token"
-        return user
+        g.api_scopes = api_tokens.effective_scopes(token)
+        return token.user
     if identity.looks_like_jwt(credential):
         try:
             claims = identity.verify_jwt(credential, issuer=config.get("OIDC_ISSUER") or "",
@@ -100,6 +107,8 @@ def authenticate() -> User | None:
     if user is not None:
         if not user.is_active:
             raise DomainError("This account is disabled.", code="ACCOUNT_DISABLED", status=403)
+        if g.api_auth_method != "api_token":
+            g.api_scopes = api_tokens.scopes_for_role(user)
         # Its own small transaction: a token's last use, or a user created or updated from JWT
         # claims; none when nothing changed (a commit also expires what the view goes on using).
         if g.api_auth_method == "jwt" or db.session.new or db.session.dirty:
@@ -115,18 +124,37 @@ def unauthenticated_response(error: Unauthenticated):
     return json_error(401, "UNAUTHENTICATED", error.message, headers={"WWW-Authenticate": challenge})
 
 
-def login_required(view):
-    """The view gets the authenticated caller as its first argument."""
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        try:
-            user = authenticate()
-        except Unauthenticated as error:
-            return unauthenticated_response(error)
-        if user is None:
-            return unauthenticated_response(Unauthenticated("Sign in, or send `Authorization: Bearer <token>`."))
-        return view(user, *args, **kwargs)
-    return wrapper
+def insufficient_scope_response(scope: str):
+    challenge = f'Bearer realm="{REALM}", error="insufficient_scope", scope="{scope}"'
+    return json_error(403, "INSUFFICIENT_SCOPE", f"This token does not have the `{scope}` scope.",
+                      headers={"WWW-Authenticate": challenge})
+
+
+def requires(scope: str | None = None, *, staff: bool = False):
+    """The view gets the authenticated caller as its first argument, once they may call it.
+
+    `scope` None means `read` for GET and `write` otherwise (the learner endpoints).
+    """
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            try:
+                user = authenticate()
+            except Unauthenticated as error:
+                return unauthenticated_response(error)
+            if user is None:
+                return unauthenticated_response(Unauthenticated("Sign in, or send `Authorization: Bearer <token>`."))
+            if staff and not user.is_staff:
+                return json_error(403, "FORBIDDEN", "Only staff accounts may use the back-office API.")
+            needed = scope or (api_tokens.READ if request.method in SAFE_METHODS else api_tokens.WRITE)
+            if needed not in g.api_scopes:
+                return insufficient_scope_response(needed)
+            return view(user, *args, **kwargs)
+        return wrapper
+    return decorator
+
+
+login_required = requires()
 
 
 def rate_limit_key() -> str:

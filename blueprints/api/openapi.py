@@ -8,53 +8,41 @@ from __future__ import annotations
 
 from typing import Any
 
-NULLABLE_STRING = {"type": ["string", "null"]}
-NULLABLE_DATETIME = {"type": ["string", "null"], "format": "date-time"}
-MONEY = {"type": "integer", "minimum": 0, "description": "An amount in minor units (cents; yen has none)."}
-CURRENCY = {"type": "string", "pattern": "^[A-Z]{3}$", "description": "ISO 4217 code."}
+from blueprints.api import openapi_staff
+from blueprints.api.openapi_parts import (CURRENCY, IDEMPOTENCY_KEY, MONEY, NULLABLE_DATETIME, NULLABLE_STRING, body,
+                                          errors, json, list_params, list_response, ref, success)
+
 PERCENT = {"type": "number", "minimum": 0, "maximum": 100, "description": "Percent complete."}
 ENROLLMENT_SOURCE = {"type": "string", "enum": ["DIRECT", "REFERRAL", "PROMOTION", "BUNDLE", "LEARNING_PATH"]}
 COURSE_KEY = {"oneOf": [{"type": "string", "minLength": 1, "maxLength": 120}, {"type": "integer", "minimum": 1}],
               "description": "The course's numeric id or its slug."}
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _success(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    return {"type": "object", "required": ["success", *required],
-            "properties": {"success": {"const": True}, **properties}}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _errors(*statuses: int) -> dict[str, Any]:
-    return {str(status): {"$ref": f"#/components/responses/E{status}"} for status in statuses}
-
-
 ERROR_DESCRIPTIONS = {
-    400: "Invalid input: VALIDATION_ERROR (with `fields`), INVALID_JSON, CSRF_FAILED or INVALID_IDEMPOTENCY_KEY.",
+    400: "Invalid input: VALIDATION_ERROR (with `fields`), INVALID_JSON, CSRF_FAILED, INVALID_IDEMPOTENCY_KEY, "
+         "INVALID_CURSOR; staff refunds: INVALID_AMOUNT, REFUND_TOO_LARGE.",
     401: "UNAUTHENTICATED: no credential, or an invalid, expired or revoked one.",
-    403: "FORBIDDEN, ACCOUNT_DISABLED or INVITATION_REQUIRED.",
-    404: "NOT_FOUND, COURSE_NOT_FOUND, PAYMENT_SESSION_NOT_FOUND or ENROLLMENT_NOT_FOUND. "
-         "Someone else's resource is also 404.",
+    403: "FORBIDDEN (e.g. a learner on a staff endpoint), INSUFFICIENT_SCOPE (the token lacks the scope; "
+         "`WWW-Authenticate: Bearer error=\"insufficient_scope\"`), ACCOUNT_DISABLED or INVITATION_REQUIRED.",
+    404: "NOT_FOUND, COURSE_NOT_FOUND, PAYMENT_SESSION_NOT_FOUND, ENROLLMENT_NOT_FOUND, COUPON_NOT_FOUND or "
+         "USER_NOT_FOUND. Someone else's resource is also 404.",
     405: "METHOD_NOT_ALLOWED.",
     402: "PAYMENT_REQUIRED: the course is not free; start a payment session instead.",
     409: "CONFLICT: ALREADY_ENROLLED, NOT_CANCELLABLE, PAYMENT_PROCESSING, WAITLISTED, EMAIL_TAKEN, "
-         "IDEMPOTENCY_KEY_REUSED or IDEMPOTENCY_KEY_IN_USE.",
+         "IDEMPOTENCY_KEY_REUSED, IDEMPOTENCY_KEY_IN_USE; staff: COURSE_FULL, NOT_REFUNDABLE, ALREADY_REFUNDED and "
+         "Stripe's refusals of a refund.",
     413: "PAYLOAD_TOO_LARGE.",
     415: "INVALID_JSON: the body must be JSON (`Content-Type: application/json`).",
-    422: "A coupon refusal (COUPON_NOT_FOUND, COUPON_EXPIRED, … AMOUNT_BELOW_MINIMUM_CHARGE) with `fields.couponCode`.",
+    422: "A coupon refusal (COUPON_NOT_FOUND, COUPON_EXPIRED, … AMOUNT_BELOW_MINIMUM_CHARGE) with `fields.couponCode`; "
+         "staff: COUPON_INVALID or COURSE_INVALID with every rule broken in `fields`.",
     429: "RATE_LIMITED: too many requests; `Retry-After` says when to try again.",
-    503: "CHECKOUT_UNAVAILABLE, STRIPE_UNAVAILABLE or IDENTITY_PROVIDER_UNAVAILABLE: try again shortly.",
+    503: "CHECKOUT_UNAVAILABLE, STRIPE_UNAVAILABLE (also a refund's), or IDENTITY_PROVIDER_UNAVAILABLE: try again "
+         "shortly.",
 }
 
 
 def _error_response(status: int) -> dict[str, Any]:
-    response = _json(_ref("Error"), ERROR_DESCRIPTIONS[status])
+    response = json(ref("Error"), ERROR_DESCRIPTIONS[status])
     if status == 401:
         response["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"},
                                                     "description": "`Bearer realm=\"learnpay\"` (RFC 6750)."}}
@@ -93,8 +81,8 @@ SCHEMAS: dict[str, Any] = {
                      "enrollmentId", "checkoutUrl", "stripeCustomerId", "metadata", "failureCode", "failureMessage",
                      "createdAt", "updatedAt", "expiresAt", "completedAt"],
         "properties": {
-            "id": {"type": "string"}, "courseId": {"type": "integer"}, "course": _ref("CourseRef"),
-            "userId": {"type": "integer"}, "status": _ref("PaymentSessionStatus"),
+            "id": {"type": "string"}, "courseId": {"type": "integer"}, "course": ref("CourseRef"),
+            "userId": {"type": "integer"}, "status": ref("PaymentSessionStatus"),
             "amount": {**MONEY, "description": "The list price when the session began (minor units)."},
             "discountAmount": MONEY, "finalAmount": MONEY, "amountRefunded": MONEY, "currency": CURRENCY,
             "couponCode": NULLABLE_STRING, "stripeSessionId": NULLABLE_STRING, "paymentIntentId": NULLABLE_STRING,
@@ -115,8 +103,8 @@ SCHEMAS: dict[str, Any] = {
         "type": "object", "additionalProperties": False,
         "description": "No personal data: no user, email, coupon or Stripe customer.",
         "required": ["status", "courseId", "course", "amount", "discountAmount", "finalAmount", "currency"],
-        "properties": {"status": _ref("PaymentSessionStatus"), "courseId": {"type": "integer"},
-                       "course": _ref("CourseRef"), "amount": MONEY, "discountAmount": MONEY,
+        "properties": {"status": ref("PaymentSessionStatus"), "courseId": {"type": "integer"},
+                       "course": ref("CourseRef"), "amount": MONEY, "discountAmount": MONEY,
                        "finalAmount": MONEY, "currency": CURRENCY},
     },
     "Enrollment": {
@@ -132,7 +120,7 @@ SCHEMAS: dict[str, Any] = {
                      "notes"],
         "properties": {
             "id": {"type": "integer"}, "userId": {"type": "integer"}, "courseId": {"type": "integer"},
-            "course": _ref("CourseRef"),
+            "course": ref("CourseRef"),
             "status": {"type": "string", "enum": ["ACTIVE", "COMPLETED", "SUSPENDED", "REVOKED", "EXPIRED"]},
             "hasAccess": {"type": "boolean", "description": "Same as access.allowed."},
             "access": {"type": "object", "required": ["allowed", "code", "reason"], "properties": {
@@ -175,7 +163,7 @@ SCHEMAS: dict[str, Any] = {
                                   "description": "Course slugs; empty means every course."},
         },
     },
-    "CouponValidation": _success({
+    "CouponValidation": success({
         "isValid": {"type": "boolean"}, "code": {"type": "string"}, "courseId": {"type": "integer"},
         "originalAmount": MONEY, "discountAmount": MONEY, "finalAmount": MONEY, "currency": CURRENCY,
         "refusalCode": {**NULLABLE_STRING, "description": "Why the code was refused, when isValid is false."},
@@ -189,49 +177,17 @@ SECURED_SAFE = [{"bearerAuth": []}, {"cookieAuth": []}]
 COUPON_CODE = {"type": ["string", "null"], "maxLength": 32}
 
 
-def _body(properties: dict[str, Any], required: list[str], example: dict[str, Any]) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": {
-        "type": "object", "required": required, "properties": properties}, "example": example}}}
-
-
-IDEMPOTENCY_KEY = {
-    "name": "Idempotency-Key", "in": "header", "required": False,
-    "description": "Your unique value for this request (a UUID). The same key with the same body within 24 hours "
-                   "returns the first response again (with `Idempotent-Replayed: true`) without running it twice; "
-                   "the same key with another body is 409 IDEMPOTENCY_KEY_REUSED; while the first request runs, "
-                   "409 IDEMPOTENCY_KEY_IN_USE. 5xx answers are not kept.",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
-}
-
-
-def _list_params(cursor: str) -> list[dict[str, Any]]:
-    return [
-        {"name": "limit", "in": "query", "required": False, "description": "Items per page (default 20).",
-         "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
-        {"name": "startingAfter", "in": "query", "required": False,
-         "description": f"A cursor: the {cursor} of the last item of the previous page. Omit for the first page.",
-         "schema": {"type": "string", "minLength": 1, "maxLength": 255}},
-    ]
-
-
-def _list(name: str, item: dict[str, Any], description: str) -> dict[str, Any]:
-    return _json(_success({name: {"type": "array", "items": item},
-                           "hasMore": {"type": "boolean", "description": "Whether another page follows: ask for "
-                                                                          "it with startingAfter."}},
-                          [name, "hasMore"]), description)
-
-
 def _path_param(name: str, description: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "description": description,
             "schema": {"type": "string", "minLength": 1, "maxLength": 255}}
 
 
-CHECKOUT_RESULT = _success({
+CHECKOUT_RESULT = success({
     "status": {"type": "string", "enum": ["REDIRECT", "ENROLLED"],
                "description": "REDIRECT: send the learner to redirectUrl. ENROLLED: the price was 0."},
-    "session": {"oneOf": [_ref("PaymentSession"), {"type": "null"}]},
+    "session": {"oneOf": [ref("PaymentSession"), {"type": "null"}]},
     "redirectUrl": {**NULLABLE_STRING, "description": "Stripe Checkout's hosted page."},
-    "enrollment": _ref("Enrollment"),
+    "enrollment": ref("Enrollment"),
 }, ["status", "session", "redirectUrl"])
 
 PATHS: dict[str, Any] = {
@@ -239,7 +195,7 @@ PATHS: dict[str, Any] = {
         "operationId": "createPaymentSession", "tags": ["Payment sessions"], "security": SECURED,
         "parameters": [IDEMPOTENCY_KEY],
         "summary": "Start a Stripe Checkout for a course (the price is computed by the server)",
-        "requestBody": _body({
+        "requestBody": body({
             "courseId": COURSE_KEY, "couponCode": COUPON_CODE,
             "returnUrl": {"type": ["string", "null"], "format": "uri",
                           "description": "Where Stripe sends the learner after paying; must be on an allowed origin. "
@@ -251,76 +207,76 @@ PATHS: dict[str, Any] = {
                           "returnUrl": "http://127.0.0.1:5000/payment/success",
                           "cancelUrl": "http://127.0.0.1:5000/payment/cancel"}),
         "responses": {
-            "201": _json(CHECKOUT_RESULT, "A payment session to pay (REDIRECT), or enrolled at once (price 0)."),
-            "202": _json(_success({"status": {"const": "WAITLISTED"}, "session": {"type": "null"},
+            "201": json(CHECKOUT_RESULT, "A payment session to pay (REDIRECT), or enrolled at once (price 0)."),
+            "202": json(success({"status": {"const": "WAITLISTED"}, "session": {"type": "null"},
                                    "redirectUrl": {"type": "null"}, "message": {"type": "string"}},
                                   ["status", "session", "redirectUrl"]),
                          "The course is full: the learner joined its waiting list."),
-            **_errors(400, 401, 403, 404, 409, 415, 422, 429, 503),
+            **errors(400, 401, 403, 404, 409, 415, 422, 429, 503),
         },
     }},
     "/api/payments/sessions/{id}": {"get": {
         "operationId": "getPaymentSession", "tags": ["Payment sessions"], "security": SECURED_SAFE,
         "summary": "One of the caller's payment sessions",
         "parameters": [_path_param("id", "The payment session id (`ps_…`).")],
-        "responses": {"200": _json(_success({"session": _ref("PaymentSession")}, ["session"]), "The session."),
-                      **_errors(401, 403, 404, 429)},
+        "responses": {"200": json(success({"session": ref("PaymentSession")}, ["session"]), "The session."),
+                      **errors(401, 403, 404, 429)},
     }},
     "/api/payments/sessions/stripe/{stripeId}": {"get": {
         "operationId": "getPaymentSessionByStripeId", "tags": ["Payment sessions"], "security": [],
         "summary": "A payment session's status by its Stripe Checkout Session id (public, no personal data)",
         "parameters": [_path_param("stripeId", "The Stripe Checkout Session id (`cs_…`).")],
-        "responses": {"200": _json(_success({"session": _ref("PublicPaymentSession")}, ["session"]), "The status."),
-                      **_errors(404, 429)},
+        "responses": {"200": json(success({"session": ref("PublicPaymentSession")}, ["session"]), "The status."),
+                      **errors(404, 429)},
     }},
     "/api/payments/sessions/{id}/cancel": {"post": {
         "operationId": "cancelPaymentSession", "tags": ["Payment sessions"], "security": SECURED,
         "summary": "Cancel a pending payment session (its Stripe session is expired, its coupon use released)",
         "parameters": [_path_param("id", "The payment session id (`ps_…`)."), IDEMPOTENCY_KEY],
-        "responses": {"200": _json(_success({"session": _ref("PaymentSession")}, ["session"]),
+        "responses": {"200": json(success({"session": ref("PaymentSession")}, ["session"]),
                                    "The session: CANCELLED, or COMPLETED if Stripe had already taken the payment."),
-                      **_errors(400, 401, 403, 404, 409, 429, 503)},
+                      **errors(400, 401, 403, 404, 409, 429, 503)},
     }},
     "/api/payments/coupons/validate": {"post": {
         "operationId": "validateCoupon", "tags": ["Coupons"], "security": SECURED,
         "summary": "Price a course with a coupon code for the caller",
-        "requestBody": _body({"code": {"type": "string", "minLength": 1, "maxLength": 32}, "courseId": COURSE_KEY,
+        "requestBody": body({"code": {"type": "string", "minLength": 1, "maxLength": 32}, "courseId": COURSE_KEY,
                               "amount": {"description": "Ignored, whatever its type (the spec's client sends a "
                                                         "number of its own): the price always comes from the "
                                                         "server."}},
                              ["code", "courseId"], {"code": "WELCOME10", "courseId": "python-foundations", "amount": 4900}),
-        "responses": {"200": _json(_ref("CouponValidation"), "The quote; isValid false with the refusal."),
-                      **_errors(400, 401, 403, 404, 415, 429)},
+        "responses": {"200": json(ref("CouponValidation"), "The quote; isValid false with the refusal."),
+                      **errors(400, 401, 403, 404, 415, 429)},
     }},
     "/api/payments/coupons/active": {"get": {
         "operationId": "listActiveCoupons", "tags": ["Coupons"], "security": [],
         "summary": "Public coupons that can be used now (private codes are never listed)",
-        "parameters": _list_params("code"),
-        "responses": {"200": _list("coupons", _ref("PublicCoupon"), "The public coupons, by code."),
-                      **_errors(400, 429)},
+        "parameters": list_params("code"),
+        "responses": {"200": list_response("coupons", ref("PublicCoupon"), "The public coupons, by code."),
+                      **errors(400, 429)},
     }},
     "/api/payments/enrollments": {
         "post": {
             "operationId": "createEnrollment", "tags": ["Enrollments"], "security": SECURED,
             "parameters": [IDEMPOTENCY_KEY],
             "summary": "Enroll in a free course (or with a 100% coupon, or an invitation); idempotent",
-            "requestBody": _body({"courseId": COURSE_KEY, "couponCode": COUPON_CODE,
+            "requestBody": body({"courseId": COURSE_KEY, "couponCode": COUPON_CODE,
                                   "invitationCode": {"type": ["string", "null"], "maxLength": 40}}, ["courseId"],
                                  {"courseId": "intro-to-git"}),
             "responses": {
-                "201": _json(_success({"enrollment": _ref("Enrollment"), "created": {"const": True}},
+                "201": json(success({"enrollment": ref("Enrollment"), "created": {"const": True}},
                                       ["enrollment", "created"]), "Enrolled now."),
-                "200": _json(_success({"enrollment": _ref("Enrollment"), "created": {"const": False}},
+                "200": json(success({"enrollment": ref("Enrollment"), "created": {"const": False}},
                                       ["enrollment", "created"]), "Already enrolled: nothing changed."),
-                **_errors(400, 401, 402, 403, 404, 409, 415, 422, 429),
+                **errors(400, 401, 402, 403, 404, 409, 415, 422, 429),
             },
         },
         "get": {
             "operationId": "listEnrollments", "tags": ["Enrollments"], "security": SECURED_SAFE,
             "summary": "The caller's enrollments",
-            "parameters": _list_params("id"),
-            "responses": {"200": _list("enrollments", _ref("Enrollment"), "Newest first."),
-                          **_errors(400, 401, 403, 429)},
+            "parameters": list_params("id"),
+            "responses": {"200": list_response("enrollments", ref("Enrollment"), "Newest first."),
+                          **errors(400, 401, 403, 429)},
         },
     },
     "/api/payments/enrollments/course/{courseId}": {"get": {
@@ -328,8 +284,8 @@ PATHS: dict[str, Any] = {
         "summary": "The caller's enrollment in one course",
         "parameters": [{"name": "courseId", "in": "path", "required": True, "description": "Course id or slug.",
                         "schema": {"type": "string", "minLength": 1, "maxLength": 120}, "example": "intro-to-git"}],
-        "responses": {"200": _json(_success({"enrollment": _ref("Enrollment")}, ["enrollment"]), "The enrollment."),
-                      **_errors(401, 403, 404, 429)},
+        "responses": {"200": json(success({"enrollment": ref("Enrollment")}, ["enrollment"]), "The enrollment."),
+                      **errors(401, 403, 404, 429)},
     }},
     "/api/payments/webhooks/stripe": {"post": {
         "operationId": "stripeWebhook", "tags": ["Webhooks"], "security": [],
@@ -358,14 +314,17 @@ def spec() -> dict[str, Any]:
                            "or the browser session cookie plus `X-CSRFToken` for unsafe methods. See docs/api.md.",
         },
         "servers": [{"url": "/"}],
-        "tags": [{"name": "Payment sessions"}, {"name": "Coupons"}, {"name": "Enrollments"}, {"name": "Webhooks"}],
-        "paths": PATHS,
+        "tags": [{"name": "Payment sessions"}, {"name": "Coupons"}, {"name": "Enrollments"}, {"name": "Webhooks"},
+                 {"name": "Back office", "description": "Staff and admin accounts; tokens with staff:read / "
+                                                        "staff:write."}],
+        "paths": {**PATHS, **openapi_staff.PATHS},
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **openapi_staff.SCHEMAS},
             "responses": {f"E{status}": _error_response(status) for status in ERROR_DESCRIPTIONS},
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer",
-                               "description": "A personal API token (`lp_…`, from /account) or a JWT from the "
+                               "description": "A personal API token (`lp_…`, from /account, with the scopes chosen "
+                                              "there: read, write, staff:read, staff:write) or a JWT from the "
                                               "configured OpenID Connect issuer (aud = OIDC_AUDIENCE)."},
                 "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "session",
                                "description": "The browser session after signing in on the site."},

@@ -8,7 +8,7 @@ names mapped to the API's camelCase). Unauthenticated calls are answered in auth
 from flask import Blueprint, current_app, jsonify, url_for
 from flask_limiter.util import get_remote_address
 
-from blueprints.api import openapi, serializers
+from blueprints.api import openapi, serializers, staff
 from blueprints.api.auth import address_rate_limit, api_rate_limit, login_required, rate_limit_key
 from blueprints.api.idempotent import idempotent
 from blueprints.api.validation import Fields, PageRequest, ValidationFailed, json_body
@@ -20,16 +20,26 @@ from services.coupons import redemptions, pricing
 from services.courses import catalog
 from services.learning import enrollments
 from services.payments import checkout
-from services.errors import Conflict, DomainError, NotFound
+from services.errors import Conflict, DomainError, FieldErrors, NotFound
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+bp.register_blueprint(staff.bp)  # /api/staff/…: same envelope, handlers, CORS and limits
 # Bearer requests cannot be forged cross-site; cookie requests are checked in auth.py.
 csrf.exempt(bp)
+csrf.exempt(staff.bp)
 limiter.limit(api_rate_limit, key_func=rate_limit_key, scope="api")(bp)
 limiter.limit(address_rate_limit, key_func=get_remote_address, scope="api-address")(bp)
 
 # Services name form fields in snake_case; the API's fields are the spec's camelCase.
-FIELD_NAMES = {"coupon_code": "couponCode", "invitation_code": "invitationCode", "course": "courseId"}
+FIELD_NAMES = {"coupon_code": "couponCode", "invitation_code": "invitationCode", "course": "courseId",
+               "value": "discountValue", "course_ids": "applicableCourses", "price": "priceAmount"}
+
+
+def api_field(name: str) -> str:
+    if name in FIELD_NAMES:
+        return FIELD_NAMES[name]
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
 
 
 @bp.errorhandler(ValidationFailed)
@@ -37,9 +47,16 @@ def validation_failed(error: ValidationFailed):
     return json_error(error.status, error.code, error.message, error.fields)
 
 
+@bp.errorhandler(FieldErrors)
+def field_errors(error: FieldErrors):
+    """Several rule violations at once (the staff services'), each on its API field."""
+    return json_error(error.status, error.code, "Some fields are invalid.",
+                      {api_field(name): message for name, message in error.errors.items()})
+
+
 @bp.errorhandler(DomainError)
 def domain_error(error: DomainError):
-    fields = {FIELD_NAMES.get(error.field, error.field): error.message} if error.field else None
+    fields = {api_field(error.field): error.message} if error.field else None
     return json_error(error.status, error.code, error.message, fields)
 
 

@@ -5,12 +5,13 @@ responses against that description.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from flask import current_app, url_for
 
-from models import Coupon, Course, DiscountType, Enrollment, PaymentSession
+from models import Coupon, CouponRedemption, Course, DiscountType, Enrollment, PaymentSession, User
+from services.coupons import admin as coupon_admin
 from services.coupons.pricing import Quote
 from services.learning import access
 
@@ -156,3 +157,88 @@ def quote(result: Quote, code: str | None) -> dict[str, Any]:
         "refusalCode": result.refusal_code,
         "message": result.refusal_message,
     }
+
+
+# --- the back office (staff endpoints) ---------------------------------------------------
+
+def person(user: User) -> dict[str, Any]:
+    return {"id": user.id, "email": user.email, "name": user.name}
+
+
+def _percent(value) -> int | float | None:
+    return None if value is None else (int(value) if value == int(value) else float(value))
+
+
+def staff_coupon(coupon: Coupon, now: datetime, live_reservations: int | None = None) -> dict[str, Any]:
+    percent = coupon.discount_type == DiscountType.PERCENTAGE
+    return {
+        "id": coupon.id,
+        "code": coupon.code,
+        "name": coupon.name,
+        "description": coupon.description,
+        "discountType": coupon.discount_type.value,
+        "discountValue": _percent(coupon.percent_off) if percent else coupon.amount_off,
+        "percentOff": _percent(coupon.percent_off) if percent else None,
+        "amountOff": None if percent else coupon.amount_off,
+        "currency": coupon.currency,
+        "maxUses": coupon.max_uses,
+        "currentUses": coupon.current_uses,
+        "liveReservations": live_reservations,
+        "perLearnerLimit": coupon.per_learner_limit,
+        "isActive": coupon.is_active,
+        "isPublic": coupon.is_public,
+        "status": coupon_admin.status_of(coupon, now).upper(),
+        "validFrom": iso(coupon.valid_from),
+        "validUntil": iso(coupon.valid_until),
+        "minimumAmount": coupon.minimum_amount,
+        "maximumDiscount": coupon.maximum_discount,
+        "applicableCourses": [course_ref(course) for course in coupon.applicable_courses],
+        "batchId": coupon.batch_id,
+        "createdAt": iso(coupon.created_at),
+        "updatedAt": iso(coupon.updated_at),
+    }
+
+
+def redemption(item: CouponRedemption) -> dict[str, Any]:
+    return {
+        "id": item.id, "status": item.status.value, "user": person(item.user), "course": course_ref(item.course),
+        "paymentSessionId": item.payment_session_id, "enrollmentId": item.enrollment_id,
+        "discountAmount": item.discount_amount, "currency": item.currency, "reservedAt": iso(item.reserved_at),
+        "redeemedAt": iso(item.redeemed_at), "releasedAt": iso(item.released_at),
+    }
+
+
+def staff_course(course: Course) -> dict[str, Any]:
+    return {
+        "id": course.id, "slug": course.slug, "title": course.title, "shortDescription": course.short_description,
+        "description": course.description, "priceAmount": course.price_amount, "currency": course.currency,
+        "enrollmentType": course.enrollment_type.value, "isPublished": course.is_published,
+        "capacity": course.capacity, "lectureCount": len(course.lectures),
+        "createdAt": iso(course.created_at), "updatedAt": iso(course.updated_at),
+    }
+
+
+def staff_payment(session: PaymentSession) -> dict[str, Any]:
+    return {**payment_session(session), "user": person(session.user), "latestChargeId": session.latest_charge_id,
+            "needsReview": session.needs_review, "reviewReason": session.review_reason,
+            "refundable": max(session.final_amount - session.amount_refunded, 0)}
+
+
+def timeline_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {"at": iso(item["at"]), "kind": item["kind"], "title": item["title"], "who": item["who"],
+            "detail": item.get("detail"), "status": item.get("status"), "eventId": item.get("event_id"),
+            "before": item.get("before"), "after": item.get("after")}
+
+
+def staff_enrollment(item: Enrollment) -> dict[str, Any]:
+    return {**enrollment(item), "user": person(item.user), "statusReason": item.status_reason,
+            "revokedAt": iso(item.revoked_at)}
+
+
+def analytics_table(table) -> dict[str, Any]:
+    def cell(value):
+        return value.isoformat() if isinstance(value, date) else value
+
+    return {"name": table.name, "title": table.title,
+            "columns": [{"key": column.key, "label": column.label, "kind": column.kind} for column in table.columns],
+            "rows": [{key: cell(value) for key, value in row.items()} for row in table.rows]}

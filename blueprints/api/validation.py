@@ -6,6 +6,10 @@ a dependency for what a dozen lines do. Every failure becomes a 400 VALIDATION_E
 """
 from __future__ import annotations
 
+import math
+import re
+from datetime import date, datetime, timezone
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,6 +17,9 @@ from flask import request
 
 from services import pagination
 from services.errors import DomainError
+
+
+DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class ValidationFailed(DomainError):
@@ -85,6 +92,76 @@ class Fields:
             return None
         return value
 
+    def has(self, name: str) -> bool:
+        return name in self.body
+
+    def integer(self, name: str, *, minimum: int = 0, maximum: int = 2_147_483_647,
+                required: bool = False) -> int | None:
+        """A whole number (JSON integer) in range; None when absent or null."""
+        value = self.body.get(name)
+        if value is None:
+            if required:
+                self.errors[name] = "This field is required."
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+            self.errors[name] = f"Must be a whole number from {minimum} to {maximum}."
+            return None
+        return value
+
+    def number(self, name: str) -> Decimal | None:
+        """A JSON number (a percentage: not money), exactly as sent."""
+        value = self.body.get(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            self.errors[name] = "Must be a number."
+            return None
+        return Decimal(str(value))
+
+    def boolean(self, name: str) -> bool | None:
+        value = self.body.get(name)
+        if value is not None and not isinstance(value, bool):
+            self.errors[name] = "Must be true or false."
+            return None
+        return value
+
+    def choice(self, name: str, choices, *, required: bool = False) -> str | None:
+        value = self.string(name, required=required, max_length=40)
+        if value is not None and value not in choices:
+            self.errors[name] = f"Must be one of {', '.join(choices)}."
+            return None
+        return value
+
+    def timestamp(self, name: str) -> datetime | None:
+        """An ISO 8601 time with its offset (`2026-12-01T00:00:00Z`), as aware UTC."""
+        value = self.string(name, max_length=40)
+        if value is None:
+            return None
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            parsed = None
+        if parsed is None or parsed.tzinfo is None or not 1970 <= parsed.year <= 9999:
+            self.errors[name] = "Must be an ISO 8601 time with a zone, like 2026-12-01T00:00:00Z."
+            return None
+        return parsed.astimezone(timezone.utc)
+
+    def course_keys(self, name: str) -> list[str] | None:
+        value = self.body.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, list) or len(value) > 500:
+            self.errors[name] = "Must be a list of course ids or slugs."
+            return None
+        keys = []
+        for item in value:
+            if isinstance(item, bool) or not isinstance(item, (str, int)) or not str(item).strip() \
+                    or len(str(item)) > 120 or _has_control_characters(str(item)):
+                self.errors[name] = "Must be a list of course ids or slugs."
+                return None
+            keys.append(str(item).strip())
+        return keys
+
     def redirect_url(self, name: str, allowed_origins: list[str]) -> str | None:
         """An absolute http(s) URL on one of the allowed origins: no open redirects."""
         value = self.string(name, max_length=2000)
@@ -123,6 +200,51 @@ class PageRequest:
                 self.starting_after = int(text)
         if errors:
             raise ValidationFailed(errors)
+
+
+def query_day(name: str) -> date | None:
+    """A day (`2026-11-26`) from the query string; a 400 on the field for anything else."""
+    text = request.args.get(name)
+    if not text:
+        return None
+    try:
+        if not DAY.fullmatch(text):
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationFailed({name: "Must be a day like 2026-11-26."}) from None
+
+
+def query_choice(name: str, choices) -> str:
+    text = request.args.get(name, "")
+    if text and text not in choices:
+        raise ValidationFailed({name: f"Must be one of {', '.join(choices)}."})
+    return text
+
+
+def query_int(name: str) -> int | None:
+    text = request.args.get(name)
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit() and len(text) <= 9):
+        raise ValidationFailed({name: "Must be a whole number."})
+    return int(text)
+
+
+def query_bool(name: str) -> bool | None:
+    text = request.args.get(name)
+    if text is None or text == "":
+        return None
+    if text not in ("true", "false"):
+        raise ValidationFailed({name: "Must be true or false."})
+    return text == "true"
+
+
+def query_text(name: str, max_length: int = 200) -> str:
+    text = request.args.get(name, "")
+    if len(text) > max_length or _has_control_characters(text):
+        raise ValidationFailed({name: f"At most {max_length} characters, no control characters."})
+    return text
 
 
 CONTROL_CHARACTERS_MESSAGE = "Must not contain control characters."

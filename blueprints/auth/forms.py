@@ -1,6 +1,6 @@
 """Forms of the auth blueprint."""
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
+from wtforms import BooleanField, EmailField, PasswordField, SelectMultipleField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from services.people.accounts import PASSWORD_RULES
@@ -25,6 +25,9 @@ class SignInForm(FlaskForm):
 class ApiTokenForm(FlaskForm):
     name = StringField("Token name", validators=[DataRequired(), Length(max=80)],
                        description="For example the app or script that will use it.")
+    # Choices are the scopes the account's role allows (set by the view); the rules are
+    # services/people/api_tokens.py's, which refuses staff scopes for other accounts anyway.
+    scopes = SelectMultipleField("What it may do", default=["read", "write"], validate_choice=False)
     submit = SubmitField("Create token")
 
 

@@ -155,7 +155,7 @@ def account():
     new_token = None
     if form.validate_on_submit():
         try:
-            _, new_token = api_tokens.create(current_user, form.name.data)
+            _, new_token = api_tokens.create(current_user, form.name.data, scopes=form.scopes.data)
         except DomainError as error:
             errors_onto(form, error, "name")
         else:
@@ -196,8 +196,11 @@ def change_password():
 def _account_page(form: ApiTokenForm | None = None, password_form: ChangePasswordForm | None = None,
                   new_token: str | None = None):
     # The plaintext token must not be kept by a cache or shown again by the back button.
+    form = form or ApiTokenForm(formdata=None)
+    form.scopes.choices = [(scope, api_tokens.SCOPE_LABELS[scope]) for scope in api_tokens.SCOPES
+                           if scope in api_tokens.scopes_for_role(current_user)]
     return _private(render_template(
-        "auth/account.html", form=form or ApiTokenForm(formdata=None), new_token=new_token,
+        "auth/account.html", form=form, new_token=new_token,
         password_form=password_form or ChangePasswordForm(formdata=None),
         tokens=api_tokens.active_tokens(current_user)))
 

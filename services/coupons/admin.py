@@ -236,15 +236,21 @@ def status_of(coupon: Coupon, now: datetime) -> str:
     return "active"
 
 
-def search(*, q: str = "", status: str = "", sort: str = "created", descending: bool = True,
-           page: int = 1, per_page: int = 25, now: datetime):
-    """A page of coupons for the staff list, and {coupon id: live reservations} for that page."""
+def search_query(*, q: str = "", status: str = "", now: datetime) -> sa.Select:
+    """The coupons matching the staff list's search text and status filter (unordered)."""
     query = db.select(Coupon)
     if q.strip():
         pattern = f"%{q.strip().lower()}%"
         query = query.where(sa.or_(sa.func.lower(Coupon.code).like(pattern), sa.func.lower(Coupon.name).like(pattern)))
     if status in STATUSES:
         query = query.where(status_condition(status, now))
+    return query
+
+
+def search(*, q: str = "", status: str = "", sort: str = "created", descending: bool = True,
+           page: int = 1, per_page: int = 25, now: datetime):
+    """A page of coupons for the staff list, and {coupon id: live reservations} for that page."""
+    query = search_query(q=q, status=status, now=now)
     column = SORTS.get(sort, Coupon.created_at)
     query = query.order_by(column.desc() if descending else column.asc(), Coupon.id.desc())
     rows = db.paginate(query, page=page, per_page=per_page, error_out=False, count=True)

@@ -137,6 +137,25 @@ def update(course: Course, data: CourseInput, *, actor: User) -> Course:
     return course
 
 
+def set_published(course: Course, published: bool, *, actor: User) -> Course:
+    """Publish (shown in the catalog, on sale) or unpublish a course; audited."""
+    if course.is_published != published:
+        before = {"is_published": course.is_published}
+        course.is_published = published
+        db.session.flush()
+        audit.record("course.published" if published else "course.unpublished", course, actor=actor,
+                     before=before, after={"is_published": published})
+    return course
+
+
+def list_query(*, published: bool | None = None) -> sa.Select:
+    """Courses for staff lists, optionally only (un)published ones (unordered)."""
+    query = db.select(Course)
+    if published is not None:
+        query = query.where(Course.is_published.is_(published))
+    return query
+
+
 def get_lecture(course: Course, lecture_id: int) -> Lecture:
     lecture = db.session.get(Lecture, lecture_id)
     if lecture is None or lecture.course_id != course.id:

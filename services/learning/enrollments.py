@@ -50,13 +50,19 @@ def for_user(user: User) -> list[Enrollment]:
         for_user_query(user).order_by(Enrollment.enrolled_at.desc(), Enrollment.id.desc())))
 
 
-def for_course(course: Course, *, status: str = "", page: int = 1):
-    """A page of the course's enrollments for staff, newest first; `status` filters by name."""
+def for_course_query(course: Course, *, status: str = "") -> sa.Select:
+    """The course's enrollments with their learners (unordered); `status` filters by name."""
     query = db.select(Enrollment).options(joinedload(Enrollment.user)).where(Enrollment.course_id == course.id)
     if status in EnrollmentStatus.__members__:
         query = query.where(Enrollment.status == EnrollmentStatus(status))
-    return db.paginate(query.order_by(Enrollment.enrolled_at.desc(), Enrollment.id.desc()), page=page,
-                       per_page=50, error_out=False)
+    return query
+
+
+def for_course(course: Course, *, status: str = "", page: int = 1):
+    """A page of the course's enrollments for staff, newest first; `status` filters by name."""
+    return db.paginate(for_course_query(course, status=status).order_by(Enrollment.enrolled_at.desc(),
+                                                                       Enrollment.id.desc()),
+                       page=page, per_page=50, error_out=False)
 
 
 def in_course(course: Course, enrollment_id: int) -> Enrollment | None:

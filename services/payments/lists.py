@@ -23,8 +23,9 @@ def _day(text: str | None) -> date | None:
         return None
 
 
-def payments(*, status: str = "", course_id: int | None = None, coupon: str = "", start: str = "",
-             end: str = "", q: str = "", flagged: bool = False, page: int = 1):
+def payments_query(*, status: str = "", course_id: int | None = None, coupon: str = "", start: str = "",
+                   end: str = "", q: str = "", flagged: bool = False) -> sa.Select:
+    """The payment sessions matching the staff list's filters and search (unordered)."""
     query = db.select(PaymentSession).options(joinedload(PaymentSession.user), joinedload(PaymentSession.course))
     if status in PaymentSessionStatus.__members__:
         query = query.where(PaymentSession.status == PaymentSessionStatus(status))
@@ -45,8 +46,12 @@ def payments(*, status: str = "", course_id: int | None = None, coupon: str = ""
             User.email.like(f"%{term.lower()}%"), PaymentSession.id == term,
             PaymentSession.stripe_session_id == term, PaymentSession.payment_intent_id == term,
             PaymentSession.latest_charge_id == term))
-    return db.paginate(query.order_by(PaymentSession.created_at.desc(), PaymentSession.id), page=page,
-                       per_page=PER_PAGE, error_out=False)
+    return query
+
+
+def payments(*, page: int = 1, **filters):
+    return db.paginate(payments_query(**filters).order_by(PaymentSession.created_at.desc(), PaymentSession.id),
+                       page=page, per_page=PER_PAGE, error_out=False)
 
 
 def payment(payment_id: str) -> PaymentSession | None:

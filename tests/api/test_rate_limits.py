@@ -47,3 +47,16 @@ def test_made_up_tokens_hit_the_address_ceiling(client):
                 for i in range(9)]
     assert statuses[:8] == [401] * 8
     assert statuses[8] == 429
+
+
+def test_the_staff_endpoints_share_the_api_limits(client, staff):
+    from services.people import api_tokens
+    from extensions import db
+
+    _, plaintext = api_tokens.create(staff, "office", scopes=["staff:read"])
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {plaintext}"}
+    for _ in range(3):
+        response = client.get("/api/staff/coupons", headers=headers)
+        assert response.status_code == 200 and response.headers["X-RateLimit-Limit"] == "3"
+    _assert_429(client.get("/api/staff/coupons", headers=headers))

@@ -70,7 +70,8 @@ def test_account_page_creates_a_token_shown_once_and_revokes_it(client, learner)
     login(client, learner.email)
     page = client.get("/account")
     assert page.status_code == 200 and learner.email in page.get_data(as_text=True)
-    created = client.post("/account", data={"name": "My laptop", "csrf_token": csrf_token(client, "/account")})
+    created = client.post("/account", data={"name": "My laptop", "scopes": ["read", "write"],
+                                            "csrf_token": csrf_token(client, "/account")})
     html = created.get_data(as_text=True)
     assert created.headers["Cache-Control"] == "no-store"
     plaintext = re.search(r'<code id="new-token">(lp_[^<]+)</code>', html).group(1)
