@@ -107,8 +107,11 @@ def create_session(user):
 
 def return_url_origins() -> list[str]:
     """The origins a client may name in `returnUrl`/`cancelUrl` (the one rule for them; no open
-    redirects). Without those fields the URLs are on FRONTEND_URL, never the request's Host."""
-    return current_app.config["ALLOWED_REDIRECT_ORIGINS"]
+    redirects): ALLOWED_REDIRECT_ORIGINS, and the frontends trusted to call us cross-origin
+    (CORS_ALLOWED_ORIGINS), whose pages send the learner back to themselves. Without those
+    fields the URLs are on FRONTEND_URL, never the request's Host."""
+    config = current_app.config
+    return [*config["ALLOWED_REDIRECT_ORIGINS"], *(config.get("CORS_ALLOWED_ORIGINS") or [])]
 
 
 def _site_url(endpoint: str) -> str:
