@@ -156,8 +156,9 @@ class User(UserMixin, db.Model):
     is_disabled: Mapped[bool] = mapped_column(default=False)
     oidc_issuer: Mapped[str | None] = mapped_column(sa.String(255))
     oidc_subject: Mapped[str | None] = mapped_column(sa.String(255))
-    # One Stripe Customer per learner, never shared (services/payments/stripe_customers.py).
-    stripe_customer_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
+    # One Stripe Customer per learner, never shared (services/payments/stripe_customers.py). A
+    # unique index, not a constraint: adding it needs no rebuild of `users` on SQLite.
+    stripe_customer_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # "Still thinking about it?" mails after an abandoned checkout (a setting on /account and

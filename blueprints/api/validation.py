@@ -1,7 +1,7 @@
 """Parsing JSON request bodies into checked values, with one message per bad field.
 
-Deliberately small: each endpoint takes two to four fields, and a schema library would add
-a dependency for what a dozen lines do. Every failure becomes a 400 VALIDATION_ERROR whose
+Deliberately small: each endpoint takes a handful of typed fields, and a schema library would
+add a dependency for what a few lines each do. Every failure becomes a 400 VALIDATION_ERROR whose
 `fields` names each bad field, so clients can show the message next to the input.
 """
 from __future__ import annotations
@@ -82,15 +82,6 @@ class Fields:
             self.errors[name] = CONTROL_CHARACTERS_MESSAGE
             return None
         return value.strip()
-
-    def amount(self, name: str) -> int | None:
-        value = self.body.get(name)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            self.errors[name] = "Must be a whole number of minor units (cents), 0 or more."
-            return None
-        return value
 
     def has(self, name: str) -> bool:
         return name in self.body
