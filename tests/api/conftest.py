@@ -28,3 +28,12 @@ def other_learner(app):
 @pytest.fixture
 def other_auth(other_learner):
     return bearer(other_learner)
+
+
+@pytest.fixture
+def two_apps(app_overrides, database_url):
+    """Two app instances on the one test database, as two servers behind a load balancer."""
+    from app import create_app
+    from tests.conftest import _base_config
+
+    return [create_app({**_base_config(database_url), **app_overrides}) for _ in range(2)]

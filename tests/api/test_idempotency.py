@@ -1,7 +1,6 @@
 """Idempotency-Key on POST /sessions, /sessions/{id}/cancel and /enrollments (Stripe's semantics):
 same key and body → the stored response; other body → 409; in flight → 409; kept 24 hours;
 shared by every instance through the database."""
-import threading
 from datetime import timedelta
 
 import pytest
@@ -10,6 +9,7 @@ from extensions import db
 from models import Enrollment, IdempotencyKey, PaymentSession, utcnow
 from services import idempotency
 from tests import factories
+from tests.isolation import run_in_threads
 
 SESSIONS = "/api/payments/sessions"
 ENROLL = "/api/payments/enrollments"
@@ -111,15 +111,6 @@ def test_malformed_keys_are_400(client, auth, free_course, key):
     assert response.status_code == 400 and response.get_json()["error"]["code"] == "INVALID_IDEMPOTENCY_KEY"
 
 
-@pytest.fixture
-def two_apps(app_overrides, database_url):
-    """Two app instances on the one test database, as two servers behind a load balancer."""
-    from app import create_app
-    from tests.conftest import _base_config
-
-    return [create_app({**_base_config(database_url), **app_overrides}) for _ in range(2)]
-
-
 def test_two_instances_share_keys(two_apps, sandbox, auth, paid_course):
     body = {"courseId": paid_course.slug}
     responses = []
@@ -133,25 +124,20 @@ def test_two_instances_share_keys(two_apps, sandbox, auth, paid_course):
     assert _count(PaymentSession) == 1 and len(sandbox.state.sessions) == 1
 
 
-def test_two_instances_racing_with_one_key_run_it_once(two_apps, sandbox, auth, paid_course):
-    body, barrier, results, errors = {"courseId": paid_course.slug}, threading.Barrier(2), [], []
+def _on(instance, request):
+    """A job for run_in_threads that makes its request through another app instance."""
+    def job():
+        with instance.app_context():
+            response = request(instance.test_client())
+            return response.status_code, response.get_json()
+    return job
 
-    def call(instance):
-        try:
-            with instance.app_context():
-                barrier.wait(timeout=10)
-                response = _post(instance.test_client(), SESSIONS, body, auth, "race")
-                results.append((response.status_code, response.get_json()))
-                db.session.remove()
-        except Exception as error:  # surfaced below
-            errors.append(error)
 
-    threads = [threading.Thread(target=call, args=(instance,)) for instance in two_apps]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not errors, errors
+def test_two_instances_racing_with_one_key_run_it_once(app, two_apps, sandbox, auth, paid_course):
+    body = {"courseId": paid_course.slug}
+    results = run_in_threads(app, [_on(instance, lambda client: _post(client, SESSIONS, body, auth, "race"))
+                                   for instance in two_apps])
+    assert all(isinstance(result, tuple) for result in results), results
     statuses = sorted(status for status, _ in results)
     # The loser either waited and got the stored response, or found the key in flight.
     assert statuses in ([201, 201], [201, 409]), results

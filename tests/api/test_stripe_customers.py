@@ -1,14 +1,12 @@
 """One Stripe Customer per learner: created at the first checkout, reused by every later one,
 shown on the payment sessions, and created once even when checkouts race."""
-import threading
-
-import pytest
 
 from extensions import db
 from models import User
 from tests import factories
 from tests.api.builders import start_session
 from tests.api.conftest import FRONTEND
+from tests.isolation import run_in_threads
 
 
 def test_the_first_checkout_creates_the_customer_and_later_ones_reuse_it(client, sandbox, auth, learner,
@@ -52,38 +50,19 @@ def test_when_stripe_cannot_create_the_customer_the_checkout_fails_cleanly(clien
     assert db.session.get(User, learner.id).stripe_customer_id is None
 
 
-@pytest.fixture
-def two_apps(app_overrides, database_url):
-    """Two app instances on the one test database, as two servers behind a load balancer."""
-    from app import create_app
-    from tests.conftest import _base_config
-
-    return [create_app({**_base_config(database_url), **app_overrides}) for _ in range(2)]
-
-
-def test_racing_first_checkouts_of_one_learner_create_one_customer(two_apps, sandbox, auth, learner):
+def test_racing_first_checkouts_of_one_learner_create_one_customer(app, two_apps, sandbox, auth, learner):
     courses = [factories.course(price=3000 + n).slug for n in range(2)]
-    barrier, results, errors = threading.Barrier(2), [], []
 
     def checkout(instance, slug):
-        try:
+        def job():
             with instance.app_context():
-                client = instance.test_client()
-                barrier.wait(timeout=10)
-                response = client.post("/api/payments/sessions", headers=auth, json={
+                response = instance.test_client().post("/api/payments/sessions", headers=auth, json={
                     "courseId": slug, "returnUrl": f"{FRONTEND}/done"})
-                results.append((response.status_code, response.get_json()))
-                db.session.remove()
-        except Exception as error:  # surfaced below
-            errors.append(error)
+                return response.status_code, response.get_json()
+        return job
 
-    threads = [threading.Thread(target=checkout, args=pair) for pair in zip(two_apps, courses)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not errors, errors
-    assert [status for status, _ in results] == [201, 201], results
+    results = run_in_threads(app, [checkout(instance, slug) for instance, slug in zip(two_apps, courses)])
+    assert [result[0] for result in results] == [201, 201], results
     customers = {body["session"]["stripeCustomerId"] for _, body in results}
     assert len(customers) == 1 and list(sandbox.state.customers) == list(customers)
     db.session.expire_all()
