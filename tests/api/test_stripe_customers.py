@@ -1,6 +1,5 @@
 """One Stripe Customer per learner: created at the first checkout, reused by every later one,
 shown on the payment sessions, and created once even when checkouts race."""
-
 from extensions import db
 from models import User
 from tests import factories
