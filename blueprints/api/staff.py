@@ -21,7 +21,7 @@ from extensions import db
 from models import (Coupon, Course, DiscountType, Enrollment, EnrollmentSource, EnrollmentStatus, EnrollmentType,
                     PaymentSession, PaymentSessionStatus, utcnow)
 from services import analytics, pagination
-from services.coupons import admin as coupon_admin
+from services.coupons import admin as coupon_admin, redemptions
 from services.courses import admin as course_admin, catalog
 from services.errors import NotFound
 from services.learning import enrollments
@@ -165,8 +165,8 @@ def bulk_generate(user, coupon_id: int):
 @staff_read
 def coupon_usage(user, coupon_id: int):
     coupon, now = coupon_admin.get(coupon_id), utcnow()
-    reserved = coupon_admin.live_reservation_count(coupon, now)
-    return ok(coupon=serializers.staff_coupon(coupon, now, reserved), totals=coupon_admin.totals(coupon),
+    reserved = redemptions.live_reservations(coupon, now)
+    return ok(coupon=serializers.staff_coupon(coupon, now, reserved), totals=redemptions.usage_totals(coupon),
               redemptions=[serializers.redemption(item) for item in coupon_admin.recent_redemptions(coupon, 100)])
 
 

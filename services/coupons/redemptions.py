@@ -54,7 +54,7 @@ def applies_to_course(course_id):
 def public_active_query(now: datetime) -> sa.Select:
     """Public, active coupons inside their validity window that still have uses left (unordered)."""
     reserved = (db.select(sa.func.count()).select_from(CouponRedemption)
-                .where(CouponRedemption.coupon_id == Coupon.id, _live(now)).scalar_subquery())
+                .where(CouponRedemption.coupon_id == Coupon.id, live_condition(now)).scalar_subquery())
     return db.select(Coupon).where(
         Coupon.is_public.is_(True), Coupon.is_active.is_(True),
         sa.or_(Coupon.valid_from.is_(None), Coupon.valid_from <= now),
