@@ -7,7 +7,7 @@ Existing tokens get the scopes `read write`: what they could do before (no staff
 existed), so no token gains staff access by the upgrade.
 
 Revision ID: a5a5ae94ee5e
-Revises: bbdd0910d15c
+Revises: 54d4a8b58f2b
 Create Date: 2026-11-27 18:50:27.185068
 
 """
@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = 'a5a5ae94ee5e'
-down_revision = 'bbdd0910d15c'
+down_revision = '54d4a8b58f2b'
 branch_labels = None
 depends_on = None
 
