@@ -21,3 +21,14 @@ def test_staff_see_recent_mail_with_state_and_a_preview(client, sign_in, staff, 
 def test_learners_cannot_see_the_mail(client, sign_in, learner):
     sign_in(client, learner)
     assert client.get("/staff/mail").status_code == 403
+
+
+def test_a_mail_that_cannot_be_rendered_is_shown_as_such_not_a_500(client, sign_in, staff, learner):
+    notifications.password_reset(learner, request_id="r1")
+    db.session.commit()
+    row = db.session.scalars(sa.select(OutboxMail)).one()
+    row.template = "retired_template"  # a row queued by an older release whose template is gone
+    db.session.commit()
+    sign_in(client, staff)
+    response = client.get(f"/staff/mail?show={row.id}")
+    assert response.status_code == 200 and "cannot be rendered" in response.get_data(as_text=True)
