@@ -4,7 +4,7 @@ from flask_login import current_user
 
 from blueprints.forms import EmptyForm, errors_onto
 from blueprints.staff.forms import BulkCouponForm, CouponEditForm, choices, utc
-from blueprints.staff import bp
+from blueprints.staff import bp, quote_panel
 from blueprints.staff.helpers import csv_download, int_arg, page_arg
 from extensions import db
 from models import Coupon, utcnow
@@ -109,7 +109,8 @@ def _detail_page(coupon: Coupon, bulk_form: BulkCouponForm, status_code: int = 2
                            status=coupon_admin.status_of(coupon, now),
                            reserved=redemptions.live_reservations(coupon, now),
                            totals=redemptions.usage_totals(coupon), redemptions=coupon_admin.recent_redemptions(coupon),
-                           bulk_form=bulk_form, action_form=EmptyForm()), status_code
+                           bulk_form=bulk_form, action_form=EmptyForm(),
+                           panel=quote_panel.panel(code=coupon.code)), status_code
 
 
 @bp.route("/coupons/<int(max=2147483647):coupon_id>/deactivate", methods=["POST"])

@@ -1,9 +1,10 @@
-"""Users and roles (admins only): list accounts and change a role."""
+"""Users: the list and role changes (admins only), and one learner's page (any staff) with
+"what would this learner pay?"."""
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from blueprints.staff.forms import RoleForm
-from blueprints.staff import bp
+from blueprints.staff import bp, quote_panel
 from blueprints.staff.helpers import admin_required, page_arg
 from extensions import db
 from models import UserRole
@@ -30,3 +31,9 @@ def user_role(user_id: int):
     else:
         flash("Choose a valid role.", "error")
     return redirect(url_for("staff.users"))
+
+
+@bp.route("/users/<int(max=2147483647):user_id>")
+def user_detail(user_id: int):
+    learner = user_admin.get(user_id)
+    return render_template("staff/user_detail.html", learner=learner, panel=quote_panel.panel(learner=learner))

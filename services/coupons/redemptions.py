@@ -113,6 +113,13 @@ def learner_uses(coupon_id, user_id, now, exclude_course_id=None) -> sa.ScalarSe
     return query.scalar_subquery()
 
 
+def history_of(coupon: Coupon, user: User) -> list[CouponRedemption]:
+    """Every reservation and redemption of `coupon` by this learner, newest first."""
+    return list(db.session.scalars(
+        db.select(CouponRedemption).where(CouponRedemption.coupon_id == coupon.id, CouponRedemption.user_id == user.id)
+        .order_by(CouponRedemption.reserved_at.desc(), CouponRedemption.id.desc())))
+
+
 def lock(coupon_id: int) -> Coupon:
     """The coupon row, locked until the transaction ends (SELECT … FOR NO KEY UPDATE on PostgreSQL).
 

@@ -1,9 +1,9 @@
-"""Builders for the staff tests: payment sessions, refunds, redemptions, stripe events (each commits)."""
+"""Builders for the staff tests: payment sessions, refunds, redemptions, stripe events (each commits, as tests/factories.py's builders do)."""
 from datetime import datetime, timezone
 
-from extensions import db
 from models import (CouponRedemption, PaymentSession, PaymentSessionStatus, RedemptionStatus, RefundMovement,
                     StripeEvent, WaitlistEntry, WebhookEventStatus)
+from tests import factories
 
 
 def at(day: str, hour: int = 12) -> datetime:
@@ -56,7 +56,4 @@ def waitlist_entry(user, course) -> WaitlistEntry:
     return _save(WaitlistEntry(user_id=user.id, course_id=course.id))
 
 
-def _save(obj):
-    db.session.add(obj)
-    db.session.commit()
-    return obj
+_save = factories.save
