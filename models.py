@@ -384,6 +384,51 @@ class PaymentSession(db.Model):
     )
 
 
+class RefundPolicy(db.Model):
+    """The refund policy staff set (one row, id 1; absent = the defaults). Issue 19.
+
+    `window_days` 0 means no self-service refunds; `max_progress_percent` is the progress up to
+    which a refund inside the window is automatic. `services/payments/refund_policy.py` reads and
+    changes it.
+    """
+
+    __tablename__ = "refund_policy"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    window_days: Mapped[int] = mapped_column(default=14)
+    max_progress_percent: Mapped[int] = mapped_column(default=30)
+    revokes_access: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        sa.CheckConstraint("id = 1", name="single_row"),
+        sa.CheckConstraint("window_days >= 0 AND window_days <= 365", name="window_days_range"),
+        sa.CheckConstraint("max_progress_percent >= 0 AND max_progress_percent <= 100", name="max_progress_range"),
+    )
+
+
+class CourseRefundOverride(db.Model):
+    """A course's own refund terms instead of the policy: no refunds at all, or its own window
+    and progress limit (NULL = the policy's)."""
+
+    __tablename__ = "course_refund_overrides"
+
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True)
+    no_refunds: Mapped[bool] = mapped_column(default=False)
+    window_days: Mapped[int | None] = mapped_column()
+    max_progress_percent: Mapped[int | None] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    course: Mapped["Course"] = relationship()
+
+    __table_args__ = (
+        sa.CheckConstraint("window_days IS NULL OR (window_days >= 0 AND window_days <= 365)",
+                           name="window_days_range"),
+        sa.CheckConstraint("max_progress_percent IS NULL OR (max_progress_percent >= 0 AND max_progress_percent <= 100)",
+                           name="max_progress_range"),
+    )
+
+
 class RefundMovement(db.Model):
     """One change of a payment session's refunded total, on the day it happened (append-only).
 

@@ -8,8 +8,8 @@ from flask import render_template
 from flask_login import current_user
 
 from blueprints.checkout.forms import ApplyCouponForm, RedeemInvitationForm
-from models import Course, utcnow
-from services.payments import checkout
+from models import Course, EnrollmentType, utcnow
+from services.payments import checkout, refund_policy
 
 
 def render_course_page(course: Course, code: str | None = None, *, coupon_form: ApplyCouponForm | None = None,
@@ -21,4 +21,6 @@ def render_course_page(course: Course, code: str | None = None, *, coupon_form: 
         "catalog/course.html", course=course, offer=checkout.offer(course, user, code, utcnow()),
         form=coupon_form or ApplyCouponForm(formdata=None, data={"coupon_code": code or ""}),
         invitation_form=invitation_form or RedeemInvitationForm(formdata=None),
-        rate_limited=rate_limited, checkout_error=checkout_error)
+        rate_limited=rate_limited, checkout_error=checkout_error,
+        refund_terms=(refund_policy.describe(refund_policy.terms_for(course))
+                      if course.price_amount > 0 and course.enrollment_type != EnrollmentType.FREE else None))

@@ -176,3 +176,21 @@ class IssueInvitationsForm(FlaskForm):
 class RoleForm(FlaskForm):
     role = SelectField("Role", choices=choices((r.value, r.value.title()) for r in UserRole))
     submit = SubmitField("Change role")
+
+
+class RefundPolicyForm(FlaskForm):
+    """The refund policy (the ranges are services/payments/refund_policy's rules)."""
+    window_days = IntegerField("Refund window (days; 0 = no self-service refunds)", validators=[InputRequired()])
+    max_progress_percent = IntegerField("Automatic refund up to this progress (%)", validators=[InputRequired()])
+    revokes_access = BooleanField("A refund removes access to the course")
+    submit = SubmitField("Save the policy")
+
+
+class CourseRefundOverrideForm(FlaskForm):
+    """One course's refund terms: the policy's, none, or its own window / progress limit."""
+    course_id = SelectField("Course", coerce=int, validate_choice=False)
+    mode = SelectField("Terms", choices=choices([("policy", "The policy"), ("no_refunds", "No refunds"),
+                                                 ("custom", "Its own window / progress limit")]))
+    window_days = IntegerField("Own window (days)", validators=[Optional()])
+    max_progress_percent = IntegerField("Own progress limit (%)", validators=[Optional()])
+    submit = SubmitField("Save the course's terms")

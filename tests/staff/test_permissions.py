@@ -17,6 +17,7 @@ PAGES = [
     "/staff/courses/{course}/lectures/{lecture}", "/staff/payments", "/staff/payments/flagged",
     "/staff/payments/{payment}", "/staff/enrollments", "/staff/enrollments/{course}", "/staff/webhooks",
     "/staff/analytics", "/staff/analytics/revenue.csv", "/staff/mail", "/staff/mail?show=1",
+    "/staff/users/{target}", "/staff/refund-policy",
 ]
 ACTIONS = [
     ("/staff/coupons/new", {"code": "NEWCODE", "name": "N", "discount_type": "PERCENTAGE", "value": "10"}),
@@ -40,6 +41,8 @@ ACTIONS = [
     ("/staff/enrollments/{course}/invitations", {"count": "1"}),
     ("/staff/enrollments/{course}/waitlist/{entry}/admit", {}),
     ("/staff/webhooks/{event}/reprocess", {}),
+    ("/staff/refund-policy", {"window_days": "10", "max_progress_percent": "20", "revokes_access": "y"}),
+    ("/staff/refund-policy/courses", {"course_id": "1", "mode": "no_refunds"}),
 ]
 ADMIN_PAGES = ["/staff/users"]
 ADMIN_ACTIONS = [("/staff/users/{target}/role", {"role": "STAFF"})]

@@ -1,0 +1,153 @@
+"""The refund policy: what staff set, how it applies to one course, and the words learners read.
+
+One policy (the `refund_policy` row; absent = the defaults below) and per-course overrides
+(`course_refund_overrides`: "no refunds", or a course's own window and progress limit). Every
+change is audited with before and after. `terms_for(course)` is the one answer to "what are the
+refund terms of this course?"; `describe(terms)` turns it into the sentences shown on the course
+page and in the receipt. Whatever the terms, a coupon use is not given back by a refund.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from extensions import db
+from models import Course, CourseRefundOverride, RefundPolicy, User
+from services import audit
+from services.errors import FieldErrors
+
+DEFAULT_WINDOW_DAYS = 14
+DEFAULT_MAX_PROGRESS_PERCENT = 30
+MAX_WINDOW_DAYS = 365
+POLICY_ID = 1
+COUPON_NOTE = "A coupon used for the purchase is not given back by a refund."
+
+
+@dataclass(frozen=True)
+class Terms:
+    """The refund terms of one course: the policy, or the course's override where it has one."""
+    window_days: int            # 0: no self-service refunds
+    max_progress_percent: int   # automatic up to this progress; above it staff decide
+    revokes_access: bool
+    no_refunds: bool = False
+    overridden: bool = False
+
+    @property
+    def self_service(self) -> bool:
+        return not self.no_refunds and self.window_days > 0
+
+
+def policy() -> RefundPolicy:
+    """The policy row, or an unsaved one holding the defaults."""
+    return db.session.get(RefundPolicy, POLICY_ID) or RefundPolicy(
+        id=POLICY_ID, window_days=DEFAULT_WINDOW_DAYS, max_progress_percent=DEFAULT_MAX_PROGRESS_PERCENT,
+        revokes_access=True)
+
+
+def override_for(course: Course) -> CourseRefundOverride | None:
+    return db.session.get(CourseRefundOverride, course.id)
+
+
+def terms_for_policy() -> Terms:
+    """The policy's own terms (a course without an override)."""
+    base = policy()
+    return Terms(base.window_days, base.max_progress_percent, base.revokes_access)
+
+
+def terms_for(course: Course) -> Terms:
+    base = policy()
+    override = override_for(course)
+    if override is None:
+        return Terms(base.window_days, base.max_progress_percent, base.revokes_access)
+    return Terms(window_days=base.window_days if override.window_days is None else override.window_days,
+                 max_progress_percent=(base.max_progress_percent if override.max_progress_percent is None
+                                       else override.max_progress_percent),
+                 revokes_access=base.revokes_access, no_refunds=override.no_refunds, overridden=True)
+
+
+def update(*, window_days, max_progress_percent, revokes_access: bool, actor: User) -> RefundPolicy:
+    """Change the policy (FieldErrors on window_days / max_progress_percent); audited."""
+    _check(window_days, max_progress_percent, allow_none=False)
+    row = db.session.get(RefundPolicy, POLICY_ID, with_for_update=True)
+    before = _snapshot(row or policy())
+    if row is None:
+        row = policy()
+        db.session.add(row)
+    row.window_days, row.max_progress_percent, row.revokes_access = window_days, max_progress_percent, bool(revokes_access)
+    db.session.flush()
+    audit.record("refund_policy.updated", row, actor=actor, before=before, after=_snapshot(row))
+    return row
+
+
+def set_course_override(course: Course, *, mode: str, window_days=None, max_progress_percent=None,
+                        actor: User) -> CourseRefundOverride | None:
+    """mode "policy" (remove the override), "no_refunds", or "custom" (own window and/or progress limit)."""
+    if mode not in ("policy", "no_refunds", "custom"):
+        raise FieldErrors({"mode": "Choose the policy, no refunds, or the course's own terms."})
+    override = override_for(course)
+    before = _override_snapshot(override)
+    if mode == "policy":
+        if override is not None:
+            db.session.delete(override)
+            db.session.flush()
+            audit.record("refund_policy.course_override_removed", course, actor=actor, before=before)
+        return None
+    if mode == "custom":
+        _check(window_days, max_progress_percent, allow_none=True)
+        if window_days is None and max_progress_percent is None:
+            raise FieldErrors({"window_days": "Give the course's own window or progress limit, or choose the policy."})
+    else:
+        window_days = max_progress_percent = None
+    if override is None:
+        override = CourseRefundOverride(course_id=course.id)
+        db.session.add(override)
+    override.no_refunds = mode == "no_refunds"
+    override.window_days, override.max_progress_percent = window_days, max_progress_percent
+    db.session.flush()
+    audit.record("refund_policy.course_override_set", course, actor=actor, before=before,
+                 after=_override_snapshot(override))
+    return override
+
+
+def describe(terms: Terms) -> str:
+    """The terms in words, for the course page and the receipt."""
+    if terms.no_refunds:
+        return "This course cannot be refunded."
+    if terms.window_days == 0:
+        first = ("Refunds are not self-service: write to us and staff will look at your request, taking into "
+                 "account how much of the course you have completed.")
+    else:
+        days = "1 day" if terms.window_days == 1 else f"{terms.window_days} days"
+        first = (f"You can ask for a refund from your dashboard within {days} of buying. Up to "
+                 f"{terms.max_progress_percent}% of the course completed, it is refunded at once; beyond "
+                 "that, staff look at your request.")
+    access = (" A refunded course is no longer available to you." if terms.revokes_access
+              else " You keep access to a refunded course.")
+    return f"{first}{access} {COUPON_NOTE}"
+
+
+def _check(window_days, max_progress_percent, *, allow_none: bool) -> None:
+    errors = {}
+    if not _whole_in(window_days, 0, MAX_WINDOW_DAYS, allow_none):
+        errors["window_days"] = f"The refund window is a whole number of days from 0 to {MAX_WINDOW_DAYS}."
+    if not _whole_in(max_progress_percent, 0, 100, allow_none):
+        errors["max_progress_percent"] = "The progress limit is a whole percentage from 0 to 100."
+    if errors:
+        raise FieldErrors(errors)
+
+
+def _whole_in(value, low: int, high: int, allow_none: bool) -> bool:
+    if value is None:
+        return allow_none
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _snapshot(row: RefundPolicy) -> dict:
+    return {"window_days": row.window_days, "max_progress_percent": row.max_progress_percent,
+            "revokes_access": row.revokes_access}
+
+
+def _override_snapshot(override: CourseRefundOverride | None) -> dict | None:
+    if override is None:
+        return None
+    return {"no_refunds": override.no_refunds, "window_days": override.window_days,
+            "max_progress_percent": override.max_progress_percent}
