@@ -4,7 +4,7 @@ One policy (the `refund_policy` row; absent = the defaults below) and per-course
 (`course_refund_overrides`: "no refunds", or a course's own window and progress limit). Every
 change is audited with before and after. `terms_for(course)` is the one answer to "what are the
 refund terms of this course?"; `describe(terms)` turns it into the sentences shown on the course
-page and in the receipt. Whatever the terms, a coupon use is not given back by a refund.
+page. Whatever the terms, a coupon use is not given back by a refund.
 """
 from __future__ import annotations
 
@@ -109,7 +109,7 @@ def set_course_override(course: Course, *, mode: str, window_days=None, max_prog
 
 
 def describe(terms: Terms) -> str:
-    """The terms in words, for the course page and the receipt."""
+    """The terms in words, for the course page."""
     if terms.no_refunds:
         return "This course cannot be refunded."
     if terms.window_days == 0:
@@ -117,9 +117,8 @@ def describe(terms: Terms) -> str:
                  "account how much of the course you have completed.")
     else:
         days = "1 day" if terms.window_days == 1 else f"{terms.window_days} days"
-        first = (f"You can ask for a refund from your dashboard within {days} of buying. Up to "
-                 f"{terms.max_progress_percent}% of the course completed, it is refunded at once; beyond "
-                 "that, staff look at your request.")
+        first = (f"You can ask for a refund within {days} of buying. Up to {terms.max_progress_percent}% "
+                 "of the course completed, you get it without questions; beyond that, staff look at your request.")
     access = (" A refunded course is no longer available to you." if terms.revokes_access
               else " You keep access to a refunded course.")
     return f"{first}{access} {COUPON_NOTE}"

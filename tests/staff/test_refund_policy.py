@@ -20,7 +20,7 @@ def _course_page(client, course) -> str:
 
 def test_defaults_are_in_words_on_the_course_page(client, paid_course, free_course):
     page = _course_page(client, paid_course)
-    assert "within 14 days of buying. Up to 30% of the course completed, it is refunded at once" in page
+    assert "within 14 days of buying. Up to 30% of the course completed, you get it without questions" in page
     assert "A refunded course is no longer available to you." in page
     assert refund_policy.COUPON_NOTE in page
     assert "Refunds</h2>" not in _course_page(client, free_course)  # nothing to refund
