@@ -47,8 +47,12 @@ def _card_problem(form) -> str | None:
 def _page(session: dict, error: str | None = None, form=None, status: int = 200):
     rt = runtime()
     items = rt.store.line_items.get(session["id"], [])
+    # Stripe's page shows the email it already knows: the session's, or its Customer's.
+    customer = rt.store.customers.get(session.get("customer") or "")
+    known_email = session["customer_email"] or (customer or {}).get("email")
     return render_template(
         "sandbox/checkout.html", session=session, items=items, error=error, form=form or {},
+        known_email=known_email,
         total=format_money(session["amount_total"], session["currency"]), format_money=format_money,
         business=rt.settings["BUSINESS_NAME"], test_cards=TEST_CARDS, test_ibans=TEST_IBANS,
         methods=session["payment_method_types"]), status
