@@ -317,8 +317,7 @@ def _use_customer(payment_session: PaymentSession, customer_id: str) -> None:
     Stored with the other parameters, so a retry with the same idempotency key sends the same."""
     params = {**payment_session.extra["stripe_params"], "customer": customer_id}
     payment_session.extra = {**payment_session.extra, "stripe_params": params}
-    payment_session.stripe_customer_id = customer_id
-    db.session.flush()
+    payment_session.stripe_customer_id = customer_id  # written with Stripe's id and URL, one UPDATE
 
 
 def expire_on_stripe(stripe_session_id: str):

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 
+from sqlalchemy.orm.attributes import set_committed_value
+
 from extensions import db
 from models import User
 from services.payments import stripe_gateway
@@ -26,14 +28,21 @@ def customer_id_for(user: User) -> str:
 
     Raises StripeGatewayError when Stripe cannot create it. The caller commits.
     """
+    if user.stripe_customer_id:  # set once and never changed: no lock needed to reuse it
+        return user.stripe_customer_id
     saved = db.session.scalar(db.select(User.stripe_customer_id).where(User.id == user.id)
                               .with_for_update(key_share=True))
     if saved:
+        set_committed_value(user, "stripe_customer_id", saved)
         return saved
     customer = stripe_gateway.create_customer(
         {"email": user.email, "name": user.name[:256], "metadata": {"user_id": str(user.id)}},
         _idempotency_key(user))
-    db.session.execute(db.update(User).where(User.id == user.id, User.stripe_customer_id.is_(None))
-                       .values(stripe_customer_id=customer["id"]).execution_options(synchronize_session=False))
-    db.session.refresh(user, ["stripe_customer_id"])
-    return user.stripe_customer_id
+    written = db.session.execute(
+        db.update(User).where(User.id == user.id, User.stripe_customer_id.is_(None))
+        .values(stripe_customer_id=customer["id"]).execution_options(synchronize_session=False)).rowcount
+    # 0 only on SQLite (no row lock), when a racing checkout wrote first: its customer is the one.
+    saved = customer["id"] if written else db.session.scalar(
+        db.select(User.stripe_customer_id).where(User.id == user.id))
+    set_committed_value(user, "stripe_customer_id", saved)
+    return saved

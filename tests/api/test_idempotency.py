@@ -83,7 +83,8 @@ def test_a_key_still_in_flight_is_409_until_its_request_is_presumed_dead(client,
     fingerprint = idempotency.fingerprint("POST", ENROLL, b'{"courseId": "git-basics"}')
     row = IdempotencyKey(user_id=learner.id, key="busy", request_fingerprint=fingerprint, created_at=utcnow(),
                          expires_at=utcnow() + idempotency.RETENTION)
-    factories._save(row)
+    db.session.add(row)
+    db.session.commit()
     busy = _post(client, ENROLL, body, auth, "busy")
     assert busy.status_code == 409 and busy.get_json()["error"]["code"] == "IDEMPOTENCY_KEY_IN_USE"
     row.created_at = utcnow() - idempotency.IN_FLIGHT_TIMEOUT - timedelta(seconds=1)
