@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import sqlalchemy as sa
+
 from extensions import db
 from models import Course, CourseRefundOverride, RefundPolicy, User
 from services import audit
@@ -54,14 +56,25 @@ def terms_for_policy() -> Terms:
 
 
 def terms_for(course: Course) -> Terms:
-    base = policy()
-    override = override_for(course)
-    if override is None:
-        return Terms(base.window_days, base.max_progress_percent, base.revokes_access)
-    return Terms(window_days=base.window_days if override.window_days is None else override.window_days,
-                 max_progress_percent=(base.max_progress_percent if override.max_progress_percent is None
-                                       else override.max_progress_percent),
-                 revokes_access=base.revokes_access, no_refunds=override.no_refunds, overridden=True)
+    # One statement (every paid course page asks): the policy row and the course's override,
+    # each outer-joined to a one-row anchor so that either may be missing.
+    anchor = sa.select(sa.literal(1).label("one")).subquery("anchor")
+    row = db.session.execute(
+        sa.select(RefundPolicy.window_days, RefundPolicy.max_progress_percent, RefundPolicy.revokes_access,
+                  CourseRefundOverride.course_id.label("override"), CourseRefundOverride.no_refunds,
+                  CourseRefundOverride.window_days.label("own_window"),
+                  CourseRefundOverride.max_progress_percent.label("own_progress"))
+        .select_from(anchor)
+        .outerjoin(RefundPolicy, RefundPolicy.id == POLICY_ID)
+        .outerjoin(CourseRefundOverride, CourseRefundOverride.course_id == course.id)).one()
+    window = DEFAULT_WINDOW_DAYS if row.window_days is None else row.window_days
+    progress = DEFAULT_MAX_PROGRESS_PERCENT if row.max_progress_percent is None else row.max_progress_percent
+    revokes = True if row.revokes_access is None else row.revokes_access
+    if row.override is None:
+        return Terms(window, progress, revokes)
+    return Terms(window_days=window if row.own_window is None else row.own_window,
+                 max_progress_percent=progress if row.own_progress is None else row.own_progress,
+                 revokes_access=revokes, no_refunds=row.no_refunds, overridden=True)
 
 
 def update(*, window_days, max_progress_percent, revokes_access: bool, actor: User) -> RefundPolicy:

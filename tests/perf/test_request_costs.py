@@ -38,11 +38,11 @@ def test_catalog_is_one_statement_and_no_session_for_visitors(client, slugs):
     assert 'name="csrf-token"' not in page and "hx-headers" not in page
 
 
-def test_course_page_is_one_statement_for_a_visitor(client, slugs):
+def test_course_page_is_two_statements_for_a_visitor(client, slugs):
     count, response = _count(client, "GET", f"/courses/{slugs[0]}")
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "Lecture 4" in page
-    assert count == 1  # the course with its lectures joined
+    assert count == 2  # the course with its lectures joined; its refund terms (policy and override)
     # Its purchase form and htmx coupon check need the token (so a session) even for visitors.
     assert 'name="csrf-token"' in page and "hx-headers" in page
 
