@@ -13,7 +13,8 @@ import jobs
 import telemetry
 from blueprints import errors, security_headers
 from config import Config, check_production_safety
-from extensions import cors, csrf, db, enable_sqlite_foreign_keys, limiter, login_manager, migrate, oauth
+from extensions import (cors, csrf, db, enable_sqlite_foreign_keys, limiter, login_manager, migrate, oauth,
+                        serialize_sqlite_writers)
 from services.learning import access
 from services.money import format_money
 
@@ -57,6 +58,9 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     enable_sqlite_foreign_keys()
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            serialize_sqlite_writers(engine, busy_timeout_seconds=app.config.get("SQLITE_BUSY_TIMEOUT_SECONDS", 30))
     migrate.init_app(app, db, render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)

@@ -54,6 +54,8 @@ class Config:
         self.SECRET_KEY = _env("SECRET_KEY", DEFAULT_SECRET_KEY)
         self.SQLALCHEMY_DATABASE_URI = _database_url()
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # SQLite only: how long a writer waits for another one's transaction before giving up.
+        self.SQLITE_BUSY_TIMEOUT_SECONDS = float(_env("SQLITE_BUSY_TIMEOUT_SECONDS", "30"))
         # The public address: the base of every link we send (Stripe's return URLs, mails).
         # Never taken from a request's Host header, which the client chooses.
         # `make run` serves on HOST:PORT and the sandbox on SANDBOX_PORT; the defaults follow them.

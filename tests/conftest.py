@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from app import create_app
-from extensions import db
+from extensions import SQLITE_IMMEDIATE, db
 from tests import factories
 from tests.helpers import MIGRATIONS, TEST_WEBHOOK_SECRET
 from tests.isolation import isolate
@@ -121,11 +121,16 @@ def app(database_url, app_overrides):
     # request, session_transaction() and CLI command gets its own context and session, as in
     # production, and the test's transaction ends before each (see tests/isolation.py).
     isolate(app)
+    # On SQLite the test's own thread reads the latest commit without taking the write lock:
+    # a test reading or polling must not block the server and racer threads (new threads
+    # begin IMMEDIATE, like production).
+    deferred = SQLITE_IMMEDIATE.set(False)
     with app.app_context():
         yield app
         db.session.remove()
         _empty_all_tables()
         db.engine.dispose()
+    SQLITE_IMMEDIATE.reset(deferred)
 
 
 def _empty_all_tables() -> None:
