@@ -1,5 +1,6 @@
 """Test helpers: CSRF tokens from pages, signing in through the real form, counting SQL statements."""
 import re
+from contextlib import contextmanager
 from pathlib import Path
 
 from flask.testing import FlaskClient
@@ -57,3 +58,19 @@ class StatementCounter:
 
     def __exit__(self, *exc):
         event.remove(self.engine, "before_cursor_execute", self)
+
+
+@contextmanager
+def writing_like_a_request():
+    """Run a block of the test's own thread the way a request's transaction runs: on SQLite it
+    begins IMMEDIATE (conftest turns that off for the test's thread so its reads never block
+    server threads). The test's open transaction is committed first, so the block starts one."""
+    from extensions import SQLITE_IMMEDIATE, db
+
+    db.session.commit()
+    token = SQLITE_IMMEDIATE.set(True)
+    try:
+        yield
+    finally:
+        db.session.rollback()
+        SQLITE_IMMEDIATE.reset(token)

@@ -1,6 +1,4 @@
-"""PostgreSQL, real threads: parallel first calls never duplicate a user or an enrollment."""
-import pytest
-
+"""Real threads, both databases: parallel first calls never duplicate a user or an enrollment."""
 from extensions import db
 from models import Enrollment, User
 from tests.isolation import run_in_threads
@@ -15,7 +13,6 @@ def _parallel(app, request_fn):
     return results
 
 
-@pytest.mark.postgres_only
 def test_parallel_first_calls_with_a_new_jwt_create_one_user(app, oidc_provider, free_course):
     headers = {"Authorization": f"Bearer {oidc_provider.id_token('bob-sub')}"}
     statuses = _parallel(app, lambda client: client.get("/api/payments/enrollments", headers=headers))
@@ -24,7 +21,6 @@ def test_parallel_first_calls_with_a_new_jwt_create_one_user(app, oidc_provider,
     assert db.session.scalar(db.select(db.func.count(User.id)).where(User.oidc_subject == "bob-sub")) == 1
 
 
-@pytest.mark.postgres_only
 def test_parallel_free_enrollments_create_one(app, auth, free_course):
     slug = free_course.slug  # read here: the test's session must not be used from the threads
     statuses = _parallel(app, lambda client: client.post(

@@ -1,4 +1,5 @@
-"""Races on PostgreSQL with real threads: the invariants hold under row locks, not by luck.
+"""Races with real threads, on both databases: the invariants hold under locks, not by luck
+(PostgreSQL: row locks; SQLite, a file database: BEGIN IMMEDIATE, one writer at a time).
 
 Each thread has its own app context, session and connection, as gunicorn workers would.
 """
@@ -15,7 +16,6 @@ from services.errors import DomainError
 from tests import factories
 from tests.isolation import end_test_transaction, run_in_threads
 
-pytestmark = pytest.mark.postgres_only
 
 SUCCESS = "http://127.0.0.1/checkout/success?session_id={CHECKOUT_SESSION_ID}"
 CANCEL = "http://127.0.0.1/checkout/cancel?payment_session={PAYMENT_SESSION_ID}"

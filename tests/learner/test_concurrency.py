@@ -1,7 +1,6 @@
-"""PostgreSQL: concurrent completions of one enrollment lose nothing (the enrollment row is locked)."""
+"""Concurrent completions of one enrollment lose nothing (PostgreSQL: the enrollment row is locked;
+SQLite: one writer at a time, BEGIN IMMEDIATE)."""
 import functools
-
-import pytest
 
 from extensions import db
 from models import Enrollment, EnrollmentStatus, User
@@ -9,8 +8,6 @@ from services.learning import progress
 from tests import factories
 from tests.isolation import run_in_threads
 from tests.learner.builders import T0
-
-pytestmark = pytest.mark.postgres_only
 
 
 def test_completing_every_lecture_at_once_counts_all_and_issues_one_certificate(app, learner, paid_course):

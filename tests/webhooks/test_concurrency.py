@@ -1,4 +1,4 @@
-"""PostgreSQL, real threads: one event delivered 10 times at once, racing the success page.
+"""Real threads, both databases: one event delivered 10 times at once, racing the success page.
 
 Each thread has its own Flask test client (so its own app context and database session);
 a barrier releases them together. Whatever the interleaving: one enrollment, one coupon
@@ -15,8 +15,6 @@ from models import CouponRedemption, Enrollment, RedemptionStatus, StripeEvent, 
 from tests.helpers import login
 from tests.isolation import run_in_threads
 from tests.webhooks import builders as b
-
-pytestmark = pytest.mark.postgres_only
 
 
 @pytest.fixture
