@@ -350,7 +350,13 @@ class PaymentSession(db.Model):
     currency: Mapped[str] = mapped_column(sa.String(3), default="USD")
     discount_amount: Mapped[int] = mapped_column(default=0)
     final_amount: Mapped[int] = mapped_column()
+    # Derived from the `refunds` ledger (and Stripe's cumulative charge report below) by
+    # services.payments.refunds.enforce; kept as a column for listings and analytics.
     amount_refunded: Mapped[int] = mapped_column(default=0)
+    # The newest `charge.refunded` report: Stripe's cumulative refunded amount for the charge,
+    # which counts refunds whose own refund.* event has not reached us yet.
+    charge_amount_refunded: Mapped[int] = mapped_column(default=0, server_default="0")
+    charge_refunds_reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     coupon_id: Mapped[int | None] = mapped_column(sa.ForeignKey("coupons.id", ondelete="SET NULL"), index=True)
     coupon_code: Mapped[str | None] = mapped_column(sa.String(32))
     payment_intent_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
@@ -427,6 +433,45 @@ class CourseRefundOverride(db.Model):
         sa.CheckConstraint("max_progress_percent IS NULL OR (max_progress_percent >= 0 AND max_progress_percent <= 100)",
                            name="max_progress_range"),
     )
+
+
+class Refund(db.Model):
+    """One Stripe refund, keyed by Stripe's refund id: the staff request, `refund.*` and
+    `charge.refunded` all write this one row (services.payments.refunds)."""
+
+    __tablename__ = "refunds"
+
+    id: Mapped[str] = mapped_column(sa.String(255), primary_key=True)  # Stripe's re_…
+    payment_session_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("payment_sessions.id", ondelete="CASCADE"), index=True
+    )
+    amount: Mapped[int] = mapped_column()
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    status: Mapped[str] = mapped_column(sa.String(32))  # Stripe's: pending, succeeded, failed, canceled, …
+    failure_reason: Mapped[str | None] = mapped_column(sa.String(100))
+    stripe_event_id: Mapped[str | None] = mapped_column(sa.String(255))  # the event that last changed it
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (sa.CheckConstraint("amount >= 0", name="amount_non_negative"),)
+
+
+class Dispute(db.Model):
+    """One Stripe dispute (chargeback), keyed by Stripe's dispute id (services.payments.disputes)."""
+
+    __tablename__ = "disputes"
+
+    id: Mapped[str] = mapped_column(sa.String(255), primary_key=True)  # Stripe's dp_… / du_…
+    payment_session_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("payment_sessions.id", ondelete="CASCADE"), index=True
+    )
+    amount: Mapped[int] = mapped_column(default=0)
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    status: Mapped[str] = mapped_column(sa.String(40))  # Stripe's status, as received
+    reason: Mapped[str | None] = mapped_column(sa.String(100))
+    stripe_event_id: Mapped[str | None] = mapped_column(sa.String(255))  # the event that last changed it
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class RefundMovement(db.Model):

@@ -12,7 +12,6 @@ import logging
 from datetime import datetime, timedelta
 from typing import Callable
 
-from flask import current_app
 
 from blueprints.webhooks import delivery
 from extensions import db
@@ -174,11 +173,10 @@ def purge_idempotency_keys(*, echo: Echo = _log_echo) -> None:
 
 def _each_session(payment_session_ids, action, now, failure: str, echo: Echo) -> dict[str, int]:
     """Run `action` on each session in a transaction of its own; count the outcomes."""
-    keeps = current_app.config.get("PARTIAL_REFUND_KEEPS_ACCESS", True)
     counts: dict[str, int] = {}
     for ps_id in payment_session_ids:
         try:
-            status = action(ps_id, now=now, partial_refund_keeps_access=keeps)
+            status = action(ps_id, now=now)
             db.session.commit()
         except (DomainError, stripe_gateway.StripeGatewayError) as error:
             db.session.rollback()

@@ -1,5 +1,5 @@
 """Staff payment pages: list with filters and search, a session's timeline, refund, reconcile."""
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms.validators import ValidationError
 
@@ -76,8 +76,7 @@ def payment_reconcile(payment_id: str):
     if EmptyForm().validate_on_submit():
         before = {"status": payment.status.value}
         try:
-            result = reconcile.reconcile_one(payment.id, now=utcnow(), partial_refund_keeps_access=current_app.config[
-                "PARTIAL_REFUND_KEEPS_ACCESS"])
+            result = reconcile.reconcile_one(payment.id, now=utcnow())
         except stripe_gateway.StripeGatewayError as error:
             db.session.rollback()
             flash(error.user_message, "error")

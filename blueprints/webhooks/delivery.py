@@ -13,8 +13,6 @@ import logging
 from dataclasses import dataclass
 from typing import Callable
 
-from flask import current_app
-
 from extensions import db
 from models import StripeEvent, utcnow
 from services.payments import webhook_inbox
@@ -36,19 +34,14 @@ class Attempt:
 
 def receive(data: dict) -> Attempt:
     """A verified event as Stripe (or Stripe's event list) delivered it."""
-    return _attempt(data["id"], lambda: webhook_inbox.receive(data, now=utcnow(), partial_refund_keeps_access=_keeps()),
+    return _attempt(data["id"], lambda: webhook_inbox.receive(data, now=utcnow()),
                     lambda: data)
 
 
 def retry(event_id: str) -> Attempt:
     """A stored event again, unless it is done or another worker holds it (outcome None then)."""
-    return _attempt(event_id, lambda: webhook_inbox.reprocess(event_id, now=utcnow(),
-                                                              partial_refund_keeps_access=_keeps()),
+    return _attempt(event_id, lambda: webhook_inbox.reprocess(event_id, now=utcnow()),
                     lambda: db.session.scalar(db.select(StripeEvent.payload).where(StripeEvent.id == event_id)))
-
-
-def _keeps() -> bool:
-    return current_app.config.get("PARTIAL_REFUND_KEEPS_ACCESS", True)
 
 
 def _attempt(event_id: str, apply: Callable[[], webhook_inbox.Outcome | None],

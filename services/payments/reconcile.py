@@ -27,15 +27,13 @@ def stale_candidates(*, older_than: timedelta, now: datetime, limit: int = 200) 
     ))
 
 
-def reconcile_one(payment_session_id: str, *, now: datetime,
-                  partial_refund_keeps_access: bool = True) -> PaymentSessionStatus | None:
+def reconcile_one(payment_session_id: str, *, now: datetime) -> PaymentSessionStatus | None:
     """Ask Stripe about one open session and apply the answer; None when skipped."""
     payment_session = _claim(payment_session_id, OPEN_STATUSES)
     if payment_session is None or not payment_session.stripe_session_id:
         return None
     session = stripe_gateway.retrieve_checkout_session(payment_session.stripe_session_id)
-    return _apply(session, now=now, partial_refund_keeps_access=partial_refund_keeps_access,
-                  fallback=payment_session)
+    return _apply(session, now=now, fallback=payment_session)
 
 
 def overdue_candidates(*, now: datetime, limit: int = 200) -> list[str]:
@@ -48,8 +46,7 @@ def overdue_candidates(*, now: datetime, limit: int = 200) -> list[str]:
     ))
 
 
-def expire_one(payment_session_id: str, *, now: datetime,
-               partial_refund_keeps_access: bool = True) -> PaymentSessionStatus | None:
+def expire_one(payment_session_id: str, *, now: datetime) -> PaymentSessionStatus | None:
     """Expire an overdue session on Stripe, then here, releasing its coupon hold.
 
     If Stripe refuses because the session is no longer open, the learner paid (or it
@@ -64,8 +61,7 @@ def expire_one(payment_session_id: str, *, now: datetime,
         redemptions.release_for(payment_session, now, "expired")
         return payment_session.status
     session, _ = checkout.expire_on_stripe(payment_session.stripe_session_id)
-    return _apply(session, now=now, partial_refund_keeps_access=partial_refund_keeps_access,
-                  fallback=payment_session)
+    return _apply(session, now=now, fallback=payment_session)
 
 
 def undelivered_events(*, since: datetime | None) -> Iterator[dict]:
@@ -84,10 +80,9 @@ def _claim(payment_session_id: str, statuses) -> PaymentSession | None:
     )
 
 
-def _apply(session, *, now: datetime, partial_refund_keeps_access: bool,
-           fallback: PaymentSession) -> PaymentSessionStatus:
+def _apply(session, *, now: datetime, fallback: PaymentSession) -> PaymentSessionStatus:
     payment_session = fulfillment.apply_checkout_session(session, now=now, source="reconcile") or fallback
-    stripe_events.adopt_orphans(payment_session, now=now, partial_refund_keeps_access=partial_refund_keeps_access)
-    refunds.enforce(payment_session, now=now, partial_refund_keeps_access=partial_refund_keeps_access)
+    stripe_events.adopt_orphans(payment_session, now=now)
+    refunds.enforce(payment_session, now=now)
     disputes.enforce(payment_session, now=now)
     return payment_session.status

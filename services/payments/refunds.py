@@ -1,18 +1,20 @@
 """Refunds: what staff may refund and asking Stripe for it, and applying what Stripe reports.
 
 Stripe reports a refund twice over: `refund.created/updated/failed` about the refund itself
-and `charge.refunded` with the charge's cumulative `amount_refunded`. Both feed one ledger
-on the payment session (`extra["refund_ledger"]`: refund id → amount and status, plus the
-newest cumulative amount seen on the charge), and access follows from the ledger, never from
-whichever event came last. Each change of the refunded total is also written as a
-RefundMovement (analytics count refunds on the day they happen). Applying the same refund twice, or its events in any order,
-gives the same result:
+and `charge.refunded` with the charge's cumulative `amount_refunded`; the staff request gets
+Stripe's answer at once. All of them write one typed ledger, the `refunds` table keyed by
+Stripe's refund id (amount, status, the event that last changed it), plus the newest
+cumulative report on the payment session, and access follows from the ledger, never from
+whichever event came last. Every writer holds the payment session's row lock (on SQLite the
+write lock, BEGIN IMMEDIATE), so applying the same refund twice, or its events in any order
+and at the same time, gives one row and the same result (each change of the refunded total
+is also written as a RefundMovement: analytics count refunds on the day they happen):
 
 - refunded amount = max(sum of refunds not failed/canceled, newest charge cumulative minus
   the refunds known to have failed), capped at what was paid;
 - all of it refunded → payment session REFUNDED, enrollment revoked;
 - part of it → amount recorded, enrollment PARTIALLY_REFUNDED; access kept or revoked per
-  the PARTIAL_REFUND_KEEPS_ACCESS setting (the caller passes it in);
+  the PARTIAL_REFUND_KEEPS_ACCESS setting;
 - a failed refund → the payment session is flagged for staff review with the reason.
 
 A refund that arrives before the payment is fulfilled is recorded; `enforce` applies it the
@@ -23,9 +25,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+import sqlalchemy as sa
+from flask import current_app
+
 from extensions import db
 from models import (PAID_STATUSES, Enrollment, EnrollmentStatus, PaymentSession, PaymentSessionStatus, PaymentStatus,
-                    RefundMovement, User)
+                    Refund, RefundMovement, User)
 from services import audit, notifications, observability
 from services.learning import enrollments
 from services.payments import payment_states, stripe_gateway
@@ -113,7 +118,8 @@ def request_refund(payment_session: PaymentSession, *, amount: int | None, reaso
             raise DomainError("The refund is larger than what is left to refund.",
                               code="REFUND_TOO_LARGE", field="amount")
     reason = (reason or "").strip()[:300]
-    failed = sum(1 for r in _ledger(payment_session)["refunds"].values() if r["status"] in DEAD)
+    failed = db.session.scalar(db.select(sa.func.count()).select_from(Refund).where(
+        Refund.payment_session_id == payment_session.id, Refund.status.in_(DEAD)))
     key = (f"refund-{payment_session.id}-{request_key[:100]}" if request_key else
            f"refund-{payment_session.id}-{payment_session.final_amount - remaining}-{failed}-{amount or 'all'}")
     metadata = {"payment_session_id": payment_session.id, "reason": reason[:500]}
@@ -147,34 +153,30 @@ def refundable_amount(payment_session: PaymentSession) -> int:
 
 # --- applying Stripe's reports -------------------------------------------------------
 
-def apply_charge(charge: Any, *, now: datetime, partial_refund_keeps_access: bool = True,
-                 event_created: int | None = None) -> PaymentSession | None:
+def apply_charge(charge: Any, *, now: datetime, event_created: int | None = None,
+                 event_id: str | None = None) -> PaymentSession | None:
     """`charge.refunded` (and other charge events): record the cumulative refunded amount."""
     payment_session = find_payment_session(payment_intent_id=object_id(field(charge, "payment_intent")),
                                            charge_id=field(charge, "id"), metadata=field(charge, "metadata"))
     if payment_session is None:
         return None
-    ledger = _ledger(payment_session)
-    refunds = field(field(charge, "refunds"), "data") or []
-    for refund in refunds:
-        _merge_refund(ledger, refund)
+    for refund in field(field(charge, "refunds"), "data") or []:  # only when Stripe expanded them
+        _merge_refund(payment_session, refund, now=now, event_id=event_id)
     cumulative = field(charge, "amount_refunded")
-    if isinstance(cumulative, int):
-        seen_at = ledger.get("charge_seen_at") or 0
-        stamp = event_created or 0
+    if isinstance(cumulative, int) and not isinstance(cumulative, bool) and cumulative >= 0:
+        reported_at = _event_time(event_created, now) or now
+        seen_at = payment_session.charge_refunds_reported_at
         # The newest report wins; between two of the same second, the larger (refunds add up).
-        if stamp > seen_at or (stamp == seen_at and cumulative >= ledger.get("charge_amount_refunded", 0)):
-            ledger["charge_amount_refunded"] = cumulative
-            ledger["charge_seen_at"] = stamp
-    _save_ledger(payment_session, ledger)
-    enforce(payment_session, now=now, partial_refund_keeps_access=partial_refund_keeps_access,
-            occurred_at=_event_time(event_created, now))
+        if seen_at is None or reported_at > seen_at or (
+                reported_at == seen_at and cumulative >= payment_session.charge_amount_refunded):
+            payment_session.charge_amount_refunded = cumulative
+            payment_session.charge_refunds_reported_at = reported_at
+    enforce(payment_session, now=now, occurred_at=_event_time(event_created, now))
     return payment_session
 
 
-def apply_refund(refund: Any, *, now: datetime, partial_refund_keeps_access: bool = True,
-                 payment_session: PaymentSession | None = None, event_created: int | None = None
-                 ) -> PaymentSession | None:
+def apply_refund(refund: Any, *, now: datetime, payment_session: PaymentSession | None = None,
+                 event_created: int | None = None, event_id: str | None = None) -> PaymentSession | None:
     """`refund.created/updated/failed`: record the refund by its id; a failure goes to staff."""
     if payment_session is None:
         payment_session = find_payment_session(payment_intent_id=object_id(field(refund, "payment_intent")),
@@ -182,41 +184,44 @@ def apply_refund(refund: Any, *, now: datetime, partial_refund_keeps_access: boo
                                                metadata=field(refund, "metadata"))
     if payment_session is None:
         return None
-    ledger = _ledger(payment_session)
-    before = dict(ledger["refunds"].get(field(refund, "id")) or {})
-    entry = _merge_refund(ledger, refund)
-    _save_ledger(payment_session, ledger)
-    if entry["status"] in DEAD and before.get("status") not in DEAD:
-        reason = field(refund, "failure_reason") or entry["status"]
-        message = f"Refund {entry['id']} of {entry['amount']} {payment_session.currency} failed ({reason})."
+    row, was_dead = _merge_refund(payment_session, refund, now=now, event_id=event_id)
+    if row is not None and row.status in DEAD and not was_dead:
+        reason = row.failure_reason or row.status
+        message = f"Refund {row.id} of {row.amount} {payment_session.currency} failed ({reason})."
         payment_session.failure_code = "refund_failed"
         payment_session.failure_message = message[:500]
         payment_session.needs_review = True
         payment_session.review_reason = message[:500]
         audit.record("payment.refund_failed", payment_session, actor_label="stripe", message=message[:500],
-                     after={"refund_id": entry["id"], "reason": reason})
-    enforce(payment_session, now=now, partial_refund_keeps_access=partial_refund_keeps_access,
-            occurred_at=_event_time(event_created, now))
+                     after={"refund_id": row.id, "reason": reason})
+    enforce(payment_session, now=now, occurred_at=_event_time(event_created, now))
     return payment_session
 
 
 def refunded_amount(payment_session: PaymentSession) -> int:
     """What has been (or is being) refunded, from the ledger; 0..final_amount."""
-    ledger = _ledger(payment_session)
-    live = sum(r["amount"] for r in ledger["refunds"].values() if r["status"] not in DEAD)
-    dead = sum(r["amount"] for r in ledger["refunds"].values() if r["status"] in DEAD)
-    from_charge = ledger.get("charge_amount_refunded", 0) - dead
-    return max(0, min(max(live, from_charge, 0), payment_session.final_amount))
+    live, dead = db.session.execute(
+        db.select(sa.func.coalesce(sa.func.sum(sa.case((Refund.status.in_(DEAD), 0), else_=Refund.amount)), 0),
+                  sa.func.coalesce(sa.func.sum(sa.case((Refund.status.in_(DEAD), Refund.amount), else_=0)), 0))
+        .where(Refund.payment_session_id == payment_session.id)).one()
+    from_charge = (payment_session.charge_amount_refunded or 0) - int(dead)
+    return max(0, min(max(int(live), from_charge, 0), payment_session.final_amount))
 
 
-def enforce(payment_session: PaymentSession, *, now: datetime, partial_refund_keeps_access: bool = True,
-            occurred_at: datetime | None = None) -> None:
+def partial_refund_keeps_access() -> bool:
+    """The PARTIAL_REFUND_KEEPS_ACCESS setting: the one place it is read (default: keep access)."""
+    return bool(current_app.config.get("PARTIAL_REFUND_KEEPS_ACCESS", True))
+
+
+def enforce(payment_session: PaymentSession, *, now: datetime, occurred_at: datetime | None = None) -> None:
     """Bring the session and its enrollment in line with the refunded amount (idempotent).
 
     A change of the refunded total is audited and written as a RefundMovement of the
     difference (negative when a recorded refund failed), dated `occurred_at` (when Stripe
     reported it: a retried or replayed event keeps its own day) or else `now`: analytics count
     refunds on the day they happen. No change, no movement, so a redelivered event adds none.
+    The movements are the dated history of this derived total, written only here, under the
+    payment session's lock; the refunds themselves are the `refunds` rows.
     """
     amount = refunded_amount(payment_session)
     if amount != payment_session.amount_refunded:
@@ -245,7 +250,7 @@ def enforce(payment_session: PaymentSession, *, now: datetime, partial_refund_ke
     wanted = PaymentStatus.REFUNDED if full else PaymentStatus.PARTIALLY_REFUNDED
     if enrollment.payment_status != wanted:
         enrollment.payment_status = wanted
-    if (full or not partial_refund_keeps_access) and enrollment.status != EnrollmentStatus.REVOKED:
+    if (full or not partial_refund_keeps_access()) and enrollment.status != EnrollmentStatus.REVOKED:
         enrollments.revoke(enrollment, "payment refunded" if full else "payment partly refunded", now)
 
 
@@ -258,25 +263,40 @@ def _event_time(created: int | None, now: datetime) -> datetime | None:
 
 # --- the ledger ------------------------------------------------------------------------
 
-def _ledger(payment_session: PaymentSession) -> dict:
-    stored = (payment_session.extra or {}).get("refund_ledger") or {}
-    return {"refunds": {k: dict(v) for k, v in (stored.get("refunds") or {}).items()},
-            **{k: v for k, v in stored.items() if k != "refunds"}}
+def refunds_of(payment_session: PaymentSession) -> list[Refund]:
+    """The session's refunds, oldest first (for staff pages and tests)."""
+    return list(db.session.scalars(db.select(Refund).where(Refund.payment_session_id == payment_session.id)
+                                   .order_by(Refund.created_at, Refund.id)))
 
 
-def _save_ledger(payment_session: PaymentSession, ledger: dict) -> None:
-    # A new dict, so SQLAlchemy sees the JSON column change.
-    payment_session.extra = {**(payment_session.extra or {}), "refund_ledger": ledger}
+def _merge_refund(payment_session: PaymentSession, refund: Any, *, now: datetime,
+                  event_id: str | None) -> tuple[Refund | None, bool]:
+    """Insert or update the refund's row (the caller holds the payment session's lock).
 
-
-def _merge_refund(ledger: dict, refund: Any) -> dict:
+    Returns the row and whether it was already failed/canceled before this report.
+    """
     refund_id = field(refund, "id")
-    status = field(refund, "status") or "pending"
+    if not isinstance(refund_id, str) or not refund_id or len(refund_id) > 255:
+        return None, False
+    status = str(field(refund, "status") or "pending")[:32]
     amount = field(refund, "amount")
-    entry = ledger["refunds"].get(refund_id) or {"id": refund_id, "amount": 0, "status": status}
-    if isinstance(amount, int) and amount >= 0:
-        entry["amount"] = amount
-    if _RANK.get(status, 0) >= _RANK.get(entry["status"], 0):
-        entry["status"] = status
-    ledger["refunds"][refund_id] = entry
-    return entry
+    row = db.session.get(Refund, refund_id, populate_existing=True)
+    was_dead = row is not None and row.status in DEAD
+    if row is None:
+        row = Refund(id=refund_id, payment_session_id=payment_session.id, amount=0, status=status,
+                     currency=payment_session.currency, created_at=now, updated_at=now)
+        db.session.add(row)
+    changed = False
+    if isinstance(amount, int) and not isinstance(amount, bool) and amount >= 0 and row.amount != amount:
+        row.amount, changed = amount, True
+    # Later statuses win over earlier ones, so a late refund.created cannot undo a refund.failed.
+    if _RANK.get(status, 0) >= _RANK.get(row.status, 0) and row.status != status:
+        row.status, changed = status, True
+    failure = field(refund, "failure_reason")
+    if isinstance(failure, str) and failure and row.failure_reason != failure[:100]:
+        row.failure_reason, changed = failure[:100], True
+    if changed or row.stripe_event_id is None:
+        row.stripe_event_id = event_id or row.stripe_event_id
+        row.updated_at = now
+    db.session.flush()
+    return row, was_dead

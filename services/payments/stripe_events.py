@@ -33,7 +33,7 @@ class Context:
     event_type: str
     created: int | None
     now: datetime
-    partial_refund_keeps_access: bool
+    event_id: str | None = None
 
 
 def handles(event_type: str) -> bool:
@@ -44,13 +44,13 @@ def no_handler_note(event_type: str) -> str:
     return f"no handler for {event_type}"
 
 
-def dispatch(event: dict, *, now: datetime, partial_refund_keeps_access: bool = True) -> Result:
+def dispatch(event: dict, *, now: datetime) -> Result:
     """Apply one verified event (its JSON, as Stripe sent it); flushes, the caller commits."""
     event_type = field(event, "type")
     handler = HANDLERS.get(event_type)
     if handler is None:
         return Result(False, note=no_handler_note(event_type))
-    ctx = Context(event_type, field(event, "created"), now, partial_refund_keeps_access)
+    ctx = Context(event_type, field(event, "created"), now, field(event, "id"))
     payment_session = handler(event["data"]["object"], ctx)
     if payment_session is None:
         return Result(False, note="not one of our payments")
@@ -73,9 +73,14 @@ def _checkout_async_failed(session: Any, ctx: Context) -> PaymentSession | None:
 
 def _after_fulfillment(payment_session: PaymentSession, ctx: Context) -> None:
     # A refund or dispute may have outrun the payment's own events: apply it now.
-    adopt_orphans(payment_session, now=ctx.now, partial_refund_keeps_access=ctx.partial_refund_keeps_access)
-    refunds.enforce(payment_session, now=ctx.now, partial_refund_keeps_access=ctx.partial_refund_keeps_access)
-    disputes.enforce(payment_session, now=ctx.now)
+    adopt_orphans(payment_session, now=ctx.now)
+    # A refund or dispute recorded before the payment was fulfilled left its mark on the session
+    # (every ledger write sets amount_refunded; an unwon dispute flags it): without one, there is
+    # nothing to enforce, and the paid webhook saves the two ledger reads.
+    if payment_session.amount_refunded or payment_session.charge_amount_refunded:
+        refunds.enforce(payment_session, now=ctx.now)
+    if payment_session.needs_review:
+        disputes.enforce(payment_session, now=ctx.now)
 
 
 def _payment_intent(intent: Any, ctx: Context) -> PaymentSession | None:
@@ -107,26 +112,23 @@ def _payment_intent(intent: Any, ctx: Context) -> PaymentSession | None:
     if after != before:
         audit.record(f"payment.{ctx.event_type}", payment_session, actor_label="stripe",
                      before=before, after=after)
-    adopt_orphans(payment_session, now=ctx.now, partial_refund_keeps_access=ctx.partial_refund_keeps_access)
+    adopt_orphans(payment_session, now=ctx.now)
     return payment_session
 
 
 def _charge(charge: Any, ctx: Context) -> PaymentSession | None:
-    return refunds.apply_charge(charge, now=ctx.now, partial_refund_keeps_access=ctx.partial_refund_keeps_access,
-                                event_created=ctx.created)
+    return refunds.apply_charge(charge, now=ctx.now, event_created=ctx.created, event_id=ctx.event_id)
 
 
 def _refund(refund: Any, ctx: Context) -> PaymentSession | None:
-    return refunds.apply_refund(refund, now=ctx.now, partial_refund_keeps_access=ctx.partial_refund_keeps_access,
-                                event_created=ctx.created)
+    return refunds.apply_refund(refund, now=ctx.now, event_created=ctx.created, event_id=ctx.event_id)
 
 
 def _dispute(dispute: Any, ctx: Context) -> PaymentSession | None:
-    return disputes.apply_dispute(dispute, now=ctx.now)
+    return disputes.apply_dispute(dispute, now=ctx.now, event_id=ctx.event_id)
 
 
-def adopt_orphans(payment_session: PaymentSession, *, now: datetime, partial_refund_keeps_access: bool = True,
-                  window: timedelta = timedelta(days=30)) -> int:
+def adopt_orphans(payment_session: PaymentSession, *, now: datetime, window: timedelta = timedelta(days=30)) -> int:
     """Apply refund/dispute events that arrived before we knew their PaymentIntent.
 
     Refunds and disputes name only the PaymentIntent and charge, which we learn from the
@@ -146,7 +148,7 @@ def adopt_orphans(payment_session: PaymentSession, *, now: datetime, partial_ref
         .with_for_update().execution_options(populate_existing=True)
     ).all()
     for row in rows:
-        ctx = Context(row.type, field(row.payload, "created"), now, partial_refund_keeps_access)
+        ctx = Context(row.type, field(row.payload, "created"), now, row.id)
         if HANDLERS[row.type](row.payload["data"]["object"], ctx) is not None:
             row.status = WebhookEventStatus.PROCESSED
             row.payment_session_id = payment_session.id

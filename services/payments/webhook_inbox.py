@@ -57,7 +57,7 @@ def parse(payload: bytes) -> dict:
     return data
 
 
-def receive(data: dict, *, now: datetime, partial_refund_keeps_access: bool = True) -> Outcome:
+def receive(data: dict, *, now: datetime) -> Outcome:
     """Claim, apply and mark one verified event; the caller commits (or rolls back on error)."""
     event_id, event_type = data["id"], data["type"]
     values = _row_values(data, now)
@@ -68,25 +68,22 @@ def receive(data: dict, *, now: datetime, partial_refund_keeps_access: bool = Tr
     if _insert_if_absent(values):
         if not handled:
             return _reported(event_type, Outcome(event_id, WebhookEventStatus.IGNORED, duplicate=False))
-        return _reported(event_type, _apply(event_id, 0, data, now=now,
-                                            partial_refund_keeps_access=partial_refund_keeps_access))
+        return _reported(event_type, _apply(event_id, 0, data, now=now))
     # Already stored: a redelivery, a retry after a failure, or a twin delivery in flight
     # (whose transaction this lock waits for, so its outcome is what we see).
     row = db.session.execute(_locked_row(event_id)).one()
     if row.status in DONE:
         return _reported(event_type, Outcome(event_id, row.status, duplicate=True,
                                              payment_session_id=row.payment_session_id))
-    return _reported(event_type, _apply(event_id, row.attempts, data, now=now,
-                                        partial_refund_keeps_access=partial_refund_keeps_access))
+    return _reported(event_type, _apply(event_id, row.attempts, data, now=now))
 
 
-def reprocess(event_id: str, *, now: datetime, partial_refund_keeps_access: bool = True) -> Outcome | None:
+def reprocess(event_id: str, *, now: datetime) -> Outcome | None:
     """Run a stored event again unless it is done or another worker holds it (SKIP LOCKED)."""
     row = db.session.execute(_locked_row(event_id, skip_locked=True).add_columns(INBOX.c.payload)).one_or_none()
     if row is None or row.status in DONE:
         return None
-    return _reported(row.payload.get("type"), _apply(event_id, row.attempts, row.payload, now=now,
-                                                     partial_refund_keeps_access=partial_refund_keeps_access))
+    return _reported(row.payload.get("type"), _apply(event_id, row.attempts, row.payload, now=now))
 
 
 def failed_event_ids(limit: int = 100) -> list[str]:
@@ -144,8 +141,8 @@ def _reported(event_type: str, outcome: Outcome) -> Outcome:
 INBOX = StripeEvent.__table__
 
 
-def _apply(event_id: str, attempts: int, data: dict, *, now: datetime, partial_refund_keeps_access: bool) -> Outcome:
-    result = stripe_events.dispatch(data, now=now, partial_refund_keeps_access=partial_refund_keeps_access)
+def _apply(event_id: str, attempts: int, data: dict, *, now: datetime) -> Outcome:
+    result = stripe_events.dispatch(data, now=now)
     status = WebhookEventStatus.PROCESSED if result.handled else WebhookEventStatus.IGNORED
     db.session.execute(
         sa.update(INBOX).where(INBOX.c.id == event_id)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import stripe
 
+import sqlalchemy as sa
+
 from extensions import db
 from models import (Coupon, CouponRedemption, Course, PaymentSession, PaymentSessionStatus, RedemptionStatus,
                     User)
@@ -59,6 +61,22 @@ def payment_session(user: User, course: Course, *, status: str = "PENDING", coup
                                         reserved_at=now, expires_at=ps.expires_at))
     db.session.commit()
     return ps
+
+
+def legacy_payment_session(user_id: int, course_id: int, *, final_amount: int = 9900, currency: str = "USD",
+                           status: str = "COMPLETED", at: datetime, **columns) -> str:
+    """A payment session row written with Core, for migration tests at an older revision (the
+    model may have columns that schema does not have yet)."""
+    ps_id = new_id("ps")[:40]
+    values = {"id": ps_id, "course_id": course_id, "user_id": user_id, "status": status, "amount": final_amount,
+              "currency": currency, "discount_amount": 0, "final_amount": final_amount, "amount_refunded": 0,
+              "needs_review": False, "metadata": {}, "created_at": at, "updated_at": at, "completed_at": at, **columns}
+    table = sa.table("payment_sessions", *(sa.column(name, sa.JSON if name == "metadata" else None)
+                                           for name in values))
+    db.session.execute(table.insert().values({k: v.replace(tzinfo=None) if isinstance(v, datetime) else v
+                                              for k, v in values.items()}))
+    db.session.commit()
+    return ps_id
 
 
 # --- Stripe objects -------------------------------------------------------------------------
