@@ -124,3 +124,18 @@ def test_request_key_makes_a_resubmitted_form_refund_once(deliver, sandbox, paid
     db.session.commit()
     assert first["id"] == second["id"] and deliver.reload(ps).amount_refunded == 1000
     assert len(sandbox.events("refund.created")) == 1
+
+
+class TestPartialRefundPolicyOnTheStaffPath:
+    """The staff request used to leave the policy out: access was kept until the webhook came."""
+
+    @pytest.fixture
+    def app_overrides(self, sandbox_config):
+        return {**sandbox_config, "PARTIAL_REFUND_KEEPS_ACCESS": False}
+
+    def test_a_partial_staff_refund_revokes_at_once_when_the_policy_says_so(self, deliver, paid_on_sandbox, staff):
+        refunds.request_refund(paid_on_sandbox, amount=1000, reason="goodwill", actor=staff, now=utcnow())
+        db.session.commit()
+        ps = deliver.reload(paid_on_sandbox)
+        assert ps.amount_refunded == 1000 and ps.status == PaymentSessionStatus.COMPLETED
+        assert deliver.enrollments(ps)[0].status == EnrollmentStatus.REVOKED
