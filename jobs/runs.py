@@ -12,7 +12,6 @@ import logging
 from datetime import datetime, timedelta
 from typing import Callable
 
-
 from blueprints.webhooks import delivery
 from extensions import db
 from models import MailStatus, OutboxMail, utcnow

@@ -18,7 +18,7 @@ from models import Dispute, PaymentSession, Refund, User, utcnow
 from services import analytics
 from services.payments import refunds, stripe_gateway, webhook_inbox
 from tests import factories
-from tests.unit.test_migrations import MIGRATIONS, empty_database_url  # noqa: F401 (a fixture)
+from tests.helpers import MIGRATIONS
 from tests.webhooks import builders as b
 
 REFUND = 2900
