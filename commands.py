@@ -79,9 +79,10 @@ def seed(if_empty: bool) -> None:
 def reconcile_payments(older_than_minutes: int, limit: int, events: bool) -> None:
     """Ask Stripe about PENDING/PROCESSING sessions and apply what it says (fulfill, expire)."""
     try:
-        runs.reconcile(older_than_minutes=older_than_minutes, limit=limit, events=events, echo=click.echo)
+        failures = runs.reconcile(older_than_minutes=older_than_minutes, limit=limit, events=events, echo=click.echo)
     except stripe_gateway.StripeGatewayError as error:
         raise click.ClickException(f"Could not list undelivered events: {error.user_message}") from error
+    _exit_if_failed(failures)
 
 
 @payments_cli.command("expire-stale")
@@ -102,7 +103,14 @@ def remind_abandoned(limit: int) -> None:
 @click.option("--limit", default=100, show_default=True, help="At most this many events per run.")
 def retry_failed(limit: int) -> None:
     """Reprocess failed inbox events (safe on every instance at once: rows are claimed with SKIP LOCKED)."""
-    runs.retry_failed_webhooks(limit=limit, echo=click.echo)
+    _exit_if_failed(runs.retry_failed_webhooks(limit=limit, echo=click.echo))
+
+
+def _exit_if_failed(failures: int) -> None:
+    """Exit 1 once the whole run is done if any unit failed (cron and monitoring see it)."""
+    if failures:
+        click.echo(f"{failures} failed; see the messages above and the staff inbox.", err=True)
+        raise SystemExit(1)
 
 
 @mail_cli.command("deliver")

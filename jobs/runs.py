@@ -29,17 +29,19 @@ def _log_echo(message: str, err: bool = False) -> None:
     (log.warning if err else log.info)("%s", message)
 
 
-def reconcile(*, older_than_minutes: int = 15, limit: int = 200, events: bool = True, echo: Echo = _log_echo) -> None:
+def reconcile(*, older_than_minutes: int = 15, limit: int = 200, events: bool = True, echo: Echo = _log_echo) -> int:
     """Ask Stripe about PENDING/PROCESSING sessions and apply what it says; then, with
     `events`, feed Stripe's undelivered events of the last 3 days through the webhook inbox.
-    Raises StripeGatewayError when the events cannot be listed."""
+    A unit that fails is reported (a failed event is recorded in the inbox) and the run goes
+    on; returns how many failed. Raises StripeGatewayError when the events cannot be listed."""
     now = utcnow()
     candidates = reconcile_service.stale_candidates(older_than=timedelta(minutes=older_than_minutes),
                                                     now=now, limit=limit)
     counts = _each_session(candidates, reconcile_service.reconcile_one, now, "not reconciled", echo)
     echo("Sessions: " + (_summary(counts) or "none to check"))
+    failures = counts.get("ERROR", 0)
     if not events:
-        return
+        return failures
     applied = 0
     pending = list(reconcile_service.undelivered_events(since=now - timedelta(days=3)))
     for data in pending:
@@ -48,9 +50,11 @@ def reconcile(*, older_than_minutes: int = 15, limit: int = 200, events: bool = 
         attempt = delivery.receive(data)  # a failure is recorded in the inbox; retry-failed picks it up
         if attempt.failed:
             echo(f"{data['id']}: failed ({type(attempt.error).__name__})", err=True)
+            failures += 1
         else:
             applied += 1
     echo(f"Undelivered events: {len(pending)} listed, {applied} applied.")
+    return failures
 
 
 def expire_stale(*, limit: int = 200, echo: Echo = _log_echo) -> None:
@@ -61,8 +65,8 @@ def expire_stale(*, limit: int = 200, echo: Echo = _log_echo) -> None:
     echo("Overdue sessions: " + (_summary(counts) or "none"))
 
 
-def retry_failed_webhooks(*, limit: int = 100, echo: Echo = _log_echo) -> None:
-    """Reprocess failed inbox events (rows claimed with SKIP LOCKED)."""
+def retry_failed_webhooks(*, limit: int = 100, echo: Echo = _log_echo) -> int:
+    """Reprocess failed inbox events (rows claimed with SKIP LOCKED); returns how many failed again."""
     done = failed = skipped = 0
     for event_id in webhook_inbox.failed_event_ids(limit):
         attempt = delivery.retry(event_id)
@@ -75,6 +79,7 @@ def retry_failed_webhooks(*, limit: int = 100, echo: Echo = _log_echo) -> None:
             done += 1
             echo(f"{event_id}: {attempt.outcome.status.value}")
     echo(f"Retried {done}, failed {failed}, skipped {skipped} (done or held by another worker).")
+    return failed
 
 
 def send_mail(mail_id: int | None = None) -> bool:
@@ -177,8 +182,10 @@ def _each_session(payment_session_ids, action, now, failure: str, echo: Echo) ->
         try:
             status = action(ps_id, now=now)
             db.session.commit()
-        except (DomainError, stripe_gateway.StripeGatewayError) as error:
+        except Exception as error:  # noqa: BLE001 - one session's failure must not stop the others
             db.session.rollback()
+            if not isinstance(error, (DomainError, stripe_gateway.StripeGatewayError)):
+                log.exception("Payment session %s: %s", ps_id, failure)
             echo(f"{ps_id}: {failure} ({error})", err=True)
             status = "ERROR"
         key = str(getattr(status, "value", status) or "SKIPPED")

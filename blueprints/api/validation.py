@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from flask import request
 
-from services import pagination
+from services import pagination, safe_json
 from services.errors import DomainError
 
 
@@ -31,14 +31,29 @@ class ValidationFailed(DomainError):
         self.fields = fields
 
 
+API_MAX_BODY_BYTES = 64 * 1024  # the largest body any endpoint needs is well under 1 KiB
+
+
 def json_body() -> dict[str, Any]:
-    """The request's JSON object; a 400 naming the problem for anything else."""
+    """The request's JSON object; a 4xx with a code for anything else (never a 500).
+
+    Bodies over 64 KiB → 413 PAYLOAD_TOO_LARGE (while reading); JSON nested deeper than
+    `safe_json.MAX_DEPTH` → 400 JSON_TOO_DEEP (it used to be a RecursionError); text no
+    database can store (NUL, a lone UTF-16 surrogate such as "\\ud800") → 400 INVALID_TEXT.
+    """
     if not request.is_json:
         raise DomainError("Send a JSON object with `Content-Type: application/json`.", code="INVALID_JSON",
                           status=415)
-    body = request.get_json(silent=True)
+    request.max_content_length = min(request.max_content_length or API_MAX_BODY_BYTES, API_MAX_BODY_BYTES)
+    try:
+        body = safe_json.loads(request.get_data(cache=True))
+    except safe_json.UnsafeJSON as error:
+        raise DomainError(f"The request body is not accepted: {error}.", code=error.code) from error
     if not isinstance(body, dict):
         raise DomainError("The request body must be a JSON object.", code="INVALID_JSON")
+    if safe_json.unstorable_text(body):
+        raise DomainError("The request body contains text we cannot store (a NUL character or a lone "
+                          "UTF-16 surrogate).", code="INVALID_TEXT")
     return body
 
 

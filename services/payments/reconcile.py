@@ -14,6 +14,7 @@ from typing import Iterator
 
 from extensions import db
 from models import OPEN_STATUSES, PaymentSession, PaymentSessionStatus
+from services import safe_json
 from services.coupons import redemptions
 from services.payments import checkout, disputes, fulfillment, payment_states, refunds, stripe_events, stripe_gateway
 
@@ -65,11 +66,11 @@ def expire_one(payment_session_id: str, *, now: datetime) -> PaymentSessionStatu
 
 
 def undelivered_events(*, since: datetime | None) -> Iterator[dict]:
-    """Events Stripe failed to deliver to us (as dicts), oldest first, for the webhook inbox."""
+    """Events Stripe failed to deliver to us (Stripe's JSON, storable), oldest first, for the inbox."""
     created_after = int(since.timestamp()) if since else None
     events = stripe_gateway.list_undelivered_events(created_after)
     for event in reversed(events):  # Stripe lists newest first
-        yield event.to_dict() if hasattr(event, "to_dict") else dict(event)
+        yield safe_json.storable(event)
 
 
 def _claim(payment_session_id: str, statuses) -> PaymentSession | None:

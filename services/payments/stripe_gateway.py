@@ -164,14 +164,23 @@ def create_refund(payment_intent_id: str, amount: int | None, reason: str | None
     return _call("create refund", refunds.create, params=params, options={"idempotency_key": idempotency_key})
 
 
-def list_undelivered_events(created_after: int | None = None) -> list:
-    """Events Stripe has not managed to deliver to every endpoint (for reconcile), newest first."""
+def list_undelivered_events(created_after: int | None = None) -> list[dict]:
+    """Events Stripe has not managed to deliver to every endpoint (for reconcile), newest first.
+
+    As Stripe's JSON (plain dicts, read from the raw response), exactly what a webhook would
+    have carried: stripe-python's objects turn decimal-string fields (prices,
+    `currency_conversion.fx_rate`) into `Decimal`, which the inbox's JSON column cannot store.
+    """
     params: dict = {"delivery_success": False, "limit": 100}
     if created_after is not None:
         params["created"] = {"gt": created_after}
-    events = _client().v1.events
-    page = _call("list events", events.list, params=params)
-    return _call("list events", lambda: list(page.auto_paging_iter()))
+    client, events = _client(), []
+    while True:
+        page = _call("list events", client.raw_request, "get", "/v1/events", **params).data
+        events.extend(page.get("data") or [])
+        if not page.get("has_more") or not page.get("data"):
+            return events
+        params["starting_after"] = page["data"][-1]["id"]
 
 
 # --- webhooks -------------------------------------------------------------------------

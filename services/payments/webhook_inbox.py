@@ -11,7 +11,6 @@ transaction (blueprints/webhooks/delivery.py does both for every caller), so the
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -20,7 +19,7 @@ import sqlalchemy as sa
 
 from extensions import db
 from models import StripeEvent, WebhookEventStatus
-from services import observability
+from services import observability, safe_json
 from services.payments import stripe_events
 
 DONE = (WebhookEventStatus.PROCESSED, WebhookEventStatus.IGNORED)
@@ -40,11 +39,16 @@ class Outcome:
 
 
 def parse(payload: bytes) -> dict:
-    """The verified body as a dict, checked to have the shape of a snapshot event."""
+    """The verified body as a dict, checked to have the shape of a snapshot event.
+
+    Nesting is bounded, and text PostgreSQL cannot store (NUL, lone surrogates, which a
+    customer can type into a name on the hosted page) is rewritten as the escape it came as
+    (`safe_json.storable`), so the event can be stored, applied and shown to staff.
+    """
     try:
-        data = json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedEvent("payload is not valid JSON") from exc
+        data = safe_json.storable(safe_json.loads(payload))
+    except safe_json.UnsafeJSON as exc:
+        raise MalformedEvent(f"payload: {exc}") from exc
     if not isinstance(data, dict):
         raise MalformedEvent("payload is not a JSON object")
     event_id, event_type, body = data.get("id"), data.get("type"), data.get("data")
@@ -100,17 +104,23 @@ def is_done(event_id: str) -> bool:
 
 
 def record_failure(data: dict, error: BaseException, *, now: datetime) -> None:
-    """Store the failed attempt (in the caller's fresh transaction, after the rollback)."""
+    """Store the failed attempt (in the caller's fresh transaction, after the rollback).
+
+    Whatever the event holds: its payload and the error text are made storable first, and
+    missing fields leave columns empty, so recording a failure never fails on content.
+    """
+    data = safe_json.storable(data)
     _insert_if_absent(_row_values(data, now))
     # A twin delivery that succeeded meanwhile leaves its row done: nothing to record then.
     recorded = db.session.execute(
         sa.update(INBOX).where(INBOX.c.id == data["id"], INBOX.c.status.not_in(DONE))
         .values(status=WebhookEventStatus.FAILED, attempts=INBOX.c.attempts + 1,
-                last_error=f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS])
+                last_error=safe_json.storable(_describe(error))[:MAX_ERROR_CHARS])
     ).rowcount
     if recorded:
         observability.after_commit("webhook.failed", stripe_event_id=data["id"],
-                                   event_type=_type_label(data["type"]), result="failed", error=type(error).__name__)
+                                   event_type=_type_label(str(data.get("type") or "unknown")), result="failed",
+                                   error=type(error).__name__)
 
 
 def purge_processed(*, older_than_days: int, now: datetime) -> int:
@@ -182,17 +192,27 @@ def _locked_row(event_id: str, *, skip_locked: bool = False):
             .where(INBOX.c.id == event_id).with_for_update(skip_locked=skip_locked))
 
 
+def _describe(error: BaseException) -> str:
+    try:
+        return f"{type(error).__name__}: {error}"
+    except Exception:  # an exception whose str() fails still gets recorded
+        return type(error).__name__
+
+
 def _row_values(data: dict, now: datetime) -> dict[str, Any]:
-    obj = data["data"]["object"]
+    """The inbox columns of an event; tolerant of any content (a failure must be recordable)."""
+    body = data.get("data")
+    obj = body.get("object") if isinstance(body, dict) else None
+    obj = obj if isinstance(obj, dict) else {}
     created = data.get("created")
+    created = created if isinstance(created, int) and not isinstance(created, bool) and 0 < created < 2**40 else None
     return {
-        "id": data["id"],
-        "type": data["type"][:100],
+        "id": str(data["id"])[:255],
+        "type": str(data.get("type") or "unknown")[:100],
         "object_id": str(obj.get("id"))[:255] if obj.get("id") else None,
         "api_version": str(data.get("api_version"))[:40] if data.get("api_version") else None,
         "livemode": bool(data.get("livemode")),
-        "stripe_created_at": (datetime.fromtimestamp(created, timezone.utc)
-                              if isinstance(created, int) and created > 0 else None),
+        "stripe_created_at": datetime.fromtimestamp(created, timezone.utc) if created else None,
         "payload": data,
         "status": WebhookEventStatus.RECEIVED,
         "attempts": 0,
