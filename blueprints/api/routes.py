@@ -195,30 +195,18 @@ def create_enrollment(user):
     invitation_code = fields.string("invitationCode", max_length=40)
     fields.done()
     course = catalog.course_by_id_or_slug(course_key)
-    now = utcnow()
-    if existing := enrollments.with_access(user, course):
-        return ok(200, enrollment=serializers.enrollment(existing), created=False)
-    if coupon_code and not course.is_free:
-        enrollment = _enroll_with_full_discount(user, course, coupon_code, now)
-    else:
-        enrollment = enrollments.enroll_free(user, course, now, invitation_code=invitation_code)
-    db.session.commit()
-    return ok(201, enrollment=serializers.enrollment(enrollment), created=True)
-
-
-def _enroll_with_full_discount(user, course, coupon_code: str, now):
-    """A paid course enrolls here only when the coupon makes it free; checkout does the work."""
-    quote = pricing.quote(course, coupon_code, user, now)
-    if not quote.is_valid:
-        raise DomainError(quote.refusal_message, code=quote.refusal_code, field="couponCode", status=422)
-    if quote.final_amount != 0:
-        raise DomainError("This course is not free with this code: buy it through a payment session.",
-                          code="PAYMENT_REQUIRED", status=402)
-    start = checkout.prepare_checkout(user, course, coupon_code, success_url=_success_url(None),
-                                      cancel_url=_cancel_url(None), now=now)
-    if start.enrollment is None:
+    try:
+        start = checkout.enroll_without_payment(user, course, coupon_code=coupon_code if not course.is_free else None,
+                                                invitation_code=invitation_code, now=utcnow())
+    except DomainError as error:
+        if error.field == "coupon_code":
+            error.field = "couponCode"
+        raise
+    db.session.commit()  # a waitlist entry too, before saying so
+    if start.kind == "WAITLISTED":
         raise Conflict("The course is full: you are on its waiting list.", code="WAITLISTED")
-    return start.enrollment
+    created = start.kind == "ENROLLED"
+    return ok(201 if created else 200, enrollment=serializers.enrollment(start.enrollment), created=created)
 
 
 @bp.get("/payments/enrollments")

@@ -17,7 +17,7 @@ from blueprints.htmx import wants_fragment
 from extensions import db
 from models import utcnow
 from services.courses import catalog
-from services.learning import enrollments, waitlist
+from services.learning import waitlist
 from services.payments import checkout
 from services.errors import DomainError
 
@@ -99,15 +99,15 @@ def enroll_free(slug: str):
         return _sign_in_first(slug)
     form = RedeemInvitationForm(formdata=request.form)
     try:
-        enrollment = enrollments.enroll_free(current_user, course, utcnow(), invitation_code=form.invitation_code.data)
+        started = checkout.enroll_without_payment(current_user, course, invitation_code=form.invitation_code.data,
+                                                  now=utcnow())
     except DomainError as error:
         if error.field != "invitation_code":
             raise
         errors_onto(form, error, "invitation_code")
         return render_course_page(course, invitation_form=form), error.status
     db.session.commit()
-    flash(f"You're enrolled in {course.title}. Enjoy the course!", "success")
-    return redirect(_course_url(course, enrollment), code=303)
+    return _after_start(course, started)
 
 
 @bp.post("/courses/<slug>/waitlist")

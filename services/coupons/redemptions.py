@@ -194,6 +194,18 @@ def redeem_for(payment_session: PaymentSession, enrollment: Enrollment | None, n
     return redemption
 
 
+def extend_for(payment_session: PaymentSession, expires_at: datetime) -> CouponRedemption | None:
+    """Hold the session's reserved use until `expires_at` (its Stripe session got a later expiry)."""
+    if payment_session.coupon_id is None:
+        return None
+    redemption = _for_session(payment_session)
+    if redemption is not None and redemption.status == RedemptionStatus.RESERVED and (
+            redemption.expires_at is None or redemption.expires_at < expires_at):
+        redemption.expires_at = expires_at
+        db.session.flush()
+    return redemption
+
+
 def release_for(payment_session: PaymentSession, now: datetime, reason: str) -> CouponRedemption | None:
     """Give the reserved use back (idempotent; a no-op when nothing is reserved)."""
     redemption = _for_session(payment_session)

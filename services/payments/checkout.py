@@ -30,7 +30,7 @@ import sqlalchemy as sa
 
 from extensions import db
 from models import (Coupon, Course, Enrollment, EnrollmentSource, EnrollmentType, PaymentSession, PaymentSessionStatus as S,
-                    PAID_STATUSES, User, UTCDateTime, WaitlistEntry, new_public_id)
+                    PAID_STATUSES, User, UTCDateTime, WaitlistEntry, new_public_id, utcnow)
 from services import observability
 from services.coupons import redemptions, pricing
 from services.learning import enrollments, waitlist
@@ -199,6 +199,36 @@ def _reusable(payment_session: PaymentSession, quote: pricing.Quote, now: dateti
             and (payment_session.expires_at is None or payment_session.expires_at > now + REUSE_MARGIN))
 
 
+def enroll_without_payment(user: User, course: Course, *, coupon_code: str | None = None,
+                           invitation_code: str | None = None, now: datetime) -> CheckoutStart:
+    """Enrollment with nothing to pay, for the web's one-button enroll and the API alike.
+
+    A free or invitation-only course, or a paid one that the coupon makes free. A full course
+    puts the learner on its waitlist (kind "WAITLISTED" with the entry): the caller commits in
+    every case, so the waitlist row is saved before it says so. A paid course without such a
+    coupon → 402 PAYMENT_REQUIRED; a refused coupon → 422 (field "coupon_code").
+    """
+    if existing := enrollments.with_access(user, course):
+        return CheckoutStart("ALREADY_ENROLLED", enrollment=existing)
+    if course.is_free or course.enrollment_type == EnrollmentType.INVITATION_ONLY:
+        try:
+            enrollment = enrollments.enroll_free(user, course, now, invitation_code=invitation_code)
+        except Conflict as error:
+            if error.code != "COURSE_FULL":
+                raise
+            return CheckoutStart("WAITLISTED", waitlist_entry=waitlist.join(user, course, now))
+        return CheckoutStart("ENROLLED", enrollment=enrollment)
+    quote = pricing.quote(course, coupon_code, user, now)
+    if coupon_code and not quote.is_valid:
+        raise DomainError(quote.refusal_message, code=quote.refusal_code, field="coupon_code", status=422)
+    if quote.final_amount != 0:
+        raise DomainError("This course is not free: buy it through checkout.", code="PAYMENT_REQUIRED", status=402)
+    _lock_user(user)
+    if existing := enrollments.with_access(user, course):  # a parallel call finished while we waited
+        return CheckoutStart("ALREADY_ENROLLED", enrollment=existing)
+    return _enroll_without_payment(user, course, quote, now)
+
+
 def _enroll_without_payment(user: User, course: Course, quote: pricing.Quote, now: datetime) -> CheckoutStart:
     """Final price 0: a free course, or a 100% coupon (recorded as a completed 0-amount session)."""
     try:
@@ -238,11 +268,11 @@ def _new_payment_session(user: User, course: Course, quote: pricing.Quote, succe
         amount=quote.original_amount, currency=quote.currency, discount_amount=quote.discount_amount,
         final_amount=quote.final_amount, coupon_id=quote.coupon_id, coupon_code=quote.coupon_code,
         created_at=now, expires_at=expires_at)
-    # The exact parameters are stored: a retry with the same idempotency key must send the same
-    # ones. Our id is made here, so they go into the row's one INSERT.
+    # The parameters are stored (our id is made here, so they go into the row's one INSERT);
+    # open_stripe_session sets expires_at and the idempotency key at the moment of the call.
     payment_session.extra = {"stripe_params": _stripe_params(payment_session, user, course, success_url,
                                                              cancel_url, expires_at),
-                             "idempotency_key": f"learnpay-checkout-{payment_session.id}"}
+                             "session_minutes": session_minutes}
     db.session.add(payment_session)
     db.session.flush()
     if quote.coupon_id is not None:
@@ -299,8 +329,8 @@ def open_stripe_session(payment_session: PaymentSession, *, now: datetime) -> Ch
             return CheckoutStart("ALREADY_ENROLLED", enrollment=enrollments.find(user, course))
     try:
         _use_customer(payment_session, stripe_customers.customer_id_for(user))
-        stripe_session = stripe_gateway.create_checkout_session(payment_session.extra["stripe_params"],
-                                                                payment_session.extra["idempotency_key"])
+        params, key = _this_attempt(payment_session)
+        stripe_session = stripe_gateway.create_checkout_session(params, key)
     except stripe_gateway.StripeGatewayError as error:
         payment_session.failure_code = error.code
         payment_session.failure_message = error.user_message
@@ -318,6 +348,26 @@ def _use_customer(payment_session: PaymentSession, customer_id: str) -> None:
     params = {**payment_session.extra["stripe_params"], "customer": customer_id}
     payment_session.extra = {**payment_session.extra, "stripe_params": params}
     payment_session.stripe_customer_id = customer_id  # written with Stripe's id and URL, one UPDATE
+
+
+def _this_attempt(payment_session: PaymentSession) -> tuple[dict, str]:
+    """The Stripe parameters and idempotency key of this call, stored on the session.
+
+    `expires_at` is computed now, at the moment of the call: Stripe wants 30 minutes to 24
+    hours from its own creation time, and a checkout prepared earlier and resumed later would
+    otherwise send less. The key names the expiry, so it always goes with exactly these
+    parameters (Stripe refuses a key reused with other ones); the payment session's expiry and
+    its coupon hold move with it.
+    """
+    minutes = (payment_session.extra or {}).get("session_minutes", DEFAULT_SESSION_MINUTES)
+    expires_at = (utcnow() + timedelta(minutes=minutes)).replace(microsecond=0)
+    params = {**payment_session.extra["stripe_params"], "expires_at": int(expires_at.timestamp())}
+    key = f"learnpay-checkout-{payment_session.id}-{params['expires_at']}"
+    payment_session.extra = {**payment_session.extra, "stripe_params": params, "idempotency_key": key}
+    payment_session.expires_at = expires_at
+    redemptions.extend_for(payment_session, expires_at + RESERVATION_GRACE)
+    db.session.flush()
+    return params, key
 
 
 def expire_on_stripe(stripe_session_id: str):

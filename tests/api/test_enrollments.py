@@ -145,3 +145,27 @@ def test_access_says_why_a_lapsed_enrollment_gives_none(client, learner, auth, p
     assert enrollment["hasAccess"] is False and enrollment["access"]["allowed"] is False
     assert enrollment["access"]["code"] == "REVOKED" and "refunded" in enrollment["access"]["reason"]
     assert enrollment["certificateUrl"] is None
+def _committed_waitlist(user, course) -> list[str]:
+    """Waitlist rows as another connection sees them: only what the request committed."""
+    from models import WaitlistEntry
+
+    with db.engine.connect() as conn:
+        return list(conn.scalars(db.select(WaitlistEntry.status).where(
+            WaitlistEntry.user_id == user.id, WaitlistEntry.course_id == course.id)))
+
+
+def test_full_discount_on_a_full_course_commits_the_waitlist_entry(client, auth, learner, other_learner):
+    course = factories.course(price=9900, capacity=1)
+    factories.enrollment(other_learner, course, paid=True)
+    factories.coupon(code="ALLFREE", percent=100)
+    response = client.post(ENROLL, json={"courseId": course.slug, "couponCode": "ALLFREE"}, headers=auth)
+    assert response.status_code == 409 and response.get_json()["error"]["code"] == "WAITLISTED"
+    assert _committed_waitlist(learner, course) == ["WAITING"]
+
+
+def test_a_full_free_course_commits_the_waitlist_entry(client, auth, learner, other_learner):
+    course = factories.course(price=0, enrollment_type="FREE", capacity=1)
+    factories.enrollment(other_learner, course)
+    response = client.post(ENROLL, json={"courseId": course.slug}, headers=auth)
+    assert response.status_code == 409 and response.get_json()["error"]["code"] == "WAITLISTED"
+    assert _committed_waitlist(learner, course) == ["WAITING"]
