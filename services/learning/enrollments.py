@@ -7,7 +7,7 @@ course row while counting seats, so two learners cannot both take the last seat.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from extensions import db
 from models import (Course, Enrollment, EnrollmentSource, EnrollmentStatus, EnrollmentType, Lecture,
-                    PaymentSession, PaymentStatus, User)
+                    PaymentSession, PaymentSessionStatus, PaymentStatus, User, utcnow)
 from services import audit
 from services.learning import invitations
 from services.errors import Conflict, DomainError
@@ -24,6 +24,9 @@ from services.errors import Conflict, DomainError
 UNPAID_TYPES = (EnrollmentType.FREE, EnrollmentType.INVITATION_ONLY, EnrollmentType.WAITLIST)
 _LOOK_UP = object()  # enroll's default for `current`: lock and read the enrollment itself
 SEAT_STATUSES = (EnrollmentStatus.ACTIVE, EnrollmentStatus.COMPLETED, EnrollmentStatus.SUSPENDED)
+# A checkout holds its seat (and its coupon use) until its Stripe session expires plus this
+# grace, so a payment made in the session's last second still finds it.
+HOLD_GRACE = timedelta(minutes=10)
 _FIELDS = ["status", "type", "payment_status", "amount_paid", "payment_id"]
 
 
@@ -78,9 +81,42 @@ def seats_taken(course: Course) -> int:
     ) or 0
 
 
-def is_full(course: Course) -> bool:
-    """A read for display and early checks; `enroll` re-checks under the course row lock."""
-    return course.capacity is not None and seats_taken(course) >= course.capacity
+def seats_held(course: Course, now: datetime, *, exclude_user: User | None = None) -> int:
+    """Seats held by other learners' checkouts in progress, as coupon uses are held.
+
+    A PENDING payment session holds one until its expiry plus HOLD_GRACE (released at once
+    when it is cancelled, fails or expires: its status changes); a PROCESSING one (a bank
+    payment on its way) holds it until it settles. The learner's own checkouts do not count
+    against them: a new one replaces them.
+    """
+    live = sa.or_(PaymentSession.status == PaymentSessionStatus.PROCESSING,
+                  sa.and_(PaymentSession.status == PaymentSessionStatus.PENDING,
+                          sa.or_(PaymentSession.expires_at.is_(None), PaymentSession.expires_at > now - HOLD_GRACE)))
+    query = db.select(sa.func.count()).select_from(PaymentSession).where(PaymentSession.course_id == course.id, live)
+    if exclude_user is not None:
+        query = query.where(PaymentSession.user_id != exclude_user.id)
+    return db.session.scalar(query) or 0
+
+
+def is_full(course: Course, user: User | None = None, now: datetime | None = None) -> bool:
+    """No seat for `user`: enrollments plus other learners' checkouts in progress fill the course.
+
+    A read for display and early checks; `enroll` and `hold_seat` re-check under the course
+    row lock.
+    """
+    if course.capacity is None:
+        return False
+    return seats_taken(course) + seats_held(course, now or utcnow(), exclude_user=user) >= course.capacity
+
+
+def hold_seat(user: User, course: Course, now: datetime) -> bool:
+    """Whether a checkout by `user` may hold a seat of `course`, decided under the course row
+    lock (kept until the transaction ends, so racers queue and count each other's holds). The
+    caller's new PENDING payment session is the hold. Always True without a capacity."""
+    if course.capacity is None:
+        return True
+    _lock_course(course)
+    return not is_full(course, user, now)
 
 
 def _lock_course(course: Course) -> None:
@@ -125,7 +161,7 @@ def enroll(user: User, course: Course, *, type: EnrollmentType, source: Enrollme
     if existing is not None and existing.status in (EnrollmentStatus.ACTIVE, EnrollmentStatus.COMPLETED) \
             and existing.grants_access:
         return existing
-    if enforce_capacity and course.capacity is not None and seats_taken(course) >= course.capacity:
+    if enforce_capacity and is_full(course, user, now):
         raise Conflict("This course is full. Join the waitlist to be told when a seat opens.", code="COURSE_FULL")
     values = dict(status=EnrollmentStatus.ACTIVE, status_reason=None, type=type, source=source,
                   payment_status=PaymentStatus.PAID if payment_session is not None and amount_paid > 0

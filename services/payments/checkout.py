@@ -40,7 +40,7 @@ from services.errors import Conflict, DomainError, NotFound
 SESSION_ID_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
 PAYMENT_SESSION_PLACEHOLDER = "{PAYMENT_SESSION_ID}"
 DEFAULT_SESSION_MINUTES = 31  # Stripe wants 30 min to 24 h from its own clock: one minute of margin
-RESERVATION_GRACE = timedelta(minutes=10)  # a payment in the session's last second still finds its hold
+RESERVATION_GRACE = enrollments.HOLD_GRACE  # coupon uses and seats are held alike
 REUSE_MARGIN = timedelta(minutes=3)  # an open session this close to expiry is replaced, not reused
 
 
@@ -121,12 +121,12 @@ class Offer:
 def offer(course: Course, user: User | None, coupon_code: str | None, now: datetime) -> Offer:
     """Read-only: the course page's purchase box for `user` (None for a visitor)."""
     if user is None:
-        return Offer(course, pricing.quote(course, coupon_code, None, now), is_full=enrollments.is_full(course))
+        return Offer(course, pricing.quote(course, coupon_code, None, now), is_full=enrollments.is_full(course, now=now))
     existing = enrollments.find(user, course)
     enrollment = existing if existing is not None and existing.grants_access else None
     return Offer(course, pricing.quote(course, coupon_code, user, now), enrollment=enrollment,
                  resumable=None if enrollment else resumable_session(user, course, now),
-                 waitlist_entry=waitlist.find(user, course), is_full=enrollments.is_full(course),
+                 waitlist_entry=waitlist.find(user, course), is_full=enrollments.is_full(course, user, now),
                  lapsed_enrollment=existing if enrollment is None else None)
 
 
@@ -183,14 +183,16 @@ def prepare_checkout(user: User, course: Course, coupon_code: str | None, *, suc
         raise DomainError(quote.refusal_message, code=quote.refusal_code, field="coupon_code", status=422)
     if quote.final_amount == 0:
         return _enroll_without_payment(user, course, quote, now)
-    if enrollments.is_full(course):
+    if enrollments.is_full(course, user, now):  # seats taken or held by others' checkouts: before paying
         return CheckoutStart("WAITLISTED", waitlist_entry=waitlist.join(user, course, now))
     for payment_session in pending:
         if _reusable(payment_session, quote, now):
             return CheckoutStart("REDIRECT", payment_session=payment_session,
                                  redirect_url=payment_session.checkout_url)
-    return CheckoutStart("REDIRECT", payment_session=_new_payment_session(
-        user, course, quote, success_url, cancel_url, now, session_minutes))
+    payment_session = _new_payment_session(user, course, quote, success_url, cancel_url, now, session_minutes)
+    if payment_session is None:  # the last seat went to a racer while we waited for the course lock
+        return CheckoutStart("WAITLISTED", waitlist_entry=waitlist.join(user, course, now))
+    return CheckoutStart("REDIRECT", payment_session=payment_session)
 
 
 def _reusable(payment_session: PaymentSession, quote: pricing.Quote, now: datetime) -> bool:
@@ -259,10 +261,14 @@ def _enroll_without_payment(user: User, course: Course, quote: pricing.Quote, no
 
 
 def _new_payment_session(user: User, course: Course, quote: pricing.Quote, success_url: str, cancel_url: str,
-                         now: datetime, session_minutes: int) -> PaymentSession:
+                         now: datetime, session_minutes: int) -> PaymentSession | None:
+    """A PENDING payment session holding a seat (capped course) and a coupon use; None when the
+    course has no seat left for this learner."""
     expires_at = (now + timedelta(minutes=session_minutes)).replace(microsecond=0)
     if quote.coupon_id is not None:
         redemptions.lock(quote.coupon_id)  # before any row referencing it: one lock order for everyone
+    if not enrollments.hold_seat(user, course, now):  # coupon, then course: the order fulfillment takes
+        return None
     payment_session = PaymentSession(
         id=new_public_id("ps"), course_id=course.id, user_id=user.id, status=S.PENDING,
         amount=quote.original_amount, currency=quote.currency, discount_amount=quote.discount_amount,

@@ -10,7 +10,7 @@ import pytest
 
 from extensions import db
 from models import (Coupon, CouponRedemption, Course, Enrollment, PaymentSession, PaymentSessionStatus as S,
-                    RedemptionStatus, User, utcnow)
+                    RedemptionStatus, User, WaitlistEntry, utcnow)
 from services.payments import checkout, fulfillment, stripe_gateway
 from services.errors import DomainError
 from tests import factories
@@ -249,3 +249,46 @@ def test_fulfillment_with_a_coupon_and_a_free_checkout_with_it_do_not_deadlock(a
     finally:
         redemptions.redeem_for = real_redeem
     assert not errors, errors
+
+
+def test_ten_learners_start_paying_for_three_seats(app, sandbox):
+    """Seats are held during checkout as coupon uses are: 3 checkouts open, 7 learners are
+    offered the waitlist before paying, and the 3 who pay are the 3 enrolled (it used to be
+    10 paid enrollments, 7 of them over capacity)."""
+    course = factories.course(price=4900, capacity=3)
+    user_ids = [factories.user().id for _ in range(10)]
+    course_id = course.id
+
+    def buy(index: int) -> str:
+        user, course_ = db.session.get(User, user_ids[index]), db.session.get(Course, course_id)
+        start = checkout.start_checkout(user, course_, None, success_url=SUCCESS, cancel_url=CANCEL, now=utcnow(),
+                                        commit=db.session.commit)
+        return start.payment_session.stripe_session_id if start.kind == "REDIRECT" else start.kind
+
+    results = run_together(app, 10, buy)
+    opened = [r for r in results if isinstance(r, str) and r.startswith("cs_")]
+    assert len(opened) == 3 and results.count("WAITLISTED") == 7, results
+    assert _count(db.select(db.func.count()).select_from(WaitlistEntry)) == 7
+    for cs_id in opened:
+        assert sandbox.sandbox.engine.pay_card(cs_id, "4242424242424242")["ok"]
+        fulfillment.fulfill_checkout_session(stripe_gateway.retrieve_checkout_session(cs_id), now=utcnow(),
+                                             source="webhook")
+        db.session.commit()
+    enrolled = db.session.scalars(db.select(Enrollment).where(Enrollment.course_id == course_id)).all()
+    assert len(enrolled) == 3 and all(e.status.value == "ACTIVE" for e in enrolled)
+    assert not _count(db.select(db.func.count()).select_from(PaymentSession).where(PaymentSession.needs_review))
+
+
+def test_a_released_hold_frees_the_seat(app, sandbox, learner):
+    course = factories.course(price=4900, capacity=1)
+    holder = factories.user()
+    first = checkout.start_checkout(holder, course, None, success_url=SUCCESS, cancel_url=CANCEL, now=utcnow(),
+                                    commit=db.session.commit)
+    assert first.kind == "REDIRECT"
+    blocked = checkout.prepare_checkout(learner, course, None, success_url=SUCCESS, cancel_url=CANCEL, now=utcnow())
+    assert blocked.kind == "WAITLISTED"
+    db.session.commit()
+    checkout.cancel(holder, first.payment_session.id, utcnow())  # the holder gives up: the seat is free again
+    db.session.commit()
+    again = checkout.prepare_checkout(learner, course, None, success_url=SUCCESS, cancel_url=CANCEL, now=utcnow())
+    assert again.kind == "REDIRECT"
