@@ -134,7 +134,9 @@ def request_refund(payment_session: PaymentSession, *, amount: int | None, reaso
         raise DomainError(error.user_message, code=error.code.upper(), status=status) from error
     # Locked only now, after Stripe answered: a concurrent request must not wait on us before
     # computing its key (then both share it and Stripe refunds once), but the ledger write
-    # must not lose the other's refund.
+    # must not lose the other's refund. (On SQLite the whole request already holds the write
+    # lock from its first read, BEGIN IMMEDIATE: a second request waits, then sees this refund
+    # and computes a key of its own, or finds nothing left to refund.)
     db.session.refresh(payment_session, with_for_update=True)
     audit.record("payment.refund_requested", payment_session, actor=actor,
                  message=f"Refund of {amount if amount is not None else remaining} requested: {reason or 'no reason'}",
