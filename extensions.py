@@ -83,6 +83,8 @@ def serialize_sqlite_writers(engine, *, busy_timeout_seconds: float) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin_immediate(connection) -> None:
+        if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return  # @read_only views: no transaction at all, as they asked
         dbapi_connection = connection.connection.dbapi_connection
         if SQLITE_IMMEDIATE.get():
             dbapi_connection.isolation_level = None  # pysqlite emits no BEGIN/COMMIT of its own
