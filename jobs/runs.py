@@ -12,6 +12,8 @@ import logging
 from datetime import datetime, timedelta
 from typing import Callable
 
+from flask import current_app
+
 from blueprints.webhooks import delivery
 from extensions import db
 from models import MailStatus, OutboxMail, utcnow
