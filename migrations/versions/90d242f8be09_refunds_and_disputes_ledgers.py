@@ -6,7 +6,7 @@ the `refunds` and `disputes` tables and two payment session columns, and back on
 The JSON kept no dispute amount (0 after the move) and no times (the session's updated_at).
 
 Revision ID: 90d242f8be09
-Revises: a5a5ae94ee5e
+Revises: c19a0f1e2d3b
 Create Date: 2026-11-27 18:57:16.051733
 
 """
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '90d242f8be09'
-down_revision = 'a5a5ae94ee5e'
+down_revision = 'c19a0f1e2d3b'
 branch_labels = None
 depends_on = None
 

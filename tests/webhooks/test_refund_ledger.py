@@ -181,7 +181,7 @@ def test_the_migration_moves_the_json_ledgers_to_rows_and_back(empty_database_ur
                           "re_2": {"id": "re_2", "amount": 500, "status": "failed"}},
               "charge_amount_refunded": 1500, "charge_seen_at": int(at.timestamp())}
     with app.app_context():
-        upgrade(directory=MIGRATIONS, revision="a5a5ae94ee5e")
+        upgrade(directory=MIGRATIONS, revision="c19a0f1e2d3b")
         learner, course = factories.user(email="old@example.com"), factories.course(price=9900)
         ps_id = b.legacy_payment_session(learner.id, course.id, at=at, amount_refunded=1000, metadata={
             "idempotency_key": "k", "refund_ledger": ledger, "disputes": {"dp_1": "won", "dp_2": "needs_response"}})
@@ -202,7 +202,7 @@ def test_the_migration_moves_the_json_ledgers_to_rows_and_back(empty_database_ur
         assert db.session.get(PaymentSession, untouched).extra == {"idempotency_key": "other"}
         db.session.remove()
 
-        downgrade(directory=MIGRATIONS, revision="a5a5ae94ee5e")
+        downgrade(directory=MIGRATIONS, revision="c19a0f1e2d3b")
         assert not {"refunds", "disputes"} & set(sa.inspect(db.engine).get_table_names())
         table = sa.table("payment_sessions", sa.column("id"), sa.column("metadata", sa.JSON))
         back = db.session.execute(sa.select(table.c.metadata).where(table.c.id == ps_id)).scalar_one()
