@@ -372,7 +372,7 @@ def _this_attempt(payment_session: PaymentSession) -> tuple[dict, str]:
     payment_session.extra = {**payment_session.extra, "stripe_params": params, "idempotency_key": key}
     payment_session.expires_at = expires_at
     redemptions.extend_for(payment_session, expires_at + RESERVATION_GRACE)
-    db.session.flush()
+    # Not flushed here: written with Stripe's id and URL in one UPDATE (same transaction).
     return params, key
 
 
