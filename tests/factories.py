@@ -1,13 +1,14 @@
 """Builders for test data. Each commits, so the rows are visible to every connection
 (inside `flushed_only()` they only flush, for a test that rolls its examples back)."""
 from contextlib import contextmanager
-from datetime import datetime, timezone
+import secrets
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from itertools import count
 
 from extensions import db
-from models import (Coupon, Course, DiscountType, Enrollment, EnrollmentStatus, EnrollmentType, Lecture,
-                    PaymentStatus, User, UserRole)
+from models import (Coupon, CouponRedemption, Course, DiscountType, Enrollment, EnrollmentStatus, EnrollmentType,
+                    Lecture, PaymentSession, PaymentSessionStatus, PaymentStatus, RedemptionStatus, User, UserRole)
 from services.people.accounts import hash_password
 from tests.helpers import DEFAULT_PASSWORD
 
@@ -54,6 +55,33 @@ def enrollment(user: User, course: Course, status: str = "ACTIVE", paid: bool = 
                   total_lectures=len(course.lectures), paid_at=datetime.now(timezone.utc) if paid else None)
     values.update(fields)
     obj = Enrollment(user_id=user.id, course_id=course.id, status=EnrollmentStatus(status), **values)
+    return save(obj)
+
+
+def payment_session(user: User, course: Course, status: str = "PENDING", *, coupon: Coupon | None = None,
+                    discount: int = 0, hold: bool = True, created_at: datetime | None = None,
+                    expires_in: timedelta = timedelta(minutes=31), stripe_session_id: str | None = "auto",
+                    **fields) -> PaymentSession:
+    """A checkout attempt as checkout leaves it: the course's price less `discount`, a Stripe session id,
+    an expiry `expires_in` after `created_at` (now), and with a `coupon` its use held by a RESERVED
+    redemption (`hold=False` for none: a test that reserves itself, or a row whose use was counted).
+    COMPLETED and REFUNDED ones were completed when created. `fields` set any other column."""
+    now = created_at or datetime.now(timezone.utc)
+    values = dict(amount=course.price_amount, currency=course.currency, discount_amount=discount,
+                  final_amount=course.price_amount - discount, created_at=now, expires_at=now + expires_in,
+                  stripe_session_id=f"cs_test_{secrets.token_hex(12)}" if stripe_session_id == "auto"
+                  else stripe_session_id,
+                  coupon_id=coupon.id if coupon else None, coupon_code=coupon.code if coupon else None,
+                  completed_at=now if status in ("COMPLETED", "REFUNDED") else None)
+    values.update(fields)
+    obj = PaymentSession(user_id=user.id, course_id=course.id, status=PaymentSessionStatus(status), **values)
+    db.session.add(obj)
+    db.session.flush()  # the redemption names the session's id
+    if coupon is not None and hold:
+        db.session.add(CouponRedemption(coupon_id=coupon.id, user_id=user.id, course_id=course.id,
+                                        payment_session_id=obj.id, status=RedemptionStatus.RESERVED,
+                                        discount_amount=discount, currency=course.currency,
+                                        reserved_at=now, expires_at=obj.expires_at))
     return save(obj)
 
 

@@ -130,7 +130,7 @@ def test_fulfillment_and_a_staff_grant_on_a_capacity_course_do_not_deadlock(app)
     learner = factories.user(email="lock-order@example.com")
     course = factories.course(price=9900, capacity=5)
     factories.enrollment(learner, course, status="REVOKED")
-    ps = b.payment_session(learner, course)
+    ps = factories.payment_session(learner, course)
     db.session.commit()
     paid, user_id, course_id = b.checkout_session(ps), learner.id, course.id
     webhook_locked, staff_locked_course = threading.Event(), threading.Event()
@@ -202,7 +202,7 @@ def test_fulfillment_with_a_coupon_and_a_free_checkout_with_it_do_not_deadlock(a
     course = factories.course(price=9900)
     factories.enrollment(learner, course, status="REVOKED")
     coupon = factories.coupon(code="ORDER10", percent=10)
-    ps = b.payment_session(learner, course, coupon=coupon, discount=990)
+    ps = factories.payment_session(learner, course, coupon=coupon, discount=990)
     db.session.commit()
     paid, user_id, course_id, coupon_id = b.checkout_session(ps), learner.id, course.id, coupon.id
     free_holds_coupon, webhook_redeems = threading.Event(), threading.Event()

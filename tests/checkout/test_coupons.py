@@ -5,7 +5,7 @@ import pytest
 
 from extensions import db
 from models import (CouponRedemption, EnrollmentStatus, EnrollmentType, PaymentSession, PaymentSessionStatus as S,
-                    RedemptionStatus, new_public_id)
+                    RedemptionStatus)
 from services.coupons import redemptions
 from services.learning import enrollments, invitations, waitlist
 from services.payments import payment_states
@@ -17,14 +17,10 @@ pytestmark = pytest.mark.usefixtures("app")
 
 
 def pending_session(user, course, coupon=None, final_amount=None) -> PaymentSession:
-    ps = PaymentSession(id=new_public_id("ps"), user_id=user.id, course_id=course.id, amount=course.price_amount,
-                        currency=course.currency, discount_amount=0,
-                        final_amount=course.price_amount if final_amount is None else final_amount,
-                        coupon_id=coupon.id if coupon else None, coupon_code=coupon.code if coupon else None,
-                        created_at=NOW, expires_at=NOW + timedelta(minutes=31))
-    db.session.add(ps)
-    db.session.commit()
-    return ps
+    """An open checkout naming `coupon` whose use the test reserves itself."""
+    fields = {} if final_amount is None else {"final_amount": final_amount}
+    return factories.payment_session(user, course, coupon=coupon, hold=False, created_at=NOW, stripe_session_id=None,
+                                     **fields)
 
 
 def test_reserve_then_redeem_counts_a_use(paid_course, learner):

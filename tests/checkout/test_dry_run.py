@@ -71,9 +71,9 @@ def build(learner, coupon_spec, course_spec, history):
             assume(course.price_amount - pricing.discount_for(coupon, course.price_amount) >= 50)
             # As checkout opened it: the same price, so starting again reuses it (see the report of issue 19
             # for the case of an open checkout about to expire while its hold is the coupon's last use).
-            ps = builders.payment(learner, course, status="PENDING", created=NOW - timedelta(minutes=5), coupon=coupon,
-                                  discount=pricing.discount_for(coupon, course.price_amount),
-                                  expires_at=NOW + timedelta(minutes=25))
+            ps = factories.payment_session(learner, course, coupon=coupon, hold=False, created_at=NOW - timedelta(minutes=5),
+                                           discount=pricing.discount_for(coupon, course.price_amount),
+                                           expires_at=NOW + timedelta(minutes=25))
             builders.redemption(coupon, learner, course, status="RESERVED", payment_session=ps,
                                 when=NOW - timedelta(minutes=5), expires_at=NOW + timedelta(minutes=40))
         elif event == "own lapsed hold":

@@ -16,8 +16,8 @@ EXPIRED_AT = START + timedelta(minutes=31)
 
 
 def _abandoned(user, course, *, coupon=None, started=START):
-    return b.payment_session(user, course, status="EXPIRED", coupon=coupon, discount=990 if coupon else 0,
-                             created_at=started, expires_in=timedelta(minutes=31))
+    return factories.payment_session(user, course, status="EXPIRED", coupon=coupon, discount=990 if coupon else 0,
+                                     created_at=started, expires_in=timedelta(minutes=31))
 
 
 def _run(hours_after_expiry: float) -> int:

@@ -4,13 +4,13 @@ from datetime import datetime, timedelta, timezone
 from extensions import db
 from jobs import huey, tasks
 from models import PaymentSession, PaymentSessionStatus
+from tests import factories
 from tests.jobs.conftest import wait_until
-from tests.webhooks import builders as b
 
 
 def test_a_real_worker_runs_an_enqueued_job(worker, learner, paid_course):
     long_ago = datetime.now(timezone.utc) - timedelta(hours=2)
-    overdue = b.payment_session(learner, paid_course, created_at=long_ago, stripe_session_id=None)
+    overdue = factories.payment_session(learner, paid_course, created_at=long_ago, stripe_session_id=None)
     tasks.expire_stale_sessions()  # enqueued into the SQLite queue the worker polls
 
     def expired():

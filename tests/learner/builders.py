@@ -1,20 +1,10 @@
-"""Builders for the learner tests: payment sessions and progress rows, committed like tests/factories."""
+"""Builders for the learner tests: a fixed clock, lectures and progress rows, committed like tests/factories."""
 from datetime import datetime, timedelta, timezone
 
 from extensions import db
-from models import Course, Enrollment, Lecture, LectureProgress, PaymentSession, PaymentSessionStatus, User
+from models import Course, Enrollment, Lecture, LectureProgress
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
-
-
-def payment_session(user: User, course: Course, status: str = "COMPLETED", **fields) -> PaymentSession:
-    values = dict(amount=course.price_amount, currency=course.currency, discount_amount=0,
-                  final_amount=course.price_amount, created_at=T0)
-    values.update(fields)
-    obj = PaymentSession(user_id=user.id, course_id=course.id, status=PaymentSessionStatus(status), **values)
-    db.session.add(obj)
-    db.session.commit()
-    return obj
 
 
 def add_lecture(course: Course, title: str = "Bonus lecture", position: int = 99) -> Lecture:

@@ -8,7 +8,7 @@ from models import utcnow
 from services.learning import progress
 from tests import factories
 from tests.helpers import StatementCounter, login
-from tests.learner.builders import T0, payment_session
+from tests.learner.builders import T0
 
 
 def test_dashboard_requires_sign_in(client, learner):
@@ -70,12 +70,12 @@ def test_inaccessible_enrollments_say_why_on_the_dashboard(client, learner, paid
 
 def test_pending_payments_offer_resume_only_while_open_and_always_cancel(client, learner, paid_course, sign_in):
     now = utcnow()
-    open_one = payment_session(learner, paid_course, "PENDING", checkout_url="https://checkout.example/c/open",
-                               expires_at=now + timedelta(minutes=20), created_at=now)
-    stale = payment_session(learner, factories.course(title="Stale course"), "PENDING",
-                            checkout_url="https://checkout.example/c/stale", expires_at=now - timedelta(minutes=1))
-    payment_session(learner, factories.course(title="Bank transfer course"), "PROCESSING",
-                    checkout_url="https://checkout.example/c/processing")
+    open_one = factories.payment_session(learner, paid_course, "PENDING", checkout_url="https://checkout.example/c/open",
+                                         expires_at=now + timedelta(minutes=20), created_at=now)
+    stale = factories.payment_session(learner, factories.course(title="Stale course"), "PENDING",
+                                      checkout_url="https://checkout.example/c/stale", expires_at=now - timedelta(minutes=1))
+    factories.payment_session(learner, factories.course(title="Bank transfer course"), "PROCESSING",
+                              checkout_url="https://checkout.example/c/processing")
     sign_in(client, learner)
     page = client.get("/dashboard").get_data(as_text=True)
     assert page.count('data-testid="pending-payment"') == 3
@@ -88,23 +88,23 @@ def test_pending_payments_offer_resume_only_while_open_and_always_cancel(client,
 
 
 def test_a_non_web_checkout_url_is_never_linked(client, learner, paid_course, sign_in):
-    payment_session(learner, paid_course, "PENDING", checkout_url="javascript:alert(1)",
-                    expires_at=utcnow() + timedelta(minutes=20))
+    factories.payment_session(learner, paid_course, "PENDING", checkout_url="javascript:alert(1)",
+                              expires_at=utcnow() + timedelta(minutes=20))
     sign_in(client, learner)
     page = client.get("/dashboard").get_data(as_text=True)
     assert "javascript:alert" not in page and "Resume checkout" not in page
 
 
 def test_payment_history_shows_prices_coupons_refunds_and_failures(client, learner, paid_course, sign_in):
-    payment_session(learner, paid_course, "COMPLETED", coupon_code="SAVE20", discount_amount=1980,
-                    final_amount=7920, completed_at=T0)
-    payment_session(learner, factories.course(title="Refunded course", price=5000), "REFUNDED",
-                    amount=5000, final_amount=5000, amount_refunded=5000, completed_at=T0)
-    payment_session(learner, factories.course(title="Half back", price=4000), "COMPLETED",
-                    amount=4000, final_amount=4000, amount_refunded=1500, completed_at=T0)
-    payment_session(learner, factories.course(title="Declined course"), "FAILED",
-                    failure_message="Your card was declined.")
-    payment_session(learner, factories.course(title="Abandoned course"), "EXPIRED")
+    factories.payment_session(learner, paid_course, "COMPLETED", coupon_code="SAVE20", discount_amount=1980,
+                              final_amount=7920, completed_at=T0)
+    factories.payment_session(learner, factories.course(title="Refunded course", price=5000), "REFUNDED",
+                              amount=5000, final_amount=5000, amount_refunded=5000, completed_at=T0)
+    factories.payment_session(learner, factories.course(title="Half back", price=4000), "COMPLETED",
+                              amount=4000, final_amount=4000, amount_refunded=1500, completed_at=T0)
+    factories.payment_session(learner, factories.course(title="Declined course"), "FAILED",
+                              failure_message="Your card was declined.")
+    factories.payment_session(learner, factories.course(title="Abandoned course"), "EXPIRED")
     sign_in(client, learner)
     page = client.get("/dashboard").get_data(as_text=True)
     assert page.count('data-testid="payment-row"') == 5
@@ -121,8 +121,8 @@ def _fill(user, n: int) -> None:
         enrollment = factories.enrollment(user, course, paid=True, status="COMPLETED" if i % 5 == 0 else "ACTIVE")
         progress.record_view(enrollment, course.lectures[i % 3], T0)
         progress.mark_complete(enrollment, course.lectures[0], T0)
-        payment_session(user, course, "COMPLETED" if i % 2 else "PENDING", coupon_code="TEN" if i % 3 else None,
-                        checkout_url="https://checkout.example/c", expires_at=utcnow() + timedelta(minutes=5))
+        factories.payment_session(user, course, "COMPLETED" if i % 2 else "PENDING", coupon_code="TEN" if i % 3 else None,
+                                  checkout_url="https://checkout.example/c", expires_at=utcnow() + timedelta(minutes=5))
     db.session.commit()
 
 

@@ -6,7 +6,7 @@ from models import Enrollment, LectureProgress
 from services.learning import dashboard, progress
 from tests import factories
 from tests.helpers import csrf_token
-from tests.learner.builders import T0, payment_session
+from tests.learner.builders import T0
 
 
 @pytest.fixture
@@ -19,9 +19,9 @@ def alice_world(paid_course):
         progress.mark_complete(enrollment, lecture, T0)
     mine = factories.enrollment(alice, paid_course, paid=True)
     progress.mark_complete(mine, paid_course.lectures[1], T0)
-    payment_session(alice, secret_course, "COMPLETED", coupon_code="ALICE50", completed_at=T0)
-    payment_session(alice, paid_course, "PENDING", checkout_url="https://checkout.example/c/alice-only")
-    payment_session(alice, paid_course, "FAILED", failure_message="Alice's card was declined.")
+    factories.payment_session(alice, secret_course, "COMPLETED", coupon_code="ALICE50", completed_at=T0)
+    factories.payment_session(alice, paid_course, "PENDING", checkout_url="https://checkout.example/c/alice-only")
+    factories.payment_session(alice, paid_course, "FAILED", failure_message="Alice's card was declined.")
     db.session.commit()
     return alice, secret_course, enrollment
 

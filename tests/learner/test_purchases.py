@@ -25,7 +25,7 @@ def deliver(client):
 def paid(deliver, sandbox, learner, paid_course):
     """$99.00 with SPRING15 (-$14.85), paid on the sandbox with a Mastercard, fulfilled by the webhook."""
     coupon = factories.coupon(code="SPRING15", percent=15, courses=[paid_course])
-    ps = b.payment_session(learner, paid_course, coupon=coupon, discount=1485)
+    ps = factories.payment_session(learner, paid_course, coupon=coupon, discount=1485)
     session = b.open_on_sandbox(ps)
     b.sandbox_control(sandbox, f"checkout/sessions/{session['id']}/pay", {"card": "5555555555554444"})
     deliver("checkout.session.completed", b.checkout_session(ps))  # the event carries no card
@@ -58,7 +58,7 @@ def test_the_receipt_page_is_for_its_learner_and_staff_only(paid, client, sign_i
 
 
 def test_an_unpaid_checkout_has_no_receipt(client, sign_in, learner, paid_course):
-    pending = b.payment_session(learner, paid_course)
+    pending = factories.payment_session(learner, paid_course)
     sign_in(client, learner)
     assert client.get(f"/account/purchases/{pending.id}/receipt").status_code == 404
     assert "No purchases yet" in client.get("/account/purchases").get_data(as_text=True)

@@ -170,9 +170,8 @@ def test_a_checkout_reminder_is_cancelled_when_the_learner_opted_out_before_it_l
     # The mail server was down and the reminder waits for its retry; meanwhile the learner
     # unsubscribed (the link of an earlier reminder, or /account).
     from services.payments import reminders
-    from tests.webhooks import builders as b
     started = utcnow() - timedelta(days=2)
-    checkout = b.payment_session(learner, paid_course, status="EXPIRED", created_at=started)
+    checkout = factories.payment_session(learner, paid_course, status="EXPIRED", created_at=started)
     assert reminders.remind(checkout.id, now=utcnow())
     db.session.commit()
     learner.checkout_reminders = False

@@ -1,7 +1,8 @@
-"""Builders for the staff tests: payment sessions, refunds, redemptions, stripe events (each commits, as tests/factories.py's builders do)."""
+"""Builders for the staff tests: refunds, redemptions, stripe events, waitlist entries (each commits, as
+tests/factories.py's builders do; payment sessions come from factories.payment_session)."""
 from datetime import datetime, timezone
 
-from models import (CouponRedemption, PaymentSession, PaymentSessionStatus, RedemptionStatus, RefundMovement,
+from models import (CouponRedemption, PaymentSession, RedemptionStatus, RefundMovement,
                     StripeEvent, WaitlistEntry, WebhookEventStatus)
 from tests import factories
 
@@ -9,21 +10,6 @@ from tests import factories
 def at(day: str, hour: int = 12) -> datetime:
     """'2026-03-02' → that day at `hour`:00 UTC."""
     return datetime.fromisoformat(day).replace(hour=hour, tzinfo=timezone.utc)
-
-
-def payment(user, course, *, status: str = "COMPLETED", created: datetime | None = None,
-            completed: datetime | None = None, final: int | None = None, discount: int = 0, refunded: int = 0,
-            coupon=None, failure_code: str | None = None, needs_review: bool = False, **fields) -> PaymentSession:
-    created = created or datetime.now(timezone.utc)
-    final = course.price_amount - discount if final is None else final
-    if completed is None and status in ("COMPLETED", "REFUNDED"):
-        completed = created
-    obj = PaymentSession(course_id=course.id, user_id=user.id, status=PaymentSessionStatus(status),
-                         amount=course.price_amount, currency=course.currency, discount_amount=discount,
-                         final_amount=final, amount_refunded=refunded, coupon_id=coupon.id if coupon else None,
-                         coupon_code=coupon.code if coupon else None, created_at=created, completed_at=completed,
-                         failure_code=failure_code, needs_review=needs_review, **fields)
-    return _save(obj)
 
 
 def refund(payment_session: PaymentSession, amount: int, when: datetime) -> RefundMovement:

@@ -27,21 +27,24 @@ def dataset(app):
     u1, u2, u3, u4, u5 = (factories.user(email=f"u{i}@example.com") for i in range(1, 6))
     c1 = factories.coupon(code="ALPHA20", percent=20)
     c2 = factories.coupon(code="BETA10", amount_off=1000, currency="EUR")
-    pay = builders.payment
-    s1 = pay(u1, alpha, created=at("2026-03-01", 10))
-    s2 = pay(u2, alpha, created=at("2026-03-01", 11), discount=2000, coupon=c1)
-    s3 = pay(u3, alpha, status="REFUNDED", created=at("2026-03-02"))
-    s4 = pay(u4, beta, created=at("2026-03-02"), discount=1000, coupon=c2)
-    pay(u5, alpha, status="FAILED", created=at("2026-03-02"), failure_code="card_declined")
-    pay(u5, alpha, status="FAILED", created=at("2026-03-03"), failure_code="card_declined")
-    pay(u4, alpha, status="FAILED", created=at("2026-03-03"))
-    pay(u1, beta, status="EXPIRED", created=at("2026-03-03"))
-    pay(u2, alpha, status="PENDING", created=at("2026-03-03"))
+
+    def pay(user, course, status="COMPLETED", **fields):  # sales whose coupon uses are counted below
+        return factories.payment_session(user, course, status, hold=False, **fields)
+
+    s1 = pay(u1, alpha, created_at=at("2026-03-01", 10))
+    s2 = pay(u2, alpha, created_at=at("2026-03-01", 11), discount=2000, coupon=c1)
+    s3 = pay(u3, alpha, status="REFUNDED", created_at=at("2026-03-02"))
+    s4 = pay(u4, beta, created_at=at("2026-03-02"), discount=1000, coupon=c2)
+    pay(u5, alpha, status="FAILED", created_at=at("2026-03-02"), failure_code="card_declined")
+    pay(u5, alpha, status="FAILED", created_at=at("2026-03-03"), failure_code="card_declined")
+    pay(u4, alpha, status="FAILED", created_at=at("2026-03-03"))
+    pay(u1, beta, status="EXPIRED", created_at=at("2026-03-03"))
+    pay(u2, alpha, status="PENDING", created_at=at("2026-03-03"))
     # Started in the range, paid after it: conversion counts it, revenue of the range does not.
-    late = pay(u3, beta, created=at("2026-03-03", 23), completed=datetime(2026, 3, 4, 1, tzinfo=timezone.utc))
+    late = pay(u3, beta, created_at=at("2026-03-03", 23), completed_at=datetime(2026, 3, 4, 1, tzinfo=timezone.utc))
     # Outside the range on both sides.
-    february = pay(u1, alpha, created=datetime(2026, 2, 28, 23, 59, 59, tzinfo=timezone.utc))
-    pay(u2, beta, created=datetime(2026, 3, 4, 0, 0, 0, tzinfo=timezone.utc))
+    february = pay(u1, alpha, created_at=datetime(2026, 2, 28, 23, 59, 59, tzinfo=timezone.utc))
+    pay(u2, beta, created_at=datetime(2026, 3, 4, 0, 0, 0, tzinfo=timezone.utc))
     # Refunds, on the day they were made: s2's (sold 03-01) on 03-03, s3's the day of its sale,
     # one for a February sale inside the range (and one outside it), one made after the range;
     # s1's refund of 03-02 failed on 03-03 (a negative movement).
@@ -83,7 +86,8 @@ def test_net_revenue_per_day_counts_refunds_on_the_day_they_were_made(dataset):
 
 def test_a_refund_made_later_moves_the_later_day_not_the_sale_day(app):
     course = factories.course(slug="gamma", title="Gamma", price=8000, currency="USD")
-    sale = builders.payment(factories.user(email="g@example.com"), course, created=at("2026-04-01"))
+    sale = factories.payment_session(factories.user(email="g@example.com"), course, "COMPLETED",
+                                     created_at=at("2026-04-01"))
     sale.payment_intent_id = "pi_test_gamma"
     refunds.apply_refund({"id": "re_test_gamma", "object": "refund", "amount": 3000, "status": "succeeded",
                           "payment_intent": "pi_test_gamma"}, now=at("2026-04-10"))

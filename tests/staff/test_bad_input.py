@@ -24,7 +24,7 @@ def test_no_junk_makes_a_500(admin_client, learner):
     course = factories.course(slug="perm-course")
     coupon = factories.coupon(code="PERM10")
     world = {"course": course.id, "coupon": coupon.id, "spare_coupon": coupon.id, "batch": "batch_none",
-             "lecture": course.lectures[0].id, "payment": builders.payment(learner, course).id, "enrollment": 1,
+             "lecture": course.lectures[0].id, "payment": factories.payment_session(learner, course, "COMPLETED").id, "enrollment": 1,
              "event": builders.stripe_event("evt_junk", "x.y", status="FAILED").id, "entry": 1, "target": learner.id}
     token = csrf_token(admin_client, "/courses")
     failures = []

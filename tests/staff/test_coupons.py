@@ -170,8 +170,9 @@ def test_list_filters_search_sort_and_paginate(staff_client, app):
 def test_detail_shows_redemptions_reservations_and_totals(staff_client, learner, paid_course):
     coupon = factories.coupon(code="TOTALS", percent=20)
     other = factories.user(email="buyer2@example.com")
-    first = builders.payment(learner, paid_course, discount=1980, coupon=coupon)
-    second = builders.payment(other, paid_course, discount=1980, coupon=coupon, refunded=2000)
+    first = factories.payment_session(learner, paid_course, "COMPLETED", discount=1980, coupon=coupon, hold=False)
+    second = factories.payment_session(other, paid_course, "COMPLETED", discount=1980, coupon=coupon, hold=False,
+                                       amount_refunded=2000)
     builders.redemption(coupon, learner, paid_course, discount=1980, payment_session=first)
     builders.redemption(coupon, other, paid_course, discount=1980, payment_session=second)
     builders.redemption(coupon, factories.user(email="holder@example.com"), paid_course, status="RESERVED",

@@ -36,7 +36,8 @@ def test_files_are_utf8_with_a_byte_order_mark():
 
 def test_a_course_named_like_a_formula_is_exported_as_text(staff_client):
     course = factories.course(slug="evil", title='=HYPERLINK("http://evil.example","Zoë")', price=1000)
-    builders.payment(factories.user(email="buyer@example.com"), course, created=at("2026-03-01", 10))
+    factories.payment_session(factories.user(email="buyer@example.com"), course, "COMPLETED",
+                              created_at=at("2026-03-01", 10))
     response = staff_client.get("/staff/analytics/conversion.csv?start=2026-03-01&end=2026-03-01")
     assert response.status_code == 200 and response.content_type == "text/csv; charset=utf-8"
     assert response.data.startswith(b"\xef\xbb\xbf")

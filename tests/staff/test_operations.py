@@ -21,10 +21,12 @@ def _audit(action):
 def test_payments_filters_and_search(staff_client, learner, paid_course, free_course):
     other = factories.user(email="zoe@example.com")
     coupon = factories.coupon(code="TENOFF")
-    paid = builders.payment(learner, paid_course, stripe_session_id="cs_test_abc", payment_intent_id="pi_test_abc")
-    failed = builders.payment(other, paid_course, status="FAILED", failure_code="card_declined", coupon=coupon,
-                              created=datetime(2026, 1, 5, tzinfo=timezone.utc))
-    flagged = builders.payment(other, paid_course, needs_review=True, review_reason="amount mismatch")
+    paid = factories.payment_session(learner, paid_course, "COMPLETED", stripe_session_id="cs_test_abc",
+                                     payment_intent_id="pi_test_abc")
+    failed = factories.payment_session(other, paid_course, "FAILED", failure_code="card_declined", coupon=coupon,
+                                       hold=False, created_at=datetime(2026, 1, 5, tzinfo=timezone.utc))
+    flagged = factories.payment_session(other, paid_course, "COMPLETED", needs_review=True,
+                                        review_reason="amount mismatch")
 
     def shown(query, path="/staff/payments"):
         page = staff_client.get(f"{path}?{query}").get_data(as_text=True)
@@ -46,7 +48,7 @@ def test_payments_filters_and_search(staff_client, learner, paid_course, free_co
 def test_payment_timeline_merges_audit_and_stripe_events(staff_client, learner, paid_course):
     from services import audit
 
-    ps = builders.payment(learner, paid_course)
+    ps = factories.payment_session(learner, paid_course, "COMPLETED")
     audit.record("payment.completed", ps, message="paid")
     db.session.commit()
     builders.stripe_event("evt_tl_1", "checkout.session.completed", payment_session_id=ps.id)

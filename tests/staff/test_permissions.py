@@ -60,7 +60,7 @@ def world(app, learner, staff, admin):
     db.session.commit()
     other = factories.user(email="other@example.com")
     enrollment = factories.enrollment(other, course)
-    payment = builders.payment(learner, course, status="PENDING")
+    payment = factories.payment_session(learner, course)
     event = builders.stripe_event("evt_matrix", "customer.created", status="FAILED", last_error="boom")
     entry = builders.waitlist_entry(factories.user(email="waiting@example.com"), course)
     target = factories.user(email="target@example.com")

@@ -4,6 +4,7 @@ import pytest
 
 from extensions import db
 from models import AuditEvent, Enrollment, EnrollmentStatus, PaymentSession, PaymentSessionStatus
+from tests import factories
 from tests.helpers import post_form
 from tests.webhooks import builders as wb
 
@@ -19,7 +20,7 @@ def _reload(ps_id):
 
 
 def test_staff_refund_through_sandbox_revokes_the_enrollment(staff_client, staff, sandbox, learner, paid_course):
-    ps = wb.payment_session(learner, paid_course)
+    ps = factories.payment_session(learner, paid_course)
     session = wb.open_on_sandbox(ps)
     wb.sandbox_control(sandbox, f"checkout/sessions/{session['id']}/pay", {"card": "4242424242424242"})
 
@@ -56,7 +57,7 @@ def test_staff_refund_through_sandbox_revokes_the_enrollment(staff_client, staff
 
 
 def test_refund_validation_never_reaches_stripe(staff_client, sandbox, learner, paid_course):
-    ps = wb.payment_session(learner, paid_course)
+    ps = factories.payment_session(learner, paid_course)
     session = wb.open_on_sandbox(ps)
     wb.sandbox_control(sandbox, f"checkout/sessions/{session['id']}/pay", {"card": "4242424242424242"})
     post_form(staff_client, f"/staff/payments/{ps.id}/reconcile")
@@ -70,7 +71,7 @@ def test_refund_validation_never_reaches_stripe(staff_client, sandbox, learner, 
 
 
 def test_partial_refund_keeps_access_and_leaves_the_rest_refundable(staff_client, sandbox, learner, paid_course):
-    ps = wb.payment_session(learner, paid_course)
+    ps = factories.payment_session(learner, paid_course)
     session = wb.open_on_sandbox(ps)
     wb.sandbox_control(sandbox, f"checkout/sessions/{session['id']}/pay", {"card": "4242424242424242"})
     post_form(staff_client, f"/staff/payments/{ps.id}/reconcile")

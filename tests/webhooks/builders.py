@@ -1,4 +1,5 @@
-"""Builders for webhook tests: payment sessions in any state, and Stripe events signed as Stripe signs.
+"""Builders for webhook tests: Stripe objects and events signed as Stripe signs (payment session rows come
+from tests/factories.payment_session).
 
 Objects start from Stripe's own examples (tests/data/stripe_fixtures.json, from ../shared/stripe/fixtures3.json: the shapes the
 sandbox also follows) with the fields our code reads filled in for one payment session.
@@ -9,7 +10,7 @@ import copy
 import json
 import secrets
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,8 +19,7 @@ import stripe
 import sqlalchemy as sa
 
 from extensions import db
-from models import (Coupon, CouponRedemption, Course, PaymentSession, PaymentSessionStatus, RedemptionStatus,
-                    User)
+from models import PaymentSession
 from tests.helpers import TEST_WEBHOOK_SECRET
 
 FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "data" / "stripe_fixtures.json"  # Stripe's own examples
@@ -40,28 +40,6 @@ def new_id(prefix: str) -> str:
 
 
 # --- database rows --------------------------------------------------------------------------
-
-def payment_session(user: User, course: Course, *, status: str = "PENDING", coupon: Coupon | None = None,
-                    discount: int = 0, created_at: datetime | None = None, expires_in: timedelta = timedelta(minutes=31),
-                    stripe_session_id: str | None = "auto", **fields) -> PaymentSession:
-    """A checkout attempt as checkout leaves it: Stripe session id set, coupon use reserved."""
-    now = created_at or datetime.now(timezone.utc)
-    ps = PaymentSession(user_id=user.id, course_id=course.id, status=PaymentSessionStatus(status),
-                        amount=course.price_amount, currency=course.currency, discount_amount=discount,
-                        final_amount=course.price_amount - discount, created_at=now, expires_at=now + expires_in,
-                        stripe_session_id=new_id("cs") if stripe_session_id == "auto" else stripe_session_id,
-                        coupon_id=coupon.id if coupon else None, coupon_code=coupon.code if coupon else None,
-                        **fields)
-    db.session.add(ps)
-    db.session.flush()
-    if coupon is not None:
-        db.session.add(CouponRedemption(coupon_id=coupon.id, user_id=user.id, course_id=course.id,
-                                        payment_session_id=ps.id, status=RedemptionStatus.RESERVED,
-                                        discount_amount=discount, currency=course.currency,
-                                        reserved_at=now, expires_at=ps.expires_at))
-    db.session.commit()
-    return ps
-
 
 def legacy_payment_session(user_id: int, course_id: int, *, final_amount: int = 9900, currency: str = "USD",
                            status: str = "COMPLETED", at: datetime, **columns) -> str:

@@ -54,4 +54,4 @@ def coupon(app, paid_course):
 @pytest.fixture
 def ps(learner, paid_course, coupon):
     """A PENDING $99.00 checkout with SPRING15 (15% → $84.15) holding one coupon use."""
-    return b.payment_session(learner, paid_course, coupon=coupon, discount=1485)
+    return factories.payment_session(learner, paid_course, coupon=coupon, discount=1485)

@@ -5,6 +5,7 @@ import pytest
 
 from extensions import db
 from models import EnrollmentStatus, PaymentSession, PaymentSessionStatus, RedemptionStatus
+from tests import factories
 from tests.webhooks import builders as b
 
 
@@ -15,7 +16,7 @@ def app_overrides(sandbox_config):
 
 def _old_session(learner, paid_course, coupon, minutes=30, **kwargs):
     created = datetime.now(timezone.utc) - timedelta(minutes=minutes)
-    return b.payment_session(learner, paid_course, coupon=coupon, discount=1485, created_at=created, **kwargs)
+    return factories.payment_session(learner, paid_course, coupon=coupon, discount=1485, created_at=created, **kwargs)
 
 
 def test_reconcile_fulfills_a_paid_session_without_any_webhook(runner, deliver, sandbox, learner, paid_course, coupon):
@@ -33,7 +34,7 @@ def test_reconcile_fulfills_a_paid_session_without_any_webhook(runner, deliver, 
 
 
 def test_reconcile_leaves_young_and_unpaid_sessions(runner, deliver, sandbox, learner, paid_course, coupon):
-    young = b.payment_session(learner, paid_course, coupon=coupon, discount=1485)
+    young = factories.payment_session(learner, paid_course, coupon=coupon, discount=1485)
     b.open_on_sandbox(young)
     result = runner.invoke(args=["payments", "reconcile", "--older-than-minutes", "15", "--no-events"])
     assert "none to check" in result.output
@@ -43,7 +44,7 @@ def test_reconcile_leaves_young_and_unpaid_sessions(runner, deliver, sandbox, le
 
 
 def test_reconcile_applies_undelivered_events(runner, deliver, sandbox, webhook_receiver, learner, paid_course, coupon):
-    ps = b.payment_session(learner, paid_course, coupon=coupon, discount=1485)
+    ps = factories.payment_session(learner, paid_course, coupon=coupon, discount=1485)
     session = b.open_on_sandbox(ps)
     webhook_receiver.statuses = [500] * 200  # our endpoint "is down": every delivery fails
     b.sandbox_control(sandbox, f"checkout/sessions/{session['id']}/pay", {"card": "4242424242424242"})

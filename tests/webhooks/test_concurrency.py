@@ -12,6 +12,7 @@ import pytest
 
 from extensions import db
 from models import CouponRedemption, Enrollment, RedemptionStatus, StripeEvent, WebhookEventStatus
+from tests import factories
 from tests.helpers import login
 from tests.isolation import run_in_threads
 from tests.webhooks import builders as b
@@ -32,7 +33,7 @@ def _race(app, jobs):
 
 
 def test_same_event_ten_times_at_once_plus_success_pages(app, sandbox, learner, paid_course, coupon, deliver):
-    ps = b.payment_session(learner, paid_course, coupon=coupon, discount=1485)
+    ps = factories.payment_session(learner, paid_course, coupon=coupon, discount=1485)
     session = b.open_on_sandbox(ps)
     b.sandbox_control(sandbox, f"checkout/sessions/{session['id']}/pay", {"card": "4242424242424242"})
     [completed] = sandbox.events("checkout.session.completed")
@@ -73,7 +74,7 @@ def test_same_event_ten_times_at_once_plus_success_pages(app, sandbox, learner, 
 
 
 def test_refund_events_racing_each_other(app, sandbox, learner, paid_course, coupon, deliver):
-    ps = b.payment_session(learner, paid_course, coupon=coupon, discount=1485)
+    ps = factories.payment_session(learner, paid_course, coupon=coupon, discount=1485)
     deliver("checkout.session.completed", b.checkout_session(ps))
     refund = b.refund(ps)
     payloads = [b.body_of(b.event("refund.created", refund)),
@@ -99,7 +100,7 @@ def test_expire_stale_on_many_instances_at_once(app, sandbox, learner, paid_cour
     from services.payments import reconcile
 
     created = datetime.now(timezone.utc) - timedelta(minutes=40)
-    sessions = [b.payment_session(factories_user(), paid_course, coupon=coupon, discount=1485, created_at=created)
+    sessions = [factories.payment_session(factories.user(), paid_course, coupon=coupon, discount=1485, created_at=created)
                 for _ in range(4)]
     for ps in sessions:
         b.open_on_sandbox(ps)
@@ -123,7 +124,3 @@ def test_expire_stale_on_many_instances_at_once(app, sandbox, learner, paid_cour
         assert ps.status == PaymentSessionStatus.EXPIRED
         assert deliver.redemption(ps).status == RedemptionStatus.RELEASED
 
-
-def factories_user():
-    from tests import factories
-    return factories.user()

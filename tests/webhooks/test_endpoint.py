@@ -7,6 +7,7 @@ import pytest
 import jobs
 from extensions import db
 from models import PaymentSession, StripeEvent, WebhookEventStatus
+from tests import factories
 from tests.helpers import TEST_WEBHOOK_SECRET, StatementCounter
 from tests.webhooks import builders as b
 
@@ -198,7 +199,7 @@ def test_payload_is_stored_exactly_as_sent(client):
 
 
 def test_payment_intent_failure_is_recorded_without_enrolling(client, learner, paid_course):
-    ps = b.payment_session(learner, paid_course)
+    ps = factories.payment_session(learner, paid_course)
     error = {"type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds",
              "message": "Your card has insufficient funds.", "charge": b.charge_id(ps)}
     evt = b.event("payment_intent.payment_failed", b.payment_intent(ps, status="requires_payment_method", error=error))
@@ -213,7 +214,7 @@ def test_payment_intent_failure_is_recorded_without_enrolling(client, learner, p
 
 
 def test_payment_intent_canceled_is_recorded(client, learner, paid_course):
-    ps = b.payment_session(learner, paid_course)
+    ps = factories.payment_session(learner, paid_course)
     intent = b.payment_intent(ps, status="canceled", cancellation_reason="abandoned")
     assert b.post_event(client, b.event("payment_intent.canceled", intent)).status_code == 200
     db.session.expire_all()
@@ -247,7 +248,7 @@ def test_each_event_costs_few_statements(app, client, learner, paid_course, tmp_
     # tests' inline mode (which would count the worker's statements too).
     app.config.update(JOBS_IMMEDIATE=False, JOBS_SQLITE_PATH=str(tmp_path / "jobs.db"))
     jobs.init_app(app)
-    ps = b.payment_session(learner, paid_course)
+    ps = factories.payment_session(learner, paid_course)
     paid = b.event("checkout.session.completed", b.checkout_session(ps))
     counts = {}
     for name, evt in [("paid", paid), ("redelivery", paid), ("unknown", _unknown_event())]:

@@ -3,6 +3,7 @@ import pytest
 
 from extensions import db
 from models import AuditEvent, EnrollmentStatus, PaymentStatus, RedemptionStatus, StripeEvent, WebhookEventStatus
+from tests import factories
 from tests.webhooks import builders as b
 
 
@@ -61,9 +62,8 @@ def test_expired_expires_and_releases(deliver, ps):
 
 
 def test_no_payment_required_enrolls_a_free_total(deliver, learner, paid_course):
-    from tests import factories
     coupon = factories.coupon(code="ALLFREE", percent=100, courses=[paid_course])
-    ps = b.payment_session(learner, paid_course, coupon=coupon, discount=9900)
+    ps = factories.payment_session(learner, paid_course, coupon=coupon, discount=9900)
     deliver("checkout.session.completed", b.checkout_session(ps, payment_status="no_payment_required",
                                                               payment_intent=None))
     assert _status(deliver.reload(ps)) == "COMPLETED" and len(deliver.enrollments(ps)) == 1
@@ -270,7 +270,7 @@ def test_dispute_found_by_charge_id_when_intent_missing(deliver, paid):
 
 def test_refunding_a_duplicate_payment_keeps_the_enrollment(deliver, learner, paid_course, ps):
     # Two tabs, both paid: one enrollment, the second payment flagged for a refund.
-    first, second = ps, b.payment_session(learner, paid_course)
+    first, second = ps, factories.payment_session(learner, paid_course)
     deliver("checkout.session.completed", b.checkout_session(first))
     deliver("checkout.session.completed", b.checkout_session(second))
     assert deliver.reload(second).needs_review

@@ -19,7 +19,7 @@ from tests.webhooks import builders as b
 
 def _fresh_session(paid_course, coupon):
     """A new learner's PENDING checkout with a coupon hold (one per order tried)."""
-    return b.payment_session(factories.user(), paid_course, coupon=coupon, discount=1485)
+    return factories.payment_session(factories.user(), paid_course, coupon=coupon, discount=1485)
 
 
 def _steps(deliver, ps):

@@ -19,7 +19,7 @@ def app_overrides(sandbox_config):
 
 
 def _paid(sandbox, course, **session_fields) -> tuple:
-    ps = b.payment_session(factories.user(), course)
+    ps = factories.payment_session(factories.user(), course)
     session = b.open_on_sandbox(ps)
     sandbox.state.sessions[session["id"]].update(session_fields)
     b.sandbox_control(sandbox, f"checkout/sessions/{session['id']}/pay", {"card": "4242424242424242"})

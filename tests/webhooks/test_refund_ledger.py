@@ -31,7 +31,7 @@ def app_overrides(sandbox_config):
 
 def _paid_on_sandbox(sandbox, client, course) -> PaymentSession:
     """A learner's payment for `course`, paid on the sandbox and fulfilled by its webhook."""
-    ps = b.payment_session(factories.user(), course)
+    ps = factories.payment_session(factories.user(), course)
     session = b.open_on_sandbox(ps)
     b.sandbox_control(sandbox, f"checkout/sessions/{session['id']}/pay", {"card": "4242424242424242"})
     completed = [e for e in sandbox.events("checkout.session.completed") if e["data"]["object"]["id"] == session["id"]]
@@ -109,7 +109,7 @@ def test_staff_refund_racing_its_own_webhooks_records_one_refund(app, sandbox, c
 @pytest.fixture
 def paid(learner, paid_course):
     """A $99.00 payment, fulfilled, known by its PaymentIntent (no Stripe needed)."""
-    ps = b.payment_session(learner, paid_course, status="COMPLETED", completed_at=datetime.now(timezone.utc))
+    ps = factories.payment_session(learner, paid_course, status="COMPLETED", completed_at=datetime.now(timezone.utc))
     ps.payment_intent_id = b.intent_id(ps)
     db.session.commit()
     return ps

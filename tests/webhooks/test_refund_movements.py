@@ -26,7 +26,7 @@ DAY_3 = datetime(2026, 3, 3, 9, tzinfo=timezone.utc)
 @pytest.fixture
 def paid(learner, paid_course):
     """A $99.00 payment completed on 2026-03-01, known by its PaymentIntent."""
-    ps = b.payment_session(learner, paid_course, status="COMPLETED", created_at=SOLD, completed_at=SOLD)
+    ps = factories.payment_session(learner, paid_course, status="COMPLETED", created_at=SOLD, completed_at=SOLD)
     ps.payment_intent_id = b.intent_id(ps)
     db.session.commit()
     return ps
@@ -76,7 +76,7 @@ def test_nothing_refunded_writes_nothing(paid):
 
 
 def test_redelivered_refund_events_through_the_webhook_write_one_movement(client, learner, paid_course):
-    ps = b.payment_session(learner, paid_course)
+    ps = factories.payment_session(learner, paid_course)
     assert b.post_event(client, b.event("checkout.session.completed", b.checkout_session(ps))).status_code == 200
     refund_event = b.event("refund.created", b.refund(ps, amount=1500))
     for evt in (refund_event, refund_event, b.event("charge.refunded", b.charge(ps, amount_refunded=1500))):
@@ -87,7 +87,7 @@ def test_redelivered_refund_events_through_the_webhook_write_one_movement(client
 def test_a_refund_event_processed_days_later_keeps_its_own_day(client, learner, paid_course):
     # Stripe retries for days when the endpoint is down, and stored events are replayed later:
     # the refund belongs to the day Stripe reported it, not to the day we caught up.
-    ps = b.payment_session(learner, paid_course)
+    ps = factories.payment_session(learner, paid_course)
     assert b.post_event(client, b.event("checkout.session.completed", b.checkout_session(ps))).status_code == 200
     three_days_ago = int(datetime.now(timezone.utc).timestamp()) - 3 * 86400
     late = b.event("refund.created", b.refund(ps, amount=1500), created=three_days_ago)
