@@ -105,7 +105,7 @@ def authenticate() -> User | None:
     credential = _bearer_credential()
     user = _user_from_bearer(credential) if credential is not None else _user_from_session()
     if user is not None:
-        if not user.is_active:
+        if not user.is_active:  # a disabled owner's token or cookie: known, refused (not 401)
             raise DomainError("This account is disabled.", code="ACCOUNT_DISABLED", status=403)
         if g.api_auth_method != "api_token":
             g.api_scopes = api_tokens.scopes_for_role(user)

@@ -99,17 +99,22 @@ def create(user: User, name: str, now: datetime | None = None,
 def authenticate(plaintext: str, now: datetime | None = None) -> User | None:
     """The active user owning this unrevoked token, else None (see authenticate_token)."""
     token = authenticate_token(plaintext, now)
-    return token.user if token is not None else None
+    return token.user if token is not None and token.user.is_active else None
 
 
 def authenticate_token(plaintext: str, now: datetime | None = None) -> ApiToken | None:
-    """The unrevoked token of an active user, with that user, else None (what it may do:
-    `effective_scopes`). Records the use (pending in the session, at most once a minute: the
-    caller commits when the session has changes)."""
+    """The unrevoked token, with its owner, else None (what it may do: `effective_scopes`).
+
+    A disabled owner's token is returned too, unused, so that the API can answer 403
+    ACCOUNT_DISABLED (the caller is known) rather than call a real token unknown; the caller
+    must refuse it (`user.is_active`). An active owner's use is recorded (pending in the
+    session, at most once a minute: the caller commits when the session has changes)."""
     token = db.session.scalar(db.select(ApiToken).options(joinedload(ApiToken.user, innerjoin=True))
                               .where(ApiToken.token_hash == hash_token(plaintext)))
-    if token is None or token.revoked_at is not None or not token.user.is_active:
+    if token is None or token.revoked_at is not None:
         return None
+    if not token.user.is_active:
+        return token
     now = now or utcnow()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         token.last_used_at = now

@@ -45,8 +45,10 @@ def test_disabled_account_is_403(client, learner, auth):
     learner.is_disabled = True
     db.session.commit()
     response = client.get(PRIVATE, headers=auth)
-    assert response.status_code in (401, 403)  # a disabled owner's token no longer authenticates
-    assert response.get_json()["success"] is False
+    assert response.status_code == 403  # the token is real: the caller is known, and refused
+    body = response.get_json()
+    assert body["success"] is False and body["error"]["code"] == "ACCOUNT_DISABLED"
+    assert db.session.scalar(db.select(ApiToken.last_used_at)) is None  # a refused call is no use
 
 
 def test_oidc_jwt_of_a_new_user_creates_the_user(client, oidc_provider):

@@ -44,6 +44,8 @@ def test_revoked_tokens_and_disabled_users_do_not_authenticate(app, learner):
     other, other_plain = api_tokens.create(learner, "second")
     learner.is_disabled = True
     assert api_tokens.authenticate(other_plain) is None
+    # The API still finds the token, to answer ACCOUNT_DISABLED; its use is not recorded.
+    assert api_tokens.authenticate_token(other_plain) == other and other.last_used_at is None
 
 
 def test_nobody_revokes_someone_elses_token(app, learner):
