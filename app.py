@@ -5,7 +5,7 @@ It does nothing else: no migrations, no network calls, no prompts (see STYLE.md)
 import hmac
 from typing import Any
 
-from flask import Flask
+from flask import Flask, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import commands
@@ -15,6 +15,7 @@ from blueprints import errors, security_headers
 from config import Config, check_production_safety
 from extensions import (cors, csrf, db, enable_sqlite_foreign_keys, limiter, login_manager, migrate, oauth,
                         serialize_sqlite_writers)
+from services.courses import covers, details
 from services.learning import access
 from services.money import format_money
 
@@ -116,8 +117,19 @@ def register_template_helpers(app: Flask) -> None:
     def money_filter(amount: int, currency: str, free_label: str | None = None) -> str:
         return format_money(amount, currency, free_label=free_label)
 
+    @app.template_filter("duration")
+    def duration_filter(minutes: int) -> str:
+        """A course's length: "1 h 15 min"."""
+        return details.format_length(minutes)
+
     # Any page may say why an enrollment gives no access (the course page's purchase box does).
     app.jinja_env.globals["describe_access"] = access.describe
+    app.jinja_env.globals["topic_label"] = details.topic_label
+
+    @app.template_global()
+    def cover_url(key: str, size: str = "large") -> str:
+        """The URL of a course cover's file ("large" for the course page, "small" for cards)."""
+        return url_for("catalog.cover", name=covers.filename(key, size))
 
     @app.context_processor
     def inject_settings() -> dict:

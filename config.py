@@ -130,6 +130,11 @@ class Config:
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
         self.WTF_CSRF_TIME_LIMIT = None
         self.MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+        # Course covers (services/courses/covers.py): where they are stored (one folder every
+        # instance shares), the largest upload and the most pixels it may declare.
+        self.COURSE_COVER_DIR = _env("COURSE_COVER_DIR", str(BASE_DIR / "instance" / "covers"))
+        self.COURSE_COVER_MAX_BYTES = int(_env("COURSE_COVER_MAX_BYTES", str(5 * 1024 * 1024)))
+        self.COURSE_COVER_MAX_PIXELS = int(_env("COURSE_COVER_MAX_PIXELS", "40000000"))
 
     def as_dict(self) -> dict:
         return {key: value for key, value in vars(self).items() if key.isupper()}

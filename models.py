@@ -250,6 +250,18 @@ class Course(db.Model):
     is_published: Mapped[bool] = mapped_column(default=False)
     enrollment_type: Mapped[EnrollmentType] = mapped_column(_enum(EnrollmentType), default=EnrollmentType.PAID)
     capacity: Mapped[int | None] = mapped_column()
+    # What the course page tells a buyer (issue 17; services/courses/details.py parses the
+    # staff form's text into these lists). `topic` is one of services.courses.details.TOPICS.
+    topic: Mapped[str] = mapped_column(sa.String(40), default="", server_default="", index=True)
+    instructor_name: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
+    instructor_bio: Mapped[str] = mapped_column(sa.String(600), default="", server_default="")
+    learning_outcomes: Mapped[list] = mapped_column(JSONType, default=list, server_default="[]")
+    requirements: Mapped[list] = mapped_column(JSONType, default=list, server_default="[]")
+    faq: Mapped[list] = mapped_column(JSONType, default=list, server_default="[]")  # [{"question", "answer"}]
+    # The cover's key in COURSE_COVER_DIR (services/courses/covers.py); it names the image's
+    # content, so its URL never serves another image and is cached for good.
+    cover_image: Mapped[str | None] = mapped_column(sa.String(80))
+    cover_alt: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -1,13 +1,20 @@
-"""Demo data for `flask demo seed`: courses, lectures, coupons and two accounts.
+"""Demo data for `flask demo seed`: courses (with covers, instructors, outcomes, FAQ),
+lectures, coupons and two accounts.
 
 Idempotent: every record is found by its natural key (slug, code, email) and updated,
-so seeding twice leaves the same data.
+so seeding twice leaves the same data. Covers are drawn with Pillow here (the same drawing
+gives the same bytes, so the same cover key) and stored as staff uploads are.
 """
+import io
+import textwrap
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
+from PIL import Image, ImageChops, ImageDraw, ImageFont
+
 from extensions import db
 from models import Coupon, Course, DiscountType, EnrollmentType, Lecture, User, UserRole
+from services.courses import covers
 from services.people import accounts
 
 STAFF_EMAIL, STAFF_PASSWORD = "staff@learnpay.dev", "staff-pass-123"
@@ -31,6 +38,49 @@ COURSES = [
      29900, "USD", EnrollmentType.INVITATION_ONLY, True, None, 4),
     ("rust-preview", "Rust for Pythonistas (coming soon)", "Systems programming for Python developers.",
      11900, "USD", EnrollmentType.PAID, False, None, 3),
+]
+
+
+# slug → topic, instructor, bio, what you'll learn, requirements, two colours for the cover.
+DETAILS = {
+    "python-foundations": ("programming", "Ada Byron", "Ada has taught Python to beginners for twelve years, "
+                           "at night schools and at three startups.",
+                           ["Write and run Python programs", "Use lists, dictionaries and functions",
+                            "Read and write files", "Debug with confidence"],
+                           ["A computer that runs Python 3.12", "No programming experience needed"],
+                           ("#4f46e5", "#0ea5e9")),
+    "web-apps-with-flask": ("web", "Miguel Ortega", "Miguel builds server-rendered apps for a living and "
+                            "maintains two Flask extensions.",
+                            ["Structure a Flask app with blueprints", "Store data with SQLAlchemy",
+                             "Test views and services", "Deploy behind gunicorn"],
+                            ["Python basics (functions, classes)", "Some HTML"], ("#0f766e", "#22c55e")),
+    "intro-to-git": ("programming", "Linus Park", "Linus has untangled merge conflicts for teams of two to two hundred.",
+                     ["Commit, branch and merge", "Undo mistakes safely", "Work with a remote"],
+                     ["A terminal you can type in"], ("#b45309", "#f59e0b")),
+    "data-analysis-pandas": ("data", "Grace Müller", "Grace is a data analyst who turns messy spreadsheets into "
+                             "clear charts.",
+                             ["Load CSV and Excel data", "Clean and reshape tables", "Group, aggregate and chart"],
+                             ["Python basics", "A spreadsheet you are curious about"], ("#be185d", "#f472b6")),
+    "japanese-for-travelers": ("languages", "Yuki Tanaka", "Yuki grew up in Osaka and has taught Japanese to "
+                               "travellers for a decade.",
+                               ["Greet, order and ask for directions", "Read hiragana on signs and menus",
+                                "Avoid the classic etiquette mistakes"],
+                               ["No Japanese needed"], ("#b91c1c", "#fb7185")),
+    "sql-masterclass": ("data", "Edgar Codd Jr.", "Edgar tunes databases for a living and still enjoys a good join.",
+                        ["Write joins and subqueries", "Use window functions", "Read a query plan"],
+                        ["Basic SELECT statements"], ("#1e3a8a", "#6366f1")),
+    "founders-circle": ("business", "Priya Raman", "Priya runs a course business with 40,000 learners.",
+                        ["Price and launch a course", "Grow an audience", "Run cohorts"],
+                        ["An idea for a course"], ("#334155", "#94a3b8")),
+    "rust-preview": ("programming", "Ferris Crab", "Ferris writes Rust and Python, often on the same day.",
+                     ["Ownership and borrowing", "Call Rust from Python"], ["Python experience"],
+                     ("#9a3412", "#fb923c")),
+}
+FAQ = [
+    {"question": "How long do I have access?", "answer": "For as long as the course exists, at your own pace."},
+    {"question": "Do I get a certificate?", "answer": "Yes: complete every lecture and your certificate is ready "
+                                                       "to print or share."},
+    {"question": "Can I watch before buying?", "answer": "The first lecture is a free preview, no account needed."},
 ]
 
 
@@ -61,6 +111,12 @@ def _upsert_course(slug, title, short, price, currency, kind, published, capacit
     course.description = _course_description(title)
     course.price_amount, course.currency = price, currency
     course.enrollment_type, course.is_published, course.capacity = kind, published, capacity
+    topic, instructor, bio, outcomes, requirements, colours = DETAILS[slug]
+    course.topic, course.instructor_name, course.instructor_bio = topic, instructor, bio
+    course.learning_outcomes, course.requirements, course.faq = outcomes, requirements, FAQ
+    course.cover_image = covers.store(covers.prepare(_cover(title, colours), max_bytes=covers.limits()[0],
+                                                     max_pixels=covers.limits()[1]))
+    course.cover_alt = ""  # the drawing only repeats the title beside it: decoration
     db.session.add(course)
     db.session.flush()
     existing = {lecture.position: lecture for lecture in course.lectures}
@@ -72,6 +128,23 @@ def _upsert_course(slug, title, short, price, currency, kind, published, capacit
         lecture.is_preview = position == 1
         db.session.add(lecture)
     return course
+
+
+def _cover(title: str, colours: tuple[str, str]) -> bytes:
+    """A 1280×720 PNG: a diagonal gradient of the two colours and the title in white."""
+    width, height = covers.SIZES["large"]
+    start, end = (Image.new("RGB", (1, 1), colour).getpixel((0, 0)) for colour in colours)
+    vertical = Image.linear_gradient("L").resize((width, height))
+    gradient = ImageChops.add(vertical, vertical.transpose(Image.Transpose.ROTATE_90).resize((width, height)), scale=2)
+    image = Image.composite(Image.new("RGB", (width, height), end), Image.new("RGB", (width, height), start),
+                            gradient)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=72)
+    lines = textwrap.wrap(title.replace("(coming soon)", ""), 22)
+    draw.multiline_text((80, height - 100 - 90 * len(lines)), "\n".join(lines), font=font, fill="white", spacing=18)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 def _upsert_coupons(now: datetime, courses: dict[str, Course]) -> None:

@@ -105,6 +105,7 @@ def _base_config(url: str) -> dict:
         "STRIPE_MAX_NETWORK_RETRIES": 0,
         "SERVER_NAME": None,
         "JOBS_IMMEDIATE": True,  # tasks run inline; tests/jobs runs a real worker too
+        "COURSE_COVER_DIR": tempfile.mkdtemp(prefix="learnpay-covers-"),  # never the checkout's instance/
     }
 
 

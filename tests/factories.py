@@ -28,9 +28,9 @@ def user(email: str | None = None, name: str = "Test Learner", role: str = "LEAR
 def course(slug: str | None = None, title: str | None = None, price: int = 4900, currency: str = "USD",
            enrollment_type: str = "PAID", published: bool = True, lectures: int = 3, **fields) -> Course:
     number = next(_sequence)
+    fields = {"short_description": "A test course.", "description": "A course made by the test suite.", **fields}
     obj = Course(slug=slug or f"course-{number}", title=title or f"Course {number}", price_amount=price,
-                 currency=currency, enrollment_type=EnrollmentType(enrollment_type), is_published=published,
-                 short_description="A test course.", description="A course made by the test suite.", **fields)
+                 currency=currency, enrollment_type=EnrollmentType(enrollment_type), is_published=published, **fields)
     obj.lectures = [Lecture(position=i, title=f"Lecture {i}", content=f"Content {i}", duration_minutes=5,
                             is_preview=(i == 1)) for i in range(1, lectures + 1)]
     return save(obj)

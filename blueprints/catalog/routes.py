@@ -1,11 +1,16 @@
-"""Routes of the catalog blueprint: /, /courses, /courses/<slug> (page and live coupon quote).
+"""Routes of the catalog blueprint: /, /courses (search and filters), /courses/<slug> (page and
+live coupon quote), course covers and the favicon.
+
+`/courses` is a GET form that works without JavaScript; htmx sends the same GET as the
+visitor types (debounced) and swaps in the results fragment, pushing the URL, so a link or a
+reload shows the same results.
 
 `/courses/<slug>` serves the full page, or, for an htmx request (HX-Request without
 HX-Boosted), only the price summary fragment. POST is the coupon check: htmx posts it as
 the learner types (debounced) and on "Apply"; without JavaScript the same form posts and the
 full page shows the same result. htmx 2 does not swap 4xx answers, so fragments are 200.
 """
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, send_from_directory, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -15,7 +20,7 @@ from blueprints.checkout.forms import ApplyCouponForm
 from blueprints.htmx import wants_fragment
 from blueprints.read_only import read_only
 from models import utcnow
-from services.courses import catalog
+from services.courses import catalog, covers, details
 from services.payments import checkout
 
 bp = Blueprint("catalog", __name__)
@@ -31,7 +36,36 @@ def home():
 @bp.route("/courses")
 @read_only
 def index():
-    return render_template("catalog/index.html", courses=catalog.published_courses())
+    query = catalog.catalog_query(request.args.get("q"), request.args.get("price"), request.args.get("topic"))
+    fragment = wants_fragment()
+    response = current_app.make_response(render_template(
+        "catalog/_results.html" if fragment else "catalog/index.html", courses=catalog.published_courses(query),
+        query=query, oob=fragment, price_filters=catalog.PRICE_FILTERS, topics=details.TOPICS))
+    response.vary.add("HX-Request")
+    return response
+
+
+# Cover files are named after their content (services/courses/covers.py): cached for a year.
+COVER_MAX_AGE = 365 * 24 * 3600
+
+
+@bp.route("/covers/<name>")
+def cover(name: str):
+    if not covers.is_cover_filename(name):
+        abort(404)
+    response = send_from_directory(covers.directory(), name, max_age=COVER_MAX_AGE, mimetype="image/jpeg")
+    response.cache_control.public = True
+    response.cache_control.immutable = True
+    return response
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    """For browsers and tools that ask the root for it; pages name the SVG in their <head>."""
+    response = current_app.send_static_file("favicon.ico")
+    response.cache_control.max_age = 7 * 24 * 3600
+    response.cache_control.public = True
+    return response
 
 
 @bp.route("/courses/<slug>", methods=["GET", "POST"])

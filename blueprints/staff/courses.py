@@ -1,6 +1,7 @@
 """Staff course pages: list, create/edit courses, and their lectures (add, edit, move, delete)."""
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from blueprints.forms import EmptyForm, errors_onto
 from blueprints.staff.forms import CourseForm, LectureForm
@@ -8,6 +9,7 @@ from blueprints.staff import bp
 from extensions import db
 from models import Course
 from services.courses import admin as course_admin
+from services.courses import covers, details
 from services.courses.admin import CourseInput, CourseInvalid, LectureInput
 from services.money import to_major
 
@@ -19,7 +21,43 @@ def _course_input(form: CourseForm) -> CourseInput | None:
     return CourseInput(slug=form.slug.data, title=form.title.data, price_amount=price,
                        currency=form.currency.data, enrollment_type=form.enrollment_type.data,
                        short_description=form.short_description.data or "", description=form.description.data or "",
-                       is_published=form.is_published.data, capacity=form.capacity.data)
+                       is_published=form.is_published.data, capacity=form.capacity.data,
+                       topic=form.topic.data or "", instructor_name=form.instructor_name.data or "",
+                       instructor_bio=form.instructor_bio.data or "",
+                       learning_outcomes=form.learning_outcomes.data or "", requirements=form.requirements.data or "",
+                       faq=form.faq.data or "", cover=form.uploaded_cover(), cover_alt=form.cover_alt.data or "",
+                       remove_cover=form.remove_cover.data)
+
+
+# The course form may carry a cover: its requests may be larger than MAX_CONTENT_LENGTH.
+COURSE_FORM_ENDPOINTS = {"staff.course_new", "staff.course_edit"}
+
+
+@bp.url_value_preprocessor
+def allow_cover_uploads(endpoint: str | None, values: dict | None) -> None:
+    """Room for the text fields beside the largest cover, and as much again, so a file somewhat
+    over the limit reaches the service and gets its message next to the field. Set here because
+    URL preprocessors run before every before_request hook, the CSRF check's included, which is
+    the first to read the body."""
+    if endpoint in COURSE_FORM_ENDPOINTS:
+        request.max_content_length = 2 * covers.limits()[0] + 1024 * 1024
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def upload_too_large(error: RequestEntityTooLarge):
+    """A body over even that limit: the course form again, with the error on the cover field
+    (for staff only: the staff guard may not have run yet), else the site's error page."""
+    course_id = (request.view_args or {}).get("course_id")
+    course = db.session.get(Course, course_id) if course_id else None
+    if request.endpoint not in COURSE_FORM_ENDPOINTS or not (current_user.is_authenticated and current_user.is_staff) \
+            or (course_id and course is None):
+        return render_template("errors/error.html", status=413, title=error.name,
+                               description="What you sent is too large."), 413
+    form = _filled_course_form(course) if course else CourseForm(formdata=None)
+    form.cover.errors = [f"The file is too large: a cover can be at most {covers.limits()[0] / (1024 * 1024):g} MB."]
+    if course is None:
+        return render_template("staff/courses/form.html", form=form, course=None), 413
+    return _edit_page(course, form), 413
 
 
 @bp.route("/courses")
@@ -46,6 +84,7 @@ def course_new():
 def course_edit(course_id: int):
     course = course_admin.get(course_id)
     form = _filled_course_form(course) if request.method == "GET" else CourseForm()
+    old_cover = course.cover_image
     if form.validate_on_submit() and (data := _course_input(form)) is not None:
         try:
             course_admin.update(course, data, actor=current_user)
@@ -54,6 +93,8 @@ def course_edit(course_id: int):
             errors_onto(form, error, "title")
         else:
             db.session.commit()
+            if old_cover != course.cover_image:
+                course_admin.release_cover(old_cover)
             flash("Course saved.", "success")
             return redirect(url_for("staff.course_edit", course_id=course.id))
     return _edit_page(course, form), 422 if form.errors else 200
@@ -66,6 +107,9 @@ def _filled_course_form(course: Course) -> CourseForm:
     form = CourseForm(formdata=None, obj=course)
     form.price.data = str(to_major(course.price_amount, course.currency))
     form.enrollment_type.data = course.enrollment_type.value
+    form.learning_outcomes.data = details.bullets_text(course.learning_outcomes)
+    form.requirements.data = details.bullets_text(course.requirements)
+    form.faq.data = details.faq_text(course.faq)
     return form
 
 

@@ -6,13 +6,16 @@ exponent; dates and times are UTC.
 from datetime import timezone
 from decimal import Decimal, InvalidOperation
 
+from flask import current_app
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (BooleanField, DateTimeLocalField, IntegerField, SelectField, SelectMultipleField, StringField,
                      SubmitField, TextAreaField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from models import DiscountType, EnrollmentSource, EnrollmentType, UserRole
+from services.courses.details import TOPICS
 from services.money import MAXIMUM_CHARGE, SUPPORTED_CURRENCIES, exponent, to_minor
 
 
@@ -129,7 +132,38 @@ class CourseForm(FlaskForm):
     capacity = IntegerField("Capacity", validators=[Optional(), NumberRange(min=0, max=10_000_000, message="Between 0 and 10,000,000 (empty for unlimited).")],
                             description="Empty for unlimited.")
     is_published = BooleanField("Published")
+    # The course page's details (issue 17); services/courses/details.py parses the lists.
+    # validate_choice off: services/courses/admin.py judges the topic, with the other details.
+    topic = SelectField("Topic", choices=choices([("", "—")] + list(TOPICS.items())), default="", validate_choice=False)
+    instructor_name = StringField("Instructor", validators=[Optional()])
+    instructor_bio = TextAreaField("Instructor's short bio", validators=[Optional()],
+                                   description="Two or three sentences, at most 600 characters.")
+    learning_outcomes = TextAreaField("What you'll learn", validators=[Optional()],
+                                      description="One point a line (at most 12).")
+    requirements = TextAreaField("Requirements", validators=[Optional()],
+                                 description="One a line, e.g. “A computer that runs Python 3.12”.")
+    faq = TextAreaField("Frequently asked questions", validators=[Optional()],
+                        description="The question on one line and its answer on the next; "
+                                    "a blank line between questions (at most 10).")
+    cover = FileField("Cover image")
+    cover_alt = StringField("Cover image description (alt text)", validators=[Optional()],
+                            description="What the image shows, for people who cannot see it; "
+                                        "leave empty if it is only decoration.")
+    remove_cover = BooleanField("Remove the cover image")
     submit = SubmitField("Save course")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        limit = current_app.config["COURSE_COVER_MAX_BYTES"] / (1024 * 1024)
+        self.cover.description = (f"JPEG, PNG, WebP or GIF, up to {limit:g} MB and at least 320×180 pixels; "
+                                  "shown at 16:9, cropped to its middle.")
+
+    def uploaded_cover(self) -> bytes | None:
+        """The chosen file's bytes; None when none was chosen."""
+        upload = self.cover.data
+        if upload is None or not getattr(upload, "filename", ""):
+            return None
+        return upload.read()
 
     def price_minor(self) -> int | None:
         try:

@@ -13,12 +13,13 @@ import sqlalchemy as sa
 from extensions import db
 from models import Course, Enrollment, EnrollmentType, Lecture, User
 from services import audit
+from services.courses import covers, details
 from services.errors import DomainError, FieldErrors, NotFound
 from services.money import MAXIMUM_CHARGE, SUPPORTED_CURRENCIES
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 COURSE_FIELDS = ["slug", "title", "short_description", "price_amount", "currency", "is_published",
-                 "enrollment_type", "capacity"]
+                 "enrollment_type", "capacity", "topic", "instructor_name", "cover_image", "cover_alt"]
 LECTURE_FIELDS = ["title", "position", "duration_minutes", "is_preview"]
 
 
@@ -37,6 +38,17 @@ class CourseInput:
     description: str = ""
     is_published: bool = False
     capacity: int | None = None
+    # The course page's details (issue 17). None leaves the saved value as it is (the API
+    # does not send them); the lists come as the staff form's text (services/courses/details).
+    topic: str | None = None
+    instructor_name: str | None = None
+    instructor_bio: str | None = None
+    learning_outcomes: str | None = None
+    requirements: str | None = None
+    faq: str | None = None
+    cover: bytes | None = None  # a new cover's upload, checked and resized by services/courses/covers
+    cover_alt: str | None = None
+    remove_cover: bool = False
 
 
 @dataclass
@@ -102,7 +114,52 @@ def validate(data: CourseInput, exclude_id: int | None = None) -> dict[str, str]
     return errors
 
 
-def _apply(course: Course, data: CourseInput) -> None:
+def _check(data: CourseInput, exclude_id: int | None = None) -> tuple[dict, covers.PreparedCover | None]:
+    """Every error of the form at once (fields, details, the cover), or the values to save."""
+    errors = validate(data, exclude_id)
+    values, detail_errors = _details(data)
+    errors.update(detail_errors)
+    prepared = None
+    if data.cover is not None:
+        max_bytes, max_pixels = covers.limits()
+        try:
+            prepared = covers.prepare(data.cover, max_bytes=max_bytes, max_pixels=max_pixels)
+        except covers.CoverRefused as error:
+            errors["cover"] = error.message
+    if errors:
+        raise CourseInvalid(errors)
+    return values, prepared
+
+
+def _details(data: CourseInput) -> tuple[dict, dict[str, str]]:
+    values: dict = {}
+    errors: dict[str, str] = {}
+    if data.topic is not None:
+        values["topic"] = data.topic.strip()
+        if values["topic"] and values["topic"] not in details.TOPICS:
+            errors["topic"] = "Choose one of the topics."
+    for name, limit in (("instructor_name", details.MAX_INSTRUCTOR_NAME),
+                        ("instructor_bio", details.MAX_INSTRUCTOR_BIO), ("cover_alt", 200)):
+        text = getattr(data, name)
+        if text is not None:
+            values[name] = " ".join(text.split()) if name != "instructor_bio" else text.strip()
+            if len(values[name]) > limit:
+                errors[name] = f"At most {limit} characters."
+    for name, label in (("learning_outcomes", "points"), ("requirements", "requirements")):
+        text = getattr(data, name)
+        if text is not None:
+            values[name], error = details.parse_bullets(text, label)
+            if error:
+                errors[name] = error
+    if data.faq is not None:
+        values["faq"], error = details.parse_faq(data.faq)
+        if error:
+            errors["faq"] = error
+    return values, errors
+
+
+def _apply(course: Course, data: CourseInput, values: dict | None = None,
+           cover: covers.PreparedCover | None = None) -> None:
     course.slug = data.slug.strip().lower()
     course.title = data.title.strip()
     course.short_description = (data.short_description or "").strip()
@@ -112,14 +169,18 @@ def _apply(course: Course, data: CourseInput) -> None:
     course.enrollment_type = EnrollmentType(data.enrollment_type)
     course.is_published = data.is_published
     course.capacity = data.capacity
+    for name, value in (values or {}).items():
+        setattr(course, name, value)
+    if cover is not None:
+        course.cover_image = covers.store(cover)
+    elif data.remove_cover:
+        course.cover_image = None
 
 
 def create(data: CourseInput, *, actor: User) -> Course:
-    errors = validate(data)
-    if errors:
-        raise CourseInvalid(errors)
+    values, cover = _check(data)
     course = Course()
-    _apply(course, data)
+    _apply(course, data, values, cover)
     db.session.add(course)
     db.session.flush()
     audit.record("course.created", course, actor=actor, after=audit.snapshot(course, COURSE_FIELDS))
@@ -127,14 +188,20 @@ def create(data: CourseInput, *, actor: User) -> Course:
 
 
 def update(course: Course, data: CourseInput, *, actor: User) -> Course:
-    errors = validate(data, exclude_id=course.id)
-    if errors:
-        raise CourseInvalid(errors)
+    """Save the course. A cover it no longer uses is left on disk: the caller passes the old
+    key to `release_cover` after its commit (a rolled-back change must still find its files)."""
+    values, cover = _check(data, exclude_id=course.id)
     before = audit.snapshot(course, COURSE_FIELDS)
-    _apply(course, data)
+    _apply(course, data, values, cover)
     db.session.flush()
     audit.record("course.updated", course, actor=actor, before=before, after=audit.snapshot(course, COURSE_FIELDS))
     return course
+
+
+def release_cover(key: str | None) -> None:
+    """Delete a cover's files once no course uses them (call after the commit that replaced it)."""
+    if key and db.session.scalar(db.select(Course.id).where(Course.cover_image == key).limit(1)) is None:
+        covers.discard(key)
 
 
 def set_published(course: Course, published: bool, *, actor: User) -> Course:

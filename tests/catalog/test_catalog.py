@@ -14,9 +14,12 @@ def test_catalog_lists_only_published_courses_with_formatted_prices(client):
     assert "Secret Draft" not in page
 
 
-def test_course_page_shows_outline_and_preview_marks(client, paid_course):
+def test_course_page_shows_outline_and_preview_links(client, paid_course):
     page = client.get(f"/courses/{paid_course.slug}").get_data(as_text=True)
-    assert "Lecture 1" in page and "Lecture 3" in page and "Preview" in page and "$99.00" in page
+    assert "Lecture 1" in page and "Lecture 3" in page and "$99.00" in page
+    preview = paid_course.lectures[0]
+    assert f'href="/courses/{paid_course.slug}/lectures/{preview.id}">Watch free preview' in page
+    assert page.count("Watch free preview") == 1  # only lecture 1 is a preview
 
 
 def test_unpublished_course_is_a_404(client):

@@ -38,6 +38,15 @@ def test_catalog_is_one_statement_and_no_session_for_visitors(client, slugs):
     assert 'name="csrf-token"' not in page and "hx-headers" not in page
 
 
+@pytest.mark.parametrize("query,headers", [("?q=course+test&price=paid&topic=data", {}),
+                                           ("?q=course", {"HX-Request": "true"})])
+def test_catalog_search_is_still_one_statement_and_no_session(client, slugs, query, headers):
+    count, response = _count(client, "GET", "/courses" + query, headers=headers)
+    assert response.status_code == 200
+    assert count == 1  # the search, the filters and each course's length are one SELECT
+    assert "Set-Cookie" not in response.headers
+
+
 def test_course_page_is_two_statements_for_a_visitor(client, slugs):
     count, response = _count(client, "GET", f"/courses/{slugs[0]}")
     page = response.get_data(as_text=True)

@@ -1,6 +1,7 @@
 """`flask demo seed` loads the demo catalogue and is idempotent."""
 from extensions import db
 from models import Coupon, Course, Lecture, User
+from services.courses import covers
 
 
 def _snapshot():
@@ -28,3 +29,16 @@ def test_seed_if_empty_skips_a_database_with_data(runner):
     runner.invoke(args=["demo", "seed"])
     result = runner.invoke(args=["demo", "seed", "--if-empty"])
     assert "skipped" in result.output
+
+
+def test_seeded_courses_have_covers_instructors_outcomes_faq_and_topics(runner, client):
+    runner.invoke(args=["demo", "seed"])
+    first = {c.slug: c.cover_image for c in db.session.scalars(db.select(Course))}
+    runner.invoke(args=["demo", "seed"])
+    db.session.expire_all()
+    courses = db.session.scalars(db.select(Course)).all()
+    assert {c.slug: c.cover_image for c in courses} == first  # the same drawing, the same key
+    for course in courses:
+        assert course.topic and course.instructor_name and course.instructor_bio
+        assert course.learning_outcomes and course.requirements and course.faq
+        assert client.get(f"/covers/{covers.filename(course.cover_image, 'small')}").status_code == 200
