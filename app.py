@@ -2,7 +2,6 @@
 
 It does nothing else: no migrations, no network calls, no prompts (see STYLE.md).
 """
-import hmac
 from typing import Any
 
 from flask import Flask, url_for
@@ -72,16 +71,9 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = "Please sign in to continue."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
+    from blueprints.auth import signin
 
-    from models import User
-
-    @login_manager.user_loader
-    def load_user(session_id: str) -> User | None:
-        user_id, _, stamp = session_id.partition(".")  # User.get_id(): "<id>.<session stamp>"
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        if user is None or not hmac.compare_digest(user.session_stamp, stamp):
-            return None  # the password changed since this session signed in
-        return user
+    signin.register(app)  # the user loader: server-checked sessions (services/people/sessions.py)
 
 
 # What a frontend on another origin may send and read. No X-CSRFToken: cross-origin callers

@@ -4,6 +4,7 @@ Code reads `current_app.config`; only `app.create_app` imports this module.
 A variable set in the environment always wins over `.env` and over the defaults here.
 """
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -127,7 +128,13 @@ class Config:
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = self.APP_ENV == "production"
         self.REMEMBER_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_SAMESITE = "Lax"
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        # Server-side session limits (services/people/sessions.py): inactivity, and the most a
+        # sign-in lasts, "remember me" included (its cookie lasts as long).
+        self.SESSION_IDLE_MINUTES = int(_env("SESSION_IDLE_MINUTES", "120"))
+        self.SESSION_MAX_DAYS = int(_env("SESSION_MAX_DAYS", "30"))
+        self.REMEMBER_COOKIE_DURATION = timedelta(days=self.SESSION_MAX_DAYS)
         self.WTF_CSRF_TIME_LIMIT = None
         self.MAX_CONTENT_LENGTH = 2 * 1024 * 1024
         # Course covers (services/courses/covers.py): where they are stored (one folder every
@@ -170,6 +177,8 @@ def _check_operations_settings(settings) -> None:
             ip_network(allowed, strict=False)
         except ValueError:
             raise RuntimeError(f"METRICS_ALLOWED_IPS: {allowed!r} is not an IP address or network.") from None
+    if settings.get("SESSION_IDLE_MINUTES", 120) < 1 or settings.get("SESSION_MAX_DAYS", 30) < 1:
+        raise RuntimeError("SESSION_IDLE_MINUTES and SESSION_MAX_DAYS must be at least 1.")
     if settings.get("LOG_FORMAT", "text") not in ("json", "text"):
         raise RuntimeError("LOG_FORMAT must be json or text.")
     token = settings.get("METRICS_TOKEN") or ""

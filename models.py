@@ -8,7 +8,6 @@ columns is written down in docs/architecture.md.
 from __future__ import annotations
 
 import enum
-import hashlib
 import secrets
 from datetime import date, datetime, timezone
 from typing import Any
@@ -179,15 +178,23 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login: a disabled account cannot sign in
         return not self.is_disabled
 
-    @property
-    def session_stamp(self) -> str:
-        """Changes whenever the password does (a digest of its hash, never the hash)."""
-        return hashlib.sha256((self.password_hash or "").encode()).hexdigest()[:16]
+    # UserMixin compares get_id(), a session token here: two objects are the same user when
+    # they are the same row.
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, User):
+            return NotImplemented
+        return self is other or (self.id is not None and self.id == other.id)
+
+    __hash__ = object.__hash__
 
     def get_id(self) -> str:
-        # What Flask-Login keeps in the session and the remember-me cookie. Naming the password
-        # too signs out every session and "remember me" cookie when it changes (app.load_user).
-        return f"{self.id}.{self.session_stamp}"
+        # What Flask-Login keeps in the session and the remember-me cookie: the token of the
+        # server-side session this object was signed in with or loaded for (blueprints/auth/
+        # signin.py), never the user's id, so ending that session ends every copy of the cookies.
+        token = getattr(self, "session_token", None)
+        if token is None:
+            raise RuntimeError("A user signs in through blueprints.auth.signin.sign_in (it makes the session).")
+        return token
 
     def __repr__(self) -> str:
         return f"<User {self.email}>"
@@ -211,6 +218,31 @@ class ApiToken(db.Model):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     scopes: Mapped[str] = mapped_column(sa.String(100), default="read write", server_default="read write")
+
+    user: Mapped[User] = relationship()
+
+
+class UserSession(db.Model):
+    """One signed-in browser: the server-side half of a session cookie (services/people/sessions.py).
+
+    The signed cookie (and the remember-me cookie) carries a random token; `id` is its SHA-256,
+    so the table alone opens no session. A request is signed in only while the row is neither
+    revoked nor expired (idle or absolute), so ending a session here ends it for every copy of
+    its cookies, on every instance.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Written at most once a minute (sessions.TOUCH_RESOLUTION): the idle limit is counted from it.
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)  # absolute: created_at + SESSION_MAX_DAYS
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    remember: Mapped[bool] = mapped_column(default=False)  # "remember me": no idle limit, same maximum
+    ip: Mapped[str | None] = mapped_column(sa.String(45))  # request.remote_addr (TRUSTED_PROXIES applied)
+    user_agent: Mapped[str | None] = mapped_column(sa.String(255))
 
     user: Mapped[User] = relationship()
 

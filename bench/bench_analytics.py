@@ -182,8 +182,14 @@ def main() -> None:
             client = app.test_client()
             from models import User
 
-            with client.session_transaction() as session:  # Flask-Login's id names the password too
-                session.update({"_user_id": db.session.get(User, staff_id).get_id(), "_fresh": True})
+            from services.people import sessions
+
+            # Flask-Login's id is a server-side session's token (services/people/sessions.py).
+            _row, token = sessions.start(db.session.get(User, staff_id), remember=False, ip="127.0.0.1",
+                                         user_agent=None, max_days=app.config["SESSION_MAX_DAYS"])
+            db.session.commit()
+            with client.session_transaction() as session:
+                session.update({"_user_id": token, "_fresh": True})
             app.login_manager.session_protection = None  # the bench client has no browser identifier
             pages = {"last 30 days": "", "366 days": f"start={(today - timedelta(days=365)).isoformat()}"
                                                        f"&end={today.isoformat()}"}

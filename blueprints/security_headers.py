@@ -6,8 +6,12 @@ checkout and account pages), plugins and a changed <base>, and does not restrict
 form targets, because htmx's `hx-on` attributes need script evaluation and the checkout form
 redirects to Stripe's (or the sandbox's) own origin. A view that sets one of these headers
 itself (the password reset page's `no-referrer`) keeps its own value.
+
+Every response made for a signed-in user or an API credential says `Cache-Control: no-store`,
+whatever the view set: a shared or browser cache must never keep one person's page (their
+account, purchases, tokens) for the next one or for the back button after sign-out.
 """
-from flask import Flask, Response
+from flask import Flask, Response, g, request
 
 HEADERS = {
     "Content-Security-Policy": "frame-ancestors 'none'; object-src 'none'; base-uri 'self'",
@@ -27,4 +31,14 @@ def register(app: Flask) -> None:
             response.headers.setdefault(name, value)
         if production:
             response.headers.setdefault("Strict-Transport-Security", HSTS)
+        if _authenticated():
+            response.headers["Cache-Control"] = "no-store"
         return response
+
+
+def _authenticated() -> bool:
+    """The response was made for someone: a signed-in user (only if Flask-Login loaded one: no
+    query here), an API caller (g.api_auth_method) or a request carrying a credential."""
+    user = g.get("_login_user")
+    return bool((user is not None and user.is_authenticated) or g.get("api_auth_method")
+                or "Authorization" in request.headers)

@@ -184,21 +184,25 @@ def free_course(app):
 
 @pytest.fixture
 def sign_in(app):
-    """Put a user (a User or an id) into the test client's session as Flask-Login's own login
-    does (user id with its session stamp, fresh flag, the "strong" session-protection
-    identifier), skipping the Argon2 check of the sign-in form, which costs about a second per
-    test on a busy machine. tests/accounts and the browser tests use the real form."""
-    from flask_login.utils import _create_identifier
-
+    """Put a user (a User or an id) into the test client's session as our sign-in does (a new
+    server-side session, its token as Flask-Login's user id, fresh flag, the "strong"
+    session-protection identifier), skipping the Argon2 check of the sign-in form, which costs
+    about a second per test on a busy machine. tests/accounts and the browser tests use the
+    real form. Returns the session's token (what the cookies carry)."""
+    from blueprints.auth.signin import client_identifier
     from models import User
+    from services.people import sessions
 
-    def sign_in(client, user) -> None:
+    def sign_in(client, user) -> str:
         user = db.session.get(User, user) if isinstance(user, int) else user
         with app.test_request_context(environ_base=client.environ_base):
-            identifier = _create_identifier()
-        user_id = user.get_id()
+            identifier = client_identifier()
+        _row, token = sessions.start(user, remember=False, ip=client.environ_base.get("REMOTE_ADDR", "127.0.0.1"),
+                                     user_agent=None, max_days=app.config["SESSION_MAX_DAYS"])
+        db.session.commit()
         with client.session_transaction() as session:
-            session.update({"_user_id": user_id, "_fresh": True, "_id": identifier})
+            session.update({"_user_id": token, "_fresh": True, "_id": identifier})
+        return token
     return sign_in
 
 

@@ -168,7 +168,7 @@ def rate_limit_key() -> str:
     if scheme.lower() == "bearer" and credential.strip():
         return "bearer:" + hashlib.sha256(credential.strip().encode()).hexdigest()[:32]
     if current_user.is_authenticated:
-        return f"user:{current_user.get_id()}"
+        return f"user:{current_user.id}"  # per account, whichever of its sessions
     return f"address:{get_remote_address()}"
 
 

@@ -46,3 +46,5 @@ class ResetPasswordForm(FlaskForm):
 class ChangePasswordForm(ResetPasswordForm):
     # Required only when the account has a password (checked by accounts.change_password).
     current_password = PasswordField("Current password")
+    # Unticked by default, so the safe choice (end them) is what a form without it gets too.
+    keep_other_access = BooleanField("Keep my other devices signed in and my API tokens working")

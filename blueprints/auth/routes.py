@@ -6,18 +6,18 @@ from urllib.parse import urlsplit
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client import OAuthError
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from joserfc.errors import JoseError
 from requests import RequestException
 
 from blueprints import throttle
-from blueprints.auth import oidc
+from blueprints.auth import oidc, signin
 from blueprints.auth.forms import (ApiTokenForm, ChangePasswordForm, ForgotPasswordForm, ResetPasswordForm,
                                    SignInForm, SignUpForm)
 from blueprints.forms import EmptyForm, errors_onto
 from extensions import db
 from jobs import enqueue_or_run, tasks
-from services.people import accounts, api_tokens, identity
+from services.people import accounts, api_tokens, identity, sessions
 from services.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -52,8 +52,8 @@ def signup():
         except DomainError as error:
             errors_onto(form, error, "email")
         else:
+            signin.sign_in(user)
             db.session.commit()
-            login_user(user)
             flash("Welcome to Learnpay! Your account is ready.", "success")
             return redirect(safe_next_url())
     return render_template("auth/signup.html", form=form)
@@ -75,8 +75,8 @@ def login():
             throttle.hit("sign-in", "SIGN_IN_RATE_LIMIT", keys)
             form.password.errors.append("That email and password do not match an account.")
         else:
+            signin.sign_in(user, remember=form.remember.data)
             db.session.commit()
-            login_user(user, remember=form.remember.data)
             return redirect(safe_next_url())
     return render_template("auth/login.html", form=form)
 
@@ -94,7 +94,8 @@ def _sign_up_allowed() -> bool:
 @login_required
 def logout():
     if EmptyForm().validate_on_submit():
-        logout_user()
+        signin.sign_out()  # this session ends on every copy of its cookies, not only here
+        db.session.commit()
         flash("You are signed out.", "info")
     return redirect(url_for("catalog.index"))
 
@@ -106,7 +107,9 @@ def oidc_login():
         abort(404)
     session[OIDC_NEXT_KEY] = safe_next_url()
     try:
-        return oidc.client().authorize_redirect(url_for("auth.oidc_callback", _external=True))
+        # On FRONTEND_URL: a redirect_uri built from the request's Host would be the client's choice.
+        redirect_uri = current_app.config["FRONTEND_URL"] + url_for("auth.oidc_callback")
+        return oidc.client().authorize_redirect(redirect_uri)
     except (OAuthError, RequestException, ValueError) as error:
         log.warning("OIDC discovery failed: %s", error)
         flash(f"Sign-in with {current_app.config['OIDC_PROVIDER_NAME']} is unavailable right now.", "error")
@@ -141,10 +144,11 @@ def oidc_callback():
         flash(f"Sign-in with {current_app.config['OIDC_PROVIDER_NAME']} did not complete. Please try again.",
               "error")
         return redirect(url_for("auth.login"))
+    next_url = session.pop(OIDC_NEXT_KEY, None)  # sign_in drops what the session held
+    signin.sign_in(user)
     db.session.commit()
-    login_user(user)
     flash(f"Signed in as {user.email}.", "success")
-    return redirect(session.pop(OIDC_NEXT_KEY, None) or url_for("catalog.index"))
+    return redirect(next_url or url_for("catalog.index"))
 
 
 @bp.route("/account", methods=["GET", "POST"])
@@ -175,20 +179,22 @@ def change_password():
         if throttle.exhausted("password-change", "SIGN_IN_RATE_LIMIT", keys):
             form.current_password.errors.append(TOO_MANY_SIGN_INS)
             return _account_page(password_form=form), 429
+        end_other_access = not form.keep_other_access.data
         try:
             accounts.change_password(current_user._get_current_object(), form.current_password.data,
-                                     form.new_password.data)
+                                     form.new_password.data, end_other_access=end_other_access,
+                                     current_session=signin.current_session().id)
         except DomainError as error:
             if error.code == "WRONG_PASSWORD":
                 throttle.hit("password-change", "SIGN_IN_RATE_LIMIT", keys)
             errors_onto(form, error, "current_password")
         else:
             db.session.commit()
-            # The new password signs out every other session; this one signs in again (and keeps
-            # "remember me" if it had it: the old cookie names the old password).
-            remembered = request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
-            login_user(current_user._get_current_object(), remember=remembered is not None)
-            flash("Your password is saved. Other devices signed in to your account are signed out.", "success")
+            if end_other_access:
+                flash("Your password is saved. Other devices signed in to your account are signed out, "
+                      "and your API tokens are revoked.", "success")
+            else:
+                flash("Your password is saved. Your other devices and API tokens keep working.", "success")
             return redirect(url_for("auth.account"))
     return _account_page(password_form=form)
 
@@ -202,7 +208,9 @@ def _account_page(form: ApiTokenForm | None = None, password_form: ChangePasswor
     return _private(render_template(
         "auth/account.html", form=form, new_token=new_token,
         password_form=password_form or ChangePasswordForm(formdata=None),
-        tokens=api_tokens.active_tokens(current_user)))
+        tokens=api_tokens.active_tokens(current_user),
+        sessions=sessions.active(current_user, idle_minutes=current_app.config["SESSION_IDLE_MINUTES"]),
+        this_session=signin.current_session().id, describe_device=sessions.describe_device))
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
@@ -242,9 +250,10 @@ def reset_password(token: str):
         except DomainError as error:
             errors_onto(form, error, "new_password")
         else:
+            signin.sign_in(user)  # a new session: every other one ended with the reset
             db.session.commit()
-            login_user(user)
-            flash("Your new password is set, and you are signed in.", "success")
+            flash("Your new password is set, and you are signed in. Every other device is signed out "
+                  "and your API tokens are revoked.", "success")
             return redirect(url_for("catalog.index"))
     return _private(render_template("auth/reset_password.html", form=form))
 
@@ -265,3 +274,32 @@ def revoke_token(token_id: int):
         db.session.commit()
         flash(f"Token {token.name} ({token.prefix}…) is revoked.", "info")
     return redirect(url_for("auth.account"))
+
+
+@bp.route("/account/sessions/<string(length=64):session_id>/revoke", methods=["POST"])
+@login_required
+def revoke_session(session_id: str):
+    """Sign out one device listed on /account (this one too, which then signs out here)."""
+    if EmptyForm().validate_on_submit():
+        if session_id == signin.current_session().id:
+            signin.sign_out()
+            db.session.commit()
+            flash("You are signed out.", "info")
+            return redirect(url_for("auth.login"))
+        sessions.end_one_of(current_user, session_id, actor=current_user)
+        db.session.commit()
+        flash("That device is signed out.", "info")
+    return redirect(url_for("auth.account", _anchor="sessions"))
+
+
+@bp.route("/account/sessions/revoke-all", methods=["POST"])
+@login_required
+def revoke_all_sessions():
+    """"Sign out of all devices": every session and remember-me cookie of the account, this one too."""
+    if EmptyForm().validate_on_submit():
+        sessions.end_all(current_user, actor=current_user, reason="signed out of all devices")
+        signin.sign_out()
+        db.session.commit()
+        flash("You are signed out on every device, this one included.", "info")
+        return redirect(url_for("auth.login"))
+    return redirect(url_for("auth.account", _anchor="sessions"))

@@ -1,14 +1,16 @@
-"""Users: the list and role changes (admins only), and one learner's page (any staff) with
-"what would this learner pay?"."""
+"""Users: the list, role changes and ending a user's sessions and API tokens (admins only, like
+every change to an account), and one learner's page (any staff) with "what would this learner pay?"."""
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from blueprints.forms import EmptyForm
 from blueprints.staff.forms import RoleForm
 from blueprints.staff import bp, quote_panel
 from blueprints.staff.helpers import admin_required, page_arg
 from extensions import db
 from models import UserRole
 from services.people import admin as user_admin
+from services.people import sessions
 
 
 @bp.route("/users")
@@ -37,3 +39,15 @@ def user_role(user_id: int):
 def user_detail(user_id: int):
     learner = user_admin.get(user_id)
     return render_template("staff/user_detail.html", learner=learner, panel=quote_panel.panel(learner=learner))
+
+
+@bp.route("/users/<int(max=2147483647):user_id>/sessions/revoke", methods=["POST"])
+@admin_required
+def user_revoke_access(user_id: int):
+    """Sign the user out everywhere and revoke their API tokens (a stolen laptop, a leaked token)."""
+    user = user_admin.get(user_id)
+    if EmptyForm().validate_on_submit():
+        ended, revoked = sessions.end_all_access(user, actor=current_user, reason=f"by staff ({current_user.email})")
+        db.session.commit()
+        flash(f"{user.email}: {ended} session(s) ended and {revoked} API token(s) revoked.", "success")
+    return redirect(url_for("staff.user_detail", user_id=user.id))

@@ -18,6 +18,7 @@ from extensions import db
 from models import User, UserRole, utcnow
 from services import audit, notifications
 from services.errors import DomainError, NotFound
+from services.people import sessions
 
 PASSWORD_MIN_LENGTH = 10
 PASSWORD_RULES = f"At least {PASSWORD_MIN_LENGTH} characters, with at least one letter and one digit."
@@ -92,14 +93,18 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def change_password(user: User, current: str | None, new: str) -> None:
+def change_password(user: User, current: str | None, new: str, *, end_other_access: bool = True,
+                    current_session: str | None = None) -> None:
     """Set `user`'s password from the account page. The current password is asked only when
-    there is one (an account made through OIDC may have none yet). Raises DomainError with the
-    field; nothing changes then."""
+    there is one (an account made through OIDC may have none yet). Unless the user chose to
+    keep them, every other session and every API token ends (the session `current_session`
+    goes on). Raises DomainError with the field; nothing changes then."""
     had_password = user.password_hash is not None
     if had_password and not _verifies(user.password_hash, current or ""):
         raise DomainError("That is not your current password.", code="WRONG_PASSWORD", field="current_password")
     _set_password(user, new, "user.password_changed" if had_password else "user.password_set")
+    if end_other_access:
+        sessions.end_all_access(user, actor=user, reason="password changed", keep=current_session)
 
 
 def reset_request(email: str, secret_key: str) -> tuple[User | None, str]:
@@ -140,8 +145,11 @@ def user_from_reset_token(token: str, secret_key: str, max_age_seconds: int) -> 
 
 
 def reset_password(user: User, new: str) -> None:
-    """Set the password chosen through a reset link (which this makes unusable); the user signs in."""
+    """Set the password chosen through a reset link (which this makes unusable). Whoever else
+    had a way in loses it: every session, remember-me cookie and API token of the account ends
+    (the reset mail says so). The caller then signs the user in with a new session."""
     _set_password(user, new, "user.password_reset")
+    sessions.end_all_access(user, actor=user, reason="password reset")
     user.last_login_at = utcnow()
 
 

@@ -15,6 +15,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from extensions import db
@@ -131,3 +132,12 @@ def revoke(user: User, token_id: int, now: datetime | None = None) -> ApiToken:
         audit.record("api_token.revoked", token, actor=user, message=f"API token {token.prefix}… revoked")
         db.session.flush()
     return token
+
+
+def revoke_all(user: User, *, actor: User | None, reason: str, now: datetime | None = None) -> int:
+    """Revoke every token of `user` in one UPDATE (a password reset, staff); audited once."""
+    revoked = db.session.execute(sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                                 .values(revoked_at=now or utcnow())).rowcount
+    audit.record("api_token.revoked_all", user, actor=actor, message=f"{revoked} API token(s) revoked: {reason}",
+                 after={"tokens": revoked})
+    return revoked

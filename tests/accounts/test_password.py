@@ -59,7 +59,8 @@ def _password_works(client, email, password) -> bool:
 
 def _audit_actions(user) -> list[str]:
     return list(db.session.scalars(db.select(AuditEvent.action).where(AuditEvent.subject_type == "User",
-                                                                       AuditEvent.subject_id == str(user.id))))
+                                                                       AuditEvent.subject_id == str(user.id))
+                                .order_by(AuditEvent.id)))
 
 
 def _hash_of(user) -> str | None:
@@ -75,7 +76,8 @@ def test_a_learner_changes_the_password(client, learner):
     response = _change(client)
     assert response.status_code == 302 and response.headers["Location"] == "/account"
     assert "Your password is saved." in client.get("/account").get_data(as_text=True)
-    assert _audit_actions(learner) == ["user.password_changed"]
+    # Revoking the other sessions and the API tokens is the default (issue 14).
+    assert _audit_actions(learner) == ["user.password_changed", "session.revoked_all", "api_token.revoked_all"]
     assert not _password_works(client, learner.email, DEFAULT_PASSWORD)
     assert _password_works(client, learner.email, NEW_PASSWORD)
 
@@ -112,7 +114,7 @@ def test_an_oidc_account_without_a_password_sets_one(client, sign_in):
     response = post_form(client, "/account/password", {"new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
     assert response.status_code == 302
     assert _hash_of(user).startswith("$argon2")
-    assert _audit_actions(user) == ["user.password_set"]
+    assert _audit_actions(user) == ["user.password_set", "session.revoked_all", "api_token.revoked_all"]
     assert _password_works(client, user.email, NEW_PASSWORD)
 
 
@@ -196,7 +198,7 @@ def test_a_mailed_link_resets_the_password_once(client, learner, outbox):
     assert response.status_code == 302
     assert "Your new password is set" in client.get("/courses").get_data(as_text=True)
     assert "Sign out" in client.get("/courses").get_data(as_text=True)
-    assert _audit_actions(learner) == ["user.password_reset"]
+    assert _audit_actions(learner) == ["user.password_reset", "session.revoked_all", "api_token.revoked_all"]
 
     again = client.get(path)
     assert again.status_code == 400 and NO_LONGER_VALID in again.get_data(as_text=True)

@@ -36,7 +36,14 @@ def test_authorization_request_uses_state_nonce_and_pkce(client, oidc_provider):
     assert query["code_challenge_method"] == ["S256"] and len(query["code_challenge"][0]) >= 43
     assert query["state"][0] and query["nonce"][0]
     assert query["scope"] == ["openid email profile"]
-    assert query["redirect_uri"] == ["http://localhost/login/oidc/callback"]
+    # On FRONTEND_URL (the default here), never the request's Host (issue 14).
+    assert query["redirect_uri"] == ["http://127.0.0.1:5000/login/oidc/callback"]
+
+
+def test_the_redirect_uri_ignores_the_host_header(client, oidc_provider):
+    response = client.get("/login/oidc", headers={"Host": "evil.example"})
+    query = parse_qs(urlsplit(response.headers["Location"]).query)
+    assert query["redirect_uri"] == ["http://127.0.0.1:5000/login/oidc/callback"]
 
 
 def test_round_trip_creates_the_user_and_signs_in(client, oidc_provider):
