@@ -78,6 +78,10 @@ def load_user(token: str) -> User | None:
         if current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies:
             session["_remember"] = "clear"
         return None
+    if "_id" not in session:
+        # Restored from the remember cookie: Flask-Login (0.6) sets no "strong" identifier then,
+        # so its protection would sign the browser out on the very next request.
+        session["_id"] = client_identifier()
     if sessions.needs_touch(row, now):
         g.setdefault(_TOUCH, row.id)
     _attach(row.user, row, token)
