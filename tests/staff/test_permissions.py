@@ -45,7 +45,7 @@ ACTIONS = [
     ("/staff/refund-policy/courses", {"course_id": "1", "mode": "no_refunds"}),
 ]
 ADMIN_PAGES = ["/staff/users"]
-ADMIN_ACTIONS = [("/staff/users/{target}/role", {"role": "STAFF"})]
+ADMIN_ACTIONS = [("/staff/users/{target}/role", {"role": "STAFF"}), ("/staff/users/{target}/sessions/revoke", {})]
 
 
 @pytest.fixture
