@@ -122,6 +122,12 @@ def deliver_mail(limit: int) -> None:
         click.echo("Mail: nothing due.")
 
 
+@users_cli.command("purge-sessions")
+def purge_sessions() -> None:
+    """Delete the rows of ended sign-in sessions (revoked, expired, idle)."""
+    runs.purge_ended_sessions(echo=click.echo)
+
+
 @api_cli.command("purge-idempotency-keys")
 def purge_idempotency_keys() -> None:
     """Delete Idempotency-Key records older than their 24 hours."""

@@ -19,6 +19,7 @@ from extensions import db
 from models import MailStatus, OutboxMail, utcnow
 from services import idempotency, mail, notifications
 from services.errors import DomainError
+from services.people import sessions as sign_ins  # sign-in sessions, not payment ones
 from services.payments import reconcile as reconcile_service
 from services.payments import receipts, reminders, stripe_gateway, webhook_inbox
 from services.people import accounts
@@ -175,6 +176,13 @@ def purge_idempotency_keys(*, echo: Echo = _log_echo) -> None:
     purged = idempotency.purge_expired(utcnow())
     db.session.commit()
     echo(f"Purged {purged} expired idempotency keys.")
+
+
+def purge_ended_sessions(*, echo: Echo = _log_echo) -> None:
+    """Delete the rows of ended sign-in sessions (one statement; safe anywhere)."""
+    purged = sign_ins.purge_ended(idle_minutes=current_app.config["SESSION_IDLE_MINUTES"])
+    db.session.commit()
+    echo(f"Purged {purged} ended sign-in sessions.")
 
 
 def _each_session(payment_session_ids, action, now, failure: str, echo: Echo) -> dict[str, int]:

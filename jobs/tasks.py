@@ -8,6 +8,7 @@
 | deliver_mail | every minute | `flask mail deliver` |
 | remind_abandoned_checkouts | hourly (at :15) | `flask payments remind-abandoned` |
 | purge_idempotency_keys | hourly (at :17) | `flask api purge-idempotency-keys` |
+| purge_ended_sessions | hourly (at :47) | `flask users purge-sessions` |
 
 `send_mail(id)` is the hint enqueued when a transaction that queued mail commits, so the mail
 leaves at once instead of at the next sweep; if the queue cannot be reached, the sweep sends it.
@@ -86,3 +87,9 @@ def _forget_new_mail(session: Session) -> None:
 @in_app
 def purge_idempotency_keys() -> None:
     runs.purge_idempotency_keys()
+
+
+@huey.periodic_task(crontab(minute="47"), name="purge_ended_sessions")
+@in_app
+def purge_ended_sessions() -> None:
+    runs.purge_ended_sessions()

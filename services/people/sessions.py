@@ -125,6 +125,16 @@ def end_all_access(user: User, *, actor: User | None, reason: str, keep: str | N
             api_tokens.revoke_all(user, actor=actor, reason=reason, now=now))
 
 
+def purge_ended(*, idle_minutes: int, now: datetime | None = None) -> int:
+    """Delete the rows of sessions that can no longer sign anybody in (revoked, past their
+    maximum, idle too long without "remember me"); the audit trail keeps the revocations."""
+    now = now or utcnow()
+    idle_since = now - timedelta(minutes=idle_minutes)
+    return db.session.execute(sa.delete(UserSession).where(sa.or_(
+        UserSession.revoked_at.is_not(None), UserSession.expires_at <= now,
+        sa.and_(UserSession.remember.is_(False), UserSession.last_seen_at <= idle_since)))).rowcount
+
+
 def describe_device(user_agent: str | None) -> str:
     """"Firefox 133 on Ubuntu", from the User-Agent header as ua-parser reads it."""
     from ua_parser import parse  # its rules load on first use: only pages listing sessions pay

@@ -305,3 +305,18 @@ def test_a_disabled_account_is_signed_out(app, client, learner, sign_in):
     learner.is_disabled = True
     db.session.commit()
     assert not _signed_in(client)
+
+
+def test_ended_sessions_are_purged_and_live_ones_kept(app, runner, learner):
+    from services.people import sessions
+
+    now = utcnow()
+    ages = {"live": (now, False, None), "remembered": (now - timedelta(hours=5), True, None),
+            "idle": (now - timedelta(hours=5), False, None), "revoked": (now, False, now),
+            "expired": (now - timedelta(days=40), True, None)}
+    for label, (seen, remember, revoked) in ages.items():
+        row, _ = sessions.start(learner, remember=remember, ip=label, user_agent=None, max_days=30, now=seen)
+        row.revoked_at = revoked
+    db.session.commit()
+    assert "Purged 3 ended sign-in sessions." in runner.invoke(args=["users", "purge-sessions"]).output
+    assert sorted(row.ip for row in _sessions_of(learner)) == ["live", "remembered"]

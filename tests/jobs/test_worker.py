@@ -30,3 +30,4 @@ def test_the_periodic_jobs_run_on_their_schedule():
     assert minutes("deliver_mail") == list(range(60))
     assert minutes("remind_abandoned_checkouts") == [15]
     assert minutes("purge_idempotency_keys") == [17]
+    assert minutes("purge_ended_sessions") == [47]
