@@ -247,32 +247,35 @@ def test_a_reset_revokes_every_api_token_and_session(app, client, learner, outbo
     assert {"user.password_reset", "session.revoked_all", "api_token.revoked_all"} <= actions
 
 
-def test_a_password_change_revokes_by_default(app, client, learner):
+def _change_password_with_a_phone_and_a_token(app, client, learner, **fields):
+    """Sign in on this browser and a phone, hold an API token, change the password here.
+    Returns the phone and the token's headers."""
     _, plaintext = api_tokens.create(learner, "script")
     db.session.commit()
     login(client, learner.email)
     phone = app.test_client()
     login(phone, learner.email)
+    post_form(client, "/account/password", {"current_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD,
+                                            "confirm": NEW_PASSWORD, **fields})
+    return phone, {"Authorization": f"Bearer {plaintext}"}
+
+
+def test_the_password_form_offers_to_keep_other_devices_unticked(client, learner, sign_in):
+    sign_in(client, learner)
     page = client.get("/account").get_data(as_text=True)
     assert 'name="keep_other_access"' in page and "checked" not in page.split('name="keep_other_access"')[1][:30]
-    post_form(client, "/account/password", {"current_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD,
-                                            "confirm": NEW_PASSWORD})
+
+
+def test_a_password_change_revokes_by_default(app, client, learner):
+    phone, auth = _change_password_with_a_phone_and_a_token(app, client, learner)
     assert _signed_in(client) and not _signed_in(phone)
-    assert client.get("/api/payments/enrollments",
-                      headers={"Authorization": f"Bearer {plaintext}"}).status_code == 401
+    assert client.get("/api/payments/enrollments", headers=auth).status_code == 401
 
 
 def test_a_password_change_can_keep_other_devices_and_tokens(app, client, learner):
-    _, plaintext = api_tokens.create(learner, "script")
-    db.session.commit()
-    login(client, learner.email)
-    phone = app.test_client()
-    login(phone, learner.email)
-    post_form(client, "/account/password", {"current_password": DEFAULT_PASSWORD, "new_password": NEW_PASSWORD,
-                                            "confirm": NEW_PASSWORD, "keep_other_access": "y"})
+    phone, auth = _change_password_with_a_phone_and_a_token(app, client, learner, keep_other_access="y")
     assert _signed_in(client) and _signed_in(phone)
-    assert client.get("/api/payments/enrollments",
-                      headers={"Authorization": f"Bearer {plaintext}"}).status_code == 200
+    assert client.get("/api/payments/enrollments", headers=auth).status_code == 200
 
 
 def test_an_admin_ends_a_users_sessions_and_tokens(app, client, learner, admin, staff, sign_in):
