@@ -4,7 +4,7 @@ A new table only: `users` is not altered (no batch rebuild of it on SQLite). Ses
 remember-me cookies signed before this revision name no row, so everybody signs in again once.
 
 Revision ID: 5e551075a1d4
-Revises: 90d242f8be09
+Revises: d17c0a7e1b2f
 Create Date: 2026-11-27 22:10:00
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5e551075a1d4'
-down_revision = '90d242f8be09'
+down_revision = 'd17c0a7e1b2f'
 branch_labels = None
 depends_on = None
 
