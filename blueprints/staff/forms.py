@@ -145,7 +145,7 @@ class CourseForm(FlaskForm):
     faq = TextAreaField("Frequently asked questions", validators=[Optional()],
                         description="The question on one line and its answer on the next; "
                                     "a blank line between questions (at most 10).")
-    cover = FileField("Cover image")
+    cover = FileField("Upload a new cover")
     cover_alt = StringField("Cover image description (alt text)", validators=[Optional()],
                             description="What the image shows, for people who cannot see it; "
                                         "leave empty if it is only decoration.")

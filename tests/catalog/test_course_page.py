@@ -32,12 +32,13 @@ def test_a_course_without_details_shows_no_empty_sections(client, paid_course):
     assert "<img" not in page
 
 
-def test_anonymous_visitor_watches_the_free_preview_without_a_session(client, paid_course):
+def test_anonymous_visitor_watches_the_free_preview_without_a_session(client, app, paid_course):
     preview, locked = paid_course.lectures[0], paid_course.lectures[1]
     page = client.get(f"/courses/{paid_course.slug}").get_data(as_text=True)
     assert f'/courses/{paid_course.slug}/lectures/{preview.id}">Watch free preview' in page
-    response = client.get(f"/courses/{paid_course.slug}/lectures/{preview.id}")
+    response = app.test_client().get(f"/courses/{paid_course.slug}/lectures/{preview.id}")  # a link followed cold
     assert response.status_code == 200 and "Content 1" in response.get_data(as_text=True)
+    assert "Set-Cookie" not in response.headers  # a visitor's preview needs no session
     # Any other lecture still asks to sign in.
     assert client.get(f"/courses/{paid_course.slug}/lectures/{locked.id}").status_code == 302
 

@@ -158,3 +158,18 @@ def test_cover_route_serves_only_cover_files(client, app):
     for name in ("notes.txt", "..%2Fnotes.txt", "0123456789abcdef0123-large.jpg"):
         response = client.get(f"/covers/{name}")
         assert response.status_code == 404 and "Set-Cookie" not in response.headers
+
+
+def test_staff_breadcrumbs_end_with_the_current_page(staff_client, app):
+    course = factories.course(title="Rust", lectures=2)
+    lecture = course.lectures[1]
+    pages = {f"/staff/courses/{course.id}": ('href="/staff/courses"', "Rust"),
+             "/staff/courses/new": ('href="/staff/courses"', "New course"),
+             f"/staff/courses/{course.id}/lectures/{lecture.id}": (f'href="/staff/courses/{course.id}#lectures"',
+                                                                   "Lecture 2"),
+             f"/staff/enrollments/{course.id}": ('href="/staff/enrollments"', "Rust")}
+    for path, (link, current) in pages.items():
+        page = staff_client.get(path).get_data(as_text=True)
+        start = page.index('<nav class="breadcrumb" aria-label="Breadcrumb">')
+        trail = page[start:page.index("</nav>", start)]
+        assert trail.index(link) < trail.index(f'<span aria-current="page">{current}</span>'), path
