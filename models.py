@@ -379,6 +379,30 @@ class Coupon(db.Model):
         return f"<Coupon {self.code}>"
 
 
+class StripeCoupon(db.Model):
+    """A Stripe Coupon made for one of our coupons at one discount amount and currency, created
+    once and reused by every checkout that discounts the same way (services/payments/stripe_coupons.py).
+
+    The discount is ours (computed by pricing, exact to the minor unit); the Stripe coupon only
+    carries it to Stripe's page as an `amount_off`, so that page shows the code and the discount.
+    """
+
+    __tablename__ = "stripe_coupons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coupon_id: Mapped[int] = mapped_column(sa.ForeignKey("coupons.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(sa.String(32))  # the name Stripe shows; a renamed code gets a new one
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    amount_off: Mapped[int] = mapped_column()
+    stripe_coupon_id: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        sa.UniqueConstraint("coupon_id", "code", "currency", "amount_off"),
+        sa.CheckConstraint("amount_off > 0", name="amount_off_positive"),
+    )
+
+
 class PaymentSession(db.Model):
     """One checkout attempt: our quote, its Stripe Checkout Session and what became of it."""
 

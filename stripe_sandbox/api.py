@@ -40,8 +40,15 @@ SESSION_CREATE = p.obj({
     "ui_mode": p.one_of("hosted_page"),
     "billing_address_collection": p.one_of("auto", "required"),
     "allow_promotion_codes": p.boolean,
+    "discounts": p.array(p.obj({"coupon": p.string(), "promotion_code": p.string()})),
     **_METADATA_AND_EXPAND,
 }, required=["mode"])
+COUPON_CREATE = p.obj({
+    "id": p.string(200), "name": p.string(40), "amount_off": p.integer(1), "currency": p.string(3),
+    "percent_off": p.decimal, "duration": p.one_of("forever", "once", "repeating"),
+    "duration_in_months": p.integer(1), "max_redemptions": p.integer(1), "redeem_by": p.integer(),
+    **_METADATA_AND_EXPAND,
+})
 CUSTOMER_CREATE = p.obj({
     "email": p.string(512), "name": p.string(256), "description": p.string(350), "phone": p.string(20),
     "preferred_locales": p.array(p.string(20)), **_METADATA_AND_EXPAND,
@@ -168,6 +175,24 @@ def create_customer():
 @bp.get("/customers/<customer_id>")
 def retrieve_customer(customer_id):
     return _retrieve("customer", customer_id)
+
+
+@bp.post("/coupons")
+def create_coupon():
+    def compute():
+        params = _params(COUPON_CREATE)
+        return runtime().engine.render(runtime().engine.create_coupon(params), params.get("expand"))
+    return _idempotent(compute)
+
+
+@bp.get("/coupons/<coupon_id>")
+def retrieve_coupon(coupon_id):
+    return _retrieve("coupon", coupon_id)
+
+
+@bp.delete("/coupons/<coupon_id>")
+def delete_coupon(coupon_id):
+    return _json(runtime().engine.delete_coupon(coupon_id))
 
 
 @bp.post("/checkout/sessions")

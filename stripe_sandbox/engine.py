@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from . import objects
@@ -45,6 +46,29 @@ def luhn_ok(number: str) -> bool:
     return len(digits) >= 12 and total % 10 == 0
 
 
+def _coupon_valid(coupon: dict, now: int) -> bool:
+    """Stripe's `valid`: not past redeem_by and not redeemed max_redemptions times."""
+    if coupon["redeem_by"] is not None and now >= coupon["redeem_by"]:
+        return False
+    return coupon["max_redemptions"] is None or coupon["times_redeemed"] < coupon["max_redemptions"]
+
+
+def _discount(coupon: dict, subtotal: int) -> int:
+    """What a coupon takes off a subtotal: amount_off up to the subtotal, or percent_off rounded
+    to the nearest minor unit (halves up)."""
+    if coupon["amount_off"] is not None:
+        return min(coupon["amount_off"], subtotal)
+    exact = Decimal(subtotal) * Decimal(str(coupon["percent_off"])) / 100
+    return min(subtotal, int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP)))
+
+
+def _split_discount(discount: int, amounts: list[int]) -> list[int]:
+    """A session's discount spread over its line items in proportion; the last takes the rest."""
+    subtotal = sum(amounts)
+    shares = [discount * amount // subtotal if subtotal else 0 for amount in amounts[:-1]]
+    return shares + [discount - sum(shares)] if amounts else []
+
+
 class Engine:
     def __init__(self, store: Store, deliverer: Deliverer, settings: dict) -> None:
         self.store = store
@@ -69,7 +93,8 @@ class Engine:
 
     # --- look-ups -----------------------------------------------------------------------
     def get(self, kind: str, object_id: str, param: str = "id") -> dict:
-        table = {"customer": self.store.customers, "checkout.session": self.store.sessions, "payment_intent": self.store.payment_intents,
+        table = {"customer": self.store.customers, "coupon": self.store.coupons,
+                 "checkout.session": self.store.sessions, "payment_intent": self.store.payment_intents,
                  "charge": self.store.charges, "refund": self.store.refunds,
                  "dispute": self.store.disputes, "event": self.store.events}[kind]
         if object_id not in table:
@@ -108,11 +133,15 @@ class Engine:
                 raise ParamError("All line items must use the same currency.", "line_items")
             currency = currencies.pop()
             amount = sum(item["price_data"]["unit_amount"] * item.get("quantity", 1) for item in items)
+            coupon = self._session_coupon(params, currency)
+            discount = _discount(coupon, amount) if coupon else 0
+            total = amount - discount
             minimum = MINIMUM_CHARGE.get(currency, 50)
-            if 0 < amount < minimum or amount > MAXIMUM_AMOUNT:
+            # Stripe checks what is due after discounts: 0 (nothing to pay) or at least the minimum.
+            if 0 < total < minimum or amount > MAXIMUM_AMOUNT:
                 raise ApiError(400, f"The Checkout Session's total amount due must add up to at least "
                                f"{minimum} {currency} (minor units) and at most {MAXIMUM_AMOUNT}.",
-                               code="amount_too_small" if amount < minimum else "amount_too_large")
+                               code="amount_too_small" if total < minimum else "amount_too_large")
             for url_param in ("success_url", "cancel_url"):
                 url = params.get(url_param)
                 if url is not None and not url.startswith(("http://", "https://")):
@@ -133,11 +162,85 @@ class Engine:
             session_id = objects.new_id("cs_test_", 58)
             session = objects.checkout_session(
                 session_id=session_id, params=params, amount=amount, currency=currency, created=now,
-                expires_at=expires_at, url=f"{base_url}/c/pay/{session_id}")
+                expires_at=expires_at, url=f"{base_url}/c/pay/{session_id}", discount=discount,
+                coupon_id=coupon["id"] if coupon else None)
             self.store.sessions[session_id] = session
-            self.store.line_items[session_id] = [objects.line_item(item, now) for item in items]
+            shares = _split_discount(discount, [item["price_data"]["unit_amount"] * item.get("quantity", 1)
+                                                for item in items])
+            self.store.line_items[session_id] = [objects.line_item(item, now, share)
+                                                 for item, share in zip(items, shares)]
             self.store.session_intent_data[session_id] = params.get("payment_intent_data", {})
             return session
+
+    # --- coupons ------------------------------------------------------------------------
+    def create_coupon(self, params: dict) -> dict:
+        """`POST /v1/coupons`, refusing what Stripe refuses (docs/stripe.md, "Coupons")."""
+        with self.store.lock:
+            has_amount, has_percent = "amount_off" in params, "percent_off" in params
+            if has_amount and has_percent:
+                raise ParamError("You may only specify one of these parameters: amount_off, percent_off.",
+                                 "percent_off")
+            if not has_amount and not has_percent:
+                raise ParamError("You must pass either amount_off or percent_off.", "amount_off",
+                                 "parameter_missing")
+            if has_amount and "currency" not in params:
+                raise ParamError("You must pass currency when passing amount_off.", "currency",
+                                 "parameter_missing")
+            if "currency" in params:
+                if not has_amount:
+                    raise ParamError("currency can only be passed with amount_off.", "currency")
+                params["currency"] = params["currency"].lower()
+                if params["currency"] not in MINIMUM_CHARGE:
+                    raise ParamError(f"Invalid currency: {params['currency']}.", "currency")
+            if has_percent and not 0 < params["percent_off"] <= 100:
+                raise ParamError("Invalid percent_off: must be greater than 0 and at most 100.", "percent_off")
+            duration = params.get("duration", "once")
+            if duration == "repeating" and "duration_in_months" not in params:
+                raise ParamError("You must pass duration_in_months when duration is repeating.",
+                                 "duration_in_months", "parameter_missing")
+            if duration != "repeating" and "duration_in_months" in params:
+                raise ParamError("duration_in_months can only be passed when duration is repeating.",
+                                 "duration_in_months")
+            if params.get("id") in self.store.coupons:
+                raise ApiError(400, "Coupon already exists.", code="resource_already_exists", param="id")
+            coupon = objects.coupon(params={**params, "duration": duration}, created=self.store.now())
+            self.store.coupons[coupon["id"]] = coupon
+            self.emit("coupon.created", coupon)
+            return coupon
+
+    def delete_coupon(self, coupon_id: str) -> dict:
+        with self.store.lock:
+            coupon = self.store.coupons.pop(self.get("coupon", coupon_id)["id"])
+            self.emit("coupon.deleted", coupon)
+            return {"id": coupon["id"], "object": "coupon", "deleted": True}
+
+    def _session_coupon(self, params: dict, currency: str) -> dict | None:
+        """The coupon of `discounts=[{coupon}]`, checked as Checkout checks it, or None."""
+        discounts = params.get("discounts") or []
+        if not discounts:
+            return None
+        if params.get("allow_promotion_codes"):
+            raise ParamError("You may only specify one of these parameters: allow_promotion_codes, discounts.",
+                             "allow_promotion_codes")
+        if len(discounts) > 1:
+            raise ParamError("You may only specify one discount for a Checkout Session.", "discounts")
+        entry = discounts[0]
+        if "coupon" in entry and "promotion_code" in entry:
+            raise ParamError("You may only specify one of these parameters: coupon, promotion_code.",
+                             "discounts[0][coupon]")
+        if "promotion_code" in entry:  # the sandbox has no promotion codes
+            raise not_found("promotion code", entry["promotion_code"], "discounts[0][promotion_code]")
+        if "coupon" not in entry:
+            raise ParamError("Missing required param: discounts[0][coupon].", "discounts[0][coupon]",
+                             "parameter_missing")
+        coupon = self.get("coupon", entry["coupon"], "discounts[0][coupon]")
+        if not _coupon_valid(coupon, self.store.now()):
+            raise ApiError(400, f"Coupon {coupon['id']} is not valid.", code="coupon_expired",
+                           param="discounts[0][coupon]")
+        if coupon["amount_off"] is not None and coupon["currency"] != currency:
+            raise ParamError(f"The coupon {coupon['id']} is in {coupon['currency']}, but this Checkout "
+                             f"Session's currency is {currency}.", "discounts[0][coupon]")
+        return coupon
 
     def expire_session(self, session_id: str, request: dict | None = None) -> dict:
         with self.store.lock:
@@ -181,6 +284,11 @@ class Engine:
         known_email = customer["email"] if customer else session["customer_email"]
         session.update(status="complete", payment_status=payment_status, url=None,
                        customer_details=objects.customer_details(email or known_email, name))
+        for entry in session["discounts"]:  # Stripe counts a redemption when the session completes
+            coupon = self.store.coupons.get(entry["coupon"] or "")
+            if coupon is not None:
+                coupon["times_redeemed"] += 1
+                coupon["valid"] = _coupon_valid(coupon, self.store.now())
         return self.emit("checkout.session.completed", session)
 
     def pay_card(self, session_id: str, number: str, email: str | None = None,
@@ -362,12 +470,14 @@ class Engine:
 
     # --- rendering ----------------------------------------------------------------------
     EXPANDABLE = {
-        "checkout.session": {"payment_intent", "payment_intent.latest_charge", "line_items", "customer"},
+        "checkout.session": {"payment_intent", "payment_intent.latest_charge", "line_items", "customer",
+                             "total_details.breakdown"},
         "payment_intent": {"latest_charge"},
         "refund": {"charge", "payment_intent"},
         "charge": {"payment_intent"},
         "dispute": {"charge", "payment_intent"},
         "customer": set(),
+        "coupon": set(),
         "event": set(),
     }
 
@@ -381,9 +491,23 @@ class Engine:
             self._expand(result, path.split("."))
         return result
 
+    def _breakdown(self, session: dict) -> list[dict]:
+        """`total_details.breakdown.discounts`: each discount with the amount it took off."""
+        result = []
+        for entry in session["discounts"]:
+            coupon = self.store.coupons.get(entry["coupon"] or "") or {"id": entry["coupon"], "object": "coupon",
+                                                                       "deleted": True}
+            result.append({"amount": session["total_details"]["amount_discount"],
+                           "discount": objects.session_discount(coupon_obj=copy.deepcopy(coupon), session=session,
+                                                                created=session["created"])})
+        return result
+
     def _expand(self, node: Any, parts: list[str]) -> None:
         head, rest = parts[0], parts[1:]
         if not isinstance(node, dict):
+            return
+        if head == "total_details" and rest == ["breakdown"] and node.get("object") == "checkout.session":
+            node["total_details"]["breakdown"] = {"discounts": self._breakdown(node), "taxes": []}
             return
         if head == "line_items" and node.get("object") == "checkout.session":
             node["line_items"] = {"object": "list", "data": copy.deepcopy(self.store.line_items[node["id"]]),

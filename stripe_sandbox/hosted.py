@@ -52,10 +52,22 @@ def _page(session: dict, error: str | None = None, form=None, status: int = 200)
     known_email = session["customer_email"] or (customer or {}).get("email")
     return render_template(
         "sandbox/checkout.html", session=session, items=items, error=error, form=form or {},
-        known_email=known_email,
+        known_email=known_email, discounts=_discount_lines(session),
         total=format_money(session["amount_total"], session["currency"]), format_money=format_money,
         business=rt.settings["BUSINESS_NAME"], test_cards=TEST_CARDS, test_ibans=TEST_IBANS,
         methods=session["payment_method_types"]), status
+
+
+def _discount_lines(session: dict) -> list[dict]:
+    """What Checkout's summary shows under the subtotal: the coupon's name (its id when it has
+    none) and the amount it takes off, as a negative amount ("SAVE20  −$20.00")."""
+    amount = session["total_details"]["amount_discount"]
+    lines = []
+    for entry in session["discounts"]:
+        coupon = runtime().store.coupons.get(entry["coupon"] or "") or {}
+        lines.append({"name": coupon.get("name") or entry["coupon"],
+                      "amount": "−" + format_money(amount, session["currency"])})
+    return lines
 
 
 @bp.get("/c/pay/<session_id>")

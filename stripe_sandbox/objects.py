@@ -17,14 +17,17 @@ def new_id(prefix: str, length: int = 24) -> str:
 
 
 def checkout_session(*, session_id: str, params: dict, amount: int, currency: str,
-                     created: int, expires_at: int, url: str) -> dict:
+                     created: int, expires_at: int, url: str, discount: int = 0,
+                     coupon_id: str | None = None) -> dict:
+    """`amount` is the line items' subtotal; `discount` what the coupon `coupon_id` takes off it."""
+    total = amount - discount
     return {
         "id": session_id,
         "object": "checkout.session",
         "after_expiration": None,
         "allow_promotion_codes": params.get("allow_promotion_codes"),
         "amount_subtotal": amount,
-        "amount_total": amount,
+        "amount_total": total,
         "automatic_tax": {"enabled": False, "liability": None, "status": None, "provider": None},
         "billing_address_collection": params.get("billing_address_collection"),
         "cancel_url": params.get("cancel_url"),
@@ -41,7 +44,7 @@ def checkout_session(*, session_id: str, params: dict, amount: int, currency: st
         "customer_creation": "if_required",
         "customer_details": None,
         "customer_email": params.get("customer_email"),
-        "discounts": [],
+        "discounts": [{"coupon": coupon_id, "promotion_code": None}] if coupon_id else [],
         "expires_at": expires_at,
         "invoice": None,
         "invoice_creation": None,
@@ -56,7 +59,7 @@ def checkout_session(*, session_id: str, params: dict, amount: int, currency: st
         "payment_method_collection": "if_required",
         "payment_method_options": {},
         "payment_method_types": list(params.get("payment_method_types") or ["card", "sepa_debit"]),
-        "payment_status": "unpaid" if amount > 0 else "no_payment_required",
+        "payment_status": "unpaid" if total > 0 else "no_payment_required",
         "phone_number_collection": {"enabled": False},
         "recovered_from": None,
         "setup_intent": None,
@@ -67,7 +70,7 @@ def checkout_session(*, session_id: str, params: dict, amount: int, currency: st
         "submit_type": params.get("submit_type"),
         "subscription": None,
         "success_url": params.get("success_url"),
-        "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
+        "total_details": {"amount_discount": discount, "amount_shipping": 0, "amount_tax": 0},
         "ui_mode": params.get("ui_mode", "hosted_page"),
         "url": url,
         "adaptive_pricing": {"enabled": False},
@@ -114,7 +117,7 @@ def customer_details(email: str | None, name: str | None) -> dict:
     }
 
 
-def line_item(item: dict, created: int) -> dict:
+def line_item(item: dict, created: int, discount: int = 0) -> dict:
     price_data = item["price_data"]
     quantity = item.get("quantity", 1)
     product = price_data.get("product_data", {})
@@ -122,10 +125,10 @@ def line_item(item: dict, created: int) -> dict:
     return {
         "id": new_id("li_"),
         "object": "item",
-        "amount_discount": 0,
+        "amount_discount": discount,
         "amount_subtotal": amount,
         "amount_tax": 0,
-        "amount_total": amount,
+        "amount_total": amount - discount,
         "currency": price_data["currency"],
         "description": product.get("name"),
         "price": {
@@ -150,6 +153,45 @@ def line_item(item: dict, created: int) -> dict:
             "unit_amount_decimal": str(price_data["unit_amount"]),
         },
         "quantity": quantity,
+    }
+
+
+def coupon(*, params: dict, created: int) -> dict:
+    """A Coupon as `POST /v1/coupons` returns it (applies_to and currency_options not in use)."""
+    return {
+        "id": params.get("id") or new_id("", 8),
+        "object": "coupon",
+        "amount_off": params.get("amount_off"),
+        "created": created,
+        "currency": params.get("currency"),
+        "duration": params.get("duration", "once"),
+        "duration_in_months": params.get("duration_in_months"),
+        "livemode": False,
+        "max_redemptions": params.get("max_redemptions"),
+        "metadata": dict(params.get("metadata", {})),
+        "name": params.get("name"),
+        "percent_off": params.get("percent_off"),
+        "redeem_by": params.get("redeem_by"),
+        "times_redeemed": 0,
+        "valid": True,
+    }
+
+
+def session_discount(*, coupon_obj: dict, session: dict, created: int) -> dict:
+    """The Discount a coupon makes on a Checkout Session (shown in `total_details.breakdown`)."""
+    return {
+        "id": "di_" + session["id"][-24:],  # one per session and coupon: stable across reads
+        "object": "discount",
+        "checkout_session": session["id"],
+        "customer": session["customer"],
+        "end": None,
+        "invoice": None,
+        "invoice_item": None,
+        "promotion_code": None,
+        "start": created,
+        "subscription": None,
+        "subscription_item": None,
+        "source": {"coupon": coupon_obj, "type": "coupon"},
     }
 
 

@@ -68,6 +68,13 @@ def integer(minimum: int | None = None, maximum: int | None = None):
     return check
 
 
+def decimal(value: Any, param: str) -> float:
+    """A decimal number (`percent_off=25.5`); Stripe returns it as a JSON number."""
+    if not isinstance(value, str) or not re.fullmatch(r"-?\d+(\.\d+)?", value):
+        raise ParamError(f"Invalid decimal: {value}", param, "parameter_invalid_decimal")
+    return float(value)
+
+
 def boolean(value: Any, param: str) -> bool:
     if value not in ("true", "false"):
         raise ParamError(f"Invalid boolean: {value}", param)

@@ -34,6 +34,7 @@ class Store:
     def reset(self) -> None:
         with self.lock:
             self.customers: dict[str, dict] = {}
+            self.coupons: dict[str, dict] = {}
             self.sessions: dict[str, dict] = {}
             self.line_items: dict[str, list[dict]] = {}      # session id -> line item objects
             self.session_intent_data: dict[str, dict] = {}   # session id -> payment_intent_data

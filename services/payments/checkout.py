@@ -34,7 +34,7 @@ from models import (Coupon, Course, Enrollment, EnrollmentSource, EnrollmentType
 from services import observability
 from services.coupons import redemptions, pricing
 from services.learning import enrollments, waitlist
-from services.payments import fulfillment, payment_states, stripe_customers, stripe_gateway
+from services.payments import fulfillment, payment_states, stripe_coupons, stripe_customers, stripe_gateway
 from services.errors import Conflict, DomainError, NotFound
 
 SESSION_ID_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
@@ -299,11 +299,16 @@ def _stripe_params(payment_session: PaymentSession, user: User, course: Course, 
     metadata = {"payment_session_id": payment_session.id, "course_id": str(course.id),
                 "course_slug": course.slug[:500], "user_id": str(user.id),
                 "coupon_code": payment_session.coupon_code or ""}
+    # The list price, and our discount as a Stripe coupon of exactly that amount: Stripe's page
+    # shows both, and charges list price − discount = our final amount (stripe_coupons.py).
+    discounts = stripe_coupons.discounts_param(payment_session)
     return {
         "mode": "payment",
         "line_items": [{"quantity": 1, "price_data": {
-            "currency": payment_session.currency.lower(), "unit_amount": payment_session.final_amount,
+            "currency": payment_session.currency.lower(),
+            "unit_amount": payment_session.amount if discounts else payment_session.final_amount,
             "product_data": {"name": course.title[:250]}}}],
+        **({"discounts": discounts} if discounts else {}),
         "client_reference_id": payment_session.id,
         "success_url": success_url,
         "cancel_url": cancel_url.replace(PAYMENT_SESSION_PLACEHOLDER, payment_session.id),
@@ -335,8 +340,18 @@ def open_stripe_session(payment_session: PaymentSession, *, now: datetime) -> Ch
             return CheckoutStart("ALREADY_ENROLLED", enrollment=enrollments.find(user, course))
     try:
         _use_customer(payment_session, stripe_customers.customer_id_for(user))
+        stripe_coupons.ensure(payment_session)
         params, key = _this_attempt(payment_session)
-        stripe_session = stripe_gateway.create_checkout_session(params, key)
+        try:
+            stripe_session = stripe_gateway.create_checkout_session(params, key)
+        except stripe_gateway.StripeGatewayError as error:
+            if error.stripe_code != "resource_missing" or not (error.param or "").startswith("discounts"):
+                raise
+            # Our record says the coupon exists, Stripe says it does not: make it again, and
+            # call with another key (Stripe may keep the refused answer for the first one).
+            stripe_coupons.recreate(payment_session)
+            key = _retry_key(payment_session, key)
+            stripe_session = stripe_gateway.create_checkout_session(params, key)
     except stripe_gateway.StripeGatewayError as error:
         payment_session.failure_code = error.code
         payment_session.failure_message = error.user_message
@@ -374,6 +389,12 @@ def _this_attempt(payment_session: PaymentSession) -> tuple[dict, str]:
     redemptions.extend_for(payment_session, expires_at + RESERVATION_GRACE)
     # Not flushed here: written with Stripe's id and URL in one UPDATE (same transaction).
     return params, key
+
+
+def _retry_key(payment_session: PaymentSession, key: str) -> str:
+    key = f"{key}-coupon"
+    payment_session.extra = {**payment_session.extra, "idempotency_key": key}
+    return key
 
 
 def expire_on_stripe(stripe_session_id: str):

@@ -25,13 +25,15 @@ class StripeGatewayError(Exception):
     """A Stripe call failed. `user_message` is ours and safe to show; `code` is for code."""
 
     def __init__(self, user_message: str, code: str, request_id: str | None = None,
-                 http_status: int | None = None, stripe_code: str | None = None) -> None:
+                 http_status: int | None = None, stripe_code: str | None = None,
+                 param: str | None = None) -> None:
         super().__init__(f"{code}: {user_message}" + (f" (request {request_id})" if request_id else ""))
         self.user_message = user_message
         self.code = code
         self.request_id = request_id
         self.http_status = http_status
         self.stripe_code = stripe_code
+        self.param = param  # the request parameter Stripe named, if any (e.g. "discounts[0][coupon]")
 
 
 class StripeUnavailable(StripeGatewayError):
@@ -72,6 +74,7 @@ _INVALID_REQUEST_CODES = {
     "charge_disputed": ("charge_disputed", "This payment is disputed and cannot be refunded now."),
     "resource_missing": ("not_found", MSG_GENERIC),
     "amount_too_small": ("amount_too_small", "This amount is below the minimum that can be charged."),
+    "resource_already_exists": ("already_exists", MSG_GENERIC),
 }
 
 
@@ -82,7 +85,8 @@ def _translate(exc: stripe.StripeError, action: str) -> StripeGatewayError:
     # Stripe's message may carry details (ids, param names): logs only.
     log.warning("Stripe %s failed: %s status=%s code=%s request_id=%s message=%s",
                 action, type(exc).__name__, status, stripe_code, request_id, getattr(exc, "user_message", None))
-    details = {"request_id": request_id, "http_status": status, "stripe_code": stripe_code}
+    details = {"request_id": request_id, "http_status": status, "stripe_code": stripe_code,
+               "param": getattr(exc, "param", None)}
     if isinstance(exc, (stripe.APIConnectionError, stripe.RateLimitError, stripe.AuthenticationError,
                         stripe.PermissionError, stripe.APIError)):
         return StripeUnavailable(MSG_UNAVAILABLE, "stripe_unavailable", **details)
@@ -116,6 +120,18 @@ def create_customer(params: dict, idempotency_key: str):
 def retrieve_customer(customer_id: str):
     customers = _client().v1.customers
     return _call("retrieve customer", customers.retrieve, customer_id)
+
+
+def create_coupon(params: dict):
+    """Create a Coupon. Callers choose its `id`, so a repeated call is refused with code
+    "already_exists" instead of making a second one (no idempotency key needed)."""
+    coupons = _client().v1.coupons
+    return _call("create coupon", coupons.create, params=params)
+
+
+def retrieve_coupon(coupon_id: str):
+    coupons = _client().v1.coupons
+    return _call("retrieve coupon", coupons.retrieve, coupon_id)
 
 
 def create_checkout_session(params: dict, idempotency_key: str):

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, assume, given, settings, strategies as st
 from extensions import db
 from services.coupons import dry_run, pricing
 from services.errors import DomainError
-from services.payments import checkout
+from services.payments import checkout, stripe_coupons
 from tests import factories
 from tests.checkout.builders import NOW
 from tests.staff import builders
@@ -123,7 +123,14 @@ def test_dry_run_is_what_checkout_charges_and_writes_nothing(coupon_spec, course
             assert (paid.amount, paid.discount_amount, paid.final_amount, paid.currency, paid.coupon_id) == (
                 quote.original_amount, quote.discount_amount, quote.final_amount, quote.currency, quote.coupon_id)
             if "stripe_params" in paid.extra:  # a new session (not the learner's open one, reused)
-                assert paid.extra["stripe_params"]["line_items"][0]["price_data"]["unit_amount"] == quote.final_amount
+                params = paid.extra["stripe_params"]
+                unit_amount = params["line_items"][0]["price_data"]["unit_amount"]
+                if quote.discount_amount:  # the list price, less a Stripe coupon of exactly our discount
+                    assert unit_amount == quote.original_amount
+                    assert params["discounts"] == [{"coupon": stripe_coupons.stripe_coupon_id(
+                        quote.coupon_id, quote.coupon_code, quote.currency, quote.discount_amount)}]
+                else:
+                    assert unit_amount == quote.final_amount and "discounts" not in params
     finally:
         db.session.rollback()
         db.session.expunge_all()  # SQLite reuses the rolled-back ids; no stale identity may survive
