@@ -1,5 +1,6 @@
 """The course page, rendered one way by every view that shows it: the catalog's page and
-checkout's answers when it refuses a coupon or an invitation code.
+checkout's answer when it refuses an invitation code. (A code refused at "Buy" is answered
+with a redirect to the page itself, whose quote states the reason: see checkout's routes.)
 
 The offer (price, enrollment, waitlist) comes from services/payments/checkout.offer; the catalog
 service cannot assemble it, since courses import nothing of payments (docs/architecture.md).
@@ -13,14 +14,13 @@ from services.payments import checkout, refund_policy
 
 
 def render_course_page(course: Course, code: str | None = None, *, coupon_form: ApplyCouponForm | None = None,
-                       invitation_form: RedeemInvitationForm | None = None, rate_limited: str | None = None,
-                       checkout_error: str | None = None) -> str:
+                       invitation_form: RedeemInvitationForm | None = None, rate_limited: str | None = None) -> str:
     """The page for the signed-in learner (or visitor), priced with `code` when one is given."""
     user = current_user if current_user.is_authenticated else None
     return render_template(
         "catalog/course.html", course=course, offer=checkout.offer(course, user, code, utcnow()),
         form=coupon_form or ApplyCouponForm(formdata=None, data={"coupon_code": code or ""}),
         invitation_form=invitation_form or RedeemInvitationForm(formdata=None),
-        rate_limited=rate_limited, checkout_error=checkout_error,
+        rate_limited=rate_limited,
         refund_terms=(refund_policy.describe(refund_policy.terms_for(course))
                       if course.price_amount > 0 and course.enrollment_type != EnrollmentType.FREE else None))

@@ -82,7 +82,8 @@ def course(slug: str):
     if wants_fragment():  # the live check: one query for course and coupon, just the summary
         offer = checkout.price_offer(slug, code, user, utcnow())
         response = current_app.make_response(render_template(
-            "catalog/_price_summary.html", offer=offer, rate_limited=RATE_LIMITED_MESSAGE if limited else None))
+            "catalog/_price_summary.html", offer=offer, rate_limited=RATE_LIMITED_MESSAGE if limited else None,
+            oob_button=True))
     else:
         page = render_course_page(catalog.course_by_slug(slug), code, coupon_form=form,
                                   rate_limited=RATE_LIMITED_MESSAGE if limited else None)

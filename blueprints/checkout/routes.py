@@ -1,6 +1,7 @@
 """Routes of the checkout blueprint (URLs are part of the contract, see docs/checkout.md).
 
-POST /courses/<slug>/checkout   start a checkout: 303 to Stripe, or enrolled / waitlisted at once
+POST /courses/<slug>/checkout   start a checkout: 303 to Stripe, or enrolled / waitlisted at once;
+                                a refused code: 303 back to the course page with ?coupon=
 POST /courses/<slug>/enroll     one-button enrollment (FREE, or INVITATION_ONLY with a code)
 POST /courses/<slug>/waitlist   join the waitlist of a full course
 GET  /checkout/success          ?session_id={CHECKOUT_SESSION_ID}: confirm, enroll, poll while processing
@@ -87,9 +88,11 @@ def _after_start(course, started: checkout.CheckoutStart):
 
 
 def _course_page_with_error(course, code: str, error: DomainError):
-    """A refused coupon at checkout: the course page again, with the reason next to the field."""
-    db.session.rollback()  # nothing of the refused attempt stays
-    return render_course_page(course, code, checkout_error=error.message), 422
+    """A refused coupon at "Buy": back to the course page (303, so the address is the course
+    page's, and a reload does not post again) with the code, whose quote there states the
+    reason, once, next to the field. Nothing of the refused attempt stays."""
+    db.session.rollback()
+    return redirect(url_for("catalog.course", slug=course.slug, coupon=code or None), code=303)
 
 
 @bp.post("/courses/<slug>/enroll")
@@ -142,5 +145,6 @@ def cancel():
         payment_session = checkout.cancel(current_user, payment_id, utcnow())
         db.session.commit()
     return render_template("checkout/cancel.html", ps=payment_session, course=payment_session.course,
-                           cancelled_now=request.method == "POST")
+                           cancelled_now=request.method == "POST",
+                           retry_code=checkout.code_to_retry(payment_session, current_user, utcnow()))
 

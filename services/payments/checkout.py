@@ -480,6 +480,15 @@ def cancel(user: User, payment_session_id: str | None, now: datetime) -> Payment
     return payment_session
 
 
+def code_to_retry(payment_session: PaymentSession, user: User, now: datetime) -> str | None:
+    """The code of a closed checkout, when it still gives the learner this course at a valid
+    price now: "Try again" after a cancel keeps it, and drops one that expired or ran out."""
+    if not payment_session.coupon_code:
+        return None
+    quote = pricing.quote(payment_session.course, payment_session.coupon_code, user, now)
+    return quote.coupon_code if quote.is_valid else None
+
+
 def by_stripe_id(stripe_session_id: str | None) -> PaymentSession | None:
     """The payment session behind a Stripe Checkout Session id, whoever owns it."""
     if not stripe_session_id or len(stripe_session_id) > 255:

@@ -139,10 +139,14 @@ def test_another_price_expires_the_earlier_session_first(signed_in, paid_course,
     assert db.session.scalar(db.select(CouponRedemption)).status == RedemptionStatus.RELEASED
 
 
-def test_refused_code_at_checkout_shows_the_page_again(signed_in, paid_course):
+def test_refused_code_at_checkout_goes_back_to_the_course_page_saying_why_once(signed_in, paid_course):
     response = post_form(signed_in, "/courses/python-101/checkout", {"coupon_code": "NOPE"})
-    assert response.status_code == 422 and "We don&#39;t know that code" in response.get_data(as_text=True)
+    # The address stays the course page's (and a reload does not post again).
+    assert response.status_code == 303 and response.headers["Location"] == "/courses/python-101?coupon=NOPE"
     assert _count(PaymentSession) == 0
+    page = signed_in.get(response.headers["Location"]).get_data(as_text=True)
+    assert page.count("We don&#39;t know that code") == 1 and page.count('role="alert"') == 1
+    assert 'value="NOPE"' in page
 
 
 def test_stripe_down_fails_the_session_and_releases_the_code(signed_in, paid_course, app):

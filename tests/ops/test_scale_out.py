@@ -126,7 +126,8 @@ class Learner:
             self.checked = True
         answer = self.http.post(f"{course_url}/checkout", timeout=30, allow_redirects=False,
                                 data={"coupon_code": self.coupon, "csrf_token": token})
-        if answer.status_code == 422 and self.coupon:
+        # A refused code sends the learner back to the course page with it (the page says why).
+        if answer.status_code == 303 and self.coupon and "coupon=" in answer.headers["Location"]:
             self.log.append("coupon refused")
             self.coupon = ""  # the code ran out: buy at the full price
             return False
