@@ -339,8 +339,10 @@ def open_stripe_session(payment_session: PaymentSession, *, now: datetime) -> Ch
             _close(payment_session, S.CANCELLED, now, "the learner paid in another tab")
             return CheckoutStart("ALREADY_ENROLLED", enrollment=enrollments.find(user, course))
     try:
-        _use_customer(payment_session, stripe_customers.customer_id_for(user))
+        # First, while nothing of the session is changed: its look-up would flush the changes
+        # below early, and the session row is written once, with Stripe's id and URL.
         stripe_coupons.ensure(payment_session)
+        _use_customer(payment_session, stripe_customers.customer_id_for(user))
         params, key = _this_attempt(payment_session)
         try:
             stripe_session = stripe_gateway.create_checkout_session(params, key)
