@@ -137,6 +137,14 @@ class MailStatus(enum.StrEnum):
     CANCELLED = "CANCELLED"  # its reason went away before it was sent (e.g. the account was disabled)
 
 
+class RefundRequestStatus(enum.StrEnum):
+    PENDING = "PENDING"      # waiting in the staff queue
+    REFUNDED = "REFUNDED"    # inside the automatic rules: refunded through Stripe at once
+    APPROVED = "APPROVED"    # staff refunded all or part of it
+    DECLINED = "DECLINED"    # staff said no, with a message to the learner
+    WITHDRAWN = "WITHDRAWN"  # the learner took it back while pending
+
+
 class WaitlistStatus(enum.StrEnum):
     WAITING = "WAITING"
     ADMITTED = "ADMITTED"
@@ -522,6 +530,51 @@ class Refund(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     __table_args__ = (sa.CheckConstraint("amount >= 0", name="amount_non_negative"),)
+
+
+class RefundRequest(db.Model):
+    """A learner's request for a refund of one purchase (issue 19; services/payments/refund_requests.py).
+
+    At most one PENDING request per payment (partial unique index). `queue_reason` says why it
+    went to staff instead of being refunded at once; `amount_refunded` is what the decision
+    gave back (automatic: everything left; staff: all or part).
+    """
+
+    __tablename__ = "refund_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_session_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("payment_sessions.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id", ondelete="CASCADE"))
+    status: Mapped[RefundRequestStatus] = mapped_column(_enum(RefundRequestStatus),
+                                                        default=RefundRequestStatus.PENDING)
+    reason: Mapped[str | None] = mapped_column(sa.String(1000))           # the learner's words
+    queue_reason: Mapped[str | None] = mapped_column(sa.String(300))      # why staff decide
+    amount_requested: Mapped[int] = mapped_column()                       # what was left to refund
+    amount_refunded: Mapped[int | None] = mapped_column()
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    staff_message: Mapped[str | None] = mapped_column(sa.String(1000))
+    stripe_refund_id: Mapped[str | None] = mapped_column(sa.String(255))
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    payment: Mapped[PaymentSession] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    course: Mapped[Course] = relationship()
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+    __table_args__ = (
+        sa.CheckConstraint("amount_requested >= 0", name="amount_requested_non_negative"),
+        sa.CheckConstraint("amount_refunded IS NULL OR amount_refunded >= 0", name="amount_refunded_non_negative"),
+        # The queue lists by status, oldest first.
+        sa.Index("ix_refund_requests_status_created", "status", "created_at"),
+        # One pending request per purchase, whatever races (both databases support partial indexes).
+        sa.Index("uq_refund_requests_one_pending", "payment_session_id", unique=True,
+                 sqlite_where=sa.text("status = 'PENDING'"), postgresql_where=sa.text("status = 'PENDING'")),
+    )
 
 
 class Dispute(db.Model):

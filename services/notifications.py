@@ -29,8 +29,10 @@ def enrollment_paid(payment_session: PaymentSession, enrollment: Enrollment) -> 
         "stripe_session_id": payment_session.stripe_session_id})
 
 
-def refund_recorded(payment_session: PaymentSession, *, refunded_before: int, refunded_total: int) -> None:
-    """A refund notice, once per rise of the refunded total."""
+def refund_recorded(payment_session: PaymentSession, *, refunded_before: int, refunded_total: int,
+                    access_ends: bool = False) -> None:
+    """A refund notice, once per rise of the refunded total; says whether access ends (the
+    refund policy's rule, decided by refunds.revokes_access)."""
     if refunded_total <= refunded_before:
         return  # a recorded refund failed: nothing was given back
     course, user = payment_session.course, payment_session.user
@@ -38,7 +40,26 @@ def refund_recorded(payment_session: PaymentSession, *, refunded_before: int, re
         "user_name": user.name, "course_title": course.title, "payment_session_id": payment_session.id,
         "currency": payment_session.currency, "charged": payment_session.final_amount,
         "refunded_now": refunded_total - refunded_before, "refunded_total": refunded_total,
-        "full": refunded_total >= payment_session.final_amount})
+        "full": refunded_total >= payment_session.final_amount, "access_ends": access_ends})
+
+
+def refund_request_received(request, payment_session: PaymentSession) -> None:
+    """"We have your refund request": it went to the staff queue (issue 19)."""
+    course, user = payment_session.course, payment_session.user
+    mail.queue("refund_request_received", user.email, key=f"refund-request:{request.id}:received", user=user,
+               context={"user_name": user.name, "course_title": course.title, "payment_session_id": payment_session.id,
+                        "currency": request.currency, "amount": request.amount_requested,
+                        "queue_reason": request.queue_reason})
+
+
+def refund_request_decided(request, payment_session: PaymentSession) -> None:
+    """Staff approved (all or part) or declined a refund request, with their message."""
+    course, user = payment_session.course, payment_session.user
+    mail.queue("refund_request_decided", user.email, key=f"refund-request:{request.id}:decided", user=user,
+               context={"user_name": user.name, "course_title": course.title, "payment_session_id": payment_session.id,
+                        "currency": request.currency, "approved": request.status.value == "APPROVED",
+                        "amount": request.amount_refunded or 0, "requested": request.amount_requested,
+                        "message": request.staff_message})
 
 
 def password_reset(user: User, *, request_id: str) -> None:

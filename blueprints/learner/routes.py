@@ -3,13 +3,18 @@ purchases and printable receipts."""
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from blueprints.forms import EmptyForm, errors_onto
 from blueprints.htmx import wants_fragment
+from blueprints.learner.forms import RefundRequestForm
 from blueprints.read_only import read_only
 from extensions import csrf, db, login_manager
 from models import utcnow
 from services.learning import certificates, progress
 from services.learning import dashboard as dashboard_service
-from services.payments import receipts, reminders
+from models import RefundRequestStatus
+from services.errors import DomainError
+from services.money import format_money
+from services.payments import receipts, refund_policy, refund_requests, reminders
 
 bp = Blueprint("learner", __name__)
 
@@ -18,8 +23,59 @@ bp = Blueprint("learner", __name__)
 @read_only
 @login_required
 def dashboard():
-    board = dashboard_service.for_learner(current_user, utcnow())
-    return render_template("learner/dashboard.html", board=board)
+    now = utcnow()
+    board = dashboard_service.for_learner(current_user, now)
+    offers = refund_requests.offers([row.session for row in board.history],
+                                    {card.course.id: card.enrollment.progress for card in board.cards}, now)
+    return render_template("learner/dashboard.html", board=board, offers=offers, withdraw_form=EmptyForm())
+
+
+@bp.route("/account/purchases/<payment_session_id>/refund", methods=["GET", "POST"])
+@login_required
+def refund_request(payment_session_id: str):
+    """Ask for a refund: automatic inside the policy's rules, else the staff queue."""
+    now, status = utcnow(), 200
+    form = RefundRequestForm()
+    if form.validate_on_submit():
+        try:
+            row = refund_requests.request(current_user, payment_session_id, reason=form.reason.data or "", now=now)
+        except DomainError as error:
+            db.session.rollback()
+            if error.status == 404:
+                raise
+            errors_onto(form, error, "reason")
+            status = error.status
+        else:
+            db.session.commit()
+            if row.status == RefundRequestStatus.REFUNDED:
+                flash(f"Refund of {format_money(row.amount_refunded or 0, row.currency)} issued. It goes back to the "
+                      "card or account you paid with; banks usually take 5 to 10 days to show it. We have sent you "
+                      "an email.", "success")
+            else:
+                flash("Your request is with our staff. We will email you their answer; until then you can "
+                      "withdraw it here.", "success")
+            return redirect(url_for("learner.dashboard"))
+    payment, assessment = refund_requests.offer(current_user, payment_session_id, now)
+    page = render_template("learner/refund_request.html", payment=payment, assessment=assessment, form=form,
+                           terms=refund_policy.describe(refund_policy.terms_for(payment.course_id)))
+    return page, status if status != 200 else (422 if form.errors else 200)
+
+
+@bp.route("/account/refund-requests/<int(max=2147483647):request_id>/withdraw", methods=["POST"])
+@login_required
+def withdraw_refund_request(request_id: int):
+    if EmptyForm().validate_on_submit():
+        try:
+            refund_requests.withdraw(current_user, request_id, utcnow())
+        except DomainError as error:
+            db.session.rollback()
+            if error.status == 404:
+                raise
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash("Your refund request is withdrawn.", "success")
+    return redirect(url_for("learner.dashboard"))
 
 
 @bp.route("/courses/<slug>/lectures/<int:lecture_id>")

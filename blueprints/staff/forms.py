@@ -228,3 +228,17 @@ class CourseRefundOverrideForm(FlaskForm):
     window_days = IntegerField("Own window (days)", validators=[Optional()])
     max_progress_percent = IntegerField("Own progress limit (%)", validators=[Optional()])
     submit = SubmitField("Save the course's terms")
+
+
+class ApproveRefundRequestForm(FlaskForm):
+    """Approve a learner's refund request: all that is left, or the amount typed."""
+
+    amount = StringField("Amount", validators=[Optional()], description="Empty for everything the learner asked for.")
+    message = TextAreaField("Message to the learner", validators=[Optional(), Length(max=1000)])
+    submit = SubmitField("Approve and refund")
+
+
+class DeclineRefundRequestForm(FlaskForm):
+    message = TextAreaField("Message to the learner", validators=[DataRequired(), Length(max=1000)],
+                            description="Mailed to the learner: say why.")
+    submit = SubmitField("Decline")

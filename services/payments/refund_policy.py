@@ -55,18 +55,31 @@ def terms_for_policy() -> Terms:
     return Terms(base.window_days, base.max_progress_percent, base.revokes_access)
 
 
-def terms_for(course: Course) -> Terms:
+TERMS_COLUMNS = (RefundPolicy.window_days, RefundPolicy.max_progress_percent, RefundPolicy.revokes_access,
+                 CourseRefundOverride.course_id.label("override"), CourseRefundOverride.no_refunds,
+                 CourseRefundOverride.window_days.label("own_window"),
+                 CourseRefundOverride.max_progress_percent.label("own_progress"))
+
+
+def with_terms(query: sa.Select, course_id) -> sa.Select:
+    """`query` outer-joined to the policy row and the override of `course_id` (a value or a
+    column), so that TERMS_COLUMNS can be selected with it: a page listing purchases reads the
+    terms of all their courses in its own statement (`terms_from` turns each row into Terms)."""
+    return (query.outerjoin(RefundPolicy, RefundPolicy.id == POLICY_ID)
+            .outerjoin(CourseRefundOverride, CourseRefundOverride.course_id == course_id))
+
+
+def terms_for(course: Course | int) -> Terms:
+    """The terms of a course (or course id)."""
+    course_id = course if isinstance(course, int) else course.id
     # One statement (every paid course page asks): the policy row and the course's override,
     # each outer-joined to a one-row anchor so that either may be missing.
     anchor = sa.select(sa.literal(1).label("one")).subquery("anchor")
-    row = db.session.execute(
-        sa.select(RefundPolicy.window_days, RefundPolicy.max_progress_percent, RefundPolicy.revokes_access,
-                  CourseRefundOverride.course_id.label("override"), CourseRefundOverride.no_refunds,
-                  CourseRefundOverride.window_days.label("own_window"),
-                  CourseRefundOverride.max_progress_percent.label("own_progress"))
-        .select_from(anchor)
-        .outerjoin(RefundPolicy, RefundPolicy.id == POLICY_ID)
-        .outerjoin(CourseRefundOverride, CourseRefundOverride.course_id == course.id)).one()
+    return terms_from(db.session.execute(with_terms(sa.select(*TERMS_COLUMNS).select_from(anchor), course_id)).one())
+
+
+def terms_from(row) -> Terms:
+    """Terms from a row holding TERMS_COLUMNS (NULL policy columns: the defaults)."""
     window = DEFAULT_WINDOW_DAYS if row.window_days is None else row.window_days
     progress = DEFAULT_MAX_PROGRESS_PERCENT if row.max_progress_percent is None else row.max_progress_percent
     revokes = True if row.revokes_access is None else row.revokes_access

@@ -13,8 +13,9 @@ is also written as a RefundMovement: analytics count refunds on the day they hap
 - refunded amount = max(sum of refunds not failed/canceled, newest charge cumulative minus
   the refunds known to have failed), capped at what was paid;
 - all of it refunded → payment session REFUNDED, enrollment revoked;
-- part of it → amount recorded, enrollment PARTIALLY_REFUNDED; access kept or revoked per
-  the PARTIAL_REFUND_KEEPS_ACCESS setting;
+- part of it → amount recorded, enrollment PARTIALLY_REFUNDED;
+- access after a refund (full or partial) is decided by `revokes_access` below, the one
+  rule for staff refunds, learners' self-service refunds and refunds made on Stripe's side;
 - a failed refund → the payment session is flagged for staff review with the reason.
 
 A refund that arrives before the payment is fulfilled is recorded; `enforce` applies it the
@@ -33,7 +34,7 @@ from models import (PAID_STATUSES, Enrollment, EnrollmentStatus, PaymentSession,
                     Refund, RefundMovement, User)
 from services import audit, notifications, observability
 from services.learning import enrollments
-from services.payments import payment_states, stripe_gateway
+from services.payments import payment_states, refund_policy, stripe_gateway
 from services.errors import Conflict, DomainError
 from services.payments.stripe_objects import field, object_id
 
@@ -146,11 +147,17 @@ def request_refund(payment_session: PaymentSession, *, amount: int | None, reaso
     return refund
 
 
-def refundable_amount(payment_session: PaymentSession) -> int:
-    """What staff may still refund: what was paid less what is refunded; 0 for an unpaid session."""
+def refundable_amount(payment_session: PaymentSession, *, refunded: int | None = None) -> int:
+    """What may still be refunded: what was paid less what is refunded; 0 for an unpaid session.
+
+    `refunded` defaults to the ledger's total (one statement); a page listing many purchases
+    passes the stored `amount_refunded` instead (request_refund checks the ledger again).
+    """
     if payment_session.status not in PAID_STATUSES or not payment_session.payment_intent_id:
         return 0
-    return max(payment_session.final_amount - refunded_amount(payment_session), 0)
+    if refunded is None:
+        refunded = refunded_amount(payment_session)
+    return max(payment_session.final_amount - refunded, 0)
 
 
 # --- applying Stripe's reports -------------------------------------------------------
@@ -215,6 +222,22 @@ def partial_refund_keeps_access() -> bool:
     return bool(current_app.config.get("PARTIAL_REFUND_KEEPS_ACCESS", True))
 
 
+def revokes_access(payment_session: PaymentSession, *, full: bool) -> bool:
+    """Whether a refund of this payment ends the learner's access: the one rule (issue 19).
+
+    - full refund: revokes exactly when the course's refund terms say so (the policy's
+      "a refund revokes access"; per-course overrides keep the policy's answer);
+    - partial refund: revokes only when the terms revoke AND the operator turned
+      PARTIAL_REFUND_KEEPS_ACCESS off. A partial refund is a goodwill gesture by default;
+      the setting can only make it stricter, never revoke where the policy promises access.
+    Called only once a refund exists (enforce returns before for amount 0), so the paid
+    webhook's statements are not touched.
+    """
+    if not refund_policy.terms_for(payment_session.course_id).revokes_access:
+        return False
+    return full or not partial_refund_keeps_access()
+
+
 def enforce(payment_session: PaymentSession, *, now: datetime, occurred_at: datetime | None = None) -> None:
     """Bring the session and its enrollment in line with the refunded amount (idempotent).
 
@@ -226,6 +249,10 @@ def enforce(payment_session: PaymentSession, *, now: datetime, occurred_at: date
     payment session's lock; the refunds themselves are the `refunds` rows.
     """
     amount = refunded_amount(payment_session)
+    paid = payment_session.status in PAID_STATUSES
+    full = amount >= payment_session.final_amount
+    # Asked once, and only when there is a refund to act on (never on the paid webhook's path).
+    revoke = paid and amount > 0 and revokes_access(payment_session, full=full)
     if amount != payment_session.amount_refunded:
         audit.record("payment.refund_recorded", payment_session, actor_label="stripe",
                      before={"amount_refunded": payment_session.amount_refunded},
@@ -238,12 +265,11 @@ def enforce(payment_session: PaymentSession, *, now: datetime, occurred_at: date
                                    change=amount - payment_session.amount_refunded, currency=payment_session.currency)
         # A refund notice per rise of the total (keyed by it: redelivered events add none).
         notifications.refund_recorded(payment_session, refunded_before=payment_session.amount_refunded,
-                                      refunded_total=amount)
+                                      refunded_total=amount, access_ends=revoke)
         payment_session.amount_refunded = amount
-    if payment_session.status not in PAID_STATUSES or amount == 0:
+    if not paid or amount == 0:
         return  # nothing to take back yet; fulfillment calls this again when it happens
     enrollment = enrollment_for(payment_session)
-    full = amount >= payment_session.final_amount
     if full:
         payment_states.move(payment_session, PaymentSessionStatus.REFUNDED, now=now,
                             reason="refunded in full", actor_label="stripe")
@@ -252,7 +278,7 @@ def enforce(payment_session: PaymentSession, *, now: datetime, occurred_at: date
     wanted = PaymentStatus.REFUNDED if full else PaymentStatus.PARTIALLY_REFUNDED
     if enrollment.payment_status != wanted:
         enrollment.payment_status = wanted
-    if (full or not partial_refund_keeps_access()) and enrollment.status != EnrollmentStatus.REVOKED:
+    if revoke and enrollment.status != EnrollmentStatus.REVOKED:
         enrollments.revoke(enrollment, "payment refunded" if full else "payment partly refunded", now)
 
 
