@@ -29,7 +29,7 @@ class CouponFacts:
     max_uses: int | None
     redeemed_uses: int
     live_reservations: int          # held by open checkouts (anyone's, this learner's included)
-    uses_left: int | None           # None: unlimited
+    uses_left: int | None           # for this learner and course (checkout's rule); None: unlimited
     per_learner_limit: int | None
     learner_uses: int               # what counts against per_learner_limit for this course, as the quote counts it
     learner_history: list[CouponRedemption]  # every use of this code by the learner, newest first
@@ -74,7 +74,10 @@ def what_would_pay(course: Course, code: str | None, learner: User | None, now: 
 
 def _facts(coupon: Coupon, course: Course, learner: User | None, now: datetime) -> CouponFacts:
     live = redemptions.live_reservations(coupon, now)
-    uses_left = None if coupon.max_uses is None else max(0, coupon.max_uses - coupon.current_uses - live)
+    # Uses left for this learner and course, by checkout's own rule (their own open checkout's
+    # hold is theirs to reuse): redemptions.uses_taken.
+    uses_left = None if coupon.max_uses is None else max(
+        0, coupon.max_uses - redemptions.uses_taken(coupon, now, learner=learner, course=course))
     applicable = not coupon.applicable_courses or any(c.id == course.id for c in coupon.applicable_courses)
     return CouponFacts(
         code=coupon.code, is_active=coupon.is_active, currency=coupon.currency,

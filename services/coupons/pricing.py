@@ -7,9 +7,10 @@ limits under a row lock when a checkout actually starts.
 Rules (docs/checkout.md states them for people):
 - codes match case-insensitively after trimming (`redemptions.normalize_code`);
 - a coupon is valid from `valid_from` (inclusive) until `valid_until` (exclusive), in UTC;
-- `max_uses` counts redemptions plus live reservations; `per_learner_limit` counts the
-  learner's redemptions plus live reservations, except the learner's own reservations for
-  this very course (re-typing the code of an open checkout stays valid);
+- `max_uses` counts redemptions plus live reservations, `per_learner_limit` the learner's
+  redemptions plus live reservations; both leave out the learner's own reservations for this
+  very course (re-typing the code of an open checkout stays valid), and `reserve` applies the
+  same rule (`redemptions.uses_taken`);
 - an empty course list means every course; fixed amounts only apply in their own currency;
 - percentages round half up to the minor unit; the discount is capped by
   `maximum_discount` and never exceeds the price;
@@ -115,10 +116,8 @@ def _rule_refusal(coupon: Coupon, course: Course, user: User | None, now: dateti
     if coupon.minimum_amount is not None and course.price_amount < coupon.minimum_amount:
         minimum = money.format_money(coupon.minimum_amount, coupon.currency or course.currency)
         return COUPON_MINIMUM_NOT_MET, f"This code needs a purchase of at least {minimum}."
-    if coupon.max_uses is not None:
-        taken = coupon.current_uses + redemptions.live_reservations(coupon, now, exclude_user=user, exclude_course=course)
-        if taken >= coupon.max_uses:
-            return COUPON_USED_UP, "This code has been used the maximum number of times."
+    if redemptions.is_used_up(coupon, now, learner=user, course=course):  # reserve's rule too
+        return COUPON_USED_UP, "This code has been used the maximum number of times."
     if user is not None and coupon.per_learner_limit is not None:
         if learner_uses is None:
             learner_uses = redemptions.uses_by(coupon, user, now, exclude_course=course)

@@ -84,6 +84,23 @@ def live_reservations(coupon: Coupon, now: datetime, *, exclude_user: User | Non
     return db.session.scalar(query) or 0
 
 
+def uses_taken(coupon: Coupon, now: datetime, *, learner: User | None = None, course: Course | None = None) -> int:
+    """What counts against `max_uses` for `learner` buying `course`: the one rule, for the
+    quote (and so the staff dry run) and for `reserve`, under its lock.
+
+    Redeemed uses plus live reservations, except the learner's own live reservations for this
+    course: they belong to the open checkout a new one replaces (step 2 of checkout expires it
+    on Stripe before the new one opens, and releases its hold), as for `per_learner_limit`.
+    At most one of a learner's checkouts for a course is ever open on Stripe, so this never
+    lets more uses be redeemed than `max_uses`.
+    """
+    return coupon.current_uses + live_reservations(coupon, now, exclude_user=learner, exclude_course=course)
+
+
+def is_used_up(coupon: Coupon, now: datetime, *, learner: User | None = None, course: Course | None = None) -> bool:
+    return coupon.max_uses is not None and uses_taken(coupon, now, learner=learner, course=course) >= coupon.max_uses
+
+
 def live_reservations_by_coupon(coupon_ids: list[int], now: datetime) -> dict[int, int]:
     """{coupon id: live reservations} for a page of coupons, in one query (absent: none)."""
     if not coupon_ids:
@@ -139,11 +156,9 @@ def reserve(coupon: Coupon, payment_session: PaymentSession, now: datetime, expi
     """
     coupon = lock(coupon.id)
     user, course = payment_session.user, payment_session.course
-    if coupon.max_uses is not None:
-        taken = coupon.current_uses + live_reservations(coupon, now)
-        if taken >= coupon.max_uses:
-            raise Conflict("This code has just been used up. Try again without it.",
-                           code="COUPON_USED_UP", field="coupon_code")
+    if is_used_up(coupon, now, learner=user, course=course):  # the quote's rule: see uses_taken
+        raise Conflict("This code has just been used up. Try again without it.",
+                       code="COUPON_USED_UP", field="coupon_code")
     # The learner's own reservations for this course belong to checkouts this one replaces
     # (closed on Stripe before the new session opens), so they do not count, as in the quote.
     if coupon.per_learner_limit is not None and \
