@@ -1,5 +1,6 @@
 """Demo data for `flask demo seed`: courses (with covers, instructors, outcomes, FAQ),
-lectures, coupons and two accounts.
+lectures, coupons, two accounts, and a third learner whose refund request waits in the staff
+queue (issue 19).
 
 Idempotent: every record is found by its natural key (slug, code, email) and updated,
 so seeding twice leaves the same data. Covers are drawn with Pillow here (the same drawing
@@ -13,12 +14,15 @@ from decimal import Decimal
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 from extensions import db
-from models import Coupon, Course, DiscountType, EnrollmentType, Lecture, User, UserRole
+from models import (Coupon, Course, DiscountType, Enrollment, EnrollmentType, Lecture, PaymentSession,
+                    PaymentSessionStatus, PaymentStatus, RefundRequest, RefundRequestStatus, User, UserRole)
 from services.courses import covers
 from services.people import accounts
 
 STAFF_EMAIL, STAFF_PASSWORD = "staff@learnpay.dev", "staff-pass-123"
 LEARNER_EMAIL, LEARNER_PASSWORD = "learner@learnpay.dev", "learner-pass-123"
+REFUNDER_EMAIL, REFUNDER_PASSWORD = "rita@learnpay.dev", "rita-pass-123"
+DEMO_PAYMENT_ID = "ps_demo_refund_request"
 
 COURSES = [
     # slug, title, short description, price, currency, type, published, capacity, lectures
@@ -97,8 +101,11 @@ def seed(now: datetime | None = None) -> dict:
     _upsert_coupons(now, courses)
     _upsert_user(STAFF_EMAIL, "Sam Staff", STAFF_PASSWORD, UserRole.STAFF)
     _upsert_user(LEARNER_EMAIL, "Lee Learner", LEARNER_PASSWORD, UserRole.LEARNER)
+    _upsert_refund_request(now, courses["sql-masterclass"],
+                           _upsert_user(REFUNDER_EMAIL, "Rita Refund", REFUNDER_PASSWORD, UserRole.LEARNER))
     db.session.flush()
-    return {"staff": (STAFF_EMAIL, STAFF_PASSWORD), "learner": (LEARNER_EMAIL, LEARNER_PASSWORD)}
+    return {"staff": (STAFF_EMAIL, STAFF_PASSWORD), "learner": (LEARNER_EMAIL, LEARNER_PASSWORD),
+            "learner with a refund request": (REFUNDER_EMAIL, REFUNDER_PASSWORD)}
 
 
 def is_empty() -> bool:
@@ -183,3 +190,30 @@ def _upsert_user(email: str, name: str, password: str, role: UserRole) -> User:
         return accounts.create_user(email, name, password, role)
     user.name, user.role = name, role
     return user
+
+
+def _upsert_refund_request(now: datetime, course: Course, learner: User) -> None:
+    """Rita bought the SQL Masterclass three weeks ago, is 60% through, and asks for a refund:
+    outside the automatic rules, so it waits for staff. The payment exists only here (not on
+    Stripe): declining works; approving shows Stripe's refusal of an unknown payment."""
+    db.session.flush()
+    if db.session.get(PaymentSession, DEMO_PAYMENT_ID) is not None:
+        return
+    paid_at = now - timedelta(days=21)
+    payment = PaymentSession(id=DEMO_PAYMENT_ID, course_id=course.id, user_id=learner.id,
+                             status=PaymentSessionStatus.COMPLETED, amount=course.price_amount, currency=course.currency,
+                             discount_amount=0, final_amount=course.price_amount, created_at=paid_at,
+                             completed_at=paid_at, payment_intent_id="pi_demo_refund_request")
+    db.session.add(payment)
+    db.session.flush()
+    enrollment = Enrollment(user_id=learner.id, course_id=course.id, type=EnrollmentType.PAID,
+                            payment_status=PaymentStatus.PAID, payment_id=payment.id, amount_paid=payment.final_amount,
+                            currency=course.currency, enrolled_at=paid_at, paid_at=paid_at, progress=60.0)
+    db.session.add(enrollment)
+    db.session.flush()
+    payment.enrollment_id = enrollment.id
+    db.session.add(RefundRequest(payment_session_id=payment.id, user_id=learner.id, course_id=course.id,
+                                 status=RefundRequestStatus.PENDING, amount_requested=payment.final_amount,
+                                 currency=payment.currency, created_at=now - timedelta(hours=5),
+                                 reason="The window functions part was too advanced for my job, sorry.",
+                                 queue_reason="The 14-day refund window has passed."))

@@ -22,7 +22,7 @@ def enrollment_paid(payment_session: PaymentSession, enrollment: Enrollment) -> 
     paid_at = payment_session.completed_at or utcnow()
     mail.queue("receipt", user.email, key=f"receipt:{payment_session.id}", user=user, context={
         "user_name": user.name, "course_title": course.title, "course_slug": course.slug,
-        "payment_session_id": payment_session.id, "currency": payment_session.currency,
+        "course_id": course.id, "payment_session_id": payment_session.id, "currency": payment_session.currency,
         "list_price": payment_session.amount, "coupon_code": payment_session.coupon_code,
         "discount": payment_session.discount_amount, "charged": enrollment.amount_paid or payment_session.final_amount,
         "card": (payment_session.extra or {}).get("card"), "paid_on": f"{paid_at:%d %B %Y}",
@@ -93,6 +93,10 @@ def render(template: str, context: dict, *, preview: bool = False) -> Rendered:
         context["minutes"] = config["PASSWORD_RESET_MINUTES"]
         context["reset_link"] = "(a one-time link, shown only in the mail itself)" if preview \
             else _reset_link(context["user_id"])
+    if template == "receipt":
+        # The refund terms in words, read when the mail is rendered (by the worker): the paid
+        # webhook that queues the receipt pays no statement for them (its count is pinned).
+        context["refund_terms"] = _refund_terms(context)
     if template == "checkout_reminder":
         query = {"coupon": context["coupon_code"]} if context.get("coupon_code") else {}
         context["course_link"] = link("catalog.course", slug=context["course_slug"], **query)
@@ -126,6 +130,16 @@ def _reset_link(user_id: int) -> str:
     if user is None or not user.is_active:
         raise MailCancelled("the account is gone or disabled")
     return link("auth.reset_password", token=accounts.reset_token(user, current_app.config["SECRET_KEY"]))
+
+
+def _refund_terms(context: dict) -> str | None:
+    from services.payments import refund_policy  # payments queues the receipt: imported late, no cycle
+
+    course_id = context.get("course_id")
+    if course_id is None:  # a receipt queued before the course id was kept: ask the payment
+        payment = db.session.get(PaymentSession, context.get("payment_session_id") or "")
+        course_id = payment.course_id if payment is not None else None
+    return refund_policy.describe(refund_policy.terms_for(course_id)) if course_id is not None else None
 
 
 def _unsubscribe_link(user_id: int) -> str:

@@ -94,6 +94,29 @@ SCHEMAS: dict[str, Any] = {
     "StaffEnrollment": {"allOf": [ref("Enrollment"), {
         "type": "object", "required": ["user", "statusReason", "revokedAt"],
         "properties": {"user": ref("Person"), "statusReason": NULLABLE_STRING, "revokedAt": NULLABLE_DATETIME}}]},
+    "DryRunCoupon": {
+        "type": "object",
+        "required": ["code", "isActive", "currency", "validFrom", "validUntil", "minimumAmount", "maximumDiscount",
+                     "appliesToCourse", "maxUses", "redeemedUses", "liveReservations", "usesLeft", "perLearnerLimit",
+                     "learnerUses", "learnerHistory"],
+        "properties": {
+            "code": {"type": "string"}, "isActive": {"type": "boolean"}, "currency": NULLABLE_STRING,
+            "validFrom": NULLABLE_DATETIME, "validUntil": NULLABLE_DATETIME,
+            "minimumAmount": {"type": ["integer", "null"]}, "maximumDiscount": {"type": ["integer", "null"]},
+            "appliesToCourse": {"type": "boolean"}, "maxUses": {"type": ["integer", "null"]},
+            "redeemedUses": {"type": "integer"},
+            "liveReservations": {"type": "integer", "description": "Uses held by open checkouts (anyone's)."},
+            "usesLeft": {"type": ["integer", "null"],
+                         "description": "For this learner and course, by checkout's rule; null: unlimited."},
+            "perLearnerLimit": {"type": ["integer", "null"]},
+            "learnerUses": {"type": "integer", "description": "What counts against perLearnerLimit."},
+            "learnerHistory": {"type": "array", "items": {
+                "type": "object", "required": ["courseId", "status", "discountAmount", "currency", "at"],
+                "properties": {"courseId": {"type": "integer"},
+                               "status": {"type": "string", "enum": ["RESERVED", "REDEEMED", "RELEASED"]},
+                               "discountAmount": MONEY, "currency": CURRENCY, "at": NULLABLE_DATETIME}}},
+        },
+    },
     "AnalyticsTable": {
         "type": "object", "required": ["name", "title", "columns", "rows"],
         "properties": {
@@ -200,6 +223,26 @@ PATHS: dict[str, Any] = {
                                                                  "discount": MONEY, "revenue": {"type": "integer"}}}},
             "redemptions": {"type": "array", "items": ref("Redemption")}}, ["coupon", "totals", "redemptions"]),
             "Usage."), **errors(401, 403, 404, 429)})},
+    "/api/staff/dry-run": {"get": _op(
+        "staffDryRun", "What a learner would pay for a course with a code now, and the facts behind it",
+        write=False,
+        description="The staff pages' dry run: the same pricing function as checkout, read only (nothing is "
+                    "reserved or written). Without `email`, the quote a visitor gets.",
+        parameters=[{**_query("courseId", {"type": "string", "minLength": 1, "maxLength": 120},
+                              "The course's id or slug."), "required": True},
+                    _query("code", {"type": "string", "maxLength": 64}, "The coupon code as the learner types it."),
+                    _query("email", {"type": "string", "maxLength": 254}, "The learner's email.")],
+        responses={"200": json(success({
+            "learner": {"oneOf": [ref("Person"), {"type": "null"}]},
+            "quote": {"type": "object",
+                      "required": ["isValid", "code", "courseId", "originalAmount", "discountAmount", "finalAmount",
+                                   "currency", "refusalCode", "message"],
+                      "properties": {"isValid": {"type": "boolean"}, "code": NULLABLE_STRING,
+                                     "courseId": {"type": "integer"}, "originalAmount": MONEY,
+                                     "discountAmount": MONEY, "finalAmount": MONEY, "currency": CURRENCY,
+                                     "refusalCode": NULLABLE_STRING, "message": NULLABLE_STRING}},
+            "coupon": {"oneOf": [ref("DryRunCoupon"), {"type": "null"}]}}, ["learner", "quote", "coupon"]),
+            "The quote and its facts."), **errors(400, 401, 403, 404, 429)})},
     "/api/staff/courses": {
         "get": _op("staffListCourses", "Courses, newest first", write=False,
                    parameters=[_query("published", {"type": "boolean"}, "Only published (true) or drafts (false)."),

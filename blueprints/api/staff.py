@@ -21,7 +21,7 @@ from extensions import db
 from models import (Coupon, Course, DiscountType, Enrollment, EnrollmentSource, EnrollmentStatus, EnrollmentType,
                     PaymentSession, PaymentSessionStatus, utcnow)
 from services import analytics, pagination
-from services.coupons import admin as coupon_admin, redemptions
+from services.coupons import admin as coupon_admin, dry_run, redemptions
 from services.courses import admin as course_admin, catalog
 from services.errors import NotFound
 from services.learning import enrollments
@@ -168,6 +168,21 @@ def coupon_usage(user, coupon_id: int):
     reserved = redemptions.live_reservations(coupon, now)
     return ok(coupon=serializers.staff_coupon(coupon, now, reserved), totals=redemptions.usage_totals(coupon),
               redemptions=[serializers.redemption(item) for item in coupon_admin.recent_redemptions(coupon, 100)])
+
+
+@bp.get("/dry-run")
+@staff_read
+def dry_run_quote(user):
+    """What a learner (or a visitor) would pay for a course with a code now, with the facts
+    behind it: the staff pages' dry run (services/coupons/dry_run.py). Reads only."""
+    course_key, email = query_text("courseId", 120), query_text("email", 254).strip()
+    code = query_text("code", 64)
+    if not course_key:
+        raise ValidationFailed({"courseId": "Give the course (id or slug)."})
+    course = catalog.course_by_id_or_slug(course_key, include_unpublished=True)
+    learner = accounts.require_by_email(email) if email else None
+    answer = dry_run.what_would_pay(course, code or None, learner, utcnow())
+    return ok(learner=serializers.person(learner) if learner else None, **serializers.dry_run(answer))
 
 
 # --- courses ------------------------------------------------------------------------------

@@ -122,7 +122,9 @@ def purchases():
 @login_required
 def receipt(payment_session_id: str):
     """Printable; only its learner and staff see it (404 for anyone else)."""
-    return render_template("learner/receipt.html", purchase=receipts.receipt(payment_session_id, current_user))
+    purchase = receipts.receipt(payment_session_id, current_user)
+    return render_template("learner/receipt.html", purchase=purchase,
+                           refund_terms=refund_policy.describe(refund_policy.terms_for(purchase.payment.course_id)))
 
 
 @bp.route("/account/reminders", methods=["POST"])

@@ -4,13 +4,15 @@ One policy (the `refund_policy` row; absent = the defaults below) and per-course
 (`course_refund_overrides`: "no refunds", or a course's own window and progress limit). Every
 change is audited with before and after. `terms_for(course)` is the one answer to "what are the
 refund terms of this course?"; `describe(terms)` turns it into the sentences shown on the course
-page. Whatever the terms, a coupon use is not given back by a refund.
+page, the receipt and the refund request page. `revokes_access(terms, full=…)` is the one rule for
+access after a refund. Whatever the terms, a coupon use is not given back by a refund.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask import current_app
 
 from extensions import db
 from models import Course, CourseRefundOverride, RefundPolicy, User
@@ -145,9 +147,33 @@ def describe(terms: Terms) -> str:
         days = "1 day" if terms.window_days == 1 else f"{terms.window_days} days"
         first = (f"You can ask for a refund within {days} of buying. Up to {terms.max_progress_percent}% "
                  "of the course completed, you get it without questions; beyond that, staff look at your request.")
-    access = (" A refunded course is no longer available to you." if terms.revokes_access
-              else " You keep access to a refunded course.")
+    if not terms.revokes_access:
+        access = " You keep access to a refunded course."
+    elif partial_refund_keeps_access():
+        access = (" A refunded course is no longer available to you; after a partial refund you keep access "
+                  "to it.")
+    else:
+        access = " A refunded course, in full or in part, is no longer available to you."
     return f"{first}{access} {COUPON_NOTE}"
+
+
+def partial_refund_keeps_access() -> bool:
+    """The PARTIAL_REFUND_KEEPS_ACCESS setting: the one place it is read (default: keep access)."""
+    return bool(current_app.config.get("PARTIAL_REFUND_KEEPS_ACCESS", True))
+
+
+def revokes_access(terms: Terms, *, full: bool) -> bool:
+    """Whether a refund ends the learner's access: the one rule (issue 19), applied by
+    refunds.enforce to every refund (staff, learners' self-service, refunds made on Stripe).
+
+    - full refund: revokes exactly when the terms say so (the policy's "a refund revokes
+      access"; a course's override keeps the policy's answer);
+    - partial refund: revokes only when the terms revoke AND the operator turned
+      PARTIAL_REFUND_KEEPS_ACCESS off. A partial refund is a goodwill gesture by default; the
+      setting can make it stricter, never revoke where the policy promises access.
+    `describe` words the same rule for learners.
+    """
+    return terms.revokes_access and (full or not partial_refund_keeps_access())
 
 
 def _check(window_days, max_progress_percent, *, allow_none: bool) -> None:

@@ -27,7 +27,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
 
 from extensions import db
 from models import (PAID_STATUSES, Enrollment, EnrollmentStatus, PaymentSession, PaymentSessionStatus, PaymentStatus,
@@ -217,25 +216,11 @@ def refunded_amount(payment_session: PaymentSession) -> int:
     return max(0, min(max(int(live), from_charge, 0), payment_session.final_amount))
 
 
-def partial_refund_keeps_access() -> bool:
-    """The PARTIAL_REFUND_KEEPS_ACCESS setting: the one place it is read (default: keep access)."""
-    return bool(current_app.config.get("PARTIAL_REFUND_KEEPS_ACCESS", True))
-
-
 def revokes_access(payment_session: PaymentSession, *, full: bool) -> bool:
-    """Whether a refund of this payment ends the learner's access: the one rule (issue 19).
-
-    - full refund: revokes exactly when the course's refund terms say so (the policy's
-      "a refund revokes access"; per-course overrides keep the policy's answer);
-    - partial refund: revokes only when the terms revoke AND the operator turned
-      PARTIAL_REFUND_KEEPS_ACCESS off. A partial refund is a goodwill gesture by default;
-      the setting can only make it stricter, never revoke where the policy promises access.
-    Called only once a refund exists (enforce returns before for amount 0), so the paid
-    webhook's statements are not touched.
-    """
-    if not refund_policy.terms_for(payment_session.course_id).revokes_access:
-        return False
-    return full or not partial_refund_keeps_access()
+    """Whether this refund ends access: the course's terms under the one rule
+    (refund_policy.revokes_access). Asked only once there is a refund (enforce returns before
+    for amount 0), so the paid webhook's statements are not touched."""
+    return refund_policy.revokes_access(refund_policy.terms_for(payment_session.course_id), full=full)
 
 
 def enforce(payment_session: PaymentSession, *, now: datetime, occurred_at: datetime | None = None) -> None:

@@ -254,3 +254,47 @@ def test_every_staff_operation_refuses_anonymous_learners_and_missing_scopes(cli
 
 def test_payments_list_status_filter_names_a_status(call, office):
     assert call("GET", f"{STAFF}/payments?status={PaymentSessionStatus.PENDING.value}", headers=office).status_code == 200
+
+
+# --- dry run (issue 19) ---------------------------------------------------------------------
+
+def _counts() -> dict[str, int]:
+    import sqlalchemy as sa
+
+    db.session.expire_all()
+    return {t.name: db.session.scalar(sa.select(sa.func.count()).select_from(t)) for t in db.metadata.sorted_tables}
+
+
+def test_dry_run_answers_what_the_learner_would_pay_and_writes_nothing(call, office, learner, paid_course, client):
+    other = factories.course()
+    coupon = factories.coupon(code="ONCE", percent=20, max_uses=3, per_learner_limit=1, courses=[paid_course, other])
+    from tests.staff import builders
+    builders.redemption(coupon, learner, other)
+    coupon.current_uses = 1
+    db.session.commit()
+    before = _counts()
+    refused = call("GET", f"{STAFF}/dry-run?courseId={paid_course.slug}&code=%20once&email=learner@example.com",
+                   headers=office)
+    assert refused.status_code == 200
+    body = refused.get_json()
+    assert body["learner"]["email"] == "learner@example.com"
+    assert body["quote"]["refusalCode"] == "COUPON_ALREADY_USED" and body["quote"]["finalAmount"] == 9900
+    facts = body["coupon"]
+    assert (facts["redeemedUses"], facts["usesLeft"], facts["learnerUses"]) == (1, 2, 1)
+    assert facts["learnerHistory"][0]["status"] == "REDEEMED"
+    visitor = call("GET", f"{STAFF}/dry-run?courseId={paid_course.id}&code=ONCE", headers=office).get_json()
+    assert visitor["learner"] is None and visitor["quote"]["isValid"] and visitor["quote"]["finalAmount"] == 7920
+    plain = call("GET", f"{STAFF}/dry-run?courseId={paid_course.id}", headers=office).get_json()
+    assert plain["coupon"] is None and plain["quote"]["finalAmount"] == 9900
+    assert _counts() == before  # nothing reserved, nothing audited
+
+
+def test_dry_run_refusals(call, office, paid_course, learner):
+    assert call("GET", f"{STAFF}/dry-run", headers=office).status_code == 400
+    assert call("GET", f"{STAFF}/dry-run?courseId=no-such-course", headers=office).status_code == 404
+    missing = call("GET", f"{STAFF}/dry-run?courseId={paid_course.id}&email=nobody@example.com", headers=office)
+    assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "USER_NOT_FOUND"
+    _, learner_token = api_tokens.create(learner, "mine", scopes=["read", "write"])
+    db.session.commit()
+    assert call("GET", f"{STAFF}/dry-run?courseId={paid_course.id}",
+                headers={"Authorization": f"Bearer {learner_token}"}).status_code == 403

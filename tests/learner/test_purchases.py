@@ -79,3 +79,29 @@ def test_a_refund_mails_a_notice_once_and_shows_in_purchases(paid, deliver, outb
     assert f"/account/purchases/{paid.id}/receipt" in page
     db.session.expire_all()
     assert db.session.get(PaymentSession, paid.id).amount_refunded == paid.final_amount
+
+
+def test_the_receipt_states_the_refund_policy_in_words(paid, outbox, client, sign_in, learner, staff, paid_course):
+    """Issue 19: the terms in the mail (rendered by the worker, not the paid webhook) and on the
+    printable receipt, with the coupon note."""
+    from services.payments import refund_policy
+
+    body = outbox[0].get_content()
+    assert "Refunds: You can ask for a refund within 14 days of buying. Up to 30%" in body
+    assert "A coupon used for the purchase is not given back by a refund." in body
+    refund_policy.set_course_override(paid_course, mode="no_refunds", actor=staff)
+    db.session.commit()
+    sign_in(client, learner)
+    page = client.get(f"/account/purchases/{paid.id}/receipt").get_data(as_text=True)
+    assert 'data-testid="receipt-refund-terms"' in page and "This course cannot be refunded." in page
+
+
+def test_a_refund_notice_says_what_happens_to_access_per_the_policy(paid, deliver, outbox, staff):
+    from services.payments import refund_policy
+
+    refund_policy.update(window_days=14, max_progress_percent=30, revokes_access=False, actor=staff)
+    db.session.commit()
+    deliver("charge.refunded", b.charge(paid, amount_refunded=paid.final_amount))
+    assert "You keep your access to the course." in outbox[-1].get_content()
+    [enrollment] = deliver.enrollments(paid)
+    assert enrollment.status.value == "ACTIVE" and enrollment.payment_status.value == "REFUNDED"

@@ -21,7 +21,7 @@ def _course_page(client, course) -> str:
 def test_defaults_are_in_words_on_the_course_page(client, paid_course, free_course):
     page = _course_page(client, paid_course)
     assert "within 14 days of buying. Up to 30% of the course completed, you get it without questions" in page
-    assert "A refunded course is no longer available to you." in page
+    assert "A refunded course is no longer available to you; after a partial refund you keep access" in page
     assert refund_policy.COUPON_NOTE in page
     assert "Refunds</h2>" not in _course_page(client, free_course)  # nothing to refund
 
@@ -99,3 +99,22 @@ def test_the_service_refuses_what_the_form_cannot_send(staff, paid_course):
 def test_learners_cannot_change_it(client, sign_in, learner):
     sign_in(client, learner)
     assert post_form(client, "/staff/refund-policy", {"window_days": "365", "max_progress_percent": "100"}).status_code == 403
+
+
+@pytest.mark.parametrize("revokes, partial_keeps, full, partial", [
+    (True, True, True, False), (True, False, True, True), (False, True, False, False), (False, False, False, False)])
+def test_access_after_a_refund_is_one_rule_and_its_words(app, revokes, partial_keeps, full, partial):
+    """Issue 19: full → revokes iff the policy says so; partial → only if the policy revokes and
+    PARTIAL_REFUND_KEEPS_ACCESS is off. The text learners read says the same."""
+    app.config["PARTIAL_REFUND_KEEPS_ACCESS"] = partial_keeps
+    terms = refund_policy.Terms(14, 30, revokes)
+    assert refund_policy.revokes_access(terms, full=True) is full
+    assert refund_policy.revokes_access(terms, full=False) is partial
+    text = refund_policy.describe(terms)
+    assert refund_policy.COUPON_NOTE in text
+    if not revokes:
+        assert "You keep access to a refunded course." in text
+    elif partial_keeps:
+        assert "after a partial refund you keep access" in text
+    else:
+        assert "in full or in part, is no longer available to you" in text

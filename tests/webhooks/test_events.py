@@ -188,6 +188,18 @@ class TestPartialRefundRevokes:
         assert _status(ps) == "COMPLETED" and ps.amount_refunded == 1000
         assert deliver.enrollments(ps)[0].status == EnrollmentStatus.REVOKED
 
+    def test_a_policy_that_keeps_access_wins_over_the_setting(self, deliver, paid, staff):
+        """Issue 19: the setting only makes partial refunds stricter where the policy revokes."""
+        from services.payments import refund_policy
+
+        refund_policy.update(window_days=14, max_progress_percent=30, revokes_access=False, actor=staff)
+        db.session.commit()
+        deliver("charge.refunded", b.charge(paid, amount_refunded=1000))
+        assert deliver.enrollments(paid)[0].status == EnrollmentStatus.ACTIVE
+        deliver("charge.refunded", b.charge(paid, amount_refunded=paid.final_amount))
+        ps = deliver.reload(paid)
+        assert _status(ps) == "REFUNDED" and deliver.enrollments(ps)[0].status == EnrollmentStatus.ACTIVE
+
 
 def test_failed_refund_is_shown_to_staff_and_access_follows_the_money(deliver, paid):
     refund = b.refund(paid, amount=2000, status="pending")
