@@ -111,10 +111,10 @@ SCHEMAS: dict[str, Any] = {
             "perLearnerLimit": {"type": ["integer", "null"]},
             "learnerUses": {"type": "integer", "description": "What counts against perLearnerLimit."},
             "learnerHistory": {"type": "array", "items": {
-                "type": "object", "required": ["courseId", "status", "discountAmount", "currency", "at"],
+                "type": "object", "required": ["courseId", "status", "discount", "currency", "at"],
                 "properties": {"courseId": {"type": "integer"},
                                "status": {"type": "string", "enum": ["RESERVED", "REDEEMED", "RELEASED"]},
-                               "discountAmount": MONEY, "currency": CURRENCY, "at": NULLABLE_DATETIME}}},
+                               "discount": MONEY, "currency": CURRENCY, "at": NULLABLE_DATETIME}}},
         },
     },
     "AnalyticsTable": {

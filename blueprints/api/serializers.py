@@ -167,21 +167,21 @@ def person(user: User) -> dict[str, Any]:
 
 def dry_run(answer) -> dict[str, Any]:
     """A staff dry run (services/coupons/dry_run.DryRun): the quote as the learner would get it,
-    and the coupon's facts behind it (None without a known code)."""
-    body = {"quote": quote(answer.quote, answer.quote.coupon_code), "coupon": None}
-    facts = answer.coupon
-    if facts is not None:
-        body["coupon"] = {
-            "code": facts.code, "isActive": facts.is_active, "currency": facts.currency,
-            "validFrom": iso(facts.valid_from), "validUntil": iso(facts.valid_until),
-            "minimumAmount": facts.minimum_amount, "maximumDiscount": facts.maximum_discount,
-            "appliesToCourse": facts.applies_to_course, "maxUses": facts.max_uses,
-            "redeemedUses": facts.redeemed_uses, "liveReservations": facts.live_reservations,
-            "usesLeft": facts.uses_left, "perLearnerLimit": facts.per_learner_limit, "learnerUses": facts.learner_uses,
-            "learnerHistory": [{"courseId": r.course_id, "status": r.status.value, "discountAmount": r.discount_amount,
-                                "currency": r.currency, "at": iso(r.redeemed_at or r.released_at or r.reserved_at)}
-                               for r in facts.learner_history]}
-    return body
+    and the coupon's facts behind it (None without a known code), the facts in camelCase."""
+    return {"quote": quote(answer.quote, answer.quote.coupon_code), "coupon": _camel(answer.as_dict()["coupon"])}
+
+
+def _camel(value):
+    if isinstance(value, dict):
+        return {_camel_name(key): _camel(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_camel(item) for item in value]
+    return value
+
+
+def _camel_name(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
 
 
 def _percent(value) -> int | float | None:
