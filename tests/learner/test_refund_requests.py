@@ -27,7 +27,7 @@ def buy(client, sandbox, paid_course):
     def buy(user, course=None, *, coupon=None, progress=0.0, paid_days_ago=0):
         course = course or paid_course
         discount = 990 if coupon is not None else 0
-        ps = b.payment_session(user, course, coupon=coupon, discount=discount)
+        ps = factories.payment_session(user, course, coupon=coupon, discount=discount)
         session = b.open_on_sandbox(ps)
         b.sandbox_control(sandbox, f"checkout/sessions/{session['id']}/pay", {"card": "4242424242424242"})
         [completed] = [e for e in sandbox.events("checkout.session.completed")
