@@ -160,10 +160,11 @@ def request(user: User, payment_session_id: str, *, reason: str, now: datetime) 
     db.session.flush()
     if assessment.automatic:
         refund = refunds.request_refund(payment, amount=None, reason="requested_by_customer", actor=user, now=now)
-        _decide(row, R.REFUNDED, amount=assessment.amount, refund=refund, actor=None, now=now)
+        given = refund["amount"] if isinstance(refund["amount"], int) else assessment.amount
+        _decide(row, R.REFUNDED, amount=given, refund=refund, actor=None, now=now)
         audit.record("refund_request.refunded", row, actor=user,
-                     message=f"Automatic refund of {assessment.amount} {payment.currency}",
-                     after={"payment_session_id": payment.id, "amount": assessment.amount})
+                     message=f"Automatic refund of {given} {payment.currency}",
+                     after={"payment_session_id": payment.id, "amount": given})
     else:
         audit.record("refund_request.created", row, actor=user, message=row.queue_reason,
                      after={"payment_session_id": payment.id, "amount": assessment.amount})
@@ -287,14 +288,4 @@ def _decide(row: RefundRequest, status: R, *, amount: int | None, refund, actor:
     if refund is not None:
         row.stripe_refund_id = str(refund["id"])[:255]
     db.session.flush()
-
-
-def describe_status(row: RefundRequest) -> str:
-    """The request's state in words, for the learner."""
-    amount = money.format_money(row.amount_refunded or 0, row.currency)
-    return {R.PENDING: "Waiting for our staff",
-            R.REFUNDED: f"Refunded {amount}",
-            R.APPROVED: f"Approved: {amount} refunded",
-            R.DECLINED: "Declined",
-            R.WITHDRAWN: "Withdrawn"}[row.status]
 
