@@ -43,3 +43,15 @@ def waitlist_entry(user, course) -> WaitlistEntry:
 
 
 _save = factories.save
+
+
+def refund_request(payment_session: PaymentSession, *, status: str = "PENDING", reason: str = "please"):
+    """A learner's refund request waiting in the staff queue (issue 19)."""
+    from models import RefundRequest, RefundRequestStatus
+
+    obj = RefundRequest(payment_session_id=payment_session.id, user_id=payment_session.user_id,
+                        course_id=payment_session.course_id, status=RefundRequestStatus(status), reason=reason,
+                        queue_reason="More than 30% of the course is completed.",
+                        amount_requested=payment_session.final_amount, currency=payment_session.currency,
+                        created_at=datetime.now(timezone.utc))
+    return _save(obj)

@@ -17,7 +17,7 @@ PAGES = [
     "/staff/courses/{course}/lectures/{lecture}", "/staff/payments", "/staff/payments/flagged",
     "/staff/payments/{payment}", "/staff/enrollments", "/staff/enrollments/{course}", "/staff/webhooks",
     "/staff/analytics", "/staff/analytics/revenue.csv", "/staff/mail", "/staff/mail?show=1",
-    "/staff/users/{target}", "/staff/refund-policy",
+    "/staff/users/{target}", "/staff/refund-policy", "/staff/refund-requests", "/staff/refund-requests/{refund_request}",
 ]
 ACTIONS = [
     ("/staff/coupons/new", {"code": "NEWCODE", "name": "N", "discount_type": "PERCENTAGE", "value": "10"}),
@@ -43,6 +43,8 @@ ACTIONS = [
     ("/staff/webhooks/{event}/reprocess", {}),
     ("/staff/refund-policy", {"window_days": "10", "max_progress_percent": "20", "revokes_access": "y"}),
     ("/staff/refund-policy/courses", {"course_id": "1", "mode": "no_refunds"}),
+    ("/staff/refund-requests/{refund_request}/approve", {"amount": "0.5"}),  # no Stripe here: refused, not a 500
+    ("/staff/refund-requests/{refund_request}/decline", {"message": "matrix"}),
 ]
 ADMIN_PAGES = ["/staff/users"]
 ADMIN_ACTIONS = [("/staff/users/{target}/role", {"role": "STAFF"}), ("/staff/users/{target}/sessions/revoke", {})]
@@ -64,7 +66,8 @@ def world(app, learner, staff, admin):
     event = builders.stripe_event("evt_matrix", "customer.created", status="FAILED", last_error="boom")
     entry = builders.waitlist_entry(factories.user(email="waiting@example.com"), course)
     target = factories.user(email="target@example.com")
-    return {"course": course.id, "coupon": coupon.id, "spare_coupon": spare.id, "batch": batch,
+    refund_request = builders.refund_request(factories.payment_session(other, course, "COMPLETED"))
+    return {"refund_request": refund_request.id, "course": course.id, "coupon": coupon.id, "spare_coupon": spare.id, "batch": batch,
             "lecture": course.lectures[0].id, "payment": payment.id, "enrollment": enrollment.id,
             "event": event.id, "entry": entry.id, "target": target.id}
 
