@@ -12,7 +12,7 @@ is also written as a RefundMovement: analytics count refunds on the day they hap
 
 - refunded amount = max(sum of refunds not failed/canceled, newest charge cumulative minus
   the refunds known to have failed), capped at what was paid;
-- all of it refunded → payment session REFUNDED, enrollment revoked;
+- all of it refunded → payment session REFUNDED, enrollment payment status REFUNDED;
 - part of it → amount recorded, enrollment PARTIALLY_REFUNDED;
 - access after a refund (full or partial) is decided by `revokes_access` below, the one
   rule for staff refunds, learners' self-service refunds and refunds made on Stripe's side;
