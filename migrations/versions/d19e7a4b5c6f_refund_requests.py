@@ -3,7 +3,7 @@
 A new table only; no existing table is altered, so SQLite rebuilds nothing.
 
 Revision ID: d19e7a4b5c6f
-Revises: 5e551075a1d4
+Revises: e7b1c2d3f4a5
 Create Date: 2026-11-27 22:00:00.000000
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = 'd19e7a4b5c6f'
-down_revision = '5e551075a1d4'
+down_revision = 'e7b1c2d3f4a5'
 branch_labels = None
 depends_on = None
 
