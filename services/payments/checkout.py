@@ -12,8 +12,9 @@ answers):
 2. `open_stripe_session(payment_session, now=...)` — when `kind == "REDIRECT"` and there is no
    `redirect_url` yet. Locks the payment session row, expires the
    learner's other open sessions for the course on Stripe first (two tabs can never both be
-   paid), gets the learner's Stripe Customer (created once, `stripe_customers.py`), creates the
-   Checkout Session for it with an idempotency key derived from the payment session id, and
+   paid), makes sure Stripe has the coupon that shows a discount on its page (created once,
+   `stripe_coupons.py`), gets the learner's Stripe Customer (created once, `stripe_customers.py`),
+   creates the Checkout Session for it with an idempotency key derived from the payment session id, and
    stores its id and URL; the caller commits. On a Stripe failure the session is marked FAILED, the
    reservation released, and `CheckoutUnavailable` raised: the caller commits, then shows it.
 

@@ -129,3 +129,37 @@ def test_a_discounted_checkout_only_looks_the_stripe_coupon_up_once_it_exists(ap
         # Stripe's id and URL: the look-up comes before any change, so it flushes nothing.
         assert sum(s.startswith("UPDATE payment_sessions") for s in counter.statements) <= 2
     assert len(sandbox.state.coupons) == 1
+
+
+def _check_against_stripe(params: dict, cls, path: str = "") -> None:
+    """Every key we send is one Stripe's own parameter definitions (stripe-python's typed
+    params for the pinned version) name, at every level (STRIPE-NOTES.md)."""
+    import re
+    import sys
+
+    annotations = cls.__annotations__
+    for key, value in params.items():
+        assert key in annotations, f"{path}{key} is not a parameter of {cls.__name__}"
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            if isinstance(item, dict) and key != "metadata":
+                names = re.findall(r"\b(" + cls.__name__ + r"\w+)", str(annotations[key]))
+                nested = getattr(sys.modules[cls.__module__], names[0])
+                _check_against_stripe(item, nested, f"{path}{key}.")
+
+
+def test_what_we_send_is_in_stripes_own_parameter_definitions(signed_in, sandbox, monkeypatch):
+    from stripe.params import CouponCreateParams
+    from stripe.params.checkout import SessionCreateParams
+
+    from services.payments import stripe_gateway
+
+    sent = []
+    create_coupon = stripe_gateway.create_coupon
+    monkeypatch.setattr(stripe_gateway, "create_coupon", lambda params: sent.append(params) or create_coupon(params))
+    factories.coupon(code="SAVE10", percent=10)
+    ps = _buy(signed_in, factories.course(price=9900).slug, "SAVE10")
+    [coupon_params] = sent
+    _check_against_stripe(coupon_params, CouponCreateParams)
+    assert ps.extra["stripe_params"]["discounts"]
+    _check_against_stripe(ps.extra["stripe_params"], SessionCreateParams)
