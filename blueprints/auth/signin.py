@@ -35,8 +35,13 @@ def client_identifier() -> str:
 
 def sign_in(user: User, *, remember: bool = False) -> UserSession:
     """Sign `user` in with a new session (the caller commits). Whatever the browser's session
-    held before (an anonymous CSRF token, a fixed session) does not carry over."""
+    held before (an anonymous CSRF token, a fixed session, an earlier sign-in) does not carry over."""
     config = current_app.config
+    # A browser already signed in (OIDC sign-in is offered to signed-in users too) ends that
+    # session first: otherwise copies of its cookies would outlive the sign-in that replaced it.
+    previous = current_session()
+    if previous is not None:
+        sessions.end(previous, actor=current_user._get_current_object(), reason="signed in again")
     session.clear()
     g.pop("csrf_token", None)  # Flask-WTF caches the request's token here
     row, token = sessions.start(user, remember=remember, ip=request.remote_addr,

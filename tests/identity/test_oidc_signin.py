@@ -4,8 +4,9 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 
 from extensions import db
-from models import User, UserRole
+from models import User, UserRole, UserSession
 from tests import factories
+from tests.helpers import login
 
 
 def _start(client, next_path=None):
@@ -152,3 +153,16 @@ def test_a_provider_that_shares_no_email_is_refused_clearly(client, oidc_provide
     response = client.get(_path(_consent(_start(client), "nomail-sub")), follow_redirects=True)
     assert "did not share an email address" in response.get_data(as_text=True)
     assert db.session.scalar(db.select(db.func.count(User.id))) == 0
+
+
+def test_signing_in_again_ends_the_browsers_earlier_session(app, client, oidc_provider, learner):
+    """Issue 14: a sign-in ends the session it replaces, so a copy of the old cookie dies too."""
+    login(client, learner.email)
+    thief = app.test_client()
+    thief.set_cookie("session", client.get_cookie("session").value)
+    assert thief.get("/dashboard").status_code == 200
+    client.get(_path(_consent(_start(client), "dave@example.com")))
+    assert "dave@example.com" in client.get("/account").get_data(as_text=True)
+    assert thief.get("/dashboard").status_code == 302
+    ended = db.session.scalar(db.select(UserSession).where(UserSession.user_id == learner.id))
+    assert ended.revoked_at is not None
