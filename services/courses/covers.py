@@ -32,7 +32,7 @@ SIZES: dict[str, tuple[int, int]] = {"large": (1280, 720), "small": (640, 360)}
 MIN_SIZE = (320, 180)
 FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 JPEG_QUALITY = 85
-FILENAME = re.compile(r"^(?P<key>[0-9a-f]{20})-(?P<size>large|small)\.jpg$")
+FILENAME = re.compile(r"(?P<key>[0-9a-f]{20})-(?P<size>large|small)\.jpg")
 
 
 class CoverRefused(DomainError):
@@ -146,7 +146,8 @@ def filename(key: str, size: str) -> str:
 
 def is_cover_filename(name: str) -> bool:
     """Only names this module writes are served (no path, no other file of the folder)."""
-    return FILENAME.match(name) is not None
+    # fullmatch: with match, "$" would also accept the name followed by a newline.
+    return FILENAME.fullmatch(name) is not None
 
 
 def store(prepared: PreparedCover) -> str:

@@ -173,3 +173,10 @@ def test_staff_breadcrumbs_end_with_the_current_page(staff_client, app):
         start = page.index('<nav class="breadcrumb" aria-label="Breadcrumb">')
         trail = page[start:page.index("</nav>", start)]
         assert trail.index(link) < trail.index(f'<span aria-current="page">{current}</span>'), path
+
+
+def test_only_whole_cover_names_are_cover_names():
+    assert covers.is_cover_filename("0123456789abcdef0123-small.jpg")
+    for name in ("0123456789abcdef0123-small.jpg\n", "x0123456789abcdef0123-small.jpg",
+                 "0123456789abcdef0123-small.jpg.txt", "../0123456789abcdef0123-small.jpg"):
+        assert not covers.is_cover_filename(name), name
