@@ -49,7 +49,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.pgdb import create_database, drop_database, free_port, stop  # noqa: E402
+from bench.pgdb import GUNICORN_CONF, create_database, drop_database, free_port, stop  # noqa: E402
 
 SLUG = "bench-course"
 PASSWORD = "bench-password-42"
@@ -222,10 +222,10 @@ def main() -> int:
                "SANDBOX_PUBLIC_URL": f"http://127.0.0.1:{sandbox_port}", "SANDBOX_WEBHOOK_URLS": "",
                # As under gunicorn.conf.py in production: every worker writes its metrics to files.
                "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="bench-metrics-")}
-        servers.append(start([gunicorn, "--no-control-socket", "-w", "1", "-k", "gthread", "--threads", "16",
+        servers.append(start([gunicorn, "-c", GUNICORN_CONF, "-w", "1", "-k", "gthread", "--threads", "16",
                               "-b", f"127.0.0.1:{sandbox_port}", "stripe_sandbox:create_app()"],
                              env, sandbox_port, "/v1/checkout/sessions/none"))
-        app_command = [gunicorn, "--no-control-socket", "-w", str(args.workers), "-k", "sync"]
+        app_command = [gunicorn, "-c", GUNICORN_CONF, "-w", str(args.workers), "-k", "sync"]
         servers.append(start([*app_command, "-b", f"127.0.0.1:{app_port}", "bench.wsgi:app"], env, app_port,
                              "/bench/baseline"))
         if args.compare:

@@ -45,6 +45,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import secrets
 import shutil
 import statistics
@@ -57,7 +58,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.pgdb import create_database, drop_database, free_port, stop  # noqa: E402
+from bench import cputime  # noqa: E402
+from bench.pgdb import GUNICORN_CONF, create_database, drop_database, free_port, stop  # noqa: E402
 
 BIN = Path(sys.executable).parent
 WEBHOOK_SECRET = "whsec_bench_" + "x" * 24
@@ -201,7 +203,8 @@ def start(name: str, cmd: list[str], env: dict, port: int, probe: tuple[str, str
 
 
 def gunicorn(app_spec: str, port: int, workers: int = 2, extra: list[str] | None = None) -> list[str]:
-    return [str(BIN / "gunicorn"), "--no-control-socket", "-w", str(workers), "-k", "sync",
+    # Our own settings, not ./gunicorn.conf.py's production ones (bench/gunicorn_conf.py says why).
+    return [str(BIN / "gunicorn"), "-c", GUNICORN_CONF, "-w", str(workers), "-k", "sync",
             "--log-level", "warning", "-b", f"127.0.0.1:{port}", *(extra or []), app_spec]
 
 
@@ -503,9 +506,31 @@ class Bench:
             return app, script
         raise ValueError(scenario)
 
+    # The processes whose CPU a scenario's requests cost (besides the PostgreSQL backends).
+    SERVERS = {"hello": ["hello"], "fortunes": ["fortunes"], "sandbox": ["sandbox"],
+               "stripe_call": ["stripe_call", "sandbox"], "checkout": ["app", "sandbox"]}
+
+    def cpu(self, scenario: str) -> dict:
+        trees = {}
+        for server in self.SERVERS.get(scenario, ["app"]):
+            trees.update(cputime.tree_snapshot(self.servers[server].pid))
+        return {"servers": trees, "pg": self.backends.snapshot(),
+                "client": resource.getrusage(resource.RUSAGE_CHILDREN)}
+
     def measure(self, scenario: str, duration: float) -> dict:
         port, script = self.script(scenario)
+        before = self.cpu(scenario)
         result = run_wrk(port, script, duration)
+        after = self.cpu(scenario)
+        # CPU per answered request, load-independent (bench/cputime.py): the servers' processes
+        # plus the PostgreSQL backends; wrk's own (the client) apart.
+        answered = max(1, result["requests"])
+        server = cputime.spent(before["servers"], after["servers"])
+        pg = cputime.spent(before["pg"], after["pg"])
+        client = (after["client"].ru_utime + after["client"].ru_stime
+                  - before["client"].ru_utime - before["client"].ru_stime)
+        result.update(cpu_ms=1000 * (server + pg) / answered, pg_ms=1000 * pg / answered,
+                      client_ms=1000 * client / answered)
         used = THREADS * result["maxcounter"] + THREADS  # every index a thread may have sent
         if scenario == "checkout":
             self.checkout_offset += used
@@ -569,10 +594,11 @@ def main() -> int:
                "DATABASE_URL": url, "STRIPE_API_BASE": sandbox_url, "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
                "RATELIMIT_ENABLED": "0", "SANDBOX_PUBLIC_URL": sandbox_url, "SANDBOX_WEBHOOK_URLS": "",
                "FORTUNES_DSN": url.replace("postgresql+psycopg://", "postgresql://"),
-               "FRONTEND_URL": "http://127.0.0.1:5000"}
-        servers["sandbox"] = start("sandbox", [str(BIN / "gunicorn"), "--no-control-socket", "-w", "1", "-k", "gthread",
-                                               "--threads", str(args.sandbox_threads), "--log-level", "warning",
-                                               "-b", f"127.0.0.1:{ports['sandbox']}", "stripe_sandbox:create_app()"],
+               "FRONTEND_URL": "http://127.0.0.1:5000",
+               # as production's gunicorn.conf.py sets it: metrics in multiprocess files
+               "PROMETHEUS_MULTIPROC_DIR": str(workdir / "metrics")}
+        servers["sandbox"] = start("sandbox", gunicorn("stripe_sandbox:create_app()", ports["sandbox"], workers=1, extra=[
+                                       "-k", "gthread", "--threads", str(args.sandbox_threads)]),
                                    env, ports["sandbox"], ("GET", "/v1/checkout/sessions/none", None))
         servers["app"] = start("app", gunicorn("app:create_app()", ports["app"]), env, ports["app"],
                                ("GET", "/courses", None))
@@ -585,6 +611,7 @@ def main() -> int:
         cookie, csrf = sign_in(ports["app"], "dashboard@example.com")
         probe(ports["app"], cookie, csrf, seed["course_ids"][0], seed["tokens"][0])
         bench = Bench(args, url, seed, ports, (cookie, csrf), workdir)
+        bench.servers, bench.backends = servers, cputime.Backends(url, name)
 
         if args.profile:
             for scenario in args.profile.split(","):
@@ -600,7 +627,7 @@ def main() -> int:
             for scenario in scenarios:
                 results[scenario] = bench.measure(scenario, args.duration)
             rounds.append(results)
-            print(f"  round {number + 1}: " + ", ".join(f"{s} {r['rps']:.0f}/s" for s, r in results.items())
+            print(f"  round {number + 1}: " + ", ".join(f"{s} {r['rps']:.0f}/s {r['cpu_ms']:.2f} ms" for s, r in results.items())
                   + f"; load {os.getloadavg()[0]:.2f}", file=sys.stderr)
         time.sleep(3)  # let a request still in flight when wrk stopped finish before counting
         checks = database_checks(url, seed, bench)
@@ -636,11 +663,13 @@ def memory_check(bench: Bench, master: subprocess.Popen, total: int) -> dict:
         result = {"requests": result["requests"] + part["requests"], "errors": result["errors"] + part["errors"]}
         if not part["requests"]:
             break
+    # A worker that was replaced meanwhile (killed, timed out) has no "after": its growth is
+    # unknown, and the check fails rather than reading a new worker's RSS as no growth.
     after = {pid: rss_kib(pid) for pid in pids if Path(f"/proc/{pid}").exists()}
     growth = max((after[pid] - before[pid]) / 1024 for pid in after) if after else None
     return {"requests": result["requests"], "errors": result["errors"], "before_mib": [round(v / 1024, 1) for v in before.values()],
-            "after_mib": [round(v / 1024, 1) for v in after.values()], "growth_mib": round(growth, 1),
-            "restarted": len(after) != len(before)}
+            "after_mib": [round(v / 1024, 1) for v in after.values()],
+            "growth_mib": None if growth is None else round(growth, 1), "restarted": len(after) != len(before)}
 
 
 def profile(bench: Bench, master: subprocess.Popen, scenario: str, duration: float) -> int:
@@ -671,26 +700,32 @@ def report(args, scenarios: list[str], rounds: list[dict], checks: dict, memory:
           f"(warm-up {args.warmup:g} s), gunicorn 2 sync workers, cpus={os.cpu_count()}, "
           f"load during rounds {min(r[s]['load'] for r in rounds for s in r):.2f}-"
           f"{max(r[s]['load'] for r in rounds for s in r):.2f}\n")
-    print("| scenario | req/s (median) | p50 ms | p99 ms | errors | vs | ratio per round | median ratio | target |")
-    print("|---|---:|---:|---:|---:|---|---|---:|---|")
-    summary = {}
+    # Two verdicts per scenario: the throughput ratio (what the targets name) and the CPU ratio,
+    # reference CPU per request / scenario CPU per request (servers + PostgreSQL backends), which
+    # the machine's load moves much less (bench/cputime.py).
+    print("| scenario | req/s (median) | p50 ms | p99 ms | errors | CPU ms/req (of it PostgreSQL) | vs | "
+          "ratio per round | median ratio | CPU ratio | target |")
+    print("|---|---:|---:|---:|---:|---:|---|---|---:|---:|---|")
+    summary, cpu_summary = {}, {}
     for scenario in scenarios:
         errors = sum(r[scenario]["errors"] for r in rounds)
         line = (f"| {scenario} | {median(scenario, 'rps'):.0f} | {median(scenario, 'p50'):.1f} | "
-                f"{median(scenario, 'p99'):.1f} | {errors} |")
+                f"{median(scenario, 'p99'):.1f} | {errors} | {median(scenario, 'cpu_ms'):.2f} "
+                f"({median(scenario, 'pg_ms'):.2f}) |")
         reference, target = TARGETS.get(scenario, (None, None))
         if reference and reference in scenarios:
             ratios = [r[scenario]["rps"] / (r[reference]["rps"] or 1) for r in rounds]
             ratio = statistics.median(ratios)
+            cpu_ratio = median(reference, "cpu_ms") / (median(scenario, "cpu_ms") or 1)
             met = ratio >= target and errors == 0
             if scenario in P99_LIMIT_MS:
                 met = met and median(scenario, "p99") < P99_LIMIT_MS[scenario]
             ok = ok and met
-            summary[scenario] = round(ratio, 3)
-            line += (f" {reference} | {', '.join(f'{x:.2f}' for x in ratios)} | **{ratio:.2f}** | "
+            summary[scenario], cpu_summary[scenario] = round(ratio, 3), round(cpu_ratio, 3)
+            line += (f" {reference} | {', '.join(f'{x:.2f}' for x in ratios)} | **{ratio:.2f}** | {cpu_ratio:.2f} | "
                      f"≥ {target}{' p99 < 100 ms' if scenario in P99_LIMIT_MS else ''}: {'met' if met else 'MISSED'} |")
         else:
-            line += " | | | |"
+            line += " | | | | |"
             ok = ok and errors == 0
         print(line)
     if "sandbox" in scenarios and "stripe_call" in scenarios:
@@ -702,8 +737,10 @@ def report(args, scenarios: list[str], rounds: list[dict], checks: dict, memory:
         ok = False
     if memory:
         print(f"memory: {json.dumps(memory)} (target: growth < 10 MiB)")
-        ok = ok and memory["growth_mib"] < 10 and not memory["restarted"]
-    print(json.dumps({"ratios": summary, "medians": {s: round(median(s, "rps"), 1) for s in scenarios}}))
+        ok = ok and memory["growth_mib"] is not None and memory["growth_mib"] < 10 and not memory["restarted"]
+    print(json.dumps({"ratios": summary, "cpu_ratios": cpu_summary,
+                      "medians": {s: round(median(s, "rps"), 1) for s in scenarios},
+                      "cpu_ms": {s: round(median(s, "cpu_ms"), 3) for s in scenarios}}))
     return 0 if ok else 1
 
 

@@ -45,7 +45,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.pgdb import create_database, drop_database, free_port, stop  # noqa: E402
+from bench.pgdb import GUNICORN_CONF, create_database, drop_database, free_port, stop  # noqa: E402
 
 SECRET = "whsec_bench_" + "x" * 24
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "data" / "stripe_fixtures.json"  # Stripe's own examples
@@ -269,7 +269,7 @@ def main() -> int:
         env = {**os.environ, "APP_ENV": "development", "SECRET_KEY": "bench-" + secrets.token_hex(16),
                "DATABASE_URL": url, "STRIPE_WEBHOOK_SECRET": SECRET, "RATELIMIT_ENABLED": "0",
                "STRIPE_API_BASE": "http://127.0.0.1:9"}  # nothing listens: the hot path must not call Stripe
-        server = start([str(ROOT / ".venv" / "bin" / "gunicorn"), "--no-control-socket", "-w", str(args.workers),
+        server = start([str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", GUNICORN_CONF, "-w", str(args.workers),
                         "-k", "sync", "--log-level", "warning", "-b", f"127.0.0.1:{port}",
                         "bench.bench_webhooks:bench_app()"], env, port, Path(f"/tmp/{name}.log"))
         none = [[] for _ in range(args.clients)]

@@ -9,6 +9,10 @@ import subprocess
 
 import sqlalchemy as sa
 
+# gunicorn settings of every bench server (`-c GUNICORN_CONF`; the file says why): a path, not a
+# module, so a server started from another checkout (bench_checkout --compare) reads it too.
+GUNICORN_CONF = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gunicorn_conf.py")
+
 SERVER_URL = os.environ.get("BENCH_POSTGRES_URL") or os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import bench_webhooks as bw  # noqa: E402
-from bench.pgdb import create_database, drop_database, free_port, stop  # noqa: E402
+from bench.pgdb import GUNICORN_CONF, create_database, drop_database, free_port, stop  # noqa: E402
 
 
 def floor_app():
@@ -126,7 +126,7 @@ def main() -> int:
         env = {**os.environ, "APP_ENV": "development", "SECRET_KEY": "bench-" + secrets.token_hex(16),
                "DATABASE_URL": url, "STRIPE_WEBHOOK_SECRET": bw.SECRET, "RATELIMIT_ENABLED": "0",
                "STRIPE_API_BASE": "http://127.0.0.1:9"}
-        server = bw.start([str(ROOT / ".venv" / "bin" / "gunicorn"), "--no-control-socket", "-w", "2", "-k", "sync",
+        server = bw.start([str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", GUNICORN_CONF, "-w", "2", "-k", "sync",
                            "--log-level", "warning", "-b", f"127.0.0.1:{port}", "bench.webhook_floor:floor_app()"],
                           env, port, Path(f"/tmp/{name}.log"))
         thirds = [seeds[i::3] for i in range(3)]
