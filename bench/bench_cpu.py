@@ -1,7 +1,7 @@
 """Benchmark: what each request costs in CPU and statements, in-process, against the references.
 
     .venv/bin/python bench/bench_cpu.py [--requests 300] [--warmup 30] [--repeat 3] [--only a,b]
-                                        [--explain] [--no-analyze] [--db URL --keep]
+                                        [--explain] [--no-analyze] [--keep] [--profile a,b]
 
 bench_requests.py measures throughput with wrk, which on a shared machine follows the machine's
 load as much as the code. This script measures what does not depend on the load: each scenario
@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import bench_requests as wrkbench  # noqa: E402  (seed, events, Lua-free helpers)
 from bench.cputime import Backends, cpu_seconds, process_tree, spent  # noqa: E402
-from bench.pgdb import create_database, drop_database, free_port, stop  # noqa: E402
+from bench.pgdb import analyze, create_database, drop_database, free_port, stop  # noqa: E402
 
 SCENARIOS = ["hello", "fortunes", "bare", "bare_user", "bare_page", "catalog", "course", "quote", "dashboard",
              "webhook_dup", "webhook_paid", "stripe_call", "checkout"]
@@ -383,15 +383,6 @@ def profile(built: Scenarios, scenario: str, warmup: int, count: int) -> None:
     stats.sort_stats("tottime").print_stats(25)
     stats.sort_stats("cumulative").print_stats(45)
     print(out.getvalue().replace(str(ROOT) + "/", "").replace(str(Path(sys.executable).parent.parent), "VENV"))
-
-
-def analyze(url: str) -> None:
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text("ANALYZE"))
-    engine.dispose()
 
 
 def report(args, scenarios: list[str], results: dict[str, list[dict]]) -> None:

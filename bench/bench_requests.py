@@ -59,7 +59,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import cputime  # noqa: E402
-from bench.pgdb import GUNICORN_CONF, create_database, drop_database, free_port, stop  # noqa: E402
+from bench.pgdb import GUNICORN_CONF, analyze, create_database, drop_database, free_port, stop  # noqa: E402
 
 BIN = Path(sys.executable).parent
 WEBHOOK_SECRET = "whsec_bench_" + "x" * 24
@@ -587,6 +587,7 @@ def main() -> int:
     try:
         started = time.monotonic()
         seed = migrate_and_seed(url, args.checkout_users, args.pending)
+        analyze(url)
         print(f"  seeded in {time.monotonic() - started:.0f} s", file=sys.stderr)
         ports = {k: free_port() for k in ["app", "hello", "fortunes", "stripe_call", "sandbox"]}
         sandbox_url = f"http://127.0.0.1:{ports['sandbox']}"

@@ -34,6 +34,16 @@ def drop_database(name: str) -> None:
     _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def analyze(url: str) -> None:
+    """Planner statistics for a freshly seeded database. Production's autovacuum collects them;
+    the test server here runs without autovacuum, so without this every plan of the run would
+    be a guess from table sizes alone."""
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text("ANALYZE"))
+    engine.dispose()
+
+
 def _admin(statement: str) -> None:
     admin = sa.create_engine(SERVER_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

@@ -34,10 +34,10 @@ from email.utils import parseaddr
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects import postgresql, sqlite
 
 from extensions import db
 from models import MailStatus, OutboxMail, User, utcnow
+from services.insert_if_absent import InsertIfAbsent
 
 log = logging.getLogger(__name__)
 SMTP_TIMEOUT_SECONDS = 20
@@ -53,18 +53,18 @@ def retry_delay(attempts: int) -> timedelta:
 
 # --- queuing (services call these through notifications; flush, never commit) -------------
 
+# Every paid webhook queues a receipt: the insert is cached once (services/insert_if_absent.py).
+_INSERT_IF_ABSENT = InsertIfAbsent(OutboxMail.__table__, conflict=["dedupe_key"], returning="id", skip=("id",))
+
 def queue(template: str, to: str, *, key: str, context: dict, user: User | None = None) -> bool:
     """Write a mail into the outbox in the current transaction; False when `key` is already
     queued (the same cause, e.g. a redelivered event). Safe under concurrency: the insert
     skips a conflicting key instead of failing the transaction."""
-    values = {"dedupe_key": key[:200], "template": template, "to_address": to,
-              "user_id": user.id if user is not None else None, "context": context,
-              "status": MailStatus.PENDING, "attempts": 0}
-    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
     now = utcnow()
-    statement = (insert(OutboxMail).values(**values, next_attempt_at=now, created_at=now)
-                 .on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(OutboxMail.id))
-    mail_id = db.session.execute(statement).scalar()
+    mail_id = _INSERT_IF_ABSENT.run(db.session, {
+        "dedupe_key": key[:200], "template": template, "to_address": to,
+        "user_id": user.id if user is not None else None, "context": context,
+        "status": MailStatus.PENDING, "attempts": 0, "next_attempt_at": now, "created_at": now})
     if mail_id is None:
         return False
     db.session.info.setdefault(NEW_MAIL_IDS, []).append(mail_id)

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from extensions import db
 from models import StripeEvent, WebhookEventStatus
 from services import observability, safe_json
+from services.insert_if_absent import InsertIfAbsent
 from services.payments import stripe_events
 
 DONE = (WebhookEventStatus.PROCESSED, WebhookEventStatus.IGNORED)
@@ -46,7 +47,7 @@ def parse(payload: bytes) -> dict:
     (`safe_json.storable`), so the event can be stored, applied and shown to staff.
     """
     try:
-        data = safe_json.storable(safe_json.loads(payload))
+        data = safe_json.loads_storable(payload)
     except safe_json.UnsafeJSON as exc:
         raise MalformedEvent(f"payload: {exc}") from exc
     if not isinstance(data, dict):
@@ -162,19 +163,8 @@ def _apply(event_id: str, attempts: int, data: dict, *, now: datetime) -> Outcom
     return Outcome(event_id, status, duplicate=False, payment_session_id=result.payment_session_id)
 
 
-def _insert_if_absent_statement() -> sa.TextClause:
-    # Written out once from the table, because SQLAlchemy 2.0 never caches a dialect INSERT
-    # with ON CONFLICT (its class sets inherit_cache = False): compiling that on every
-    # webhook cost more than running it. Same text on PostgreSQL and SQLite (3.35+).
-    columns = [column.name for column in INBOX.columns]
-    return sa.text(
-        f"INSERT INTO {INBOX.name} ({', '.join(columns)}) VALUES ({', '.join(':' + name for name in columns)}) "
-        "ON CONFLICT (id) DO NOTHING RETURNING id"
-    ).bindparams(*(sa.bindparam(column.name, type_=column.type) for column in INBOX.columns))
-
-
-_INSERT_IF_ABSENT = _insert_if_absent_statement()
-_EVERY_COLUMN_NULL = dict.fromkeys(column.name for column in INBOX.columns)  # what `values` leaves out
+# Cached once from the table (services/insert_if_absent.py says why).
+_INSERT_IF_ABSENT = InsertIfAbsent(INBOX, conflict=["id"], returning="id")
 
 
 def _insert_if_absent(values: dict[str, Any]) -> bool:
@@ -183,8 +173,7 @@ def _insert_if_absent(values: dict[str, Any]) -> bool:
     On PostgreSQL a concurrent insert of the same id waits on the unique key until the first
     transaction ends; the row then exists and the caller locks and reads it.
     """
-    inserted = db.session.execute(_INSERT_IF_ABSENT, {**_EVERY_COLUMN_NULL, **values}).first()
-    return inserted is not None
+    return _INSERT_IF_ABSENT.run(db.session, values) is not None
 
 
 def _locked_row(event_id: str, *, skip_locked: bool = False):
