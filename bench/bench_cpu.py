@@ -50,11 +50,13 @@ from bench import bench_requests as wrkbench  # noqa: E402  (seed, events, Lua-f
 from bench.cputime import Backends, cpu_seconds, process_tree, spent  # noqa: E402
 from bench.pgdb import analyze, create_database, drop_database, free_port, stop  # noqa: E402
 
-SCENARIOS = ["hello", "fortunes", "bare", "bare_user", "bare_page", "catalog", "course", "quote", "dashboard",
+SCENARIOS = ["hello", "fortunes", "bare", "bare_query_ro", "bare_query", "bare_query_noping", "bare_user",
+             "bare_page", "catalog", "course", "quote", "dashboard",
              "webhook_dup", "webhook_paid", "stripe_call", "checkout"]
 REFERENCE = {"catalog": "fortunes", "course": "fortunes", "quote": "fortunes", "dashboard": "fortunes",
              "webhook_dup": "fortunes", "webhook_paid": "fortunes", "checkout": "stripe_call",
-             "bare": "fortunes", "bare_user": "fortunes", "bare_page": "fortunes", "hello": "fortunes"}
+             "bare": "fortunes", "bare_user": "fortunes", "bare_page": "fortunes", "hello": "fortunes",
+             "bare_query_ro": "fortunes", "bare_query": "fortunes", "bare_query_noping": "fortunes"}
 TARGET = {"catalog": 0.5, "course": 0.5, "quote": 0.5, "dashboard": 0.33, "webhook_dup": 0.5,
           "webhook_paid": 0.15, "checkout": 0.5}
 
@@ -96,22 +98,31 @@ def call(app, env: dict) -> int:
 
 # --- the apps ------------------------------------------------------------------------------
 
-def learnpay_app(url: str, sandbox_url: str):
+def learnpay_app(url: str, sandbox_url: str, overrides: dict | None = None):
     """create_app() as gunicorn serves it in bench_requests.py, plus the floor views."""
+    import sqlalchemy as sa
     from flask import render_template_string
     from flask_login import current_user
 
     from app import create_app
+    from blueprints.read_only import read_only
+    from extensions import db
 
     os.environ.update({"APP_ENV": "development", "DATABASE_URL": url, "STRIPE_API_BASE": sandbox_url,
                        "STRIPE_WEBHOOK_SECRET": wrkbench.WEBHOOK_SECRET, "RATELIMIT_ENABLED": "0",
                        "SANDBOX_PUBLIC_URL": sandbox_url, "SANDBOX_WEBHOOK_URLS": "",
                        "FRONTEND_URL": "http://127.0.0.1:5000"})
     os.environ.setdefault("SECRET_KEY", "bench-" + secrets.token_hex(16))
-    app = create_app()
+    app = create_app(overrides)
 
-    # The floors: Learnpay's stack with nothing in the view.
+    # The floors: Learnpay's stack with nothing in the view; then one statement through the
+    # request's session, as a @read_only view sends it (autocommit) and as any other does
+    # (BEGIN … ROLLBACK); each after the pool's pre-ping, unless the app is built without it.
+    one = sa.select(sa.literal(1))
     app.add_url_rule("/bench/bare", "bench_bare", lambda: "ok")
+    app.add_url_rule("/bench/bare-query", "bench_bare_query", lambda: str(db.session.execute(one).scalar()))
+    app.add_url_rule("/bench/bare-query-ro", "bench_bare_query_ro",
+                     read_only(lambda: str(db.session.execute(one).scalar())))
     app.add_url_rule("/bench/bare-user", "bench_bare_user",
                      lambda: "ok" if current_user.is_authenticated else ("anonymous", 403))
     layout = _layout_name(app)
@@ -148,6 +159,7 @@ class Scenarios:
 
     def __init__(self, app, refs: dict, seed: dict, cookie: str, csrf: str) -> None:
         self.app, self.refs, self.seed, self.cookie, self.csrf = app, refs, seed, cookie, csrf
+        self.noping = None  # the same app built with pool_pre_ping off (bare_query_noping)
         self.template = wrkbench.session_template()
         self.paid_offset = 0
         self.checkout_offset = 0
@@ -164,6 +176,12 @@ class Scenarios:
             return self.refs["stripe_call"], [environ("POST", "/checkout", {"Content-Type": "application/json"}, body)] * count
         if scenario == "bare":
             return self.app, [environ("GET", "/bench/bare")] * count
+        if scenario == "bare_query":
+            return self.app, [environ("GET", "/bench/bare-query")] * count
+        if scenario == "bare_query_ro":
+            return self.app, [environ("GET", "/bench/bare-query-ro")] * count
+        if scenario == "bare_query_noping":
+            return self.noping, [environ("GET", "/bench/bare-query")] * count
         if scenario == "bare_user":
             return self.app, [environ("GET", "/bench/bare-user", signed_in)] * count
         if scenario == "bare_page":
@@ -207,6 +225,49 @@ class Scenarios:
         digest = hmac.new(wrkbench.WEBHOOK_SECRET.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
         return environ("POST", "/webhooks/stripe", {"Stripe-Signature": f"t={timestamp},v1={digest}",
                                                      "Content-Type": "application/json; charset=utf-8"}, body)
+
+
+# --- instructions (under callgrind) -----------------------------------------------------------
+
+CALLGRIND_SOURCE = r"""
+#include <valgrind/callgrind.h>
+void cg_zero(void) { CALLGRIND_ZERO_STATS; }
+void cg_dump(const char *name) { CALLGRIND_DUMP_STATS_AT(name); }
+int cg_running(void) { return RUNNING_ON_VALGRIND; }
+"""
+
+
+class Callgrind:
+    """Client requests to callgrind from Python (a tiny C library built with gcc and valgrind's
+    header): counters zeroed before a batch of requests and dumped after it, so each dump holds
+    exactly that batch's instructions, which the machine's load does not change."""
+
+    def __init__(self, out_prefix: str) -> None:
+        import ctypes
+
+        build = Path(tempfile.mkdtemp(prefix="bench-cg-"))
+        (build / "cg.c").write_text(CALLGRIND_SOURCE)
+        subprocess.run(["gcc", "-shared", "-fPIC", "-O1", "-o", str(build / "libcg.so"), str(build / "cg.c")],
+                       check=True)
+        self.lib = ctypes.CDLL(str(build / "libcg.so"))
+        if not self.lib.cg_running():
+            raise RuntimeError("--callgrind: run this script under valgrind --tool=callgrind "
+                               "--callgrind-out-file=PREFIX (see bench/README.md)")
+        self.prefix = out_prefix
+
+    def zero(self) -> None:
+        self.lib.cg_zero()
+
+    def dump(self, name: str) -> int:
+        """Dump, and return the dumped part's total instructions."""
+        before = set(Path(self.prefix).parent.glob(Path(self.prefix).name + "*"))
+        self.lib.cg_dump(name.encode())
+        part = max(set(Path(self.prefix).parent.glob(Path(self.prefix).name + "*")) - before,
+                   key=lambda path: path.stat().st_mtime)
+        for line in part.read_text().splitlines():
+            if line.startswith("totals:"):  # "summary:" is not reset by a zero request
+                return int(line.split()[1])
+        raise RuntimeError(f"no totals in {part}")
 
 
 # --- measuring ------------------------------------------------------------------------------
@@ -288,6 +349,11 @@ def main() -> int:
     parser.add_argument("--pending", type=int, default=24000, help="PENDING sessions (as bench_requests)")
     parser.add_argument("--checkout-users", type=int, default=600)
     parser.add_argument("--keep", action="store_true", help="keep the database (its URL is printed)")
+    parser.add_argument("--db", default="", help="use this seeded database (from --seed-only) instead of a new one")
+    parser.add_argument("--seed-only", action="store_true", help="create and seed a database, print its URL, keep it")
+    parser.add_argument("--callgrind", default="", metavar="PREFIX",
+                        help="count instructions per request (run under valgrind --tool=callgrind "
+                             "--callgrind-out-file=PREFIX)")
     parser.add_argument("--json", default="", help="write the results to this file too")
     parser.add_argument("--profile", default="", help="cProfile these scenarios (comma-separated) and print "
                                                       "their costliest functions instead of measuring")
@@ -303,12 +369,22 @@ def main() -> int:
         if reference and reference not in scenarios:
             scenarios.insert(0, reference)
 
-    name, url = create_database("cpu")
+    if args.db:  # seeded by --seed-only: the seed's ids are in its sidecar file
+        url, name = args.db, args.db.rsplit("/", 1)[1]
+        seed = json.loads(Path(tempfile.gettempdir(), f"{name}.seed.json").read_text())
+    else:
+        name, url = create_database("cpu")
     sandbox = None
     try:
-        seed = wrkbench.migrate_and_seed(url, args.checkout_users, args.pending)
-        if not args.no_analyze:
-            analyze(url)
+        if not args.db:
+            seed = wrkbench.migrate_and_seed(url, args.checkout_users, args.pending)
+            if not args.no_analyze:
+                analyze(url)
+        if args.seed_only:
+            Path(tempfile.gettempdir(), f"{name}.seed.json").write_text(json.dumps(seed))
+            print(url)
+            args.keep = True
+            return 0
         sandbox_port = free_port()
         sandbox_url = f"http://127.0.0.1:{sandbox_port}"
         if {"checkout", "stripe_call"} & set(scenarios):
@@ -326,6 +402,8 @@ def main() -> int:
         refs = {"hello": hello.app, "fortunes": fortunes.app, "stripe_call": stripe_call.app}
         cookie, csrf = sign_in(app, "dashboard@example.com")
         built = Scenarios(app, refs, seed, cookie, csrf)
+        if "bare_query_noping" in scenarios:
+            built.noping = learnpay_app(url, sandbox_url, {"SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False}})
         meter = Meter(Backends(url, name), sandbox, engine)
 
         if args.explain:
@@ -339,6 +417,8 @@ def main() -> int:
             for scenario in args.profile.split(","):
                 profile(built, scenario, args.warmup, args.requests)
             return 0
+        if args.callgrind:
+            return count_instructions(args, built, scenarios)
         for scenario in scenarios:  # warm-up: caches filled, connections open
             target, envs = built.build(scenario, args.warmup)
             meter.run(scenario, target, envs)
@@ -354,10 +434,36 @@ def main() -> int:
     finally:
         if sandbox is not None:
             stop(sandbox)
-        if args.keep:
+        if args.keep or args.db:
             print(f"database kept: {url}", file=sys.stderr)
         else:
             drop_database(name)
+    return 0
+
+
+def count_instructions(args, built: Scenarios, scenarios: list[str]) -> int:
+    """Instructions this process runs per request of each scenario (PostgreSQL's are not
+    counted: callgrind sees this process only), after the scenario's warm-up."""
+    grind = Callgrind(args.callgrind)
+    results = {}
+    for scenario in scenarios:
+        target, envs = built.build(scenario, args.warmup)
+        for env in envs:
+            call(target, env)
+        target, envs = built.build(scenario, args.requests)
+        grind.zero()
+        for env in envs:
+            call(target, env)
+        results[scenario] = grind.dump(scenario) / len(envs)
+        print(f"  {scenario}: {results[scenario] / 1e6:.2f} M instructions per request", file=sys.stderr)
+    print("\n| scenario | instructions per request (this process) | reference | ratio (ref/scenario) |")
+    print("|---|---:|---|---:|")
+    for scenario, count in results.items():
+        reference = REFERENCE.get(scenario)
+        ratio = f"{results[reference] / count:.3f}" if reference in results else ""
+        print(f"| {scenario} | {count / 1e6:.2f} M | {reference or ''} | {ratio} |")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
     return 0
 
 

@@ -9,7 +9,7 @@ All in one run, on free loopback ports, so only same-run ratios count:
    of 8 lectures, a 10% coupon, a learner with 10 paid enrollments (the dashboard), learners
    with API tokens (one new Checkout Session per (learner, course) pair), PENDING payment
    sessions for paid webhooks, and the 12 rows of the fortunes reference;
-2. gunicorn serves, each with 2 sync workers and `--no-control-socket`: Learnpay
+2. gunicorn serves, each with 2 sync workers and bench/gunicorn_conf.py (not the production file): Learnpay
    (`app:create_app()`), and the reference servers of bench/refs (hello, fortunes,
    stripe_call); the Stripe stand-in runs under gunicorn too (1 gthread worker, its state is in
    memory; `--sandbox-threads`). The "sandbox" line measures the stand-in alone (wrk posting
@@ -29,7 +29,8 @@ All in one run, on free loopback ports, so only same-run ratios count:
    - webhook_dup: a processed event delivered again (re-signed, as Stripe retries do);
 4. prints, per round and as medians, requests/s and p50/p99, the ratio of each scenario to
    its reference (fortunes; the checkout to stripe_call), errors (non-2xx/3xx, socket
-   errors) and the machine's load average, checks in the database that every checkout made a
+   errors), the machine's load average, and the CPU each answered request cost the servers'
+   processes and PostgreSQL backends (bench/cputime.py) with the CPU ratio that follows, checks in the database that every checkout made a
    Stripe session and every paid event an enrollment, then (`--memory N`, 0 to skip) sends N
    mixed requests and reports the app workers' RSS growth. Exit status 0 = every target met.
 The app's rate limits are off for the run (RATELIMIT_ENABLED=0): they are the point of those
