@@ -100,6 +100,17 @@ def call(app, env: dict) -> int:
 
 def learnpay_app(url: str, sandbox_url: str, overrides: dict | None = None):
     """create_app() as gunicorn serves it in bench_requests.py, plus the floor views."""
+    os.environ.update({"APP_ENV": "development", "DATABASE_URL": url, "STRIPE_API_BASE": sandbox_url,
+                       "STRIPE_WEBHOOK_SECRET": wrkbench.WEBHOOK_SECRET, "RATELIMIT_ENABLED": "0",
+                       "SANDBOX_PUBLIC_URL": sandbox_url, "SANDBOX_WEBHOOK_URLS": "",
+                       "FRONTEND_URL": "http://127.0.0.1:5000"})
+    os.environ.setdefault("SECRET_KEY", "bench-" + secrets.token_hex(16))
+    return floor_app(overrides)
+
+
+def floor_app(overrides: dict | None = None):
+    """`create_app()` plus the floor views under /bench/ (gunicorn 'bench.bench_cpu:floor_app()'
+    in bench_requests.py, so wrk measures the floors beside the scenarios)."""
     import sqlalchemy as sa
     from flask import render_template_string
     from flask_login import current_user
@@ -108,13 +119,7 @@ def learnpay_app(url: str, sandbox_url: str, overrides: dict | None = None):
     from blueprints.read_only import read_only
     from extensions import db
 
-    os.environ.update({"APP_ENV": "development", "DATABASE_URL": url, "STRIPE_API_BASE": sandbox_url,
-                       "STRIPE_WEBHOOK_SECRET": wrkbench.WEBHOOK_SECRET, "RATELIMIT_ENABLED": "0",
-                       "SANDBOX_PUBLIC_URL": sandbox_url, "SANDBOX_WEBHOOK_URLS": "",
-                       "FRONTEND_URL": "http://127.0.0.1:5000"})
-    os.environ.setdefault("SECRET_KEY", "bench-" + secrets.token_hex(16))
     app = create_app(overrides)
-
     # The floors: Learnpay's stack with nothing in the view; then one statement through the
     # request's session, as a @read_only view sends it (autocommit) and as any other does
     # (BEGIN … ROLLBACK); each after the pool's pre-ping, unless the app is built without it.

@@ -80,8 +80,12 @@ TARGETS = {
 }
 P99_LIMIT_MS = {"webhook_paid": 100.0}
 REFERENCES = ["hello", "fortunes", "stripe_call", "sandbox"]
-ALL = ["hello", "fortunes", "catalog", "course", "quote", "dashboard", "webhook_dup", "webhook_paid",
-       "sandbox", "stripe_call", "checkout"]
+# The floors of Learnpay's stack (bench/bench_cpu.py's views, served with the app): one
+# statement through the request's session as a @read_only view sends it, for a visitor; and a
+# signed-in request's Flask-Login user load with nothing else. Ratios, no targets.
+FLOORS = {"floor": "fortunes", "floor_user": "fortunes"}
+ALL = ["hello", "fortunes", "floor", "floor_user", "catalog", "course", "quote", "dashboard", "webhook_dup",
+       "webhook_paid", "sandbox", "stripe_call", "checkout"]
 
 
 # --- database -------------------------------------------------------------------------------
@@ -460,6 +464,10 @@ class Bench:
             return self.ports["hello"], self.fixed(scenario, "GET", "/")
         if scenario == "fortunes":
             return self.ports["fortunes"], self.fixed(scenario, "GET", "/fortunes")
+        if scenario == "floor":
+            return app, self.fixed(scenario, "GET", "/bench/bare-query-ro")
+        if scenario == "floor_user":
+            return app, self.fixed(scenario, "GET", "/bench/bare-user", {"Cookie": self.cookie})
         if scenario == "catalog":
             return app, self.fixed(scenario, "GET", "/courses")
         if scenario == "course":
@@ -555,6 +563,8 @@ def probe(port: int, cookie: str, csrf: str, course_id: int, token: str) -> None
         "Cookie": cookie, "HX-Request": "true", "X-CSRFToken": csrf,
         "Content-Type": "application/x-www-form-urlencoded"})
     assert status == 200 and "$44.10" in page, (status, page[:500])
+    status, _, _ = browser.request("GET", "/bench/bare-user", None, {"Cookie": cookie})
+    assert status == 200, status  # the floor_user scenario is signed in
     status, page, _ = browser.request("GET", "/dashboard", None, {"Cookie": cookie})
     assert status == 200 and page.count('data-testid="enrollment-card"') == DASHBOARD_ENROLLMENTS, status
 
@@ -602,7 +612,8 @@ def main() -> int:
         servers["sandbox"] = start("sandbox", gunicorn("stripe_sandbox:create_app()", ports["sandbox"], workers=1, extra=[
                                        "-k", "gthread", "--threads", str(args.sandbox_threads)]),
                                    env, ports["sandbox"], ("GET", "/v1/checkout/sessions/none", None))
-        servers["app"] = start("app", gunicorn("app:create_app()", ports["app"]), env, ports["app"],
+        # create_app() plus the floor views under /bench/ (bench_cpu.floor_app)
+        servers["app"] = start("app", gunicorn("bench.bench_cpu:floor_app()", ports["app"]), env, ports["app"],
                                ("GET", "/courses", None))
         servers["hello"] = start("hello", gunicorn("bench.refs.hello:app", ports["hello"]), env, ports["hello"],
                                  ("GET", "/", None))
@@ -714,8 +725,15 @@ def report(args, scenarios: list[str], rounds: list[dict], checks: dict, memory:
         line = (f"| {scenario} | {median(scenario, 'rps'):.0f} | {median(scenario, 'p50'):.1f} | "
                 f"{median(scenario, 'p99'):.1f} | {errors} | {median(scenario, 'cpu_ms'):.2f} "
                 f"({median(scenario, 'pg_ms'):.2f}) |")
-        reference, target = TARGETS.get(scenario, (None, None))
-        if reference and reference in scenarios:
+        reference, target = TARGETS.get(scenario, (FLOORS.get(scenario), None))
+        if reference and reference in scenarios and target is None:  # a floor: its ratios, no verdict
+            ratios = [r[scenario]["rps"] / (r[reference]["rps"] or 1) for r in rounds]
+            cpu_ratio = median(reference, "cpu_ms") / (median(scenario, "cpu_ms") or 1)
+            summary[scenario], cpu_summary[scenario] = round(statistics.median(ratios), 3), round(cpu_ratio, 3)
+            line += (f" {reference} | {', '.join(f'{x:.2f}' for x in ratios)} | {statistics.median(ratios):.2f} | "
+                     f"{cpu_ratio:.2f} | (floor) |")
+            ok = ok and errors == 0
+        elif reference and reference in scenarios:
             ratios = [r[scenario]["rps"] / (r[reference]["rps"] or 1) for r in rounds]
             ratio = statistics.median(ratios)
             cpu_ratio = median(reference, "cpu_ms") / (median(scenario, "cpu_ms") or 1)
