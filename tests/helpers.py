@@ -39,6 +39,11 @@ def post_form(client: FlaskClient, path: str, data: dict | None = None, **kwargs
     return client.post(path, data={**(data or {}), "csrf_token": csrf_token(client)}, **kwargs)
 
 
+def post_confirmed(client: FlaskClient, path: str, data: dict | None = None, **kwargs):
+    """POST a staff action that asks for confirmation (blueprints/staff/confirm.py), answered yes."""
+    return post_form(client, path, {**(data or {}), "confirmed": "yes"}, **kwargs)
+
+
 class StatementCounter:
     """Counts the SQL statements sent on `engine` inside a `with` block."""
 

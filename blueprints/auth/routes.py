@@ -14,7 +14,7 @@ from blueprints import throttle
 from blueprints.auth import oidc, signin
 from blueprints.auth.forms import (ApiTokenForm, ChangePasswordForm, ForgotPasswordForm, ResetPasswordForm,
                                    SignInForm, SignUpForm)
-from blueprints.forms import EmptyForm, errors_onto
+from blueprints.forms import EmptyForm, errors_onto, rule_errors_onto
 from extensions import db
 from jobs import enqueue_or_run, tasks
 from services.people import accounts, api_tokens, identity, sessions
@@ -43,7 +43,12 @@ def signup():
     if current_user.is_authenticated:
         return redirect(url_for("catalog.index"))
     form = SignUpForm()
-    if form.validate_on_submit():
+    if form.is_submitted():
+        # The form's checks and the account rules together: one submit shows every mistake.
+        form.validate()
+        rule_errors_onto(form, {p.field: p.message for p in accounts.sign_up_problems(
+            form.email.data or "", form.password.data or "")}, "email")
+    if form.is_submitted() and not form.errors:
         if not _sign_up_allowed():
             form.email.errors.append(TOO_MANY_SIGN_UPS)
             return render_template("auth/signup.html", form=form), 429

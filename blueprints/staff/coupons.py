@@ -2,9 +2,9 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from blueprints.forms import EmptyForm, errors_onto
+from blueprints.forms import EmptyForm, errors_onto, rule_errors_onto
 from blueprints.staff.forms import BulkCouponForm, CouponEditForm, choices, utc
-from blueprints.staff import bp, quote_panel
+from blueprints.staff import bp, confirm, quote_panel
 from blueprints.staff.helpers import csv_download, int_arg, page_arg
 from extensions import db
 from models import Coupon, utcnow
@@ -35,11 +35,10 @@ def _coupon_form(coupon: Coupon | None = None) -> CouponEditForm:
     return form
 
 
-def _input(form: CouponEditForm) -> CouponInput | None:
+def _input(form: CouponEditForm) -> CouponInput:
+    """What was typed, parsed; what does not parse is None, with its error on its field."""
     amounts = form.amounts()
-    if not amounts:
-        return None
-    return CouponInput(code=form.code.data, name=form.name.data, description=form.description.data,
+    return CouponInput(code=form.code.data or "", name=form.name.data or "", description=form.description.data,
                        discount_type=form.discount_type.data, currency=form.currency.data or None,
                        max_uses=form.max_uses.data, per_learner_limit=form.per_learner_limit.data,
                        valid_from=utc(form.valid_from.data), valid_until=utc(form.valid_until.data),
@@ -57,10 +56,24 @@ def coupons():
                            status_of=coupon_admin.status_of, statuses=coupon_admin.STATUSES)
 
 
+def _checked_input(form: CouponEditForm, coupon: Coupon | None = None) -> CouponInput | None:
+    """The parsed input when the form has no error of its own; else None, with the service's
+    verdict on the rest added, so one submit shows every mistake."""
+    if not form.is_submitted():
+        return None
+    form.validate()
+    data = _input(form)
+    if not form.errors:
+        return data
+    rule_errors_onto(form, coupon_admin.validate(data, exclude_id=coupon.id if coupon else None), "code",
+                     FORM_FIELD_FOR)
+    return None
+
+
 @bp.route("/coupons/new", methods=["GET", "POST"])
 def coupon_new():
     form = _coupon_form()
-    if form.validate_on_submit() and (data := _input(form)) is not None:
+    if (data := _checked_input(form)) is not None:
         try:
             coupon = coupon_admin.create(data, actor=current_user)
         except CouponInvalid as error:
@@ -76,7 +89,7 @@ def coupon_new():
 def coupon_edit(coupon_id: int):
     coupon = coupon_admin.get(coupon_id)
     form = _coupon_form(coupon)
-    if form.validate_on_submit() and (data := _input(form)) is not None:
+    if (data := _checked_input(form, coupon)) is not None:
         try:
             coupon_admin.update(coupon, data, actor=current_user)
         except CouponInvalid as error:
@@ -126,6 +139,10 @@ def coupon_reactivate(coupon_id: int):
 def _set_active(coupon_id: int, active: bool):
     coupon = coupon_admin.get(coupon_id)
     if EmptyForm().validate_on_submit():
+        if not active and not confirm.given():
+            return confirm.ask(title=f"Deactivate coupon {coupon.code}?", action="Deactivate",
+                               message=coupon_admin.describe_deactivation(coupon),
+                               cancel_url=url_for("staff.coupon_detail", coupon_id=coupon.id))
         coupon_admin.set_active(coupon, active, actor=current_user)
         db.session.commit()
         flash(f"Coupon {coupon.code} {'reactivated' if active else 'deactivated'}.", "success")
@@ -136,6 +153,10 @@ def _set_active(coupon_id: int, active: bool):
 def coupon_delete(coupon_id: int):
     coupon = coupon_admin.get(coupon_id)
     if EmptyForm().validate_on_submit():
+        if not confirm.given():
+            return confirm.ask(title=f"Delete coupon {coupon.code}?", action="Delete",
+                               message=coupon_admin.describe_deletion(coupon),
+                               cancel_url=url_for("staff.coupon_detail", coupon_id=coupon.id))
         code = coupon.code
         coupon_admin.delete(coupon, actor=current_user)  # Conflict (409 page) when it was used
         db.session.commit()

@@ -3,9 +3,9 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from blueprints.forms import EmptyForm, errors_onto
+from blueprints.forms import EmptyForm, errors_onto, rule_errors_onto
 from blueprints.staff.forms import CourseForm, LectureForm
-from blueprints.staff import bp
+from blueprints.staff import bp, confirm
 from extensions import db
 from models import Course
 from services.courses import admin as course_admin
@@ -14,11 +14,13 @@ from services.courses.admin import CourseInput, CourseInvalid, LectureInput
 from services.money import to_major
 
 
-def _course_input(form: CourseForm) -> CourseInput | None:
-    price = form.price_minor()
-    if price is None:
+def _course_input(form: CourseForm, course: Course | None = None) -> CourseInput | None:
+    """The parsed course when the form has no error of its own; else None, with the service's
+    verdict on the rest added, so one submit shows every mistake."""
+    if not form.is_submitted():
         return None
-    return CourseInput(slug=form.slug.data, title=form.title.data, price_amount=price,
+    form.validate()
+    data = CourseInput(slug=form.slug.data or "", title=form.title.data or "", price_amount=form.price_minor(),
                        currency=form.currency.data, enrollment_type=form.enrollment_type.data,
                        short_description=form.short_description.data or "", description=form.description.data or "",
                        is_published=form.is_published.data, capacity=form.capacity.data,
@@ -27,6 +29,10 @@ def _course_input(form: CourseForm) -> CourseInput | None:
                        learning_outcomes=form.learning_outcomes.data or "", requirements=form.requirements.data or "",
                        faq=form.faq.data or "", cover=form.uploaded_cover(), cover_alt=form.cover_alt.data or "",
                        remove_cover=form.remove_cover.data)
+    if not form.errors:
+        return data
+    rule_errors_onto(form, course_admin.problems(data, exclude_id=course.id if course else None), "title")
+    return None
 
 
 # The course form may carry a cover: its requests may be larger than MAX_CONTENT_LENGTH.
@@ -68,7 +74,7 @@ def courses():
 @bp.route("/courses/new", methods=["GET", "POST"])
 def course_new():
     form = CourseForm()
-    if form.validate_on_submit() and (data := _course_input(form)) is not None:
+    if (data := _course_input(form)) is not None:
         try:
             course = course_admin.create(data, actor=current_user)
         except CourseInvalid as error:
@@ -85,7 +91,7 @@ def course_edit(course_id: int):
     course = course_admin.get(course_id)
     form = _filled_course_form(course) if request.method == "GET" else CourseForm()
     old_cover = course.cover_image
-    if form.validate_on_submit() and (data := _course_input(form)) is not None:
+    if (data := _course_input(form, course)) is not None:
         try:
             course_admin.update(course, data, actor=current_user)
         except CourseInvalid as error:
@@ -172,6 +178,10 @@ def lecture_delete(course_id: int, lecture_id: int):
     course = course_admin.get(course_id)
     lecture = course_admin.get_lecture(course, lecture_id)
     if EmptyForm().validate_on_submit():
+        if not confirm.given():
+            return confirm.ask(title=f"Delete lecture “{lecture.title}”?", action="Delete lecture",
+                               message=course_admin.describe_lecture_deletion(lecture),
+                               cancel_url=url_for("staff.course_edit", course_id=course.id) + "#lectures")
         course_admin.delete_lecture(lecture, actor=current_user)
         db.session.commit()
         flash("Lecture deleted.", "success")

@@ -4,7 +4,7 @@ from flask_login import current_user
 
 from blueprints.forms import EmptyForm, errors_onto
 from blueprints.staff.forms import GrantForm, IssueInvitationsForm, RevokeForm, utc
-from blueprints.staff import bp
+from blueprints.staff import bp, confirm
 from blueprints.staff.helpers import page_arg
 from extensions import db
 from models import Course, EnrollmentSource, EnrollmentStatus, utcnow
@@ -62,6 +62,11 @@ def enrollment_revoke(course_id: int, enrollment_id: int):
     if not form.validate_on_submit():
         flash("Give a reason to revoke an enrollment.", "error")
         return _back(course)
+    if not confirm.given():
+        return confirm.ask(title=f"Revoke {enrollment.user.email}'s enrollment?", action="Revoke",
+                           message=enrollment_service.describe_revoke(enrollment)
+                           + f" Reason recorded: “{form.reason.data.strip()}”.",
+                           cancel_url=url_for("staff.course_enrollments", course_id=course.id))
     try:
         enrollment_service.revoke(enrollment, form.reason.data.strip(), utcnow(), actor=current_user)
     except DomainError as error:

@@ -91,24 +91,25 @@ class CouponEditForm(FlaskForm):
     submit = SubmitField("Save coupon")
 
     def amounts(self) -> dict:
-        """Value and amounts in minor units; errors land on the fields (returns None then)."""
+        """Value and amounts in minor units; each one that does not parse is None, with its
+        error on its field (all of them at once)."""
         currency = self.currency.data or None
         result: dict = {}
         for name in ("minimum_amount", "maximum_discount"):
-            try:
-                result[name] = amount_in_minor(getattr(self, name).data, currency)
-            except ValidationError as error:
-                getattr(self, name).errors.append(str(error))
-                return {}
-        try:
-            if self.discount_type.data == DiscountType.PERCENTAGE.value:
-                result["percent_off"], result["amount_off"] = _decimal(self.value.data), None
-            else:
-                result["percent_off"], result["amount_off"] = None, amount_in_minor(self.value.data, currency)
-        except ValidationError as error:
-            self.value.errors.append(str(error))
-            return {}
+            result[name] = _parsed(getattr(self, name), lambda text: amount_in_minor(text, currency))
+        percentage = self.discount_type.data == DiscountType.PERCENTAGE.value
+        result["percent_off"] = _parsed(self.value, _decimal) if percentage else None
+        result["amount_off"] = None if percentage else _parsed(self.value, lambda text: amount_in_minor(text, currency))
         return result
+
+
+def _parsed(field, parse):
+    """`parse(field.data)`, or None with the parse error added to the field."""
+    try:
+        return parse(field.data)
+    except ValidationError as error:
+        field.errors = [*field.errors, str(error)]
+        return None
 
 
 class BulkCouponForm(FlaskForm):

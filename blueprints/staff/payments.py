@@ -5,7 +5,7 @@ from wtforms.validators import ValidationError
 
 from blueprints.forms import EmptyForm, errors_onto
 from blueprints.staff.forms import RefundForm, amount_in_minor
-from blueprints.staff import bp
+from blueprints.staff import bp, confirm
 from blueprints.staff.helpers import int_arg, page_arg
 from extensions import db
 from models import PaymentSessionStatus, utcnow
@@ -32,6 +32,7 @@ def _list_page(flagged_only: bool):
                "end": request.args.get("end", ""), "q": request.args.get("q", "")}
     rows = payment_lists.payments(page=page_arg(), flagged=flagged_only, **filters)
     return render_template("staff/payments/list.html", rows=rows, filters=filters, courses=course_admin.all_courses(),
+                           shown_status=payment_lists.shown_status,
                            statuses=list(PaymentSessionStatus), flagged_only=flagged_only)
 
 
@@ -43,6 +44,7 @@ def _payment(payment_id: str):
 def payment_detail(payment_id: str, refund_form: RefundForm | None = None):
     payment = _payment(payment_id)
     return render_template("staff/payments/detail.html", payment=payment, timeline=payment_lists.timeline(payment),
+                           status=payment_lists.shown_status(payment),
                            refund_form=refund_form or RefundForm(formdata=None), action_form=EmptyForm(),
                            refundable=refunds.refundable_amount(payment))
 
@@ -55,6 +57,11 @@ def payment_refund(payment_id: str):
         return payment_detail(payment_id, refund_form=form), 422
     try:
         amount = amount_in_minor(form.amount.data, payment.currency)
+        if not confirm.given():
+            refunds.check_refund(payment, amount)
+            return confirm.ask(title="Refund this payment?", action="Refund",
+                               message=refunds.describe_refund(payment, amount),
+                               cancel_url=url_for("staff.payment_detail", payment_id=payment.id))
         refunds.request_refund(payment, amount=amount, reason=form.reason.data, actor=current_user, now=utcnow())
     except ValidationError as error:
         form.amount.errors.append(str(error))

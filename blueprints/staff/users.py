@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from blueprints.forms import EmptyForm
 from blueprints.staff.forms import RoleForm
-from blueprints.staff import bp, quote_panel
+from blueprints.staff import bp, confirm, quote_panel
 from blueprints.staff.helpers import admin_required, page_arg
 from extensions import db
 from models import UserRole
@@ -27,6 +27,10 @@ def user_role(user_id: int):
     user = user_admin.get(user_id)
     form = RoleForm()
     if form.validate_on_submit():
+        if not confirm.given():
+            return confirm.ask(title=f"Change the role of {user.email}?", action="Change role",
+                               message=user_admin.describe_role_change(user, form.role.data),
+                               cancel_url=url_for("staff.users"))
         user_admin.change_role(user, form.role.data, actor=current_user)
         db.session.commit()
         flash(f"{user.email} is now {user.role.value.lower()}.", "success")

@@ -28,6 +28,7 @@ from services.money import SUPPORTED_CURRENCIES
 CODE_PATTERN = re.compile(r"^[A-Z0-9_-]{3,32}$")
 CODE_RULE = "3–32 characters: letters A–Z, digits, _ and -."
 MAX_BULK = 10_000
+MAX_ID = 2_147_483_647  # PostgreSQL's integer: a larger id is no course (and no query parameter SQLite takes)
 # No 0/O or 1/I/L: bulk codes get typed in by people.
 BULK_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 STATUSES = ("active", "scheduled", "expired", "used_up", "inactive")
@@ -115,7 +116,9 @@ def validate(data: CouponInput, exclude_id: int | None = None) -> dict[str, str]
         errors["per_learner_limit"] = "At least 1 (or empty for no limit)."
     if data.valid_from and data.valid_until and data.valid_from >= data.valid_until:
         errors["valid_until"] = "Must be after the start of validity."
-    if data.course_ids:
+    if any(not 0 < course_id <= MAX_ID for course_id in data.course_ids):
+        errors["course_ids"] = "Choose courses from the list."
+    elif data.course_ids:
         found = set(db.session.scalars(db.select(Course.id).where(Course.id.in_(data.course_ids))))
         if found != set(data.course_ids):
             errors["course_ids"] = "Choose courses from the list."
@@ -172,6 +175,15 @@ def update(coupon: Coupon, data: CouponInput, *, actor: User) -> Coupon:
     db.session.flush()
     audit.record("coupon.updated", coupon, actor=actor, before=before, after=audit.snapshot(coupon, AUDIT_FIELDS))
     return coupon
+
+
+def describe_deactivation(coupon: Coupon) -> str:
+    """What deactivating `coupon` does, in words, for the confirmation staff answer."""
+    return f"Learners can no longer apply {coupon.code} to a new checkout. You can reactivate it later."
+
+
+def describe_deletion(coupon: Coupon) -> str:
+    return f"{coupon.code} ({coupon.name}) is deleted for good. This cannot be undone."
 
 
 def set_active(coupon: Coupon, active: bool, *, actor: User) -> Coupon:

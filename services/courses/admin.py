@@ -114,6 +114,16 @@ def validate(data: CourseInput, exclude_id: int | None = None) -> dict[str, str]
     return errors
 
 
+def problems(data: CourseInput, exclude_id: int | None = None) -> dict[str, str]:
+    """Every error `create`/`update` would report for `data` ({field: message}, empty when none),
+    for a form that also has errors of its own to show with them."""
+    try:
+        _check(data, exclude_id)
+    except CourseInvalid as error:
+        return error.errors
+    return {}
+
+
 def _check(data: CourseInput, exclude_id: int | None = None) -> tuple[dict, covers.PreparedCover | None]:
     """Every error of the form at once (fields, details, the cover), or the values to save."""
     errors = validate(data, exclude_id)
@@ -263,6 +273,11 @@ def update_lecture(lecture: Lecture, data: LectureInput, *, actor: User) -> Lect
     db.session.flush()
     audit.record("lecture.updated", lecture, actor=actor, before=before, after=audit.snapshot(lecture, LECTURE_FIELDS))
     return lecture
+
+
+def describe_lecture_deletion(lecture: Lecture) -> str:
+    """What deleting `lecture` does, in words, for the confirmation staff answer."""
+    return f"“{lecture.title}” is removed from {lecture.course.title} for good. This cannot be undone."
 
 
 def delete_lecture(lecture: Lecture, *, actor: User) -> None:

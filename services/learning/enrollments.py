@@ -220,6 +220,12 @@ def enroll_free(user: User, course: Course, now: datetime, invitation_code: str 
     return enroll(user, course, type=EnrollmentType.FREE, now=now, actor=user)
 
 
+def describe_revoke(enrollment: Enrollment) -> str:
+    """What revoking `enrollment` does, in words, for the confirmation staff answer."""
+    return (f"{enrollment.user.email} loses access to {enrollment.course.title} at once. "
+            "No money is refunded (refund the payment for that).")
+
+
 def revoke(enrollment: Enrollment, reason: str, now: datetime, actor: User | None = None) -> Enrollment:
     return _set_status(enrollment, EnrollmentStatus.REVOKED, reason, now, actor, "enrollment.revoked")
 

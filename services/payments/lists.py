@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 from extensions import db
 from models import AuditEvent, PaymentSession, PaymentSessionStatus, StripeEvent, User, WebhookEventStatus
 from services.coupons.redemptions import normalize_code
+from services.money import format_money
 
 PER_PAGE = 25
 
@@ -58,15 +59,95 @@ def payment(payment_id: str) -> PaymentSession | None:
     return db.session.get(PaymentSession, payment_id)
 
 
+# What each entry of a payment's timeline means, in words. Our audit actions first, then
+# Stripe's event types; anything not listed reads as its name with the dots turned to spaces.
+EVENT_WORDS = {
+    "payment_session.fulfilled": "Paid; enrollment granted",
+    "payment_session.completed": "Payment completed",
+    "payment_session.processing": "Payment processing (delayed method)",
+    "payment_session.refunded": "Refunded in full",
+    "payment_session.expired": "Checkout expired",
+    "payment_session.cancelled": "Checkout cancelled",
+    "payment_session.failed": "Payment failed",
+    "payment_session.flagged": "Flagged for review",
+    "payment_session.transition_ignored": "Late status change ignored",
+    "payment.refund_requested": "Refund requested by staff",
+    "payment.refund_recorded": "Refunded total changed",
+    "payment.refund_failed": "Refund failed",
+    "payment.dispute": "Dispute update",
+    "payment.payment_intent.payment_failed": "Card attempt failed",
+    "payment.payment_intent.canceled": "Payment canceled",
+    "payment.payment_intent.succeeded": "Card attempt succeeded",
+    "staff.reconciled": "Reconciled with Stripe by staff",
+    "checkout.session.completed": "Stripe: checkout completed",
+    "checkout.session.expired": "Stripe: checkout expired",
+    "checkout.session.async_payment_succeeded": "Stripe: delayed payment succeeded",
+    "checkout.session.async_payment_failed": "Stripe: delayed payment failed",
+    "payment_intent.succeeded": "Stripe: payment succeeded",
+    "payment_intent.payment_failed": "Stripe: payment attempt failed",
+    "payment_intent.canceled": "Stripe: payment canceled",
+    "payment_intent.created": "Stripe: payment started",
+    "charge.succeeded": "Stripe: card charged",
+    "charge.refunded": "Stripe: charge refunded",
+    "charge.dispute.created": "Stripe: dispute opened",
+    "charge.dispute.updated": "Stripe: dispute updated",
+    "charge.dispute.closed": "Stripe: dispute closed",
+    "charge.dispute.funds_withdrawn": "Stripe: dispute funds withdrawn",
+    "charge.dispute.funds_reinstated": "Stripe: dispute funds reinstated",
+    "refund.created": "Stripe: refund created",
+    "refund.updated": "Stripe: refund updated",
+    "refund.failed": "Stripe: refund failed",
+}
+# Values in an audit entry's before/after that are amounts in minor units of the payment's currency.
+MONEY_KEYS = {"amount", "amount_refunded", "final_amount", "discount_amount", "refunded", "amount_off"}
+KEY_WORDS = {"amount_refunded": "refunded", "failure_code": "reason", "failure_message": "message",
+             "refund_id": "refund", "final_amount": "charged", "discount_amount": "discount"}
+
+
+def event_words(name: str) -> str:
+    """An audit action or Stripe event type in words ("charge.refunded" → "Stripe: charge refunded")."""
+    return EVENT_WORDS.get(name) or name.replace("_", " ").replace(".", " · ").capitalize()
+
+
+def _shown(key: str, value, currency: str) -> str:
+    if value is None or value == "":
+        return "—"
+    if key in MONEY_KEYS and isinstance(value, int) and not isinstance(value, bool):
+        return format_money(value, currency)
+    if key == "status" and isinstance(value, str):
+        return value.replace("_", " ").lower()
+    return str(value)
+
+
+def _changes(before: dict | None, after: dict | None, currency: str) -> list[dict]:
+    """An audit entry's before/after as [{label, before, after}] in words (money formatted)."""
+    before, after = before or {}, after or {}
+    keys = list(after) + [key for key in before if key not in after]
+    return [{"label": KEY_WORDS.get(key, key.replace("_", " ")),
+             "before": _shown(key, before[key], currency) if key in before else None,
+             "after": _shown(key, after.get(key), currency)} for key in keys]
+
+
+def shown_status(payment: PaymentSession) -> str:
+    """The status staff see: a paid session with part of it refunded is "PARTIALLY_REFUNDED"
+    (the session stays COMPLETED until all of it is refunded, payments/refunds.py)."""
+    if payment.status == PaymentSessionStatus.COMPLETED and payment.amount_refunded:
+        return "PARTIALLY_REFUNDED"
+    return payment.status.value
+
+
 def timeline(payment: PaymentSession) -> list[dict]:
-    """Our audit entries and Stripe's events for one payment session, oldest first."""
+    """Our audit entries and Stripe's events for one payment session, oldest first, in words:
+    each has `title`, `name` (the action or event type), `who`, `detail`, `changes` (money
+    formatted in the payment's currency) and, for Stripe's events, the inbox `status`."""
     audits = db.session.scalars(db.select(AuditEvent).where(AuditEvent.subject_type == "PaymentSession",
                                                             AuditEvent.subject_id == payment.id))
     events = db.session.scalars(db.select(StripeEvent).where(StripeEvent.payment_session_id == payment.id))
-    items = [{"at": a.occurred_at, "kind": "audit", "title": a.action, "who": a.actor_label,
-              "detail": a.message, "before": a.before, "after": a.after} for a in audits]
-    items += [{"at": e.received_at, "kind": "stripe", "title": e.type, "who": "stripe", "detail": e.last_error,
-               "status": e.status.value, "event_id": e.id} for e in events]
+    items = [{"at": a.occurred_at, "kind": "audit", "title": event_words(a.action), "name": a.action,
+              "who": a.actor_label, "detail": a.message, "changes": _changes(a.before, a.after, payment.currency)}
+             for a in audits]
+    items += [{"at": e.received_at, "kind": "stripe", "title": event_words(e.type), "name": e.type, "who": "stripe",
+               "detail": e.last_error, "changes": [], "status": e.status.value, "event_id": e.id} for e in events]
     return sorted(items, key=lambda item: item["at"])
 
 

@@ -35,6 +35,7 @@ from services import audit, notifications, observability
 from services.learning import enrollments
 from services.payments import payment_states, refund_policy, stripe_gateway
 from services.errors import Conflict, DomainError
+from services.money import format_money
 from services.payments.stripe_objects import field, object_id
 
 # Refund statuses that mean the money is not (or no longer) on its way back.
@@ -105,18 +106,7 @@ def request_refund(payment_session: PaymentSession, *, amount: int | None, reaso
     after a failed refund, gets a key of its own. The refund is recorded at once; the
     webhook confirms it.
     """
-    if payment_session.status not in PAID_STATUSES or not payment_session.payment_intent_id:
-        raise Conflict("Only a paid payment can be refunded.", code="NOT_REFUNDABLE")
-    remaining = refundable_amount(payment_session)
-    if remaining <= 0:
-        raise Conflict("This payment has already been fully refunded.", code="ALREADY_REFUNDED")
-    if amount is not None:
-        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-            raise DomainError("The refund amount must be a positive whole number of minor units.",
-                              code="INVALID_AMOUNT", field="amount")
-        if amount > remaining:
-            raise DomainError("The refund is larger than what is left to refund.",
-                              code="REFUND_TOO_LARGE", field="amount")
+    remaining = check_refund(payment_session, amount)
     reason = (reason or "").strip()[:300]
     failed = db.session.scalar(db.select(sa.func.count()).select_from(Refund).where(
         Refund.payment_session_id == payment_session.id, Refund.status.in_(DEAD)))
@@ -139,11 +129,45 @@ def request_refund(payment_session: PaymentSession, *, amount: int | None, reaso
     # and computes a key of its own, or finds nothing left to refund.)
     db.session.refresh(payment_session, with_for_update=True)
     audit.record("payment.refund_requested", payment_session, actor=actor,
-                 message=f"Refund of {amount if amount is not None else remaining} requested: {reason or 'no reason'}",
+                 message=(f"Refund of {format_money(amount if amount is not None else remaining, payment_session.currency)} "
+                          f"requested: {reason or 'no reason'}"),
                  after={"refund_id": field(refund, "id"), "amount": field(refund, "amount"),
                         "status": field(refund, "status")})
     apply_refund(refund, now=now, payment_session=payment_session)
     return refund
+
+
+def check_refund(payment_session: PaymentSession, amount: int | None) -> int:
+    """Raise the DomainError a refund of `amount` (None: all) would meet; else what is left to
+    refund. `request_refund` checks this first; staff see it before being asked to confirm."""
+    if payment_session.status not in PAID_STATUSES or not payment_session.payment_intent_id:
+        raise Conflict("Only a paid payment can be refunded.", code="NOT_REFUNDABLE")
+    remaining = refundable_amount(payment_session)
+    if remaining <= 0:
+        raise Conflict("This payment has already been fully refunded.", code="ALREADY_REFUNDED")
+    if amount is not None:
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            raise DomainError("The refund amount must be a positive whole number of minor units.",
+                              code="INVALID_AMOUNT", field="amount")
+        if amount > remaining:
+            raise DomainError("The refund is larger than what is left to refund.",
+                              code="REFUND_TOO_LARGE", field="amount")
+    return remaining
+
+
+def describe_refund(payment_session: PaymentSession, amount: int | None) -> str:
+    """What a staff refund of `amount` (None: all that is left) will do, in words, for the
+    confirmation staff answer before it is sent: "Refund $29.00 of $129.00 to a@b.c; access is kept."
+    The access part follows `enforce`'s rule: a full refund revokes, a partial one per
+    PARTIAL_REFUND_KEEPS_ACCESS."""
+    remaining = refundable_amount(payment_session)
+    amount = remaining if amount is None else amount
+    full = amount >= remaining
+    access = ("access to the course is removed" if full or not partial_refund_keeps_access()
+              else "access is kept")
+    currency = payment_session.currency
+    return (f"Refund {format_money(amount, currency)} of {format_money(payment_session.final_amount, currency)} "
+            f"to {payment_session.user.email}; {access}.")
 
 
 def refundable_amount(payment_session: PaymentSession, *, refunded: int | None = None) -> int:

@@ -65,13 +65,27 @@ def require_by_email(email: str) -> User:
     return user
 
 
-def create_user(email: str, name: str, password: str | None, role: UserRole = UserRole.LEARNER) -> User:
-    """A new account. Raises DomainError (with the field) for a taken email or a weak password."""
-    email = check_email(email)
-    if find_by_email(email):
-        raise DomainError("An account with this email already exists.", code="EMAIL_TAKEN", field="email")
+def sign_up_problems(email: str, password: str | None) -> list[DomainError]:
+    """Every reason the account cannot be made (invalid or taken email, weak password), each
+    naming its field, so a sign-up form shows them all at once; empty when it can."""
+    problems: list[DomainError] = []
+    try:
+        if find_by_email(check_email(email)):
+            problems.append(DomainError("An account with this email already exists.", code="EMAIL_TAKEN",
+                                        field="email"))
+    except DomainError as error:
+        problems.append(error)
     if password is not None and (problem := password_problem(password)):
-        raise DomainError(problem, code="WEAK_PASSWORD", field="password")
+        problems.append(DomainError(problem, code="WEAK_PASSWORD", field="password"))
+    return problems
+
+
+def create_user(email: str, name: str, password: str | None, role: UserRole = UserRole.LEARNER) -> User:
+    """A new account. Raises DomainError (with the field) for an invalid or taken email or a weak
+    password (the first of `sign_up_problems`)."""
+    if problems := sign_up_problems(email, password):
+        raise problems[0]
+    email = check_email(email)
     user = User(email=email, name=name.strip() or email, role=role,
                 password_hash=hash_password(password) if password else None)
     db.session.add(user)

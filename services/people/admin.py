@@ -35,6 +35,20 @@ def get(user_id: int) -> User:
     return user
 
 
+ROLE_MEANS = {UserRole.LEARNER: "no staff area", UserRole.STAFF: "the staff area",
+              UserRole.ADMIN: "the staff area and the power to change roles"}
+
+
+def describe_role_change(user: User, role: str) -> str:
+    """What giving `user` the role `role` does, in words, for the confirmation staff answer."""
+    try:
+        new_role = UserRole(role)
+    except ValueError:
+        return f"{user.email} keeps the role {user.role.value.lower()}."
+    return (f"{user.email} goes from {user.role.value.lower()} to {new_role.value.lower()}: "
+            f"{ROLE_MEANS[new_role]}, from their next page.")
+
+
 def change_role(user: User, role: str, *, actor: User | None, actor_label: str | None = None) -> User:
     """Give `user` a new role. Admins only (or the command line, `actor=None` with
     `actor_label=COMMAND_LINE`); nobody changes their own role (no self-lock-out)."""

@@ -13,7 +13,7 @@ from extensions import db
 from models import AuditEvent, Coupon, DiscountType, User, coupon_courses
 from services.coupons import admin as coupon_admin, redemptions
 from tests import factories
-from tests.helpers import post_form, writing_like_a_request
+from tests.helpers import post_confirmed, post_form, writing_like_a_request
 from tests.staff import builders
 
 VALID = {"code": "spring-25", "name": "Spring sale", "discount_type": "PERCENTAGE", "value": "25",
@@ -123,7 +123,7 @@ def test_live_code_check_fragment(staff_client):
 
 def test_deactivate_and_reactivate_are_audited(staff_client):
     coupon = factories.coupon(code="TOGGLE")
-    post_form(staff_client, f"/staff/coupons/{coupon.id}/deactivate")
+    post_confirmed(staff_client, f"/staff/coupons/{coupon.id}/deactivate")
     db.session.refresh(coupon)
     assert coupon.is_active is False
     post_form(staff_client, f"/staff/coupons/{coupon.id}/reactivate")
@@ -135,11 +135,11 @@ def test_deactivate_and_reactivate_are_audited(staff_client):
 def test_a_used_coupon_is_never_hard_deleted(staff_client, learner, paid_course):
     used = factories.coupon(code="USED")
     builders.redemption(used, learner, paid_course, status="RELEASED")
-    response = post_form(staff_client, f"/staff/coupons/{used.id}/delete")
+    response = post_confirmed(staff_client, f"/staff/coupons/{used.id}/delete")
     assert response.status_code == 409
     assert db.session.get(Coupon, used.id) is not None
     unused_id = factories.coupon(code="UNUSED").id  # the object is gone once the request deletes its row
-    assert post_form(staff_client, f"/staff/coupons/{unused_id}/delete").status_code == 302
+    assert post_confirmed(staff_client, f"/staff/coupons/{unused_id}/delete").status_code == 302
     assert db.session.get(Coupon, unused_id) is None
     assert [e.before["code"] for e in _audit("coupon.deleted")] == ["UNUSED"]
 

@@ -4,7 +4,7 @@ import pytest
 from extensions import db
 from models import AuditEvent, Course, EnrollmentType, Lecture
 from tests import factories
-from tests.helpers import post_form
+from tests.helpers import post_confirmed, post_form
 
 COURSE = {"title": "Rust for Pythonistas", "slug": "rust-for-pythonistas", "short_description": "Fast",
           "description": "Long text", "price": "49.90", "currency": "USD", "enrollment_type": "PAID",
@@ -69,7 +69,7 @@ def test_lectures_add_edit_reorder_delete(staff_client):
     assert titles() == ["Intro", "Lecture 2", "Four", "Lecture 3"]
     assert db.session.get(Lecture, first.id).is_preview is False
     two = db.session.scalar(db.select(Lecture).where(Lecture.title == "Lecture 2"))
-    post_form(staff_client, f"{base}/{two.id}/delete")
+    post_confirmed(staff_client, f"{base}/{two.id}/delete")
     db.session.expire_all()
     assert titles() == ["Intro", "Four", "Lecture 3"]
     positions = [l.position for l in db.session.scalars(db.select(Lecture).where(Lecture.course_id == course.id)

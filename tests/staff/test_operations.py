@@ -8,7 +8,7 @@ from extensions import db
 from models import (AuditEvent, Enrollment, EnrollmentSource, EnrollmentStatus, Invitation, StripeEvent, User,
                     UserRole, WaitlistEntry, WaitlistStatus, WebhookEventStatus)
 from tests import factories
-from tests.helpers import post_form
+from tests.helpers import post_confirmed, post_form
 from tests.staff import builders
 
 
@@ -68,7 +68,7 @@ def test_grant_by_hand_with_a_source_then_revoke(staff_client, staff, learner, p
     assert _audit("enrollment.created")[0].actor_id == staff.id
     page = staff_client.get(f"/staff/enrollments/{paid_course.id}").get_data(as_text=True)
     assert "learner@example.com" in page and "promotion" in page
-    post_form(staff_client, f"/staff/enrollments/{paid_course.id}/{enrollment.id}/revoke", {"reason": "chargeback"})
+    post_confirmed(staff_client, f"/staff/enrollments/{paid_course.id}/{enrollment.id}/revoke", {"reason": "chargeback"})
     db.session.refresh(enrollment)
     assert enrollment.status == EnrollmentStatus.REVOKED
     assert _audit("enrollment.revoked")[0].actor_id == staff.id
@@ -97,7 +97,7 @@ def test_revoke_needs_a_reason_and_the_right_course(staff_client, learner, paid_
     post_form(staff_client, f"/staff/enrollments/{paid_course.id}/{enrollment.id}/revoke", {"reason": ""})
     db.session.refresh(enrollment)
     assert enrollment.status == EnrollmentStatus.ACTIVE
-    assert post_form(staff_client, f"/staff/enrollments/{free_course.id}/{enrollment.id}/revoke",
+    assert post_confirmed(staff_client, f"/staff/enrollments/{free_course.id}/{enrollment.id}/revoke",
                      {"reason": "x"}).status_code == 404
 
 
@@ -156,7 +156,7 @@ def test_reprocess_a_failed_event(staff_client, staff):
 # --- users & roles ----------------------------------------------------------------------
 
 def test_admin_changes_a_role_and_it_is_audited(admin_client, admin, learner):
-    assert post_form(admin_client, f"/staff/users/{learner.id}/role", {"role": "STAFF"}).status_code == 302
+    assert post_confirmed(admin_client, f"/staff/users/{learner.id}/role", {"role": "STAFF"}).status_code == 302
     db.session.refresh(learner)
     assert learner.role == UserRole.STAFF
     [entry] = _audit("user.role_changed")
@@ -166,8 +166,8 @@ def test_admin_changes_a_role_and_it_is_audited(admin_client, admin, learner):
 
 
 def test_admin_cannot_change_own_role_and_bad_roles_are_refused(admin_client, admin, learner):
-    assert post_form(admin_client, f"/staff/users/{admin.id}/role", {"role": "LEARNER"}).status_code == 409
-    post_form(admin_client, f"/staff/users/{learner.id}/role", {"role": "OWNER"})
+    assert post_confirmed(admin_client, f"/staff/users/{admin.id}/role", {"role": "LEARNER"}).status_code == 409
+    post_confirmed(admin_client, f"/staff/users/{learner.id}/role", {"role": "OWNER"})
     db.session.expire_all()
     assert db.session.get(User, admin.id).role == UserRole.ADMIN
     assert db.session.get(User, learner.id).role == UserRole.LEARNER
@@ -200,7 +200,7 @@ def test_service_refuses_role_changes_by_non_admins(app, staff, learner):
 
 def test_audit_page_lists_and_filters_staff_actions(staff_client):
     coupon = factories.coupon(code="AUDITME")
-    post_form(staff_client, f"/staff/coupons/{coupon.id}/deactivate")
+    post_confirmed(staff_client, f"/staff/coupons/{coupon.id}/deactivate")
     page = staff_client.get("/staff/audit?action=coupon.").get_data(as_text=True)
     assert "coupon.deactivated" in page and "staff@example.com" in page and "is_active" in page
     assert "coupon.deactivated" not in staff_client.get("/staff/audit?action=user.").get_data(as_text=True)

@@ -5,7 +5,7 @@ import pytest
 from extensions import db
 from models import AuditEvent, Enrollment, EnrollmentStatus, PaymentSession, PaymentSessionStatus
 from tests import factories
-from tests.helpers import post_form
+from tests.helpers import post_confirmed, post_form
 from tests.webhooks import builders as wb
 
 
@@ -34,7 +34,7 @@ def test_staff_refund_through_sandbox_revokes_the_enrollment(staff_client, staff
     assert enrollment.status == EnrollmentStatus.ACTIVE
 
     # Refund in full from the payment page.
-    page = post_form(staff_client, f"/staff/payments/{ps.id}/refund", {"amount": "", "reason": "requested_by_customer"},
+    page = post_confirmed(staff_client, f"/staff/payments/{ps.id}/refund", {"amount": "", "reason": "requested_by_customer"},
                      follow_redirects=True).get_data(as_text=True)
     assert "sent to Stripe" in page and "webhook" in page
     assert [r["amount"] for r in sandbox.state.refunds.values()] == [9900]
@@ -53,7 +53,8 @@ def test_staff_refund_through_sandbox_revokes_the_enrollment(staff_client, staff
     assert actions["payment.refund_requested"].actor_id == staff.id
     assert actions["staff.reconciled"].actor_id == staff.id
     timeline = staff_client.get(f"/staff/payments/{ps.id}").get_data(as_text=True)
-    assert "payment.refund_requested" in timeline and "charge.refunded" in timeline
+    assert "Refund requested by staff" in timeline and "Stripe: charge refunded" in timeline
+    assert "Refund of $99.00 requested" in timeline and "refunded: $0.00 → $99.00" in timeline
 
 
 def test_refund_validation_never_reaches_stripe(staff_client, sandbox, learner, paid_course):
@@ -63,7 +64,7 @@ def test_refund_validation_never_reaches_stripe(staff_client, sandbox, learner, 
     post_form(staff_client, f"/staff/payments/{ps.id}/reconcile")
     for amount, message in [("100.00", "larger than what is left"), ("abc", "Enter a number"),
                             ("1.234", "at most 2 decimals"), ("-5", "positive")]:
-        response = post_form(staff_client, f"/staff/payments/{ps.id}/refund",
+        response = post_confirmed(staff_client, f"/staff/payments/{ps.id}/refund",
                              {"amount": amount, "reason": "requested_by_customer"})
         assert response.status_code in (400, 409, 422), amount
         assert message in response.get_data(as_text=True), amount
@@ -75,7 +76,7 @@ def test_partial_refund_keeps_access_and_leaves_the_rest_refundable(staff_client
     session = wb.open_on_sandbox(ps)
     wb.sandbox_control(sandbox, f"checkout/sessions/{session['id']}/pay", {"card": "4242424242424242"})
     post_form(staff_client, f"/staff/payments/{ps.id}/reconcile")
-    page = post_form(staff_client, f"/staff/payments/{ps.id}/refund", {"amount": "10.00", "reason": "duplicate"},
+    page = post_confirmed(staff_client, f"/staff/payments/{ps.id}/refund", {"amount": "10.00", "reason": "duplicate"},
                      follow_redirects=True).get_data(as_text=True)
     assert "Refund of $10.00 sent to Stripe" in page
     assert [(r["amount"], r["reason"]) for r in sandbox.state.refunds.values()] == [(1000, "duplicate")]

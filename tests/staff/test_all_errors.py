@@ -1,0 +1,73 @@
+"""One submit shows every mistake: the form's own checks and the service's rules together, each
+next to its field (the coupon form once needed three submits for five mistakes); sign-up too."""
+import sqlalchemy as sa
+
+from extensions import db
+from models import Coupon, Course, User
+from tests import factories
+from tests.helpers import csrf_token, post_form
+
+
+def _errors(page: str) -> set[str]:
+    import re
+    return set(re.findall(r'id="([a-z_]+)-error"', page))
+
+
+def test_coupon_form_shows_five_mistakes_after_one_submit(staff_client):
+    factories.coupon(code="TAKEN")
+    response = post_form(staff_client, "/staff/coupons/new", {
+        "code": "taken",                 # the service: already taken
+        "name": "",                      # the form: required
+        "discount_type": "FIXED_AMOUNT",
+        "value": "abc",                  # the form: not a number
+        "currency": "",                  # the service: a fixed amount needs a currency
+        "minimum_amount": "lots",        # the form: not a number
+        "valid_from": "2026-05-02T00:00", "valid_until": "2026-05-01T00:00",  # the service: until before from
+        "per_learner_limit": "1"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert _errors(page) >= {"code", "name", "value", "currency", "minimum_amount", "valid_until"}
+    assert "already taken" in page and "needs a currency" in page and "after the start" in page
+    # The form's message, not the service's as well, on a field both would refuse.
+    assert "Give the coupon a name" not in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Coupon)) == 1
+
+
+def test_coupon_edit_shows_every_mistake_too(staff_client):
+    coupon = factories.coupon(code="EDITME")
+    factories.coupon(code="OTHER")
+    response = post_form(staff_client, f"/staff/coupons/{coupon.id}/edit", {
+        "code": "other", "name": "", "discount_type": "PERCENTAGE", "value": "150", "currency": "",
+        "per_learner_limit": "0"})
+    assert response.status_code == 422
+    assert _errors(response.get_data(as_text=True)) >= {"code", "name", "value", "per_learner_limit"}
+
+
+def test_course_form_shows_every_mistake_after_one_submit(staff_client):
+    factories.course(slug="taken-slug")
+    response = post_form(staff_client, "/staff/courses/new", {
+        "title": "", "slug": "taken-slug", "price": "abc", "currency": "USD", "enrollment_type": "PAID",
+        "capacity": "-3"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert _errors(page) >= {"title", "slug", "price", "capacity"}
+    assert "already uses this slug" in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Course)) == 1
+
+
+def test_sign_up_shows_every_mistake_after_one_submit(client):
+    factories.user(email="taken@example.com")
+    response = client.post("/signup", data={"csrf_token": csrf_token(client, "/signup"), "name": "",
+                                            "email": "taken@example.com", "password": "short",
+                                            "confirm": "different"})
+    page = response.get_data(as_text=True)
+    assert _errors(page) >= {"name", "email", "password", "confirm"}
+    assert "already exists" in page and "at least 10 characters" in page and "do not match" in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 1
+
+
+def test_sign_up_with_an_invalid_email_and_a_weak_password_names_both(client):
+    response = client.post("/signup", data={"csrf_token": csrf_token(client, "/signup"), "name": "Ann",
+                                            "email": "not-an-email", "password": "onlyletters",
+                                            "confirm": "onlyletters"})
+    assert _errors(response.get_data(as_text=True)) == {"email", "password"}
