@@ -617,6 +617,26 @@ class RefundMovement(db.Model):
     __table_args__ = (sa.CheckConstraint("amount <> 0", name="amount_not_zero"),)
 
 
+class PaymentFailure(db.Model):
+    """One failed payment attempt (a declined card, a bank refusal), as Stripe reported it.
+
+    Written by `services.payments.stripe_events` for every `payment_intent.payment_failed`,
+    keyed by the event's id (a redelivery adds none). Under Checkout a learner may try again in
+    the same session, and the session later completes or expires: its own `failure_code` is
+    then cleared or overwritten, so the staff analytics count failures by reason from here.
+    """
+
+    __tablename__ = "payment_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_session_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("payment_sessions.id", ondelete="CASCADE"), index=True
+    )
+    stripe_event_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
+    reason: Mapped[str] = mapped_column(sa.String(100))  # Stripe's decline_code, else its error code
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)  # analytics ranges
+
+
 class Enrollment(db.Model):
     """A learner's place in a course. One per (user, course), reactivated rather than duplicated.
 

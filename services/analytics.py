@@ -13,7 +13,9 @@ Definitions (also in docs/staff.md):
   refunded total, negative when a refund failed) on the day they happened, whatever the
   sale's day; net per day = gross that day − refunded that day, so it can be negative;
 - conversion: sessions created in the range, and how many of them are paid;
-- failures: sessions created in the range with status FAILED, by failure_code;
+- failures: failed payment attempts in the range by reason (models.PaymentFailure, one per
+  `payment_intent.payment_failed`: a declined card counts even when its session later
+  completes or expires), beside sessions created in the range that ended FAILED, by failure_code;
 - coupon usage: redemptions REDEEMED in the range; revenue = their sessions' net amounts;
 - enrollments and completion: enrollments whose enrolled_at is in the range.
 """
@@ -25,8 +27,8 @@ from datetime import date, datetime, time, timedelta, timezone
 import sqlalchemy as sa
 
 from extensions import db
-from models import (PAID_STATUSES, Coupon, CouponRedemption, Course, Enrollment, EnrollmentStatus, PaymentSession,
-                    PaymentSessionStatus, RedemptionStatus, RefundMovement, StripeEvent, WebhookEventStatus)
+from models import (PAID_STATUSES, Coupon, CouponRedemption, Course, Enrollment, EnrollmentStatus, PaymentFailure,
+                    PaymentSession, PaymentSessionStatus, RedemptionStatus, RefundMovement, StripeEvent, WebhookEventStatus)
 from services.money import to_major
 
 MAX_DAYS = 366
@@ -158,16 +160,28 @@ def conversion_by_course(start: date, end: date) -> Table:
 
 
 def failures_by_reason(start: date, end: date) -> Table:
+    """Failed attempts in the range by reason (a declined card stays "card_declined" whatever
+    its session did next), beside the sessions created in the range that ended FAILED."""
     low, high = _bounds(start, end)
-    reason = sa.func.coalesce(PaymentSession.failure_code, "unknown")
+    zero = sa.literal_column("0")
+    session_reason = sa.func.coalesce(PaymentSession.failure_code, "unknown")
+    attempts = (db.select(PaymentFailure.reason.label("reason"), sa.func.count().label("attempts"),
+                          zero.label("sessions"))
+                .where(PaymentFailure.occurred_at >= low, PaymentFailure.occurred_at < high)
+                .group_by(PaymentFailure.reason))
+    sessions = (db.select(session_reason.label("reason"), zero.label("attempts"), sa.func.count().label("sessions"))
+                .where(PaymentSession.created_at >= low, PaymentSession.created_at < high,
+                       PaymentSession.status == PaymentSessionStatus.FAILED)
+                .group_by(session_reason))
+    both = sa.union_all(attempts, sessions).subquery("failures")
+    attempts_total, sessions_total = sa.func.sum(both.c.attempts), sa.func.sum(both.c.sessions)
     rows = db.session.execute(
-        db.select(reason.label("reason"), sa.func.count())
-        .where(PaymentSession.created_at >= low, PaymentSession.created_at < high,
-               PaymentSession.status == PaymentSessionStatus.FAILED)
-        .group_by(reason).order_by(sa.func.count().desc(), reason))
+        db.select(both.c.reason, attempts_total, sessions_total)
+        .group_by(both.c.reason).order_by(attempts_total.desc(), sessions_total.desc(), both.c.reason))
     return Table("failures", "Payment failures by reason", [
-        Column("reason", "Reason"), Column("count", "Failures", "int"),
-    ], [{"reason": r, "count": int(n)} for r, n in rows])
+        Column("reason", "Reason"), Column("attempts", "Failed attempts", "int"),
+        Column("sessions", "Sessions that ended failed", "int"),
+    ], [{"reason": r, "attempts": int(a or 0), "sessions": int(s or 0)} for r, a, s in rows])
 
 
 def coupon_usage(start: date, end: date) -> Table:

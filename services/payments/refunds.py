@@ -196,14 +196,14 @@ def apply_charge(charge: Any, *, now: datetime, event_created: int | None = None
         _merge_refund(payment_session, refund, now=now, event_id=event_id)
     cumulative = field(charge, "amount_refunded")
     if isinstance(cumulative, int) and not isinstance(cumulative, bool) and cumulative >= 0:
-        reported_at = _event_time(event_created, now) or now
+        reported_at = event_time(event_created, now) or now
         seen_at = payment_session.charge_refunds_reported_at
         # The newest report wins; between two of the same second, the larger (refunds add up).
         if seen_at is None or reported_at > seen_at or (
                 reported_at == seen_at and cumulative >= payment_session.charge_amount_refunded):
             payment_session.charge_amount_refunded = cumulative
             payment_session.charge_refunds_reported_at = reported_at
-    enforce(payment_session, now=now, occurred_at=_event_time(event_created, now))
+    enforce(payment_session, now=now, occurred_at=event_time(event_created, now))
     return payment_session
 
 
@@ -226,7 +226,7 @@ def apply_refund(refund: Any, *, now: datetime, payment_session: PaymentSession 
         payment_session.review_reason = message[:500]
         audit.record("payment.refund_failed", payment_session, actor_label="stripe", message=message[:500],
                      after={"refund_id": row.id, "reason": reason})
-    enforce(payment_session, now=now, occurred_at=_event_time(event_created, now))
+    enforce(payment_session, now=now, occurred_at=event_time(event_created, now))
     return payment_session
 
 
@@ -291,7 +291,7 @@ def enforce(payment_session: PaymentSession, *, now: datetime, occurred_at: date
         enrollments.revoke(enrollment, "payment refunded" if full else "payment partly refunded", now)
 
 
-def _event_time(created: int | None, now: datetime) -> datetime | None:
+def event_time(created: int | None, now: datetime) -> datetime | None:
     """When Stripe created the event, never later than now (None when unknown)."""
     if not isinstance(created, int) or created <= 0:
         return None

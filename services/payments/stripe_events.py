@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from extensions import db
-from models import PaymentSession, StripeEvent, WebhookEventStatus
+from models import PaymentFailure, PaymentSession, StripeEvent, WebhookEventStatus
 from services import audit
 from services.payments import disputes, fulfillment, refunds
 from services.payments.refunds import find_payment_session
@@ -101,6 +101,7 @@ def _payment_intent(intent: Any, ctx: Context) -> PaymentSession | None:
         error = field(intent, "last_payment_error")
         payment_session.failure_code = (field(error, "decline_code") or field(error, "code") or "payment_failed")[:100]
         payment_session.failure_message = (field(error, "message") or "The payment failed.")[:500]
+        _record_failed_attempt(payment_session, ctx)
     elif ctx.event_type == "payment_intent.canceled":
         payment_session.failure_code = (field(intent, "cancellation_reason") or "canceled")[:100]
         payment_session.failure_message = "The payment was canceled before it completed."
@@ -114,6 +115,18 @@ def _payment_intent(intent: Any, ctx: Context) -> PaymentSession | None:
                      before=before, after=after)
     adopt_orphans(payment_session, now=ctx.now)
     return payment_session
+
+
+def _record_failed_attempt(payment_session: PaymentSession, ctx: Context) -> None:
+    """Every failed attempt, kept by reason for the analytics: the session's failure_code is
+    overwritten by a later attempt and cleared by a success. One row per event (a retried
+    event adds none)."""
+    if ctx.event_id and db.session.scalar(db.select(PaymentFailure.id)
+                                          .where(PaymentFailure.stripe_event_id == ctx.event_id)) is not None:
+        return
+    db.session.add(PaymentFailure(payment_session_id=payment_session.id, stripe_event_id=ctx.event_id,
+                                  reason=payment_session.failure_code,
+                                  occurred_at=refunds.event_time(ctx.created, ctx.now) or ctx.now))
 
 
 def _charge(charge: Any, ctx: Context) -> PaymentSession | None:
