@@ -32,7 +32,8 @@ def format_money(amount: int, currency: str) -> str:
 
 def _card_problem(form) -> str | None:
     """What Stripe.js would refuse in the browser, before anything reaches the API."""
-    match = re.fullmatch(r"\s*(\d{1,2})\s*/\s*(\d{2}|\d{4})\s*", form.get("card_expiry", ""))
+    # "12 / 34" as the page formats it while typing; "1234" when typed without JavaScript.
+    match = re.fullmatch(r"\s*(\d{1,2})\s*/?\s*(\d{2}|\d{4})\s*", form.get("card_expiry", ""))
     if not match:
         return "Your card's expiration date is incomplete."
     month, year = int(match[1]), int(match[2]) % 100 + 2000

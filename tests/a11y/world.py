@@ -1,0 +1,103 @@
+"""The pages a learner and a staff member use every day, with data behind them, for the browser
+tests that look at many pages at once (tests/a11y/test_axe.py, tests/staff/test_browser_layout.py).
+
+`build(live_server)` makes a learner and a staff member (password DEFAULT_PASSWORD), a paid
+course with a completed payment, an open checkout on the sandbox, a certificate, coupons,
+an enrollment, a partly refunded payment and a failed one, and returns the paths of the pages.
+`signed_in(browser, live_server, email)` is a browser context signed in through the real form.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from extensions import db
+from models import Enrollment
+from services import audit
+from tests import factories
+from tests.helpers import DEFAULT_PASSWORD
+from tests.staff import builders
+from tests.webhooks import builders as wb
+
+LEARNER = "lena@example.com"
+STAFF = "sam@example.com"
+
+
+def build(live_server) -> dict:
+    learner = factories.user(email=LEARNER, name="Lena Learner")
+    staff = factories.user(email=STAFF, name="Sam Staff", role="ADMIN")
+    course = factories.course(slug="python-101", title="Python 101", price=12900, lectures=3)
+    free = factories.course(slug="git-basics", title="Git Basics", price=0, enrollment_type="FREE", lectures=2)
+    coupon = factories.coupon(code="SAVE20", percent=20, name="Twenty off")
+    to_buy = factories.course(slug="design-301", title="Design 301", price=7900)
+    now = datetime.now(timezone.utc)
+
+    paid = builders.payment(learner, course, coupon=coupon, discount=2580, stripe_session_id="cs_test_axe_paid",
+                            payment_intent_id="pi_axe_paid", refunded=2900)
+    enrollment = factories.enrollment(learner, course, paid=True, payment_id=paid.id)
+    paid.enrollment_id = enrollment.id
+    audit.record("payment.refund_recorded", paid, actor_label="stripe",
+                 before={"amount_refunded": 0}, after={"amount_refunded": 2900})
+    builders.payment(learner, course, status="FAILED", failure_code="card_declined")
+    certified = factories.enrollment(learner, free, status="COMPLETED", completed_at=now - timedelta(days=1),
+                                     certificate_earned=True, certificate_earned_at=now - timedelta(days=1),
+                                     certificate_id="cert_axe_0001", progress=100)
+    db.session.commit()
+
+    # An open checkout on the sandbox: its hosted page, and the cancel page that comes back from it.
+    pending_course = factories.course(slug="data-201", title="Data 201", price=4900)
+    pending = wb.payment_session(learner, pending_course)
+    hosted = wb.open_on_sandbox(pending)["url"]
+    lecture = course.lectures[0]
+    return {
+        "learner": learner, "staff": staff, "course": course, "payment": paid, "enrollment": enrollment,
+        "pages": {
+            "catalog": "/courses",
+            "course": f"/courses/{to_buy.slug}",
+            "signup": "/signup",
+            "success": "/checkout/success?session_id=cs_test_axe_paid",
+            "cancel": f"/checkout/cancel?payment_session={pending.id}",
+            "dashboard": "/dashboard",
+            "lecture": f"/courses/{course.slug}/lectures/{lecture.id}",
+            "certificate": f"/certificates/{certified.certificate_id}",
+        },
+        "hosted": hosted,
+        "staff_pages": {
+            "overview": "/staff/",
+            "coupons": "/staff/coupons",
+            "coupon": f"/staff/coupons/{coupon.id}",
+            "coupon form": "/staff/coupons/new",
+            "courses": "/staff/courses",
+            "course": f"/staff/courses/{course.id}",
+            "payments": "/staff/payments",
+            "payment": f"/staff/payments/{paid.id}",
+            "enrollments": f"/staff/enrollments/{course.id}",
+            "analytics": "/staff/analytics",
+            "users": "/staff/users",
+            "audit": "/staff/audit",
+        },
+    }
+
+
+def signed_in(browser, live_server, email: str, viewport: dict, javascript: bool = True):
+    """A browser context signed in as `email` through the sign-in form."""
+    context = browser.new_context(viewport=viewport, java_script_enabled=javascript)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto(live_server.url + "/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+    return context, page
+
+
+def document_overflow(page) -> int:
+    """How many pixels the document is wider than the viewport (0: nothing scrolls sideways)."""
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
+def scrolling_tables(page) -> list[str]:
+    """The tables on the page that need an inner horizontal scrollbar."""
+    return page.evaluate("""[...document.querySelectorAll('.table-wrap')]
+        .filter(w => w.scrollWidth > w.clientWidth + 1)
+        .map(w => (w.querySelector('thead') || w).innerText.replace(/\\s+/g, ' ').slice(0, 80))""")
