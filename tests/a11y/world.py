@@ -11,11 +11,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from extensions import db
-from models import Enrollment
 from services import audit
 from tests import factories
 from tests.helpers import DEFAULT_PASSWORD
-from tests.staff import builders
 from tests.webhooks import builders as wb
 
 LEARNER = "lena@example.com"
@@ -31,13 +29,14 @@ def build(live_server) -> dict:
     to_buy = factories.course(slug="design-301", title="Design 301", price=7900)
     now = datetime.now(timezone.utc)
 
-    paid = builders.payment(learner, course, coupon=coupon, discount=2580, stripe_session_id="cs_test_axe_paid",
-                            payment_intent_id="pi_axe_paid", refunded=2900)
+    paid = factories.payment_session(learner, course, "COMPLETED", coupon=coupon, discount=2580, hold=False,
+                                     stripe_session_id="cs_test_axe_paid", payment_intent_id="pi_axe_paid",
+                                     amount_refunded=2900)
     enrollment = factories.enrollment(learner, course, paid=True, payment_id=paid.id)
     paid.enrollment_id = enrollment.id
     audit.record("payment.refund_recorded", paid, actor_label="stripe",
                  before={"amount_refunded": 0}, after={"amount_refunded": 2900})
-    builders.payment(learner, course, status="FAILED", failure_code="card_declined")
+    factories.payment_session(learner, course, "FAILED", failure_code="card_declined")
     certified = factories.enrollment(learner, free, status="COMPLETED", completed_at=now - timedelta(days=1),
                                      certificate_earned=True, certificate_earned_at=now - timedelta(days=1),
                                      certificate_id="cert_axe_0001", progress=100)
@@ -45,7 +44,7 @@ def build(live_server) -> dict:
 
     # An open checkout on the sandbox: its hosted page, and the cancel page that comes back from it.
     pending_course = factories.course(slug="data-201", title="Data 201", price=4900)
-    pending = wb.payment_session(learner, pending_course)
+    pending = factories.payment_session(learner, pending_course)
     hosted = wb.open_on_sandbox(pending)["url"]
     lecture = course.lectures[0]
     return {

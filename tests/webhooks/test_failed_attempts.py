@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from extensions import db
 from models import PaymentFailure
 from services import analytics
-from tests.staff import builders as staff_builders
+from tests import factories
 from tests.webhooks import builders as b
 
 
@@ -24,7 +24,7 @@ def test_declines_are_counted_even_when_the_session_then_succeeds(deliver, ps, l
     deliver.again(first)  # a redelivery adds no attempt
     assert deliver.reload(ps).failure_code is None  # the session forgot its declines...
 
-    failed = staff_builders.payment(learner, paid_course, status="FAILED", failure_code="card_declined")
+    failed = factories.payment_session(learner, paid_course, "FAILED", failure_code="card_declined")
     today = datetime.now(timezone.utc).date()
     rows = analytics.failures_by_reason(today, today).rows  # ...the analytics do not
     assert rows == [{"reason": "card_declined", "attempts": 1, "sessions": 1},
