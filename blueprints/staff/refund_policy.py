@@ -2,7 +2,7 @@
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from blueprints.forms import errors_onto
+from blueprints.forms import errors_onto, rule_errors_onto
 from blueprints.staff import bp
 from blueprints.staff.forms import CourseRefundOverrideForm, RefundPolicyForm, choices
 from extensions import db
@@ -39,7 +39,11 @@ def refund_policy_page():
 @bp.route("/refund-policy", methods=["POST"])
 def refund_policy_save():
     form = RefundPolicyForm()
-    if form.validate_on_submit():
+    if form.is_submitted() and not form.validate():
+        # One submit shows every mistake: the service's ranges for what the form could read.
+        rule_errors_onto(form, refund_policy.problems(form.window_days.data, form.max_progress_percent.data),
+                         "window_days")
+    elif form.is_submitted():
         try:
             refund_policy.update(window_days=form.window_days.data, max_progress_percent=form.max_progress_percent.data,
                                  revokes_access=form.revokes_access.data, actor=current_user)

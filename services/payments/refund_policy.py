@@ -176,13 +176,18 @@ def revokes_access(terms: Terms, *, full: bool) -> bool:
     return terms.revokes_access and (full or not partial_refund_keeps_access())
 
 
-def _check(window_days, max_progress_percent, *, allow_none: bool) -> None:
+def problems(window_days, max_progress_percent, *, allow_none: bool = False) -> dict[str, str]:
+    """{field: message} for a window or progress limit out of range (empty when both are fine)."""
     errors = {}
     if not _whole_in(window_days, 0, MAX_WINDOW_DAYS, allow_none):
         errors["window_days"] = f"The refund window is a whole number of days from 0 to {MAX_WINDOW_DAYS}."
     if not _whole_in(max_progress_percent, 0, 100, allow_none):
         errors["max_progress_percent"] = "The progress limit is a whole percentage from 0 to 100."
-    if errors:
+    return errors
+
+
+def _check(window_days, max_progress_percent, *, allow_none: bool) -> None:
+    if errors := problems(window_days, max_progress_percent, allow_none=allow_none):
         raise FieldErrors(errors)
 
 

@@ -71,3 +71,11 @@ def test_sign_up_with_an_invalid_email_and_a_weak_password_names_both(client):
                                             "email": "not-an-email", "password": "onlyletters",
                                             "confirm": "onlyletters"})
     assert _errors(response.get_data(as_text=True)) == {"email", "password"}
+
+
+def test_refund_policy_form_shows_both_mistakes_after_one_submit(staff_client):
+    response = post_form(staff_client, "/staff/refund-policy", {"window_days": "", "max_progress_percent": "150"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert _errors(page) == {"window_days", "max_progress_percent"}
+    assert "whole percentage from 0 to 100" in page
