@@ -7,7 +7,7 @@ the inbox's JSON payloads, read differently on SQLite and PostgreSQL; their sess
 ended FAILED are still counted from `payment_sessions`.
 
 Revision ID: 693dd385c3f8
-Revises: d17c0a7e1b2f
+Revises: 5e551075a1d4
 Create Date: 2026-11-27 22:20:00
 
 """
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '693dd385c3f8'
-down_revision = 'd17c0a7e1b2f'
+down_revision = '5e551075a1d4'
 branch_labels = None
 depends_on = None
 
