@@ -7,7 +7,7 @@ the inbox's JSON payloads, read differently on SQLite and PostgreSQL; their sess
 ended FAILED are still counted from `payment_sessions`.
 
 Revision ID: 693dd385c3f8
-Revises: 5e551075a1d4
+Revises: d19e7a4b5c6f
 Create Date: 2026-11-27 22:20:00
 
 """
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '693dd385c3f8'
-down_revision = '5e551075a1d4'
+down_revision = 'd19e7a4b5c6f'
 branch_labels = None
 depends_on = None
 

@@ -158,13 +158,12 @@ def check_refund(payment_session: PaymentSession, amount: int | None) -> int:
 def describe_refund(payment_session: PaymentSession, amount: int | None) -> str:
     """What a staff refund of `amount` (None: all that is left) will do, in words, for the
     confirmation staff answer before it is sent: "Refund $29.00 of $129.00 to a@b.c; access is kept."
-    The access part follows `enforce`'s rule: a full refund revokes, a partial one per
-    PARTIAL_REFUND_KEEPS_ACCESS."""
+    The access part is `revokes_access`, the rule `enforce` applies (the course's refund terms,
+    and PARTIAL_REFUND_KEEPS_ACCESS for a partial refund)."""
     remaining = refundable_amount(payment_session)
     amount = remaining if amount is None else amount
     full = amount >= remaining
-    access = ("access to the course is removed" if full or not partial_refund_keeps_access()
-              else "access is kept")
+    access = "access to the course is removed" if revokes_access(payment_session, full=full) else "access is kept"
     currency = payment_session.currency
     return (f"Refund {format_money(amount, currency)} of {format_money(payment_session.final_amount, currency)} "
             f"to {payment_session.user.email}; {access}.")
