@@ -64,7 +64,7 @@ def prepare(data: bytes, *, max_bytes: int, max_pixels: int) -> PreparedCover:
     if not data:
         raise CoverRefused("The file is empty: choose an image.")
     if len(data) > max_bytes:
-        raise CoverRefused(f"The image is {_megabytes(len(data))}; a cover can be at most {_megabytes(max_bytes)}.")
+        raise CoverRefused(f"The image is {size_in_words(len(data))}; a cover can be at most {size_in_words(max_bytes)}.")
     image = _open(data, max_pixels)
     image = _flatten(ImageOps.exif_transpose(image))
     cropped = ImageOps.fit(image, _largest_16_9(image.size), method=Image.Resampling.LANCZOS)
@@ -130,8 +130,12 @@ def _largest_16_9(size: tuple[int, int]) -> tuple[int, int]:
     return width, width * 9 // 16
 
 
-def _megabytes(count: int) -> str:
-    return f"{count / (1024 * 1024):.1f} MB"
+def size_in_words(count: int) -> str:
+    """A byte count as people read it: MB from one mebibyte up, kB below (a small configured
+    limit must not read "0.0 MB")."""
+    if count >= 1024 * 1024:
+        return f"{count / (1024 * 1024):.1f} MB"
+    return f"{max(1, round(count / 1024))} kB"
 
 
 # -- Storage --------------------------------------------------------------------------------

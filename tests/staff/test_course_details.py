@@ -138,7 +138,7 @@ def test_too_big_a_file_is_a_form_error_not_an_error_page(staff_client, app):
     noisy = image_bytes((1200, 1200), "BMP")[:60_000]  # over the limit, under the request's
     response = post_form(staff_client, "/staff/courses/new", {**COURSE, "cover": _upload(noisy, "big.png")})
     assert response.status_code == 422
-    assert "a cover can be at most 0.0 MB" in response.get_data(as_text=True)
+    assert "a cover can be at most 49 kB" in response.get_data(as_text=True)
     # Beyond even the request's limit: the form again, with the same kind of message.
     huge = b"\x00" * (2 * 50_000 + 1024 * 1024 + 10)
     response = post_form(staff_client, "/staff/courses/new", {**COURSE, "cover": _upload(huge, "huge.png")})
@@ -150,6 +150,20 @@ def test_too_big_a_file_is_a_form_error_not_an_error_page(staff_client, app):
 def test_other_staff_pages_keep_the_site_limit(staff_client, app):
     response = post_form(staff_client, "/staff/coupons/new", {"name": "x" * (3 * 1024 * 1024)})
     assert response.status_code == 413 and "too large" in response.get_data(as_text=True)
+
+
+def test_only_staff_get_the_larger_body_limit(client, app):
+    """The cover allowance is for staff: a visitor's large POST is refused at the site's limit,
+    before anything parses it."""
+    app.config["COURSE_COVER_MAX_BYTES"] = 2 * 1024 * 1024  # allowance 5 MiB, site limit 2 MiB
+    body = {"title": "x" * (3 * 1024 * 1024)}
+    response = post_form(client, "/staff/courses/new", body)
+    assert response.status_code == 413 and 'id="cover-error"' not in response.get_data(as_text=True)
+
+
+def test_cover_sizes_read_in_words():
+    assert covers.size_in_words(50_000) == "49 kB"
+    assert covers.size_in_words(5 * 1024 * 1024) == "5.0 MB"
 
 
 def test_cover_route_serves_only_cover_files(client, app):
