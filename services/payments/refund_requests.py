@@ -20,9 +20,10 @@ message; the learner may `withdraw` while pending. Every decision is audited and
 Concurrency: every writer first locks the payment session row (on SQLite the write lock,
 BEGIN IMMEDIATE), so two requests for one purchase, or a request racing staff or Stripe's
 refund webhooks, queue: the second sees the first's refund (nothing left, or a pending
-request) and never refunds twice. The Stripe refund is keyed by the purchase's refund state
-(`request_refund`'s default key), so a retry after a lost commit replays Stripe's answer, and
-its webhooks merge into the same `refunds` row in any order.
+request) and never refunds twice. The automatic refund is keyed by the purchase's refund state
+(`request_refund`'s default key), a staff approval by its request and amount, so a retry
+after a lost commit replays Stripe's answer (even once the webhook has recorded the refund),
+and its webhooks merge into the same `refunds` row in any order.
 """
 from __future__ import annotations
 
@@ -214,7 +215,11 @@ def approve(request_id: int, *, amount: int | None, message: str, actor: User, n
     """Refund all (amount None) or part of a pending request through Stripe (caller commits)."""
     payment = _lock(get(request_id).payment_session_id)
     row = _pending(request_id)
-    refund = refunds.request_refund(payment, amount=amount, reason="requested_by_customer", actor=actor, now=now)
+    # Keyed by the request (and amount), not by the purchase's refund state: if Stripe refunded
+    # but our commit was lost, the refund webhook moves that state on while the request stays
+    # PENDING, and approving it again must replay Stripe's refund, not make a second one.
+    refund = refunds.request_refund(payment, amount=amount, reason="requested_by_customer", actor=actor, now=now,
+                                    request_key=f"request-{row.id}-{amount or 'all'}")
     given = refund["amount"] if isinstance(refund["amount"], int) else (amount or row.amount_requested)
     row.staff_message = (message or "").strip()[:MESSAGE_MAX] or None
     _decide(row, R.APPROVED, amount=given, refund=refund, actor=actor, now=now)

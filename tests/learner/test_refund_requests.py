@@ -10,7 +10,7 @@ import pytest
 from extensions import db
 from models import (AuditEvent, Enrollment, EnrollmentStatus, OutboxMail, PaymentSession, PaymentSessionStatus,
                     Refund, RefundRequest, RefundRequestStatus, utcnow)
-from services.payments import refund_policy
+from services.payments import refund_policy, refund_requests
 from tests import factories
 from tests.helpers import post_form
 from tests.webhooks import builders as b
@@ -210,6 +210,27 @@ def test_staff_approve_part_and_access_follows_the_partial_rule(queued, client, 
     assert _enrollment(ps).status != EnrollmentStatus.REVOKED  # partial: kept (PARTIAL_REFUND_KEEPS_ACCESS)
     too_much = post_form(client, f"/staff/refund-requests/{row.id}/approve", {"amount": "500"})
     assert too_much.status_code == 409  # decided already
+
+
+def test_approving_again_after_a_lost_commit_replays_the_refund_once_the_webhook_recorded_it(
+        queued, client, sign_in, staff, sandbox):
+    ps, row = queued
+    # Stripe refunds part, then our transaction is lost: the request is still pending.
+    refund_requests.approve(row.id, amount=2500, message="", actor=staff, now=utcnow())
+    db.session.rollback()
+    assert _reload(RefundRequest, row.id).status == RefundRequestStatus.PENDING
+    # Stripe's refund webhooks record it meanwhile (the purchase's refund state moves on).
+    sandbox.wait_for(lambda: sandbox.events("charge.refunded"))
+    for event in [e for e in sandbox.events() if e["type"].startswith(("refund.", "charge.refunded"))]:
+        body, headers = sandbox.signed(event["id"])
+        assert client.post("/webhooks/stripe", data=body, headers=headers).status_code == 200
+    assert _reload(PaymentSession, ps.id).amount_refunded == 2500
+    sign_in(client, staff)
+    assert post_form(client, f"/staff/refund-requests/{row.id}/approve", {"amount": "25.00"}).status_code == 302
+    assert [r["amount"] for r in sandbox.state.refunds.values()] == [2500]  # one refund, replayed
+    row = _reload(RefundRequest, row.id)
+    assert (row.status, row.amount_refunded) == (RefundRequestStatus.APPROVED, 2500)
+    assert _reload(PaymentSession, ps.id).amount_refunded == 2500
 
 
 def test_staff_decline_with_a_message(queued, client, sign_in, staff, sandbox, outbox):
