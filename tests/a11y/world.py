@@ -73,6 +73,8 @@ def build(live_server) -> dict:
             "analytics": "/staff/analytics",
             "users": "/staff/users",
             "audit": "/staff/audit",
+            "refund requests": "/staff/refund-requests",
+            "account": "/account",
         },
     }
 
