@@ -2,6 +2,7 @@
 
 It does nothing else: no migrations, no network calls, no prompts (see STYLE.md).
 """
+import importlib
 from typing import Any
 
 from flask import Flask, url_for
@@ -11,6 +12,7 @@ import commands
 import jobs
 import telemetry
 from blueprints import errors, security_headers
+from blueprints.auth import signin
 from config import Config, check_production_safety
 from extensions import (cors, csrf, db, enable_sqlite_foreign_keys, limiter, login_manager, migrate, oauth,
                         serialize_sqlite_writers)
@@ -71,8 +73,6 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = "Please sign in to continue."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
-    from blueprints.auth import signin
-
     signin.register(app)  # the user loader: server-checked sessions (services/people/sessions.py)
 
 
@@ -92,8 +92,6 @@ def init_cors(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    import importlib
-
     for name in BLUEPRINTS:
         module = importlib.import_module(f"blueprints.{name}.routes")
         app.register_blueprint(module.bp)

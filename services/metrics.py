@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import datetime
+from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
+
+from extensions import db
+from models import MailStatus, OutboxMail, PaymentSession, PaymentSessionStatus, StripeEvent, WebhookEventStatus
 
 log = logging.getLogger(__name__)
 
@@ -124,8 +127,6 @@ def exposition(now: datetime) -> bytes:
 
 def _aware(moment: datetime | None) -> datetime | None:
     """Core aggregates skip UTCDateTime's conversion: a naive value is UTC."""
-    from datetime import timezone
-
     return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
 
 
@@ -148,9 +149,6 @@ class _BacklogCollector:
 
 
 def backlog_figures(now: datetime) -> list[tuple[str, str, float]]:
-    from extensions import db
-    from models import MailStatus, OutboxMail, PaymentSession, PaymentSessionStatus, StripeEvent, WebhookEventStatus
-
     waiting = (WebhookEventStatus.RECEIVED, WebhookEventStatus.FAILED)
     inbox = db.session.execute(
         sa.select(sa.func.count(),

@@ -35,8 +35,8 @@ class Access:
 def describe(enrollment: Enrollment | None, now: datetime | None = None) -> Access:
     """Whether an enrollment grants access at `now`, and the reason when it does not.
 
-    Usable from templates (the learner blueprint exposes it as `describe_access`), e.g. in
-    the course page's purchase box: `{% set access = describe_access(enrollment) %}`.
+    Usable from templates (app.py registers it as `describe_access` for every page), e.g. in the
+    course page's purchase box: `{% set access = describe_access(enrollment) %}`.
     """
     now = now or utcnow()
     if enrollment is None:

@@ -9,7 +9,6 @@ from extensions import db
 from jobs import runs
 from models import User
 from tests import factories
-from tests.webhooks import builders as b
 
 START = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
 EXPIRED_AT = START + timedelta(minutes=31)
