@@ -109,6 +109,12 @@ def is_full(course: Course, user: User | None = None, now: datetime | None = Non
     return seats_taken(course) + seats_held(course, now or utcnow(), exclude_user=user) >= course.capacity
 
 
+def every_seat_enrolled(course: Course) -> bool:
+    """Enrollments alone fill a capped course (holds aside): a payment that arrives now is
+    enrolled over capacity (fulfillment flags it: the money is taken)."""
+    return course.capacity is not None and seats_taken(course) >= course.capacity
+
+
 def hold_seat(user: User, course: Course, now: datetime) -> bool:
     """Whether a checkout by `user` may hold a seat of `course`, decided under the course row
     lock (kept until the transaction ends, so racers queue and count each other's holds). The

@@ -158,8 +158,7 @@ def _paid_enrollment(payment_session: PaymentSession, stripe_session, now: datet
         # Two tabs both paid: one enrollment, and the duplicate goes to staff for a refund.
         return PaidAccess(existing, f"duplicate payment: the learner was already enrolled by {existing.payment_id}; "
                                     "refund it", duplicate=True)
-    over_capacity = course.capacity is not None and enrollments.seats_taken(course) >= course.capacity \
-        and not (existing is not None and existing.grants_access)
+    over_capacity = enrollments.every_seat_enrolled(course) and not (existing is not None and existing.grants_access)
     enrollment = enrollments.enroll(
         user, course, type=EnrollmentType.PAID,
         source=EnrollmentSource.PROMOTION if payment_session.coupon_id else EnrollmentSource.DIRECT,
