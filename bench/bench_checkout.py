@@ -32,11 +32,9 @@ the benchmark.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import multiprocessing
 import os
-import re
 import secrets
 import statistics
 import subprocess
@@ -44,16 +42,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.harness import Browser, start_server  # noqa: E402
 from bench.pgdb import GUNICORN_CONF, create_database, drop_database, free_port, stop  # noqa: E402
 
 SLUG = "bench-course"
 PASSWORD = "bench-password-42"
-META_TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 
 
@@ -90,88 +87,31 @@ def migrate_and_seed(url: str, learners: int) -> None:
 # --- servers ----------------------------------------------------------------------------
 
 def start(cmd: list[str], env: dict, port: int, health: str) -> subprocess.Popen:
-    # Logs go to a file: an unread pipe fills up and blocks the server mid-benchmark.
-    log = open(Path(tempfile.gettempdir()) / f"bench-checkout-{port}.log", "wb")
-    process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True)
-    process.log_path = log.name
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", health)
-            if conn.getresponse().status < 500:
-                return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"{cmd[0]} did not start: {Path(process.log_path).read_text()[-2000:]}")
-
-
-# --- clients ----------------------------------------------------------------------------
-
-class Client:
-    """A browser-like client: one cookie jar, a CSRF token, a new connection per request."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.cookies: dict[str, str] = {}
-        self.token = ""
-
-    def request(self, method: str, path: str, body: dict | None = None, headers: dict | None = None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        sent = {"Connection": "close", **(headers or {})}
-        if self.cookies:
-            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        data = None
-        if body is not None:
-            data = urlencode(body)
-            sent["Content-Type"] = "application/x-www-form-urlencoded"
-        conn.request(method, path, body=data, headers=sent)
-        response = conn.getresponse()
-        text = response.read().decode("utf-8", "replace")
-        for header in response.headers.get_all("Set-Cookie") or []:
-            name, _, rest = header.partition("=")
-            self.cookies[name.strip()] = rest.split(";", 1)[0]
-        conn.close()
-        return response.status, text
-
-    def load_token(self, path: str) -> None:
-        status, page = self.request("GET", path)
-        match = META_TOKEN.search(page)
-        if status != 200 or not match:
-            raise RuntimeError(f"no CSRF token on {path} ({status})")
-        self.token = match.group(1)
-
-    def sign_in(self, email: str) -> None:
-        self.load_token("/login")
-        status, _ = self.request("POST", "/login", {"email": email, "password": PASSWORD, "csrf_token": self.token})
-        if status != 302:
-            raise RuntimeError(f"sign-in failed for {email} ({status})")
-        self.load_token(f"/courses/{SLUG}")
+    log_path = Path(tempfile.gettempdir()) / f"bench-checkout-{port}.log"
+    return start_server(cmd, env, port, log_path, ("GET", health, None))
 
 
 def run_client(args: tuple) -> dict:
     scenario, port, index, duration = args
-    client = Client(port)
+    client = Browser(port, {"Connection": "close"})
     if scenario == "quote":
         client.load_token(f"/courses/{SLUG}")
     elif scenario.startswith("checkout"):
-        client.sign_in(f"bench{index}@example.com")
+        client.sign_in(f"bench{index}@example.com", PASSWORD, then=f"/courses/{SLUG}")
 
     def one(step: int) -> bool:
         if scenario == "baseline":
-            status, body = client.request("GET", "/bench/baseline")
+            status, body, _ = client.request("GET", "/bench/baseline")
             return status == 200 and body == SLUG
         if scenario == "quote":
-            status, body = client.request("POST", f"/courses/{SLUG}", {"coupon_code": "save10"},
-                                          {"HX-Request": "true", "X-CSRFToken": client.token})
+            status, body, _ = client.request("POST", f"/courses/{SLUG}", {"coupon_code": "save10"},
+                                             {"HX-Request": "true", "X-CSRFToken": client.token})
             return status == 200 and "$44.10" in body
         if scenario == "catalog":
-            status, body = client.request("GET", "/courses")
+            status, body, _ = client.request("GET", "/courses")
             return status == 200 and "Bench Course" in body
         code = "SAVE10" if scenario == "checkout_reuse" or step % 2 else ""
-        status, _ = client.request("POST", f"/courses/{SLUG}/checkout", {"coupon_code": code, "csrf_token": client.token})
+        status, _, _ = client.request("POST", f"/courses/{SLUG}/checkout", {"coupon_code": code, "csrf_token": client.token})
         return status == 303
 
     latencies, errors, step = [], 0, 0

@@ -39,10 +39,8 @@ limits, not of this benchmark. Logs go to files ($TMPDIR/bench-requests-*.log).
 from __future__ import annotations
 
 import argparse
-import copy
 import hashlib
 import hmac
-import http.client
 import json
 import os
 import re
@@ -60,11 +58,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import cputime  # noqa: E402
+from bench.harness import Browser, completed_event, session_template, start_server  # noqa: E402
 from bench.pgdb import GUNICORN_CONF, analyze, create_database, drop_database, free_port, stop  # noqa: E402
 
 BIN = Path(sys.executable).parent
 WEBHOOK_SECRET = "whsec_bench_" + "x" * 24
-FIXTURES = ROOT / "tests" / "data" / "stripe_fixtures.json"  # Stripe's own example objects
 USER_AGENT = "learnpay-bench"  # the same for sign-in and wrk (Flask-Login's strong protection)
 PASSWORD = "bench-password-42"
 COURSES = 12
@@ -188,23 +186,8 @@ def count_rows(url: str, statement: str) -> int:
 # --- servers --------------------------------------------------------------------------------
 
 def start(name: str, cmd: list[str], env: dict, port: int, probe: tuple[str, str, bytes | None]) -> subprocess.Popen:
-    # Logs go to a file: an unread pipe fills up and blocks the workers mid-run.
     log_path = Path(tempfile.gettempdir()) / f"bench-requests-{name}-{port}.log"
-    process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(log_path, "wb"),
-                               start_new_session=True)
-    process.log_path = log_path
-    method, path, body = probe
-    deadline = time.monotonic() + 40
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request(method, path, body=body)
-            if conn.getresponse().status < 500:
-                return process
-        except OSError:
-            time.sleep(0.3)
-    stop(process)
-    raise RuntimeError(f"{name} did not start: {log_path.read_text()[-2000:]}")
+    return start_server(cmd, env, port, log_path, probe)
 
 
 def gunicorn(app_spec: str, port: int, workers: int = 2, extra: list[str] | None = None) -> list[str]:
@@ -227,69 +210,14 @@ def rss_kib(pid: int) -> int:
 
 # --- HTTP helpers (setup and probes, not measurement) ----------------------------------------
 
-class Browser:
-    """A cookie jar over http.client, for signing in and checking answers before measuring."""
-
-    def __init__(self, port: int) -> None:
-        self.port, self.cookies = port, {}
-
-    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        sent = {"User-Agent": USER_AGENT, **(headers or {})}
-        if self.cookies and "Cookie" not in sent:
-            sent["Cookie"] = self.cookie_header
-        conn.request(method, path, body=body, headers=sent)
-        response = conn.getresponse()
-        text = response.read().decode("utf-8", "replace")
-        for header in response.headers.get_all("Set-Cookie") or []:
-            name, _, rest = header.partition("=")
-            self.cookies[name.strip()] = rest.split(";", 1)[0]
-        conn.close()
-        return response.status, text, response.headers
-
-    @property
-    def cookie_header(self) -> str:
-        return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-
-
-META_TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
-FORM_TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
 def sign_in(port: int, email: str) -> tuple[str, str]:
     """(Cookie header, CSRF token) of a signed-in browser session."""
-    from urllib.parse import urlencode
-
-    browser = Browser(port)
-    _, page, _ = browser.request("GET", "/login")
-    token = FORM_TOKEN.search(page).group(1)
-    status, _, _ = browser.request("POST", "/login", urlencode({"email": email, "password": PASSWORD,
-                                                                 "csrf_token": token}).encode(),
-                                   {"Content-Type": "application/x-www-form-urlencoded"})
-    if status != 302:
-        raise RuntimeError(f"sign-in failed ({status})")
-    _, page, _ = browser.request("GET", "/courses/bench-course-0")
-    return browser.cookie_header, META_TOKEN.search(page).group(1)
+    browser = Browser(port, {"User-Agent": USER_AGENT})
+    browser.sign_in(email, PASSWORD, then="/courses/bench-course-0")
+    return browser.cookie_header, browser.token
 
 
 # --- webhook events --------------------------------------------------------------------------
-
-def session_template() -> dict:
-    return json.loads(FIXTURES.read_text())["resources"]["checkout.session"]
-
-
-def completed_event(template: dict, seed: dict) -> bytes:
-    session = copy.deepcopy(template)
-    session.update({"id": seed["cs"], "object": "checkout.session", "mode": "payment", "status": "complete",
-                    "payment_status": "paid", "amount_total": 4900, "amount_subtotal": 4900, "currency": "usd",
-                    "client_reference_id": seed["ps"], "payment_intent": "pi_" + seed["cs"][3:], "livemode": False,
-                    "metadata": {"payment_session_id": seed["ps"], "user_id": str(seed["user_id"]),
-                                 "course_id": str(seed["course_id"])}})
-    event = {"id": "evt_" + seed["ps"][3:], "object": "event", "api_version": "2026-10-28.endive",
-             "created": int(time.time()), "data": {"object": session}, "livemode": False, "pending_webhooks": 1,
-             "request": {"id": None, "idempotency_key": None}, "type": "checkout.session.completed"}
-    return json.dumps(event, indent=2).encode()  # Stripe sends pretty-printed JSON
-
 
 def write_events(path: Path, bodies: list[bytes]) -> None:
     """Signed just before the run, as Stripe signs (t=…,v1=HMAC-SHA256): signature, length, body."""
@@ -499,7 +427,7 @@ class Bench:
             return app, script
         if scenario == "webhook_paid":
             fresh = self.seed["seeds"][self.paid_offset:self.paid_offset + self.args.events]
-            write_events(self.workdir / "paid.events", [completed_event(self.template, s) for s in fresh])
+            write_events(self.workdir / "paid.events", [completed_event(self.template, s, "evt_" + s["ps"][3:]) for s in fresh])
             script = self.workdir / "webhook_paid.lua"
             script.write_text(LUA_COMMON + LUA_EVENTS % {"events": self.workdir / "paid.events", "wrap": "false",
                                                           "threads": THREADS})
@@ -508,7 +436,7 @@ class Bench:
             processed = self.processed_seeds()
             if not processed:
                 raise RuntimeError("webhook_dup needs processed events: run webhook_paid first")
-            write_events(self.workdir / "dup.events", [completed_event(self.template, s) for s in processed])
+            write_events(self.workdir / "dup.events", [completed_event(self.template, s, "evt_" + s["ps"][3:]) for s in processed])
             script = self.workdir / "webhook_dup.lua"
             script.write_text(LUA_COMMON + LUA_EVENTS % {"events": self.workdir / "dup.events", "wrap": "true",
                                                          "threads": THREADS})
@@ -553,7 +481,7 @@ class Bench:
 
 def probe(port: int, cookie: str, csrf: str, course_id: int, token: str) -> None:
     """One request per Learnpay scenario, checked for what it must answer, before measuring."""
-    browser = Browser(port)
+    browser = Browser(port, {"User-Agent": USER_AGENT})
     status, page, headers = browser.request("GET", "/courses")
     assert status == 200 and "Bench course 11" in page, status
     print(f"  anonymous /courses sets cookie: {headers.get('Set-Cookie') is not None}", file=sys.stderr)

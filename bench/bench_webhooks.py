@@ -45,10 +45,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.harness import API_VERSION, completed_event, session_template, start_server  # noqa: E402
 from bench.pgdb import GUNICORN_CONF, create_database, drop_database, free_port, stop  # noqa: E402
 
 SECRET = "whsec_bench_" + "x" * 24
-FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "data" / "stripe_fixtures.json"  # Stripe's own examples
 STRIPE_TIMEOUT_MS = 10_000  # we aim far under the time Stripe waits before counting a failure
 
 
@@ -138,46 +138,13 @@ def migrate_and_seed(url: str, sessions: int) -> list[dict]:
 
 
 def start(cmd: list[str], env: dict, port: int, log_path: Path) -> subprocess.Popen:
-    # The app logs a line per event: to a file, since an unread pipe fills up and blocks workers.
-    log = open(log_path, "wb")
-    process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
-                               start_new_session=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("POST", "/bench/webhook-baseline", body=b"{}")
-            if conn.getresponse().status == 200:
-                return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"gunicorn did not start: {log_path.read_text()[-2000:]}")
+    return start_server(cmd, env, port, log_path, ("POST", "/bench/webhook-baseline", b"{}"))
 
 
 # --- events -----------------------------------------------------------------------------------
 
-def _session_template() -> dict:
-    if FIXTURES.exists():  # Stripe's own example: realistic size and shape
-        return json.loads(FIXTURES.read_text())["resources"]["checkout.session"]
-    return {"object": "checkout.session"}
-
-
-def completed_event(template: dict, seed: dict, event_id: str) -> bytes:
-    session = copy.deepcopy(template)
-    session.update({"id": seed["cs"], "object": "checkout.session", "mode": "payment", "status": "complete",
-                    "payment_status": "paid", "amount_total": 4900, "amount_subtotal": 4900, "currency": "usd",
-                    "client_reference_id": seed["ps"], "payment_intent": "pi_" + seed["cs"][3:], "livemode": False,
-                    "metadata": {"payment_session_id": seed["ps"], "user_id": str(seed["user_id"]),
-                                 "course_id": str(seed["course_id"])}})
-    event = {"id": event_id, "object": "event", "api_version": "2026-10-28.endive", "created": int(time.time()),
-             "data": {"object": session}, "livemode": False, "pending_webhooks": 1,
-             "request": {"id": None, "idempotency_key": None}, "type": "checkout.session.completed"}
-    return json.dumps(event, indent=2).encode()
-
-
 def unknown_event(template: dict, event_id: str) -> bytes:
-    event = {"id": event_id, "object": "event", "api_version": "2026-10-28.endive", "created": int(time.time()),
+    event = {"id": event_id, "object": "event", "api_version": API_VERSION, "created": int(time.time()),
              "data": {"object": {**copy.deepcopy(template), "id": "cus_" + event_id, "object": "customer"}},
              "livemode": False, "pending_webhooks": 1, "request": {"id": None, "idempotency_key": None},
              "type": "customer.updated"}
@@ -204,7 +171,7 @@ def post(port: int, path: str, body: bytes) -> tuple[int, bytes]:
 
 def run_client(args: tuple) -> dict:
     scenario, port, duration, seeds, tag = args
-    template = _session_template()
+    template = session_template()
     latencies, errors, sent = [], 0, []
     end = time.perf_counter() + duration
     step = 0

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import bench_webhooks as bw  # noqa: E402
+from bench.harness import completed_event, session_template  # noqa: E402
 from bench.pgdb import GUNICORN_CONF, create_database, drop_database, free_port, stop  # noqa: E402
 
 
@@ -98,7 +99,7 @@ def floor_app():
 
 def _client(args: tuple) -> tuple[int, int]:
     kind, port, duration, seeds, tag = args
-    template = bw._session_template()
+    template = session_template()
     sent = errors = 0
     end = time.perf_counter() + duration
     while time.perf_counter() < end and sent < len(seeds):
@@ -106,7 +107,7 @@ def _client(args: tuple) -> tuple[int, int]:
             path, body = "/bench/lookup-baseline", bw.unknown_event(template, f"evt_{tag}_{sent}")
         else:
             path = "/bench/floor-fulfill" if kind == "floor" else "/webhooks/stripe"
-            body = bw.completed_event(template, seeds[sent], f"evt_{tag}_{sent}")
+            body = completed_event(template, seeds[sent], f"evt_{tag}_{sent}")
         status, _ = bw.post(port, path, body)
         errors += status != 200
         sent += 1
