@@ -8,6 +8,7 @@ so the same rules, audit entries and errors apply; a view here only parses JSON 
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from flask import Blueprint, jsonify, request
@@ -112,9 +113,7 @@ def _coupon_input(body: dict[str, Any], existing: Coupon | None) -> coupon_admin
     fields.done()
     if courses is not None:
         values["course_ids"] = _courses_by_keys(courses)
-    for attribute, value in values.items():
-        setattr(base, attribute, value)
-    return base
+    return dataclasses.replace(base, **values)
 
 
 @bp.post("/coupons")
@@ -223,9 +222,7 @@ def _course_input(body: dict[str, Any], existing: Course | None) -> course_admin
     if fields.has("capacity"):
         values["capacity"] = fields.integer("capacity", minimum=0)
     fields.done()
-    for attribute, value in values.items():
-        setattr(base, attribute, value)
-    return base
+    return dataclasses.replace(base, **values)
 
 
 @bp.post("/courses")

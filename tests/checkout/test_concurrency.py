@@ -117,6 +117,18 @@ def test_capacity_holds_when_learners_race_for_the_last_seats(app):
     assert _count(db.select(db.func.count()).select_from(Enrollment)) == 3
 
 
+def _committed(app, errors: dict, name: str, work) -> None:
+    """`work()` in its own app context, then commit; an exception is kept in `errors[name]` (the
+    test asserts there is none) and rolled back."""
+    with app.app_context():
+        try:
+            work()
+            db.session.commit()
+        except Exception as error:  # noqa: BLE001 - reported by the test
+            errors[name] = error
+            db.session.rollback()
+
+
 def test_fulfillment_and_a_staff_grant_on_a_capacity_course_do_not_deadlock(app):
     # Fulfillment used to lock the enrollment, then the course; every other enroller locks the
     # course first. Forced interleaving: the webhook holds the learner's enrollment while staff
@@ -151,24 +163,14 @@ def test_fulfillment_and_a_staff_grant_on_a_capacity_course_do_not_deadlock(app)
     errors: dict = {}
 
     def webhook():
-        with app.app_context():
-            try:
-                fulfillment.fulfill_checkout_session(paid, now=datetime.now(timezone.utc), source="webhook")
-                db.session.commit()
-            except Exception as error:  # noqa: BLE001 - reported below
-                errors["webhook"] = error
-                db.session.rollback()
+        _committed(app, errors, "webhook", lambda: fulfillment.fulfill_checkout_session(
+            paid, now=datetime.now(timezone.utc), source="webhook"))
 
     def staff():
         webhook_locked.wait(5)
-        with app.app_context():
-            try:
-                enrollments.enroll(db.session.get(User, user_id), db.session.get(Course, course_id),
-                                   type=EnrollmentType.WAITLIST, now=datetime.now(timezone.utc))
-                db.session.commit()
-            except Exception as error:  # noqa: BLE001
-                errors["staff"] = error
-                db.session.rollback()
+        _committed(app, errors, "staff", lambda: enrollments.enroll(
+            db.session.get(User, user_id), db.session.get(Course, course_id), type=EnrollmentType.WAITLIST,
+            now=datetime.now(timezone.utc)))
 
     enrollments.lock, enrollments._lock_course = lock, lock_course
     end_test_transaction()  # the threads must not wait on the test's transaction
@@ -216,27 +218,18 @@ def test_fulfillment_with_a_coupon_and_a_free_checkout_with_it_do_not_deadlock(a
 
     def webhook():
         free_holds_coupon.wait(5)
-        with app.app_context():
-            try:
-                fulfillment.fulfill_checkout_session(paid, now=datetime.now(timezone.utc), source="webhook")
-                db.session.commit()
-            except Exception as error:  # noqa: BLE001 - reported below
-                errors["webhook"] = error
-                db.session.rollback()
+        _committed(app, errors, "webhook", lambda: fulfillment.fulfill_checkout_session(
+            paid, now=datetime.now(timezone.utc), source="webhook"))
 
     def free_checkout():
-        with app.app_context():
-            try:
-                redemptions.lock(coupon_id)
-                free_holds_coupon.set()
-                webhook_redeems.wait(3)  # the old order: the webhook has enrolled and now wants the coupon
-                time.sleep(0.3)
-                enrollments.enroll(db.session.get(User, user_id), db.session.get(Course, course_id),
-                                   type=EnrollmentType.FREE, now=datetime.now(timezone.utc))
-                db.session.commit()
-            except Exception as error:  # noqa: BLE001
-                errors["free"] = error
-                db.session.rollback()
+        def hold_the_coupon_then_enroll():
+            redemptions.lock(coupon_id)
+            free_holds_coupon.set()
+            webhook_redeems.wait(3)  # the old order: the webhook has enrolled and now wants the coupon
+            time.sleep(0.3)
+            enrollments.enroll(db.session.get(User, user_id), db.session.get(Course, course_id),
+                               type=EnrollmentType.FREE, now=datetime.now(timezone.utc))
+        _committed(app, errors, "free", hold_the_coupon_then_enroll)
 
     redemptions.redeem_for = redeem_for
     end_test_transaction()  # the threads must not wait on the test's transaction
