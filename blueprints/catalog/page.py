@@ -9,7 +9,7 @@ from flask import render_template
 from flask_login import current_user
 
 from blueprints.checkout.forms import ApplyCouponForm, RedeemInvitationForm
-from models import Course, EnrollmentType, utcnow
+from models import Course, utcnow
 from services.payments import checkout, refund_policy
 
 
@@ -22,5 +22,4 @@ def render_course_page(course: Course, code: str | None = None, *, coupon_form: 
         form=coupon_form or ApplyCouponForm(formdata=None, data={"coupon_code": code or ""}),
         invitation_form=invitation_form or RedeemInvitationForm(formdata=None),
         rate_limited=rate_limited,
-        refund_terms=(refund_policy.describe(refund_policy.terms_for(course))
-                      if course.price_amount > 0 and course.enrollment_type != EnrollmentType.FREE else None))
+        refund_terms=refund_policy.describe(refund_policy.terms_for(course)) if not course.is_free else None)
