@@ -1,7 +1,7 @@
 """Command-line tools for operators: `flask users create|set-role`, `flask demo seed`, and the
 periodic work (`flask payments reconcile|expire-stale|remind-abandoned`, `flask webhooks
-retry-failed`, `flask mail deliver`, `flask api purge-idempotency-keys`) that the job worker also
-runs on its schedule (`flask jobs …`, jobs/).
+retry-failed`, `flask mail deliver`, `flask users purge-sessions`, `flask api
+purge-idempotency-keys`) that the job worker also runs on its schedule (`flask jobs …`, jobs/).
 """
 import click
 from flask import Flask
