@@ -1,6 +1,6 @@
 """Users: the list, role changes and ending a user's sessions and API tokens (admins only, like
 every change to an account), and one learner's page (any staff) with "what would this learner pay?"."""
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from blueprints.forms import EmptyForm
@@ -51,6 +51,11 @@ def user_revoke_access(user_id: int):
     """Sign the user out everywhere and revoke their API tokens (a stolen laptop, a leaked token)."""
     user = user_admin.get(user_id)
     if EmptyForm().validate_on_submit():
+        if not confirm.given():
+            return confirm.ask(title=f"End every session and API token of {user.email}?", action="Sign out everywhere",
+                               message=sessions.describe_end_all_access(
+                                   user, idle_minutes=current_app.config["SESSION_IDLE_MINUTES"]),
+                               cancel_url=url_for("staff.user_detail", user_id=user.id))
         ended, revoked = sessions.end_all_access(user, actor=current_user, reason=f"by staff ({current_user.email})")
         db.session.commit()
         flash(f"{user.email}: {ended} session(s) ended and {revoked} API token(s) revoked.", "success")

@@ -125,6 +125,15 @@ def end_all_access(user: User, *, actor: User | None, reason: str, keep: str | N
             api_tokens.revoke_all(user, actor=actor, reason=reason, now=now))
 
 
+def describe_end_all_access(user: User, *, idle_minutes: int, now: datetime | None = None) -> str:
+    """What `end_all_access` does to `user`, in words, for the confirmation staff answer."""
+    signed_in = len(active(user, idle_minutes=idle_minutes, now=now))
+    tokens = len(api_tokens.active_tokens(user))
+    return (f"{user.email} is signed out on every device ({signed_in} signed-in session(s)) and their "
+            f"{tokens} API token(s) stop working at once. They can sign in again with their password; "
+            "scripts need new tokens.")
+
+
 def purge_ended(*, idle_minutes: int, now: datetime | None = None) -> int:
     """Delete the rows of sessions that can no longer sign anybody in (revoked, past their
     maximum, idle too long without "remember me"); the audit trail keeps the revocations."""

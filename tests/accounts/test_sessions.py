@@ -14,7 +14,7 @@ from extensions import db
 from models import ApiToken, AuditEvent, UserSession, utcnow
 from services.people import api_tokens
 from tests import factories
-from tests.helpers import DEFAULT_PASSWORD, StatementCounter, csrf_token, login, post_form
+from tests.helpers import DEFAULT_PASSWORD, StatementCounter, csrf_token, login, post_confirmed, post_form
 
 NEW_PASSWORD = "a-brand-new-pass-7"
 _RESET_LINK = re.compile(r"https?://\S+(/password/reset/\S+)")
@@ -291,7 +291,7 @@ def test_an_admin_ends_a_users_sessions_and_tokens(app, client, learner, admin, 
 
     sign_in(client, admin)
     assert "Sign out everywhere" in client.get(f"/staff/users/{learner.id}").get_data(as_text=True)
-    response = post_form(client, f"/staff/users/{learner.id}/sessions/revoke")
+    response = post_confirmed(client, f"/staff/users/{learner.id}/sessions/revoke")
     assert response.status_code == 302
     assert "1 session(s) ended and 1 API token(s) revoked" in client.get(response.headers["Location"]).get_data(
         as_text=True)

@@ -86,3 +86,20 @@ def test_role_change_asks_first_saying_what_the_role_gives(admin_client, learner
     assert _fresh(User, learner.id).role == UserRole.LEARNER
     post_confirmed(admin_client, f"/staff/users/{learner.id}/role", {"role": "STAFF"})
     assert _fresh(User, learner.id).role == UserRole.STAFF
+
+
+def test_ending_a_users_sessions_and_tokens_asks_first(app, admin_client, learner, sign_in):
+    from services.people import api_tokens
+    api_tokens.create(learner, "script")
+    db.session.commit()
+    browser = app.test_client()
+    sign_in(browser, learner)
+    url = f"/staff/users/{learner.id}/sessions/revoke"
+    page = admin_client.get(f"/staff/users/{learner.id}").get_data(as_text=True)
+    assert f'action="{url}" class="inline" data-confirm' in page
+    page = post_form(admin_client, url).get_data(as_text=True)
+    assert "Please confirm" in page
+    assert f"{learner.email} is signed out on every device (1 signed-in session(s)) and their 1 API token(s)" in page
+    assert browser.get("/account").status_code == 200  # nothing ended yet
+    post_confirmed(admin_client, url)
+    assert browser.get("/account").status_code == 302
