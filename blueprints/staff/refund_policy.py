@@ -60,7 +60,11 @@ def refund_policy_save():
 @bp.route("/refund-policy/courses", methods=["POST"])
 def refund_policy_course():
     form = _override_form(posted=True)
-    if form.validate_on_submit():
+    if form.is_submitted() and not form.validate():
+        # One submit shows every mistake: the service's verdict on the terms the form could read.
+        rule_errors_onto(form, refund_policy.override_problems(form.mode.data, form.window_days.data,
+                                                               form.max_progress_percent.data), "course_id")
+    elif form.is_submitted():
         try:
             course = course_admin.get(form.course_id.data or 0)
             refund_policy.set_course_override(course, mode=form.mode.data, window_days=form.window_days.data,

@@ -109,8 +109,8 @@ def update(*, window_days, max_progress_percent, revokes_access: bool, actor: Us
 def set_course_override(course: Course, *, mode: str, window_days=None, max_progress_percent=None,
                         actor: User) -> CourseRefundOverride | None:
     """mode "policy" (remove the override), "no_refunds", or "custom" (own window and/or progress limit)."""
-    if mode not in ("policy", "no_refunds", "custom"):
-        raise FieldErrors({"mode": "Choose the policy, no refunds, or the course's own terms."})
+    if errors := override_problems(mode, window_days, max_progress_percent):
+        raise FieldErrors(errors)
     override = override_for(course)
     before = _override_snapshot(override)
     if mode == "policy":
@@ -119,11 +119,7 @@ def set_course_override(course: Course, *, mode: str, window_days=None, max_prog
             db.session.flush()
             audit.record("refund_policy.course_override_removed", course, actor=actor, before=before)
         return None
-    if mode == "custom":
-        _check(window_days, max_progress_percent, allow_none=True)
-        if window_days is None and max_progress_percent is None:
-            raise FieldErrors({"window_days": "Give the course's own window or progress limit, or choose the policy."})
-    else:
+    if mode != "custom":
         window_days = max_progress_percent = None
     if override is None:
         override = CourseRefundOverride(course_id=course.id)
@@ -183,6 +179,19 @@ def problems(window_days, max_progress_percent, *, allow_none: bool = False) -> 
         errors["window_days"] = f"The refund window is a whole number of days from 0 to {MAX_WINDOW_DAYS}."
     if not _whole_in(max_progress_percent, 0, 100, allow_none):
         errors["max_progress_percent"] = "The progress limit is a whole percentage from 0 to 100."
+    return errors
+
+
+def override_problems(mode: str, window_days=None, max_progress_percent=None) -> dict[str, str]:
+    """{field: message} for every reason `set_course_override` would refuse these terms (empty
+    when none), for a form that also has errors of its own to show with them."""
+    if mode not in ("policy", "no_refunds", "custom"):
+        return {"mode": "Choose the policy, no refunds, or the course's own terms."}
+    if mode != "custom":
+        return {}
+    errors = problems(window_days, max_progress_percent, allow_none=True)
+    if window_days is None and max_progress_percent is None:
+        errors["window_days"] = "Give the course's own window or progress limit, or choose the policy."
     return errors
 
 

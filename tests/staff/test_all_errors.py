@@ -4,6 +4,7 @@ import sqlalchemy as sa
 
 from extensions import db
 from models import Coupon, Course, User
+from services.payments import refund_policy
 from tests import factories
 from tests.helpers import csrf_token, post_form
 
@@ -79,3 +80,17 @@ def test_refund_policy_form_shows_both_mistakes_after_one_submit(staff_client):
     page = response.get_data(as_text=True)
     assert _errors(page) == {"window_days", "max_progress_percent"}
     assert "whole percentage from 0 to 100" in page
+
+
+def test_course_refund_terms_show_the_forms_and_the_services_mistakes_after_one_submit(staff_client, paid_course):
+    response = post_form(staff_client, "/staff/refund-policy/courses", {
+        "course_id": str(paid_course.id), "mode": "custom",
+        "window_days": "two weeks",          # the form: not a whole number
+        "max_progress_percent": "150"})      # the service: 0 to 100
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert _errors(page) == {"window_days", "max_progress_percent"}
+    assert "Not a valid integer value" in page and "whole percentage from 0 to 100" in page
+    # The form's message alone on the field it refused, not "give the course's own window" as well.
+    assert "Give the course&#39;s own window" not in page and "Give the course's own window" not in page
+    assert refund_policy.override_for(paid_course) is None
