@@ -130,9 +130,9 @@ def _edit_page(course: Course, form: CourseForm, lecture_form: LectureForm | Non
 def lecture_add(course_id: int):
     course = course_admin.get(course_id)
     form = LectureForm()
-    if form.validate_on_submit():
+    if (data := _checked_lecture(form)) is not None:
         try:
-            course_admin.add_lecture(course, _lecture_input(form), actor=current_user)
+            course_admin.add_lecture(course, data, actor=current_user)
         except CourseInvalid as error:
             errors_onto(form, error, "title")
         else:
@@ -142,9 +142,18 @@ def lecture_add(course_id: int):
     return _edit_page(course, _filled_course_form(course), form), 422
 
 
-def _lecture_input(form: LectureForm) -> LectureInput:
-    return LectureInput(title=form.title.data, content=form.content.data or "",
+def _checked_lecture(form: LectureForm) -> LectureInput | None:
+    """The parsed lecture when the form has no error of its own; else None, with the service's
+    verdict on the rest added, so one submit shows every mistake."""
+    if not form.is_submitted():
+        return None
+    form.validate()
+    data = LectureInput(title=form.title.data or "", content=form.content.data or "",
                         duration_minutes=form.duration_minutes.data or 0, is_preview=form.is_preview.data)
+    if not form.errors:
+        return data
+    rule_errors_onto(form, course_admin.lecture_problems(data), "title")
+    return None
 
 
 @bp.route("/courses/<int(max=2147483647):course_id>/lectures/<int(max=2147483647):lecture_id>", methods=["GET", "POST"])
@@ -152,9 +161,9 @@ def lecture_edit(course_id: int, lecture_id: int):
     course = course_admin.get(course_id)
     lecture = course_admin.get_lecture(course, lecture_id)
     form = LectureForm(obj=lecture) if request.method == "GET" else LectureForm()
-    if form.validate_on_submit():
+    if (data := _checked_lecture(form)) is not None:
         try:
-            course_admin.update_lecture(lecture, _lecture_input(form), actor=current_user)
+            course_admin.update_lecture(lecture, data, actor=current_user)
         except CourseInvalid as error:
             errors_onto(form, error, "title")
         else:

@@ -175,9 +175,10 @@ class CourseForm(FlaskForm):
 
 
 class LectureForm(FlaskForm):
-    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    """A lecture (the title's length and the minutes' range are services/courses/admin's rules)."""
+    title = StringField("Title", validators=[DataRequired()])
     content = TextAreaField("Content", validators=[Optional(), Length(max=100000)])
-    duration_minutes = IntegerField("Minutes", default=0, validators=[Optional(), NumberRange(min=0, max=10000)])
+    duration_minutes = IntegerField("Minutes", default=0, validators=[Optional()])
     is_preview = BooleanField("Free preview")
     submit = SubmitField("Save lecture")
 

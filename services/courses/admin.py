@@ -21,6 +21,7 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 COURSE_FIELDS = ["slug", "title", "short_description", "price_amount", "currency", "is_published",
                  "enrollment_type", "capacity", "topic", "instructor_name", "cover_image", "cover_alt"]
 LECTURE_FIELDS = ["title", "position", "duration_minutes", "is_preview"]
+MAX_LECTURE_MINUTES = 10_000
 
 
 class CourseInvalid(FieldErrors):
@@ -240,15 +241,21 @@ def get_lecture(course: Course, lecture_id: int) -> Lecture:
     return lecture
 
 
-def _validate_lecture(data: LectureInput) -> None:
+def lecture_problems(data: LectureInput) -> dict[str, str]:
+    """{field: message} for every reason `add_lecture`/`update_lecture` would refuse `data`
+    (empty when none), for a form that also has errors of its own to show with them."""
     errors = {}
     if not (data.title or "").strip():
         errors["title"] = "Give the lecture a title."
     elif len(data.title.strip()) > 200:
         errors["title"] = "At most 200 characters."
-    if data.duration_minutes is None or data.duration_minutes < 0:
-        errors["duration_minutes"] = "Cannot be negative."
-    if errors:
+    if data.duration_minutes is None or not 0 <= data.duration_minutes <= MAX_LECTURE_MINUTES:
+        errors["duration_minutes"] = f"Between 0 and {MAX_LECTURE_MINUTES:,} minutes."
+    return errors
+
+
+def _validate_lecture(data: LectureInput) -> None:
+    if errors := lecture_problems(data):
         raise CourseInvalid(errors)
 
 

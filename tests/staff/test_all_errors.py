@@ -94,3 +94,28 @@ def test_course_refund_terms_show_the_forms_and_the_services_mistakes_after_one_
     # The form's message alone on the field it refused, not "give the course's own window" as well.
     assert "Give the course&#39;s own window" not in page and "Give the course's own window" not in page
     assert refund_policy.override_for(paid_course) is None
+
+
+def test_new_lecture_shows_the_forms_and_the_services_mistakes_after_one_submit(staff_client, paid_course):
+    before = len(paid_course.lectures)
+    response = post_form(staff_client, f"/staff/courses/{paid_course.id}/lectures", {
+        "title": "",                   # the form: required
+        "content": "x" * 100_001,      # the form: too long
+        "duration_minutes": "-5"})     # the service: 0 to 10,000
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert _errors(page) >= {"title", "content", "duration_minutes"}
+    assert "Between 0 and 10,000 minutes" in page
+    db.session.expire_all()
+    assert len(db.session.get(Course, paid_course.id).lectures) == before
+
+
+def test_lecture_edit_shows_every_mistake_too(staff_client, paid_course):
+    lecture = paid_course.lectures[0]
+    response = post_form(staff_client, f"/staff/courses/{paid_course.id}/lectures/{lecture.id}", {
+        "title": "t" * 201,            # the service: at most 200 characters
+        "duration_minutes": "ten"})    # the form: not a whole number
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert _errors(page) == {"title", "duration_minutes"}
+    assert "At most 200 characters" in page and "Not a valid integer value" in page
