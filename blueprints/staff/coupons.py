@@ -168,7 +168,11 @@ def coupon_delete(coupon_id: int):
 def coupon_bulk(coupon_id: int):
     coupon = coupon_admin.get(coupon_id)
     form = BulkCouponForm()
-    if form.validate_on_submit():
+    if form.is_submitted() and not form.validate():
+        # One submit shows every mistake: the service's verdict on the settings the form could read.
+        rule_errors_onto(form, coupon_admin.bulk_problems(form.prefix.data or "", form.count.data, form.max_uses.data),
+                         "count")
+    elif form.is_submitted():
         try:
             batch_id = coupon_admin.generate_bulk(coupon, prefix=form.prefix.data or "", count=form.count.data,
                                                    max_uses=form.max_uses.data, actor=current_user)

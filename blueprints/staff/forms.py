@@ -113,10 +113,10 @@ def _parsed(field, parse):
 
 
 class BulkCouponForm(FlaskForm):
-    prefix = StringField("Prefix", validators=[Optional(), Length(max=20)], description="e.g. SPRING-")
-    count = IntegerField("How many codes", default=100, validators=[InputRequired(), NumberRange(min=1, max=10_000)])
-    max_uses = IntegerField("Uses per code", default=1,
-                            validators=[Optional(), NumberRange(min=1, max=10_000_000)],
+    """Codes from a coupon (the prefix's characters and the ranges are services/coupons/admin's rules)."""
+    prefix = StringField("Prefix", validators=[Optional()], description="e.g. SPRING-")
+    count = IntegerField("How many codes", default=100, validators=[InputRequired()])
+    max_uses = IntegerField("Uses per code", default=1, validators=[Optional()],
                             description="Empty for unlimited.")
     submit = SubmitField("Generate codes")
 

@@ -28,6 +28,7 @@ from services.money import SUPPORTED_CURRENCIES
 CODE_PATTERN = re.compile(r"^[A-Z0-9_-]{3,32}$")
 CODE_RULE = "3–32 characters: letters A–Z, digits, _ and -."
 MAX_BULK = 10_000
+MAX_USES_PER_CODE = 10_000_000  # a bulk code's uses, within the column's integer
 MAX_ID = 2_147_483_647  # PostgreSQL's integer: a larger id is no course (and no query parameter SQLite takes)
 # No 0/O or 1/I/L: bulk codes get typed in by people.
 BULK_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -285,20 +286,26 @@ def _random_codes(prefix: str, count: int, length: int, codes: set[str] | None =
     return codes
 
 
+def bulk_problems(prefix: str, count: int | None, max_uses: int | None) -> dict[str, str]:
+    """{field: message} for every reason `generate_bulk` would refuse these settings (empty when
+    none), for a form that also has errors of its own to show with them."""
+    errors = {}
+    if not re.match(r"^[A-Z0-9_-]{0,20}$", redemptions.normalize_code(prefix or "")):
+        errors["prefix"] = "At most 20 characters: letters A–Z, digits, _ and -."
+    if count is None or not 1 <= count <= MAX_BULK:
+        errors["count"] = f"Between 1 and {MAX_BULK:,}."
+    if max_uses is not None and not 1 <= max_uses <= MAX_USES_PER_CODE:
+        errors["max_uses"] = f"Between 1 and {MAX_USES_PER_CODE:,} (or empty for unlimited)."
+    return errors
+
+
 def generate_bulk(template: Coupon, *, prefix: str, count: int, max_uses: int | None = 1,
                   actor: User) -> str:
     """Create `count` coupons with unique random codes and `template`'s settings, in the caller's
     transaction (one commit for all). Returns the batch id, which names the CSV download."""
-    prefix = redemptions.normalize_code(prefix)
-    errors = {}
-    if not re.match(r"^[A-Z0-9_-]{0,20}$", prefix):
-        errors["prefix"] = "At most 20 characters: letters A–Z, digits, _ and -."
-    if not 1 <= count <= MAX_BULK:
-        errors["count"] = f"Between 1 and {MAX_BULK:,}."
-    if max_uses is not None and max_uses < 1:
-        errors["max_uses"] = "At least 1 (or empty for unlimited)."
-    if errors:
+    if errors := bulk_problems(prefix, count, max_uses):
         raise CouponInvalid(errors)
+    prefix = redemptions.normalize_code(prefix)
     # 31^8 ≈ 8.5e11 codes: collisions are rare, but checked against the table all the same.
     length = max(8, min(12, 32 - len(prefix)))
     codes = _random_codes(prefix, count, length)

@@ -119,3 +119,17 @@ def test_lecture_edit_shows_every_mistake_too(staff_client, paid_course):
     page = response.get_data(as_text=True)
     assert _errors(page) == {"title", "duration_minutes"}
     assert "At most 200 characters" in page and "Not a valid integer value" in page
+
+
+def test_bulk_codes_show_the_forms_and_the_services_mistakes_after_one_submit(staff_client):
+    template = factories.coupon(code="TPL")
+    response = post_form(staff_client, f"/staff/coupons/{template.id}/bulk", {
+        "prefix": "bad prefix!",       # the service: letters, digits, _ and -
+        "count": "lots",               # the form: not a whole number
+        "max_uses": "0"})              # the service: at least 1
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert _errors(page) >= {"prefix", "count", "max_uses"}
+    assert "letters A–Z, digits, _ and -" in page and "Not a valid integer value" in page
+    assert "Between 1 and 10,000,000" in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Coupon)) == 1
