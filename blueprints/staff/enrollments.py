@@ -2,7 +2,7 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from blueprints.forms import EmptyForm, errors_onto
+from blueprints.forms import EmptyForm, errors_onto, rule_errors_onto
 from blueprints.staff.forms import GrantForm, IssueInvitationsForm, RevokeForm, utc
 from blueprints.staff import bp, confirm
 from blueprints.staff.helpers import page_arg
@@ -82,7 +82,10 @@ def enrollment_revoke(course_id: int, enrollment_id: int):
 def invitations_issue(course_id: int):
     course = course_admin.get(course_id)
     form = IssueInvitationsForm()
-    if form.validate_on_submit():
+    if form.is_submitted() and not form.validate():
+        # One submit shows every mistake: the service's verdict on what the form could read.
+        rule_errors_onto(form, invitations.issue_problems(form.count.data, form.email.data), "count")
+    elif form.is_submitted():
         try:
             issued = invitations.issue(course, count=form.count.data, email=form.email.data,
                                        expires_at=utc(form.expires_at.data), actor=current_user)

@@ -201,10 +201,11 @@ class RevokeForm(FlaskForm):
 
 
 class IssueInvitationsForm(FlaskForm):
-    """Staff issue invitation codes (the learner's code field is checkout's RedeemInvitationForm)."""
+    """Staff issue invitation codes (the learner's code field is checkout's RedeemInvitationForm);
+    the count's range and the email's length are services/learning/invitations' rules."""
 
-    count = IntegerField("How many", default=1, validators=[InputRequired(), NumberRange(min=1, max=500)])
-    email = StringField("For this email only", validators=[Optional(), Length(max=254)])
+    count = IntegerField("How many", default=1, validators=[InputRequired()])
+    email = StringField("For this email only", validators=[Optional()])
     expires_at = DateTimeLocalField("Expires (UTC)", validators=[Optional()])
     submit = SubmitField("Issue invitation codes")
 

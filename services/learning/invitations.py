@@ -8,21 +8,34 @@ from extensions import db
 from models import Course, Invitation, User
 from services import audit
 from services.coupons.redemptions import normalize_code  # typed by hand like coupon codes: same rule
-from services.errors import DomainError
+from services.errors import DomainError, FieldErrors
 
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are typed by hand
 INVALID_MESSAGE = "This invitation code is not valid for this course."
+MAX_AT_ONCE = 500
+MAX_EMAIL_LENGTH = 254  # the column's length
 
 
 def _new_code() -> str:
     return "INV-" + "".join(secrets.choice(_ALPHABET) for _ in range(10))
 
 
+def issue_problems(count: int | None, email: str | None) -> dict[str, str]:
+    """{field: message} for every reason `issue` would refuse (empty when none), for a form that
+    also has errors of its own to show with them."""
+    errors = {}
+    if count is None or not 1 <= count <= MAX_AT_ONCE:
+        errors["count"] = f"Issue between 1 and {MAX_AT_ONCE} invitations at a time."
+    if len((email or "").strip()) > MAX_EMAIL_LENGTH:
+        errors["email"] = f"An email address has at most {MAX_EMAIL_LENGTH} characters."
+    return errors
+
+
 def issue(course: Course, *, count: int = 1, email: str | None = None, expires_at: datetime | None = None,
           actor: User | None) -> list[Invitation]:
     """Create `count` single-use codes for `course` (optionally only for `email`)."""
-    if not 1 <= count <= 500:
-        raise DomainError("Issue between 1 and 500 invitations at a time.", code="INVALID_COUNT", field="count")
+    if errors := issue_problems(count, email):
+        raise FieldErrors(errors)
     email = (email or "").strip().lower() or None
     invitations = [Invitation(course_id=course.id, code=_new_code(), email=email,
                               expires_at=expires_at, created_by_id=actor.id if actor else None)

@@ -3,7 +3,7 @@ next to its field (the coupon form once needed three submits for five mistakes);
 import sqlalchemy as sa
 
 from extensions import db
-from models import Coupon, Course, User
+from models import Coupon, Course, Invitation, User
 from services.payments import refund_policy
 from tests import factories
 from tests.helpers import csrf_token, post_form
@@ -133,3 +133,17 @@ def test_bulk_codes_show_the_forms_and_the_services_mistakes_after_one_submit(st
     assert "letters A–Z, digits, _ and -" in page and "Not a valid integer value" in page
     assert "Between 1 and 10,000,000" in page
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Coupon)) == 1
+
+
+def test_invitations_show_the_forms_and_the_services_mistakes_after_one_submit(staff_client):
+    course = factories.course(slug="by-invitation", enrollment_type="INVITATION_ONLY", price=0)
+    response = post_form(staff_client, f"/staff/enrollments/{course.id}/invitations", {
+        "count": "600",                                # the service: 1 to 500
+        "email": "a" * 250 + "@example.com",           # the service: at most 254 characters
+        "expires_at": "next week"})                    # the form: not a date
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert _errors(page) >= {"count", "email", "expires_at"}
+    assert "between 1 and 500 invitations" in page and "at most 254 characters" in page
+    assert "Not a valid datetime value" in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Invitation)) == 0
