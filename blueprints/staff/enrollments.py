@@ -39,7 +39,10 @@ def course_enrollments(course_id: int, grant_form=None, invitation_form=None, st
 def enrollment_grant(course_id: int):
     course = course_admin.get(course_id)
     form = GrantForm()
-    if form.validate_on_submit():
+    if form.is_submitted() and not form.validate():
+        # One submit shows every mistake: whether the email names an account, beside the form's own.
+        rule_errors_onto(form, enrollment_service.grant_problems(form.email.data), "email")
+    elif form.is_submitted():
         try:
             user = accounts.require_by_email(form.email.data)
             enrollment_service.grant(user, course, source=EnrollmentSource(form.source.data), now=utcnow(),

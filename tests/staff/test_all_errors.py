@@ -3,7 +3,7 @@ next to its field (the coupon form once needed three submits for five mistakes);
 import sqlalchemy as sa
 
 from extensions import db
-from models import Coupon, Course, Invitation, User
+from models import Coupon, Course, Enrollment, Invitation, User
 from services.payments import refund_policy
 from tests import factories
 from tests.helpers import csrf_token, post_form
@@ -147,3 +147,14 @@ def test_invitations_show_the_forms_and_the_services_mistakes_after_one_submit(s
     assert "between 1 and 500 invitations" in page and "at most 254 characters" in page
     assert "Not a valid datetime value" in page
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Invitation)) == 0
+
+
+def test_grant_shows_the_forms_and_the_services_mistakes_after_one_submit(staff_client, paid_course):
+    response = post_form(staff_client, f"/staff/enrollments/{paid_course.id}/grant", {
+        "email": "nobody@example.com",   # the service: no account has it
+        "source": "BOGUS"})              # the form: not one of the choices
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert _errors(page) >= {"email", "source"}
+    assert "No account has this email" in page and "Not a valid choice" in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Enrollment)) == 0
