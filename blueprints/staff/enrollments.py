@@ -41,7 +41,7 @@ def enrollment_grant(course_id: int):
     form = GrantForm()
     if form.is_submitted() and not form.validate():
         # One submit shows every mistake: whether the email names an account, beside the form's own.
-        rule_errors_onto(form, enrollment_service.grant_problems(form.email.data), "email")
+        rule_errors_onto(form, accounts.require_by_email_problems(form.email.data), "email")
     elif form.is_submitted():
         try:
             user = accounts.require_by_email(form.email.data)

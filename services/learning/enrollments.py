@@ -18,7 +18,6 @@ from models import (Course, Enrollment, EnrollmentSource, EnrollmentStatus, Enro
                     PaymentSession, PaymentSessionStatus, PaymentStatus, User, utcnow)
 from services import audit
 from services.learning import invitations
-from services.people import accounts
 from services.errors import Conflict, DomainError
 
 # Nothing is paid for a grant by hand: on a paid or subscription course it is recorded as FREE.
@@ -199,16 +198,6 @@ def enroll(user: User, course: Course, *, type: EnrollmentType, source: Enrollme
             amount_paid=amount_paid, discount=discount, actor=actor, enforce_capacity=enforce_capacity)
     audit.record("enrollment.created", enrollment, actor=actor, after=audit.snapshot(enrollment, _FIELDS))
     return enrollment
-
-
-def grant_problems(email: str | None) -> dict[str, str]:
-    """{field: message} for what `grant` by email would refuse before any enrollment is tried
-    (no account has the email; empty when one does), for a form that also has errors of its own."""
-    try:
-        accounts.require_by_email(email or "")
-    except DomainError as error:
-        return {error.field or "email": error.message}
-    return {}
 
 
 def grant(user: User, course: Course, *, source: EnrollmentSource, now: datetime, actor: User) -> Enrollment:

@@ -65,6 +65,16 @@ def require_by_email(email: str) -> User:
     return user
 
 
+def require_by_email_problems(email: str | None) -> dict[str, str]:
+    """`require_by_email`'s refusal as {field: message} (empty when an account has the email),
+    for a staff form that also has errors of its own to show with it."""
+    try:
+        require_by_email(email or "")
+    except NotFound as error:
+        return {error.field or "email": error.message}
+    return {}
+
+
 def sign_up_problems(email: str, password: str | None) -> list[DomainError]:
     """Every reason the account cannot be made (invalid or taken email, weak password), each
     naming its field, so a sign-up form shows them all at once; empty when it can."""
