@@ -87,6 +87,21 @@ def test_a_coupon_stripe_lost_is_made_again(signed_in, sandbox):
     assert len(sandbox.state.coupons) == 1
 
 
+def test_a_coupon_a_racing_checkout_made_first_is_reused(signed_in, sandbox):
+    """Two first checkouts with one discount race: the other made the Stripe coupon but has not
+    saved its row yet. Stripe answers already_exists; ours takes that coupon (same amount and
+    currency), records it once, and charges our quote."""
+    coupon = factories.coupon(code="SAVE10", percent=10, per_learner_limit=100)
+    course = factories.course(price=9900)
+    sandbox.sandbox.engine.create_coupon({"id": stripe_coupons.stripe_coupon_id(coupon.id, "SAVE10", "USD", 990),
+                                          "amount_off": 990, "currency": "usd"})
+    ps = _buy(signed_in, course.slug, "SAVE10")
+    assert ps.status == S.PENDING and ps.checkout_url
+    assert sandbox.state.sessions[ps.stripe_session_id]["amount_total"] == 8910
+    assert len(sandbox.state.coupons) == 1
+    assert db.session.scalar(db.select(db.func.count()).select_from(StripeCoupon)) == 1
+
+
 def test_a_foreign_coupon_under_our_id_is_not_used(signed_in, sandbox):
     coupon = factories.coupon(code="SAVE10", percent=10, per_learner_limit=100)
     course = factories.course(price=9900)
