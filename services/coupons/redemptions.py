@@ -152,9 +152,10 @@ def lock(coupon_id: int) -> Coupon:
 def reserve(coupon: Coupon, payment_session: PaymentSession, now: datetime, expires_at: datetime | None) -> CouponRedemption:
     """Hold one use of `coupon` for `payment_session`, re-checking every limit under the row lock.
 
+    `coupon` is the row `lock` returned: checkout takes the lock first, before any row that
+    references the coupon (one lock order), so locking again here would only repeat the query.
     Raises Conflict COUPON_USED_UP / COUPON_ALREADY_USED when the use is no longer there.
     """
-    coupon = lock(coupon.id)
     user, course = payment_session.user, payment_session.course
     if is_used_up(coupon, now, learner=user, course=course):  # the quote's rule: see uses_taken
         raise Conflict("This code has just been used up. Try again without it.",

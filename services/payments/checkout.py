@@ -238,7 +238,7 @@ def _enroll_without_payment(user: User, course: Course, quote: pricing.Quote, no
         if quote.coupon_id is None:
             enrollment = enrollments.enroll(user, course, type=EnrollmentType.FREE, now=now, actor=user)
             return CheckoutStart("ENROLLED", enrollment=enrollment)
-        redemptions.lock(quote.coupon_id)
+        coupon = redemptions.lock(quote.coupon_id)
         payment_session = PaymentSession(
             id=new_public_id("ps"), course_id=course.id, user_id=user.id, status=S.PENDING,
             amount=quote.original_amount, currency=quote.currency, discount_amount=quote.discount_amount,
@@ -247,7 +247,7 @@ def _enroll_without_payment(user: User, course: Course, quote: pricing.Quote, no
         db.session.add(payment_session)
         db.session.flush()
         _report_created(payment_session)
-        redemptions.reserve(payment_session.coupon, payment_session, now, None)
+        redemptions.reserve(coupon, payment_session, now, None)
         enrollment = enrollments.enroll(user, course, type=EnrollmentType.PAID, source=EnrollmentSource.PROMOTION,
                                         now=now, payment_session=payment_session, discount=quote.discount_amount,
                                         actor=user)
@@ -266,8 +266,8 @@ def _new_payment_session(user: User, course: Course, quote: pricing.Quote, succe
     """A PENDING payment session holding a seat (capped course) and a coupon use; None when the
     course has no seat left for this learner."""
     expires_at = (now + timedelta(minutes=session_minutes)).replace(microsecond=0)
-    if quote.coupon_id is not None:
-        redemptions.lock(quote.coupon_id)  # before any row referencing it: one lock order for everyone
+    # The coupon is locked before any row referencing it: one lock order for everyone.
+    coupon = redemptions.lock(quote.coupon_id) if quote.coupon_id is not None else None
     if not enrollments.hold_seat(user, course, now):  # coupon, then course: the order fulfillment takes
         return None
     payment_session = PaymentSession(
@@ -282,8 +282,8 @@ def _new_payment_session(user: User, course: Course, quote: pricing.Quote, succe
                              "session_minutes": session_minutes}
     db.session.add(payment_session)
     db.session.flush()
-    if quote.coupon_id is not None:
-        redemptions.reserve(payment_session.coupon, payment_session, now, expires_at + RESERVATION_GRACE)
+    if coupon is not None:
+        redemptions.reserve(coupon, payment_session, now, expires_at + RESERVATION_GRACE)
     _report_created(payment_session)
     return payment_session
 
