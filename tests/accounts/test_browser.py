@@ -1,5 +1,6 @@
 """A real browser manages its sessions on /account (issue 14): another device, then all of them."""
 import pytest
+from playwright.sync_api import expect
 
 from tests import factories
 from tests.helpers import DEFAULT_PASSWORD
@@ -29,7 +30,7 @@ def test_sign_out_another_device_then_every_device(live_server, page, browser):
         assert rows.count() == 2
         assert rows.filter(has_text="this device").count() == 1
         rows.filter(has_text="Android").get_by_role("button", name="Sign out").click()
-        assert page.get_by_text("That device is signed out.").is_visible()
+        expect(page.get_by_text("That device is signed out.")).to_be_visible()
         assert page.get_by_test_id("session-row").count() == 1
 
         phone.goto(f"{url}/dashboard")

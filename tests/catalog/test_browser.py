@@ -1,5 +1,6 @@
 """The catalog and sign-up in a real browser: layout, responsive grid, accessible forms."""
 import pytest
+from playwright.sync_api import expect
 
 from tests import factories
 
@@ -10,9 +11,9 @@ def test_visitor_browses_and_signs_up(live_server, page):
     factories.course(title="Python 101", price=9900)
     factories.course(title="Japanese", price=12000, currency="JPY")
     page.goto(live_server.url + "/courses")
-    assert page.get_by_role("heading", name="Learn something new this week").is_visible()
-    assert page.get_by_text("¥12,000").is_visible()
-    assert page.get_by_text("Test mode").is_visible()
+    expect(page.get_by_role("heading", name="Learn something new this week")).to_be_visible()
+    expect(page.get_by_text("¥12,000")).to_be_visible()
+    expect(page.get_by_text("Test mode")).to_be_visible()
 
     page.get_by_role("link", name="Sign up").click()
     page.get_by_label("Your name").fill("Bea Browser")
@@ -20,11 +21,11 @@ def test_visitor_browses_and_signs_up(live_server, page):
     page.get_by_label("Password", exact=True).fill("short")
     page.get_by_label("Repeat password").fill("short")
     page.get_by_role("button", name="Create account").click()
-    assert page.get_by_role("alert").first.is_visible()
+    expect(page.get_by_role("alert").first).to_be_visible()
     page.get_by_label("Password", exact=True).fill("long-enough-pass-1")
     page.get_by_label("Repeat password").fill("long-enough-pass-1")
     page.get_by_role("button", name="Create account").click()
-    assert page.get_by_text("Your account is ready").is_visible()
+    expect(page.get_by_text("Your account is ready")).to_be_visible()
 
 
 def test_course_grid_collapses_on_a_phone(live_server, browser):
@@ -51,8 +52,9 @@ def test_anonymous_visitor_watches_the_free_preview(live_server, page):
     assert links.count() == 1
     links.click()
     page.wait_for_url(f"**/courses/{course.slug}/lectures/*")
-    assert page.get_by_role("heading", name="Lecture 1").is_visible()
-    assert page.get_by_text("Content 1").is_visible() and page.get_by_text("This is a free preview").is_visible()
+    expect(page.get_by_role("heading", name="Lecture 1")).to_be_visible()
+    expect(page.get_by_text("Content 1")).to_be_visible()
+    expect(page.get_by_text("This is a free preview")).to_be_visible()
     crumbs = page.get_by_role("navigation", name="Breadcrumb")
     assert crumbs.locator('[aria-current="page"]').inner_text() == "Lecture 1"
 
@@ -66,7 +68,7 @@ def test_catalog_search_updates_live_with_htmx(live_server, page):
     page.get_by_label("Search courses").press_sequentially("git", delay=30)
     page.wait_for_function("document.querySelectorAll('.course-card').length === 1")
     assert cards.all_inner_texts() == ["Intro to Git"]
-    assert page.get_by_role("status").filter(has_text="1 course found").is_visible()
+    expect(page.get_by_role("status").filter(has_text="1 course found")).to_be_visible()
     page.wait_for_url("**/courses?q=git*")
     page.get_by_label("Search courses").fill("")
     page.get_by_label("Topic").select_option("data")
@@ -88,11 +90,11 @@ def test_catalog_search_works_without_javascript(live_server, browser):
     page.get_by_role("button", name="Search").click()
     page.wait_for_url("**/courses?q=python&price=paid*")
     assert page.locator(".course-card h2").all_inner_texts() == ["Python Foundations"]
-    assert page.get_by_text("1 course found").is_visible()
+    expect(page.get_by_text("1 course found")).to_be_visible()
     page.get_by_role("link", name="Python Foundations").click()
-    assert page.get_by_role("heading", name="What you'll learn").is_visible()
+    expect(page.get_by_role("heading", name="What you'll learn")).to_be_visible()
     page.get_by_text("Access?").click()  # <details> opens without JavaScript
-    assert page.get_by_text("Forever.").is_visible()
+    expect(page.get_by_text("Forever.")).to_be_visible()
     context.close()
 
 

@@ -1,5 +1,6 @@
 """In a real browser: enroll in a free course, mark lectures complete, watch the bar move, get a certificate."""
 import pytest
+from playwright.sync_api import expect
 
 from tests import factories
 from tests.helpers import DEFAULT_PASSWORD
@@ -40,5 +41,5 @@ def test_progress_bar_updates_in_place_up_to_a_certificate(live_server, page):
     assert "/certificates/cert_" in page.url
 
     page.goto(live_server.url + "/dashboard")
-    assert page.get_by_role("heading", name="Completed").is_visible()
-    assert page.get_by_text("100% · 3 of 3 lectures completed").is_visible()
+    expect(page.get_by_role("heading", name="Completed")).to_be_visible()
+    expect(page.get_by_text("100% · 3 of 3 lectures completed")).to_be_visible()

@@ -3,6 +3,7 @@ dashboard with a reason, sees it pending, withdraws it, and can ask again."""
 from datetime import datetime, timezone
 
 import pytest
+from playwright.sync_api import expect
 
 from extensions import db
 from models import RefundRequest
@@ -37,4 +38,4 @@ def test_request_a_refund_then_withdraw_it(live_server, page):
 
     page.get_by_role("button", name="Withdraw the refund request for SQL Deep Dive").click()
     page.get_by_text("Your refund request is withdrawn.").wait_for()
-    assert page.get_by_role("link", name="Request a refund for SQL Deep Dive").is_visible()
+    expect(page.get_by_role("link", name="Request a refund for SQL Deep Dive")).to_be_visible()
