@@ -17,6 +17,7 @@ def test_progress_bar_updates_in_place_up_to_a_certificate(live_server, page):
     page.get_by_label("Email").fill("bea@example.com")
     page.get_by_label("Password").fill(DEFAULT_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()  # signed in before moving on
     page.goto(live_server.url + "/courses/git-basics")
     page.get_by_role("button", name="Enroll for free").click()
     page.get_by_text("You're enrolled in Git Basics").wait_for()

@@ -24,6 +24,7 @@ def test_request_a_refund_then_withdraw_it(live_server, page):
     page.get_by_label("Email").fill("rae@example.com")
     page.get_by_label("Password").fill(DEFAULT_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()  # signed in before moving on
     page.goto(live_server.url + "/dashboard")
     assert "$49.00 back, if our staff agree" in page.get_by_test_id("refund-cell").inner_text()
     page.get_by_role("link", name="Request a refund for SQL Deep Dive").click()

@@ -1,5 +1,6 @@
 """In a real browser: a staff member creates a coupon, with the live code check (htmx)."""
 import pytest
+from playwright.sync_api import expect
 
 from extensions import db
 from models import Coupon
@@ -16,6 +17,7 @@ def test_live_code_check_then_create_and_deactivate(live_server, page):
     page.get_by_label("Email").fill("sam@example.com")
     page.get_by_label("Password").fill(DEFAULT_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()  # signed in before moving on
     page.goto(live_server.url + "/staff/coupons/new")
     page.evaluate("window.__noReload = true")
 
