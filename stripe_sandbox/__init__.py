@@ -1,7 +1,8 @@
 """A local, stateful stand-in for the part of Stripe that Learnpay uses.
 
 `create_app(settings)` builds its own Flask app: the `/v1` API (what stripe-python calls),
-the hosted checkout page (`/c/pay/<cs_id>`), signed webhook delivery with retries, and
+the hosted checkout page (`/c/pay/<cs_id>`), Stripe Billing (subscriptions, invoices, a
+clock that renews them, the hosted Customer Portal `/p/session/<bps_id>`), signed webhook delivery with retries, and
 `/_sandbox/...` control endpoints. State lives in memory behind one lock. Nothing runs at
 import; the background worker starts with the first request (or `Sandbox.start()`).
 See docs/stripe.md for what it reproduces and what it does not.
@@ -91,9 +92,10 @@ def create_app(settings: dict | None = None) -> Flask:
     sandbox = Sandbox(merged)
     app.extensions["stripe_sandbox"] = sandbox
 
-    from . import api, control, hosted  # blueprints import `runtime`, which needs the app
+    from . import api, control, hosted, portal  # blueprints import `runtime`, which needs the app
     app.register_blueprint(api.bp)
     app.register_blueprint(hosted.bp)
+    app.register_blueprint(portal.bp)
     app.register_blueprint(control.bp)
 
     @app.before_request

@@ -22,6 +22,8 @@ SESSION_CREATE = p.obj({
             "currency": p.string(3),
             "unit_amount": p.integer(0),
             "tax_behavior": p.one_of("exclusive", "inclusive", "unspecified"),
+            "recurring": p.obj({"interval": p.one_of("day", "week", "month", "year"),
+                                "interval_count": p.integer(1)}, required=["interval"]),
             "product_data": p.obj({"name": p.string(250), "description": p.string(), "images": p.array(p.string()),
                                    "metadata": p.metadata}, required=["name"]),
         }, required=["currency", "unit_amount", "product_data"]),
@@ -41,6 +43,10 @@ SESSION_CREATE = p.obj({
     "billing_address_collection": p.one_of("auto", "required"),
     "allow_promotion_codes": p.boolean,
     "discounts": p.array(p.obj({"coupon": p.string(), "promotion_code": p.string()})),
+    "customer_creation": p.one_of("always", "if_required"),
+    "payment_method_collection": p.one_of("always", "if_required"),
+    "subscription_data": p.obj({"trial_period_days": p.integer(1, 730), "trial_end": p.integer(),
+                                "metadata": p.metadata, "description": p.string(500)}),
     **_METADATA_AND_EXPAND,
 }, required=["mode"])
 COUPON_CREATE = p.obj({
@@ -58,6 +64,35 @@ REFUND_CREATE = p.obj({
     "payment_intent": p.string(), "charge": p.string(), "amount": p.integer(1),
     "reason": p.one_of("duplicate", "fraudulent", "requested_by_customer"), **_METADATA_AND_EXPAND,
 })
+
+
+LIST_PAGING = {"limit": p.integer(1, 100), "starting_after": p.string(), "ending_before": p.string(),
+               "expand": p.EXPAND}
+SUBSCRIPTIONS_LIST = p.obj({"customer": p.string(), "status": p.one_of(
+    "active", "all", "canceled", "ended", "incomplete", "incomplete_expired", "past_due", "paused", "trialing",
+    "unpaid"), "price": p.string(), **LIST_PAGING})
+CANCELLATION_DETAILS = p.obj({"comment": p.string(5000), "feedback": p.one_of(
+    "customer_service", "low_quality", "missing_features", "other", "switched_service", "too_complex",
+    "too_expensive", "unused")})
+SUBSCRIPTION_UPDATE = p.obj({
+    "cancel_at_period_end": p.boolean, "default_payment_method": p.string(), "description": p.string(500),
+    "cancellation_details": CANCELLATION_DETAILS,
+    "proration_behavior": p.one_of("always_invoice", "create_prorations", "none"), **_METADATA_AND_EXPAND,
+})
+SUBSCRIPTION_CANCEL = p.obj({"invoice_now": p.boolean, "prorate": p.boolean,
+                             "cancellation_details": CANCELLATION_DETAILS, "expand": p.EXPAND})
+INVOICES_LIST = p.obj({"customer": p.string(), "subscription": p.string(), "status": p.one_of(
+    "draft", "open", "paid", "uncollectible", "void"), "collection_method": p.one_of(
+    "charge_automatically", "send_invoice"), **LIST_PAGING})
+INVOICE_PAYMENTS_LIST = p.obj({"invoice": p.string(), "status": p.one_of("canceled", "open", "paid"),
+                               "payment": p.obj({"type": p.one_of("payment_intent", "payment_record"),
+                                                 "payment_intent": p.string()}, required=["type"]),
+                               **LIST_PAGING})
+INVOICE_PAY = p.obj({"payment_method": p.string(), "off_session": p.boolean, "expand": p.EXPAND})
+PAYMENT_METHODS_LIST = p.obj({"customer": p.string(), "type": p.string(), **LIST_PAGING})
+PORTAL_SESSION_CREATE = p.obj({"customer": p.string(), "return_url": p.string(5000), "locale": p.string(10),
+                               "configuration": p.string(), "on_behalf_of": p.string(),
+                               "expand": p.EXPAND}, required=["customer"])
 
 
 def _created_filter(value, param):
@@ -115,6 +150,8 @@ def authenticate():
         masked = key[:8] + "*" * max(0, len(key) - 12) + key[-4:]
         raise ApiError(401, f"Invalid API Key provided: {masked}")
     # Expiry is exact from the API's point of view, whatever the worker's sweep interval.
+    if not runtime().settings.get("PUBLIC_BASE_URL"):
+        runtime().engine.last_base_url = request.host_url.rstrip("/")
     runtime().engine.sweep()
 
 
@@ -289,6 +326,126 @@ def list_events():
             chosen, has_more = events[:limit], len(events) > limit
         page = [rt.engine.render(e) for e in chosen]
         return _json({"object": "list", "data": page, "has_more": has_more, "url": "/v1/events"})
+
+
+# --- Billing --------------------------------------------------------------------------------
+def _list(objs: list[dict], params: dict, url: str) -> Response:
+    """A Stripe list page (objects newest first) with limit / starting_after / ending_before."""
+    engine = runtime().engine
+    ids = [o["id"] for o in objs]
+    limit = params.get("limit", 10)
+    if "starting_after" in params:
+        rest = objs[ids.index(params["starting_after"]) + 1:] if params["starting_after"] in ids else []
+        chosen, has_more = rest[:limit], len(rest) > limit
+    elif "ending_before" in params:
+        before = objs[:ids.index(params["ending_before"])] if params["ending_before"] in ids else []
+        chosen, has_more = before[-limit:], len(before) > limit
+    else:
+        chosen, has_more = objs[:limit], len(objs) > limit
+    expand = [path[len("data."):] for path in params.get("expand", []) if path.startswith("data.")]
+    return _json({"object": "list", "data": [engine.render(o, expand) for o in chosen], "has_more": has_more,
+                  "url": url})
+
+
+@bp.get("/subscriptions/<sub_id>")
+def retrieve_subscription(sub_id):
+    return _retrieve("subscription", sub_id)
+
+
+@bp.get("/subscriptions")
+def list_subscriptions():
+    rt = runtime()
+    params = _params(SUBSCRIPTIONS_LIST)
+    with rt.store.lock:
+        return _list(rt.engine.billing.list_subscriptions(params), params, "/v1/subscriptions")
+
+
+@bp.post("/subscriptions/<sub_id>")
+def update_subscription(sub_id):
+    def compute():
+        params = _params(SUBSCRIPTION_UPDATE)
+        rt = runtime()
+        with rt.store.lock:
+            sub = rt.engine.billing.update(sub_id, params, _request_info())
+            return rt.engine.render(sub, params.get("expand"))
+    return _idempotent(compute)
+
+
+@bp.delete("/subscriptions/<sub_id>")
+def cancel_subscription(sub_id):
+    def compute():
+        params = _params(SUBSCRIPTION_CANCEL)
+        rt = runtime()
+        with rt.store.lock:
+            sub = rt.engine.get("subscription", sub_id)
+            rt.engine.billing.cancel_now(sub, details=params.get("cancellation_details"), request=_request_info())
+            return rt.engine.render(sub, params.get("expand"))
+    return _idempotent(compute)
+
+
+@bp.get("/invoices/<invoice_id>")
+def retrieve_invoice(invoice_id):
+    return _retrieve("invoice", invoice_id, "invoice")
+
+
+@bp.get("/invoices")
+def list_invoices():
+    rt = runtime()
+    params = _params(INVOICES_LIST)
+    with rt.store.lock:
+        return _list(rt.engine.billing.list_invoices(params), params, "/v1/invoices")
+
+
+@bp.post("/invoices/<invoice_id>/pay")
+def pay_invoice(invoice_id):
+    def compute():
+        params = _params(INVOICE_PAY)
+        rt = runtime()
+        with rt.store.lock:
+            if "payment_method" in params:
+                raise ParamError("The sandbox pays invoices with the subscription's default payment method only.",
+                                 "payment_method")
+            return rt.engine.render(rt.engine.billing.pay_invoice(invoice_id), params.get("expand"))
+    return _idempotent(compute)
+
+
+@bp.get("/invoice_payments/<payment_id>")
+def retrieve_invoice_payment(payment_id):
+    return _retrieve("invoice_payment", payment_id)
+
+
+@bp.get("/invoice_payments")
+def list_invoice_payments():
+    rt = runtime()
+    params = _params(INVOICE_PAYMENTS_LIST)
+    with rt.store.lock:
+        return _list(rt.engine.billing.list_invoice_payments(params), params, "/v1/invoice_payments")
+
+
+@bp.get("/payment_methods/<pm_id>")
+def retrieve_payment_method(pm_id):
+    return _retrieve("PaymentMethod", pm_id)
+
+
+@bp.get("/payment_methods")
+def list_payment_methods():
+    rt = runtime()
+    params = _params(PAYMENT_METHODS_LIST)
+    with rt.store.lock:
+        methods = [pm for pm in reversed(rt.store.payment_methods.values())
+                   if params.get("customer") in (None, pm["customer"]) and params.get("type") in (None, pm["type"])]
+        return _list(methods, params, "/v1/payment_methods")
+
+
+@bp.post("/billing_portal/sessions")
+def create_portal_session():
+    def compute():
+        params = _params(PORTAL_SESSION_CREATE)
+        rt = runtime()
+        with rt.store.lock:
+            session = rt.engine.billing.create_portal_session(params)
+            return rt.engine.render(session, params.get("expand"))
+    return _idempotent(compute)
 
 
 def _type_matches(event_type: str, pattern: str) -> bool:

@@ -11,7 +11,11 @@ JSON in, JSON out (form posts from the events page redirect back to it). Example
     POST /_sandbox/events/<evt>/resend                 {"url": "..."}             (optional)
     POST /_sandbox/webhooks/pause | /_sandbox/webhooks/resume
     POST /_sandbox/events/deliver_out_of_order         {"events": [...]}          (optional)
-    POST /_sandbox/clock/advance                       {"seconds": 3600}
+    POST /_sandbox/clock/advance                       {"seconds": 3600} | {"days": 30} | {"to": <unix>}
+    GET  /_sandbox/clock
+    POST /_sandbox/billing/settings                    {"after_final_retry": "canceled|unpaid|past_due"}
+    POST /_sandbox/portal/<bps>/cancel | /resume       {"subscription": "sub_..."}
+    POST /_sandbox/portal/<bps>/card                   {"card": "4000000000000341"}
     POST /_sandbox/sweep | /_sandbox/reset
 """
 from __future__ import annotations
@@ -150,13 +154,76 @@ def deliver_out_of_order():
         return _answer({"order": [job.event_id for job in reversed(jobs)]})
 
 
+def advance(rt, seconds: int = 0, days: int = 0, to: int | None = None) -> dict:
+    """Move the sandbox clock forward and do every billing action due meanwhile, in order."""
+    with rt.store.lock:
+        target = to if to is not None else rt.store.now() + int(seconds) + int(days) * 86400
+        if target < rt.store.now():
+            raise ParamError("The clock only moves forward.", "to")
+        rt.engine.billing.run_until(target)  # each action at its own time
+        rt.store.clock_offset = target - int(time.time())
+        rt.engine.sweep()
+        return {"now": rt.store.now(), "offset": rt.store.clock_offset}
+
+
 @bp.post("/clock/advance")
 def advance_clock():
+    body = _body()
+    return _answer(advance(runtime(), _int(body, "seconds") or 0, _int(body, "days") or 0, _int(body, "to")))
+
+
+@bp.get("/clock")
+def clock():
+    return jsonify({"now": runtime().store.now(), "offset": runtime().store.clock_offset})
+
+
+@bp.post("/billing/settings")
+def billing_settings():
+    rt = runtime()
+    body = _body()
+    with rt.store.lock:
+        if "after_final_retry" in body:
+            from .billing import AFTER_FINAL_RETRY
+            if body["after_final_retry"] not in AFTER_FINAL_RETRY:
+                raise ParamError(f"after_final_retry must be one of {', '.join(AFTER_FINAL_RETRY)}",
+                                 "after_final_retry")
+            rt.store.billing_settings["after_final_retry"] = body["after_final_retry"]
+        return _answer(dict(rt.store.billing_settings))
+
+
+def _portal_subscription(rt, portal_id: str, sub_id: str | None) -> dict:
+    session = rt.engine.get("billing_portal.session", portal_id)
+    sub = rt.engine.get("subscription", sub_id or "", "subscription")
+    if sub["customer"] != session["customer"]:
+        raise ApiError(404, f"No such subscription: '{sub_id}'", code="resource_missing", param="subscription")
+    return sub
+
+
+@bp.post("/portal/<portal_id>/cancel")
+def portal_cancel(portal_id):
     rt = runtime()
     with rt.store.lock:
-        rt.store.clock_offset += _int(_body(), "seconds") or 0
-        rt.engine.sweep()
-        return _answer({"now": rt.store.now(), "offset": rt.store.clock_offset})
+        sub = _portal_subscription(rt, portal_id, _body().get("subscription"))
+        return _answer(rt.engine.billing.portal_cancel(sub))
+
+
+@bp.post("/portal/<portal_id>/resume")
+def portal_resume(portal_id):
+    rt = runtime()
+    with rt.store.lock:
+        sub = _portal_subscription(rt, portal_id, _body().get("subscription"))
+        return _answer(rt.engine.billing.portal_resume(sub))
+
+
+@bp.post("/portal/<portal_id>/card")
+def portal_card(portal_id):
+    rt = runtime()
+    with rt.store.lock:
+        session = rt.engine.get("billing_portal.session", portal_id)
+        result = rt.engine.billing.portal_card(session["customer"], _body().get("card", ""))
+        if not result["ok"]:
+            return jsonify(result), 402
+        return _answer(result)
 
 
 @bp.post("/sweep")
@@ -189,7 +256,7 @@ def events_page():
         rows = _event_rows()
         return render_template("sandbox/events.html", rows=rows, urls=rt.settings["WEBHOOK_URLS"],
                                paused=rt.store.webhooks_paused, now=rt.store.now(),
-                               fmt=lambda t: time.strftime("%H:%M:%S", time.localtime(t)))
+                               fmt=lambda t: time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)))
 
 
 @bp.get("/events.json")

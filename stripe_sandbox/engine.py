@@ -8,7 +8,8 @@ import json
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from . import objects
+from . import billing_objects, objects
+from .billing import Billing
 from .errors import ApiError, ParamError, not_found
 from .state import Store
 from .webhooks import Deliverer
@@ -33,6 +34,8 @@ TEST_CARDS: dict[str, tuple[str, str | None, str] | None] = {
     "4000000000000127": ("incorrect_cvc", "incorrect_cvc", "Your card's security code is incorrect."),
     "4000000000000119": ("processing_error", "processing_error",
                          "An error occurred while processing your card. Try again in a little bit."),
+    # Attaches to a customer (subscriptions, portal), but every charge fails.
+    "4000000000000341": ("card_declined", "generic_decline", "Your card was declined."),
 }
 LIVE_CARD = ("card_declined", "test_mode_live_card",
              "Your card was declined. Your request was in test mode, but used a non test (live) card.")
@@ -74,16 +77,25 @@ class Engine:
         self.store = store
         self.deliverer = deliverer
         self.settings = settings
+        self.billing = Billing(self)
+        self.last_base_url: str | None = None
+
+    def base_url(self) -> str:
+        """Where the sandbox's pages are (hosted invoices, portal), also from background ticks."""
+        return (self.settings.get("PUBLIC_BASE_URL") or self.last_base_url
+                or f"http://127.0.0.1:{self.settings.get('PORT', 5001)}").rstrip("/")
 
     # --- events -------------------------------------------------------------------------
-    def emit(self, event_type: str, obj: dict, request: dict | None = None) -> dict:
+    def emit(self, event_type: str, obj: dict, request: dict | None = None,
+             previous_attributes: dict | None = None) -> dict:
         with self.store.lock:
             targets = list(self.settings["WEBHOOK_URLS"])
             event = objects.event(
                 event_type=event_type, data_object=copy.deepcopy(obj), created=self.store.now(),
                 api_version=self.settings["API_VERSION"],
                 request_id=(request or {}).get("id"), idempotency_key=(request or {}).get("idempotency_key"),
-                pending_webhooks=len(targets))
+                pending_webhooks=len(targets),
+                previous_attributes=copy.deepcopy(previous_attributes) if previous_attributes is not None else None)
             self.store.events[event["id"]] = event
             self.store.event_targets[event["id"]] = targets
             # Serialised once: every attempt and resend sends the same bytes, re-signed.
@@ -96,7 +108,10 @@ class Engine:
         table = {"customer": self.store.customers, "coupon": self.store.coupons,
                  "checkout.session": self.store.sessions, "payment_intent": self.store.payment_intents,
                  "charge": self.store.charges, "refund": self.store.refunds,
-                 "dispute": self.store.disputes, "event": self.store.events}[kind]
+                 "dispute": self.store.disputes, "event": self.store.events,
+                 "subscription": self.store.subscriptions, "invoice": self.store.invoices,
+                 "invoice_payment": self.store.invoice_payments, "PaymentMethod": self.store.payment_methods,
+                 "billing_portal.session": self.store.portal_sessions}[kind]
         if object_id not in table:
             raise not_found(kind, object_id, param)
         return table[object_id]
@@ -115,11 +130,13 @@ class Engine:
     # --- checkout sessions --------------------------------------------------------------
     def create_session(self, params: dict, base_url: str, request: dict | None) -> dict:
         with self.store.lock:
-            if params["mode"] != "payment":
-                raise ParamError("The sandbox supports only mode=payment.", "mode")
+            mode = params["mode"]
+            if mode not in ("payment", "subscription"):
+                raise ParamError("The sandbox supports only mode=payment and mode=subscription.", "mode")
             items = params.get("line_items") or []
             if not items:
-                raise ParamError("line_items is required in payment mode.", "line_items", "parameter_missing")
+                raise ParamError(f"line_items is required in {mode} mode.", "line_items", "parameter_missing")
+            self._check_mode_params(params, items)
             for index, item in enumerate(items):
                 if "price" in item:
                     raise ApiError(400, "The sandbox has no Price objects: use price_data.",
@@ -134,6 +151,9 @@ class Engine:
             currency = currencies.pop()
             amount = sum(item["price_data"]["unit_amount"] * item.get("quantity", 1) for item in items)
             coupon = self._session_coupon(params, currency)
+            trial = mode == "subscription" and bool(self._trial_end(params.get("subscription_data", {})))
+            if trial:
+                amount = 0  # the first invoice is the $0 trial invoice; the coupon waits for a real one
             discount = _discount(coupon, amount) if coupon else 0
             total = amount - discount
             minimum = MINIMUM_CHARGE.get(currency, 50)
@@ -170,7 +190,68 @@ class Engine:
             self.store.line_items[session_id] = [objects.line_item(item, now, share)
                                                  for item, share in zip(items, shares)]
             self.store.session_intent_data[session_id] = params.get("payment_intent_data", {})
+            if mode == "subscription":
+                data = dict(params.get("subscription_data", {}))
+                data["trial_end"] = self._trial_end(data)
+                self.store.session_subscription_data[session_id] = data
+                session.update(payment_method_collection="always", customer_creation=None,
+                               payment_method_types=list(params.get("payment_method_types") or ["card"]))
+                for item, line in zip(items, self.store.line_items[session_id]):
+                    line["price"] = billing_objects.recurring_price(item["price_data"], now, line["price"]["id"],
+                                                                    line["price"]["product"])
+                    self.store.product_names[line["price"]["product"]] = item["price_data"]["product_data"]["name"]
             return session
+
+    def _trial_end(self, data: dict) -> int | None:
+        if data.get("trial_end"):
+            return data["trial_end"]
+        if data.get("trial_period_days"):
+            return self.store.now() + data["trial_period_days"] * 86400
+        return None
+
+    def _check_mode_params(self, params: dict, items: list[dict]) -> None:
+        """What Stripe refuses for one mode or the other (docs/stripe.md, "Billing")."""
+        mode = params["mode"]
+        recurring = [index for index, item in enumerate(items) if "recurring" in item.get("price_data", {})]
+        if mode == "payment":
+            if recurring:
+                raise ParamError("You specified `payment` mode but passed a recurring price. Either switch to "
+                                 "`subscription` mode or use only one-time prices.",
+                                 f"line_items[{recurring[0]}][price_data][recurring]")
+            if "subscription_data" in params:
+                raise ParamError("You can not pass `subscription_data` in `payment` mode.", "subscription_data")
+            return
+        for forbidden in ("payment_intent_data", "customer_creation", "submit_type"):
+            if forbidden in params and not (forbidden == "submit_type" and params[forbidden] in ("auto", "subscribe")):
+                raise ParamError(f"You can not pass `{forbidden}` in `subscription` mode.", forbidden)
+        if not recurring:
+            raise ParamError("You must provide at least one recurring price in `subscription` mode when using "
+                             "prices.", "line_items")
+        if len(recurring) != len(items):
+            index = next(i for i in range(len(items)) if i not in recurring)
+            raise ParamError("The sandbox supports only recurring prices in `subscription` mode.",
+                             f"line_items[{index}][price_data][recurring]")
+        cycles = {(item["price_data"]["recurring"]["interval"], item["price_data"]["recurring"].get("interval_count", 1))
+                  for item in items}
+        if len(cycles) > 1:
+            raise ParamError("Checkout does not support multiple prices with different billing intervals.",
+                             "line_items")
+        for item in items:
+            interval, count = next(iter(cycles))
+            limit = {"day": 1095, "week": 156, "month": 36, "year": 3}[interval]
+            if count > limit:
+                raise ParamError("Invalid recurring: the maximum billing interval is three years.",
+                                 "line_items[0][price_data][recurring][interval_count]")
+        data = params.get("subscription_data", {})
+        if "trial_period_days" in data and "trial_end" in data:
+            raise ParamError("You may only specify one of these parameters: trial_end, trial_period_days.",
+                             "subscription_data[trial_end]")
+        if "trial_end" in data and data["trial_end"] < self.store.now() + 2 * 86400:
+            raise ParamError("`subscription_data[trial_end]` must be at least 48 hours in the future.",
+                             "subscription_data[trial_end]")
+        if "payment_method_types" in params and params["payment_method_types"] != ["card"]:
+            raise ParamError("The sandbox supports only card payments in `subscription` mode.",
+                             "payment_method_types")
 
     # --- coupons ------------------------------------------------------------------------
     def create_coupon(self, params: dict) -> dict:
@@ -296,12 +377,14 @@ class Engine:
         """Confirm with a card. Returns {"ok", "event"} or {"ok": False, "message", "code"}."""
         with self.store.lock:
             session = self._open_session(session_id)
-            if session["payment_status"] == "no_payment_required":
+            if session["payment_status"] == "no_payment_required" and session["mode"] == "payment":
                 return {"ok": True, "event": self._complete(session, email, name, "no_payment_required")}
             number = "".join(number.split())
             if not number.isdigit() or not luhn_ok(number):
                 # Stripe.js refuses this in the browser: no PaymentIntent, no event.
                 return {"ok": False, "code": "incorrect_number", "message": "Your card number is incorrect."}
+            if session["mode"] == "subscription":
+                return self.billing.complete_checkout(session, number, email, name)
             outcome = TEST_CARDS.get(number, LIVE_CARD)
             intent = self._intent_for(session, "card")
             now = self.store.now()
@@ -333,6 +416,8 @@ class Engine:
             raise ParamError("outcome must be succeeded or failed", "outcome")
         with self.store.lock:
             session = self._open_session(session_id)
+            if session["mode"] == "subscription":
+                raise ApiError(400, "The sandbox takes only cards in subscription mode.", param="method")
             intent = self._intent_for(session, "sepa_debit")
             charge = objects.charge(intent=intent, created=self.store.now(), status="pending",
                                     email=email, name=name, method=objects.sepa_details(iban))
@@ -386,6 +471,7 @@ class Engine:
                 if due is not None and due <= now:
                     session = next(s for s in self.store.sessions.values() if s["payment_intent"] == intent_id)
                     self.settle(session["id"])
+            self.billing.run_until(now)
 
     # --- refunds ------------------------------------------------------------------------
     def _paid_charge(self, params: dict) -> dict:
@@ -471,7 +557,13 @@ class Engine:
     # --- rendering ----------------------------------------------------------------------
     EXPANDABLE = {
         "checkout.session": {"payment_intent", "payment_intent.latest_charge", "line_items", "customer",
-                             "total_details.breakdown"},
+                             "total_details.breakdown", "subscription", "invoice", "invoice.payments",
+                             "subscription.latest_invoice", "subscription.default_payment_method"},
+        "subscription": {"customer", "latest_invoice", "latest_invoice.payments", "default_payment_method"},
+        "invoice": {"customer", "payments", "payments.data.payment.payment_intent"},
+        "invoice_payment": {"invoice", "payment.payment_intent", "payment.payment_intent.latest_charge"},
+        "payment_method": {"customer"},
+        "billing_portal.session": set(),
         "payment_intent": {"latest_charge"},
         "refund": {"charge", "payment_intent"},
         "charge": {"payment_intent"},
@@ -513,10 +605,23 @@ class Engine:
             node["line_items"] = {"object": "list", "data": copy.deepcopy(self.store.line_items[node["id"]]),
                                   "has_more": False, "url": f"/v1/checkout/sessions/{node['id']}/line_items"}
             return
+        if head == "payments" and node.get("object") == "invoice":
+            node["payments"] = {"object": "list", "data": copy.deepcopy(self.billing.invoice_payments_of(node["id"])),
+                                "has_more": False, "url": "/v1/invoice_payments"}
+            if rest:
+                self._expand(node["payments"], rest)
+            return
+        if head == "data" and node.get("object") == "list":
+            for entry in node["data"]:
+                self._expand(entry, rest)
+            return
         value = node.get(head)
         if isinstance(value, str):
             table = {"payment_intent": self.store.payment_intents, "latest_charge": self.store.charges,
-                     "charge": self.store.charges, "customer": self.store.customers}[head]
+                     "charge": self.store.charges, "customer": self.store.customers,
+                     "subscription": self.store.subscriptions, "invoice": self.store.invoices,
+                     "latest_invoice": self.store.invoices,
+                     "default_payment_method": self.store.payment_methods}[head]
             value = node[head] = copy.deepcopy(table[value])
         if rest:
             self._expand(value, rest)

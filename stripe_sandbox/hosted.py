@@ -51,8 +51,18 @@ def _page(session: dict, error: str | None = None, form=None, status: int = 200)
     # Stripe's page shows the email it already knows: the session's, or its Customer's.
     customer = rt.store.customers.get(session.get("customer") or "")
     known_email = session["customer_email"] or (customer or {}).get("email")
+    interval = recurring_amount = trial_days = None
+    if session["mode"] == "subscription" and items:
+        recurring = items[0]["price"]["recurring"]
+        interval = recurring["interval"] if recurring["interval_count"] == 1 else \
+            f"{recurring['interval_count']} {recurring['interval']}s"
+        recurring_amount = format_money(sum(i["amount_subtotal"] for i in items), session["currency"])
+        data = rt.store.session_subscription_data.get(session["id"], {})
+        if data.get("trial_end"):
+            trial_days = max(1, round((data["trial_end"] - session["created"]) / 86400))
     return render_template(
         "sandbox/checkout.html", session=session, items=items, error=error, form=form or {},
+        interval=interval, recurring_amount=recurring_amount, trial_days=trial_days,
         known_email=known_email, discounts=_discount_lines(session),
         total=format_money(session["amount_total"], session["currency"]), format_money=format_money,
         business=rt.settings["BUSINESS_NAME"], test_cards=TEST_CARDS, test_ibans=TEST_IBANS,
@@ -100,7 +110,8 @@ def pay(session_id):
                     return _page(session, "Use one of the test IBANs shown below.", form)
                 result = rt.engine.pay_delayed(session_id, TEST_IBANS[iban], email, name, iban)
             else:
-                problem = None if session["payment_status"] == "no_payment_required" else _card_problem(form)
+                free = session["payment_status"] == "no_payment_required" and session["mode"] == "payment"
+                problem = None if free else _card_problem(form)
                 if problem:
                     return _page(session, problem, form)
                 result = rt.engine.pay_card(session_id, form.get("card_number", ""), email, name)

@@ -367,13 +367,17 @@ def dispute(*, charge_obj: dict, amount: int, reason: str, created: int) -> dict
 
 
 def event(*, event_type: str, data_object: dict, created: int, api_version: str,
-          request_id: str | None, idempotency_key: str | None, pending_webhooks: int) -> dict:
+          request_id: str | None, idempotency_key: str | None, pending_webhooks: int,
+          previous_attributes: dict | None = None) -> dict:
+    data = {"object": data_object}
+    if previous_attributes is not None:  # *.updated events: the old values of what changed
+        data["previous_attributes"] = previous_attributes
     return {
         "id": new_id("evt_"),
         "object": "event",
         "api_version": api_version,
         "created": created,
-        "data": {"object": data_object},
+        "data": data,
         "livemode": False,
         "pending_webhooks": pending_webhooks,
         "request": {"id": request_id, "idempotency_key": idempotency_key},

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 
@@ -48,14 +49,38 @@ class Store:
             self.deliveries: dict[int, Delivery] = {}
             self.idempotency: dict[str, dict] = {}
             self.settlements: dict[str, tuple[int, str]] = {}  # pi id -> (due, outcome)
+            # Billing (stripe_sandbox/billing.py)
+            self.subscriptions: dict[str, dict] = {}
+            self.sub_private: dict[str, dict] = {}           # sub id -> sandbox-only state
+            self.invoices: dict[str, dict] = {}
+            self.invoice_payments: dict[str, dict] = {}
+            self.payment_methods: dict[str, dict] = {}
+            self.pm_numbers: dict[str, str] = {}             # pm id -> test card number
+            self.discounts: dict[str, dict] = {}
+            self.portal_sessions: dict[str, dict] = {}
+            self.session_subscription_data: dict[str, dict] = {}  # session id -> subscription_data
+            self.product_names: dict[str, str] = {}          # prod id -> product_data.name
+            self.billing_settings = {"after_final_retry": "canceled"}
             self.clock_offset = 0
+            self.frozen_at: int | None = None
             self.webhooks_paused = False
             self._seq = 0
             self.changed.notify_all()
 
     def now(self) -> int:
         """Sandbox time (Unix seconds); `/_sandbox/clock/advance` moves it forward."""
+        if self.frozen_at is not None:
+            return self.frozen_at
         return int(time.time()) + self.clock_offset
+
+    @contextmanager
+    def frozen(self, at: int):
+        """Run a billing action at its own due time (events carry it as `created`)."""
+        previous, self.frozen_at = self.frozen_at, at
+        try:
+            yield
+        finally:
+            self.frozen_at = previous
 
     def next_seq(self) -> int:
         self._seq += 1

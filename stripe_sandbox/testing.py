@@ -59,6 +59,17 @@ class SandboxHandle:
         self._thread.join(timeout=5)
         self.sandbox.stop()
 
+    # --- the clock (Stripe Billing) ----------------------------------------------------------
+    def now(self) -> int:
+        """The sandbox's clock (Unix seconds)."""
+        return self.state.now()
+
+    def advance_clock(self, days: float = 0, seconds: int = 0) -> int:
+        """Move the sandbox clock on and run every renewal, retry and trial end due meanwhile
+        (same as `POST /_sandbox/clock/advance`). Returns the new sandbox time."""
+        from .control import advance
+        return advance(self.sandbox, seconds=int(seconds + days * 86400))["now"]
+
     # --- helpers for tests that drive the app through Flask's test client ----------------
     def events(self, event_type: str | None = None) -> list[dict]:
         """Events so far, oldest first (copies)."""

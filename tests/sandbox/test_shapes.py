@@ -126,3 +126,77 @@ def test_fields_the_app_reads_are_present_with_the_right_types(objects):
     for event in objects["events"]:
         check_types(event, {"id": str, "object": str, "api_version": str, "data": dict, "type": str,
                             "created": int, "livemode": bool, "pending_webhooks": int, "request": dict})
+
+
+# --- Stripe Billing ----------------------------------------------------------------------
+@pytest.fixture
+def billing_objects(sandbox, stripe_client) -> dict:
+    """A discounted subscription that renewed once, then asked to cancel at period end, and a
+    portal session."""
+    from tests.sandbox.test_billing import subscription_params
+
+    stripe_client.v1.coupons.create(params={"id": "HALF", "percent_off": 50, "duration": "repeating",
+                                            "duration_in_months": 3})
+    session = stripe_client.v1.checkout.sessions.create(params=subscription_params(discounts=[{"coupon": "HALF"}]))
+    control(sandbox, f"checkout/sessions/{session.id}/pay", {"card": "4242424242424242"})
+    session = get(sandbox, f"checkout/sessions/{session.id}")
+    sandbox.advance_clock(days=31)
+    stripe_client.v1.subscriptions.update(session["subscription"], params={"cancel_at_period_end": True})
+    portal = stripe_client.v1.billing_portal.sessions.create(params={
+        "customer": session["customer"], "return_url": "http://127.0.0.1:5000/dashboard"})
+    subscription = get(sandbox, f"subscriptions/{session['subscription']}")
+    invoice = get(sandbox, f"invoices/{subscription['latest_invoice']}")
+    payment = get(sandbox, f"invoice_payments?invoice={invoice['id']}")["data"][0]
+    return {
+        "session": session, "subscription": subscription, "subscription_item": subscription["items"]["data"][0],
+        "invoice": invoice, "line_item": invoice["lines"]["data"][0], "invoice_payment": payment,
+        "payment_method": get(sandbox, f"payment_methods/{subscription['default_payment_method']}"),
+        "billing_portal.session": portal.to_dict(),
+        "price": subscription["items"]["data"][0]["price"],
+        "events": get(sandbox, "events?limit=100")["data"],
+    }
+
+
+@pytest.mark.parametrize("name", ["subscription", "subscription_item", "invoice", "line_item", "invoice_payment",
+                                  "payment_method", "billing_portal.session", "price"])
+def test_billing_keys_are_a_subset_of_stripes(billing_objects, stripe_examples, name):
+    ours = billing_objects[name]
+    assert ours["object"] == stripe_examples[name]["object"]
+    # Stripe's invoice_payment example shows only `payment.type`; the API has payment.payment_intent too.
+    assert [key for key in extra_keys(ours, stripe_examples[name]) if key != "payment.payment_intent"] == []
+
+
+def test_billing_events_have_stripes_shape_and_previous_attributes(billing_objects, stripe_examples):
+    types = [e["type"] for e in billing_objects["events"]]
+    for expected in ("customer.subscription.created", "customer.subscription.updated", "invoice.paid",
+                     "invoice_payment.paid", "payment_method.attached", "checkout.session.completed"):
+        assert expected in types
+    for event in billing_objects["events"]:
+        inner = event["data"]["object"]
+        assert set(event["data"]) <= {"object", "previous_attributes"}
+        if event["type"] == "customer.subscription.updated":
+            assert event["data"]["previous_attributes"], "an update says what changed"
+        extra = [key for key in extra_keys(inner, stripe_examples[inner["object"]]) if key != "payment.payment_intent"]
+        assert extra == [], event["type"]
+
+
+def test_billing_fields_the_app_reads(billing_objects):
+    sub, invoice = billing_objects["subscription"], billing_objects["invoice"]
+    nullable_int = (int, type(None))
+    check_types(sub, {"id": str, "status": str, "customer": str, "cancel_at_period_end": bool,
+                      "cancel_at": int, "canceled_at": int, "ended_at": type(None), "trial_end": nullable_int,
+                      "latest_invoice": str, "metadata": dict, "default_payment_method": str, "discounts": list,
+                      "created": int, "start_date": int})
+    check_types(billing_objects["subscription_item"], {"current_period_start": int, "current_period_end": int,
+                                                       "price": dict, "quantity": int})
+    assert sub["id"].startswith("sub_") and sub["discounts"][0].startswith("di_")
+    check_types(invoice, {"id": str, "status": str, "billing_reason": str, "amount_due": int, "amount_paid": int,
+                          "amount_remaining": int, "currency": str, "customer": str, "period_start": int,
+                          "period_end": int, "hosted_invoice_url": str, "parent": dict, "lines": dict,
+                          "status_transitions": dict, "attempt_count": int})
+    assert invoice["parent"]["subscription_details"]["subscription"] == sub["id"]
+    assert (invoice["billing_reason"], invoice["amount_paid"]) == ("subscription_cycle", 1450)
+    payment = billing_objects["invoice_payment"]
+    assert payment["payment"]["payment_intent"].startswith("pi_") and payment["invoice"] == invoice["id"]
+    portal = billing_objects["billing_portal.session"]
+    assert portal["id"].startswith("bps_") and portal["url"].startswith("http")
