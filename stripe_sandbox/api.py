@@ -55,10 +55,15 @@ COUPON_CREATE = p.obj({
     "duration_in_months": p.integer(1), "max_redemptions": p.integer(1), "redeem_by": p.integer(),
     **_METADATA_AND_EXPAND,
 })
-CUSTOMER_CREATE = p.obj({
+_CUSTOMER_FIELDS = {
     "email": p.string(512), "name": p.string(256), "description": p.string(350), "phone": p.string(20),
     "preferred_locales": p.array(p.string(20)), **_METADATA_AND_EXPAND,
-})
+}
+CUSTOMER_CREATE = p.obj({**_CUSTOMER_FIELDS, "test_clock": p.string()})
+CUSTOMER_UPDATE = p.obj({**_CUSTOMER_FIELDS, "invoice_settings": p.obj({"default_payment_method": p.string()})})
+TEST_CLOCK_CREATE = p.obj({"frozen_time": p.integer(), "name": p.string(300), "expand": p.EXPAND},
+                          required=["frozen_time"])
+TEST_CLOCK_ADVANCE = p.obj({"frozen_time": p.integer(), "expand": p.EXPAND}, required=["frozen_time"])
 EXPAND_ONLY = p.obj({"expand": p.EXPAND})
 REFUND_CREATE = p.obj({
     "payment_intent": p.string(), "charge": p.string(), "amount": p.integer(1),
@@ -212,6 +217,60 @@ def create_customer():
 @bp.get("/customers/<customer_id>")
 def retrieve_customer(customer_id):
     return _retrieve("customer", customer_id)
+
+
+@bp.post("/customers/<customer_id>")
+def update_customer(customer_id):
+    def compute():
+        params = _params(CUSTOMER_UPDATE)
+        rt = runtime()
+        with rt.store.lock:
+            return rt.engine.render(rt.engine.billing.update_customer(customer_id, params, _request_info()),
+                                    params.get("expand"))
+    return _idempotent(compute)
+
+
+# Test clocks: views of the sandbox's one clock (docs/stripe.md, "Billing").
+@bp.post("/test_helpers/test_clocks")
+def create_test_clock():
+    def compute():
+        params = _params(TEST_CLOCK_CREATE)
+        rt = runtime()
+        with rt.store.lock:
+            return rt.engine.render(rt.engine.billing.create_test_clock(params), params.get("expand"))
+    return _idempotent(compute)
+
+
+@bp.get("/test_helpers/test_clocks/<clock_id>")
+def retrieve_test_clock(clock_id):
+    return _retrieve("test_helpers.test_clock", clock_id)
+
+
+@bp.get("/test_helpers/test_clocks")
+def list_test_clocks():
+    rt = runtime()
+    params = _params(p.obj(LIST_PAGING))
+    with rt.store.lock:
+        return _list(list(reversed(rt.store.test_clocks.values())), params, "/v1/test_helpers/test_clocks")
+
+
+@bp.post("/test_helpers/test_clocks/<clock_id>/advance")
+def advance_test_clock(clock_id):
+    def compute():
+        params = _params(TEST_CLOCK_ADVANCE)
+        rt = runtime()
+        with rt.store.lock:
+            clock = rt.engine.billing.advance_test_clock(clock_id, params["frozen_time"])
+            return rt.engine.render(clock, params.get("expand"))
+    return _idempotent(compute)
+
+
+@bp.delete("/test_helpers/test_clocks/<clock_id>")
+def delete_test_clock(clock_id):
+    rt = runtime()
+    with rt.store.lock:
+        clock = rt.store.test_clocks.pop(rt.engine.get("test_helpers.test_clock", clock_id)["id"])
+        return _json({"id": clock["id"], "object": "test_helpers.test_clock", "deleted": True})
 
 
 @bp.post("/coupons")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import calendar
 import copy
+import time
 from datetime import datetime, timezone
 
 from . import billing_objects as bo
@@ -348,10 +349,10 @@ class Billing:
         now = self.store.now()
         period_end = sub["items"]["data"][0]["current_period_end"]
         cancellation = copy.deepcopy(sub["cancellation_details"])
+        if not flag:  # renewing forgets why it was going to end
+            cancellation.update(comment=None, feedback=None)
         cancellation.update(details or {})
         cancellation["reason"] = "cancellation_requested" if flag else None
-        if not flag:
-            cancellation.update(comment=None, feedback=None) if not details else None
         changes = {"cancel_at_period_end": flag, "cancel_at": period_end if flag else None,
                    "canceled_at": (sub["canceled_at"] or now) if flag else None,
                    "cancellation_details": cancellation}
@@ -538,6 +539,61 @@ class Billing:
 
     def invoice_payments_of(self, invoice_id: str) -> list[dict]:
         return [p for p in self.store.invoice_payments.values() if p["invoice"] == invoice_id]
+
+    # --- customers and test clocks ------------------------------------------------------------------
+    def update_customer(self, customer_id: str, params: dict, request: dict | None = None) -> dict:
+        customer = self.get("customer", customer_id)
+        if "email" in params and "@" not in params["email"]:
+            raise ParamError(f"Invalid email address: {params['email']}", "email", "email_invalid")
+        changes = {key: params[key] for key in ("email", "name", "description", "phone", "preferred_locales")
+                   if key in params}
+        if "metadata" in params:
+            merged = {**customer["metadata"], **params["metadata"]}
+            changes["metadata"] = {k: v for k, v in merged.items() if v != ""} if params["metadata"] else {}
+        if "default_payment_method" in params.get("invoice_settings", {}):
+            pm_id = params["invoice_settings"]["default_payment_method"]
+            pm = self.store.payment_methods.get(pm_id)
+            if pm is None or pm["customer"] != customer["id"]:
+                raise ApiError(400, f"No such PaymentMethod: '{pm_id}'", code="resource_missing",
+                               param="invoice_settings[default_payment_method]")
+            changes["invoice_settings"] = {**customer["invoice_settings"], "default_payment_method": pm_id}
+        previous = self._changed(customer, changes)
+        if previous:
+            self.emit("customer.updated", customer, previous, request)
+        return customer
+
+    def create_test_clock(self, params: dict) -> dict:
+        """A test clock is a view of the sandbox's one clock: creating it at a later time moves
+        that clock there; an earlier time is refused (the sandbox cannot go back)."""
+        now = self.store.now()
+        if params["frozen_time"] < now - 60:
+            raise ParamError("The sandbox has one clock and cannot go back: frozen_time must not be before "
+                             f"the sandbox's current time ({now}).", "frozen_time")
+        self.advance_to(max(now, params["frozen_time"]))
+        clock = {"id": objects.new_id("clock_"), "object": "test_helpers.test_clock", "created": self.store.now(),
+                 "deletes_after": self.store.now() + 30 * DAY, "frozen_time": self.store.now(), "livemode": False,
+                 "name": params.get("name"), "status": "ready", "status_details": {}}
+        self.store.test_clocks[clock["id"]] = clock
+        self.emit("test_helpers.test_clock.created", clock)
+        return clock
+
+    def advance_test_clock(self, clock_id: str, frozen_time: int) -> dict:
+        clock = self.get("test_helpers.test_clock", clock_id)
+        if frozen_time <= clock["frozen_time"]:
+            raise ParamError("The frozen_time must be after the test clock's current frozen_time.", "frozen_time")
+        clock["status"] = "advancing"
+        self.emit("test_helpers.test_clock.advancing", clock)
+        self.advance_to(max(frozen_time, self.store.now()))
+        clock.update(status="ready", frozen_time=frozen_time)
+        self.emit("test_helpers.test_clock.ready", clock)
+        return clock
+
+    def advance_to(self, target: int) -> None:
+        """Run everything due up to `target`, then set the sandbox clock to it."""
+        self.run_until(target)
+        self.store.clock_offset = target - int(time.time())
+        for clock in self.store.test_clocks.values():  # every clock shows the one sandbox time
+            clock["frozen_time"] = max(clock["frozen_time"], target)
 
     # --- portal ----------------------------------------------------------------------------------
     def create_portal_session(self, params: dict) -> dict:

@@ -111,7 +111,8 @@ class Engine:
                  "dispute": self.store.disputes, "event": self.store.events,
                  "subscription": self.store.subscriptions, "invoice": self.store.invoices,
                  "invoice_payment": self.store.invoice_payments, "PaymentMethod": self.store.payment_methods,
-                 "billing_portal.session": self.store.portal_sessions}[kind]
+                 "billing_portal.session": self.store.portal_sessions,
+                 "test_helpers.test_clock": self.store.test_clocks}[kind]
         if object_id not in table:
             raise not_found(kind, object_id, param)
         return table[object_id]
@@ -122,7 +123,10 @@ class Engine:
             email = params.get("email")
             if email is not None and "@" not in email:
                 raise ParamError(f"Invalid email address: {email}", "email", "email_invalid")
+            if "test_clock" in params:
+                self.get("test_helpers.test_clock", params["test_clock"], "test_clock")
             customer = objects.customer(params=params, created=self.store.now())
+            customer["test_clock"] = params.get("test_clock")
             self.store.customers[customer["id"]] = customer
             self.emit("customer.created", customer)
             return customer
@@ -564,6 +568,7 @@ class Engine:
         "invoice_payment": {"invoice", "payment.payment_intent", "payment.payment_intent.latest_charge"},
         "payment_method": {"customer"},
         "billing_portal.session": set(),
+        "test_helpers.test_clock": set(),
         "payment_intent": {"latest_charge"},
         "refund": {"charge", "payment_intent"},
         "charge": {"payment_intent"},

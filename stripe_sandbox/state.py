@@ -58,6 +58,7 @@ class Store:
             self.pm_numbers: dict[str, str] = {}             # pm id -> test card number
             self.discounts: dict[str, dict] = {}
             self.portal_sessions: dict[str, dict] = {}
+            self.test_clocks: dict[str, dict] = {}
             self.session_subscription_data: dict[str, dict] = {}  # session id -> subscription_data
             self.product_names: dict[str, str] = {}          # prod id -> product_data.name
             self.billing_settings = {"after_final_retry": "canceled"}

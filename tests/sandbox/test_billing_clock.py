@@ -168,3 +168,49 @@ def test_a_monthly_anchor_keeps_its_day_across_short_months(sandbox):
     assert datetime.fromtimestamp(feb, timezone.utc).day == 28
     assert datetime.fromtimestamp(mar, timezone.utc).day == 31
     assert add_interval(jan31, "year", 1, jan31) == int(datetime(2028, 1, 31, 10, tzinfo=timezone.utc).timestamp())
+
+
+def test_stripe_test_clocks_are_views_of_the_sandbox_clock(sandbox, stripe_client):
+    import pytest
+    import stripe
+
+    now = sandbox.now()
+    clock = stripe_client.v1.test_helpers.test_clocks.create(params={"frozen_time": now, "name": "renewals"})
+    assert clock.object == "test_helpers.test_clock" and clock.status == "ready" and clock.frozen_time >= now
+    customer = stripe_client.v1.customers.create(params={"email": "ada@example.com", "test_clock": clock.id})
+    assert customer.test_clock == clock.id
+    from tests.sandbox.test_billing import subscription_params
+    params = subscription_params(customer=customer.id)
+    del params["customer_email"]
+    session = stripe_client.v1.checkout.sessions.create(params=params)
+    control(sandbox, f"checkout/sessions/{session.id}/pay", {"card": "4242424242424242"})
+    sub_id = stripe_client.v1.checkout.sessions.retrieve(session.id).subscription
+
+    advanced = stripe_client.v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": now + 32 * DAY})
+    assert advanced.status == "ready" and advanced.frozen_time == now + 32 * DAY
+    assert sandbox.now() >= now + 32 * DAY
+    assert len(invoices(stripe_client, sub_id)) == 2
+    assert {"test_helpers.test_clock.advancing", "test_helpers.test_clock.ready"} <= set(types(sandbox))
+    with pytest.raises(stripe.InvalidRequestError) as back:
+        stripe_client.v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": now})
+    assert back.value.param == "frozen_time"
+    with pytest.raises(stripe.InvalidRequestError) as unknown:
+        stripe_client.v1.customers.create(params={"test_clock": "clock_missing"})
+    assert unknown.value.param == "test_clock"
+    assert stripe_client.v1.test_helpers.test_clocks.delete(clock.id).deleted is True
+
+
+def test_update_a_customer(sandbox, stripe_client):
+    import pytest
+    import stripe
+
+    from tests.sandbox.test_billing import subscribe
+    session = subscribe(sandbox, stripe_client)
+    customer = stripe_client.v1.customers.update(session.customer, params={"name": "Lena L.",
+                                                                          "metadata": {"user_id": "9"}})
+    assert customer.name == "Lena L." and customer.metadata["user_id"] == "9"
+    assert sandbox.events("customer.updated")[-1]["data"]["previous_attributes"]["name"] is None
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        stripe_client.v1.customers.update(session.customer, params={
+            "invoice_settings": {"default_payment_method": "pm_missing"}})
+    assert refused.value.param == "invoice_settings[default_payment_method]"

@@ -135,12 +135,13 @@ def billing_objects(sandbox, stripe_client) -> dict:
     portal session."""
     from tests.sandbox.test_billing import subscription_params
 
+    clock = stripe_client.v1.test_helpers.test_clocks.create(params={"frozen_time": sandbox.now()})
     stripe_client.v1.coupons.create(params={"id": "HALF", "percent_off": 50, "duration": "repeating",
                                             "duration_in_months": 3})
     session = stripe_client.v1.checkout.sessions.create(params=subscription_params(discounts=[{"coupon": "HALF"}]))
     control(sandbox, f"checkout/sessions/{session.id}/pay", {"card": "4242424242424242"})
     session = get(sandbox, f"checkout/sessions/{session.id}")
-    sandbox.advance_clock(days=31)
+    stripe_client.v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": sandbox.now() + 31 * 86400})
     stripe_client.v1.subscriptions.update(session["subscription"], params={"cancel_at_period_end": True})
     portal = stripe_client.v1.billing_portal.sessions.create(params={
         "customer": session["customer"], "return_url": "http://127.0.0.1:5000/dashboard"})
@@ -153,12 +154,13 @@ def billing_objects(sandbox, stripe_client) -> dict:
         "payment_method": get(sandbox, f"payment_methods/{subscription['default_payment_method']}"),
         "billing_portal.session": portal.to_dict(),
         "price": subscription["items"]["data"][0]["price"],
+        "test_helpers.test_clock": get(sandbox, f"test_helpers/test_clocks/{clock.id}"),
         "events": get(sandbox, "events?limit=100")["data"],
     }
 
 
 @pytest.mark.parametrize("name", ["subscription", "subscription_item", "invoice", "line_item", "invoice_payment",
-                                  "payment_method", "billing_portal.session", "price"])
+                                  "payment_method", "billing_portal.session", "price", "test_helpers.test_clock"])
 def test_billing_keys_are_a_subset_of_stripes(billing_objects, stripe_examples, name):
     ours = billing_objects[name]
     assert ours["object"] == stripe_examples[name]["object"]
@@ -169,7 +171,8 @@ def test_billing_keys_are_a_subset_of_stripes(billing_objects, stripe_examples, 
 def test_billing_events_have_stripes_shape_and_previous_attributes(billing_objects, stripe_examples):
     types = [e["type"] for e in billing_objects["events"]]
     for expected in ("customer.subscription.created", "customer.subscription.updated", "invoice.paid",
-                     "invoice_payment.paid", "payment_method.attached", "checkout.session.completed"):
+                     "invoice_payment.paid", "payment_method.attached", "checkout.session.completed",
+                     "test_helpers.test_clock.ready", "invoice.finalized"):
         assert expected in types
     for event in billing_objects["events"]:
         inner = event["data"]["object"]
