@@ -19,6 +19,7 @@ from extensions import (cors, csrf, db, enable_sqlite_foreign_keys, limiter, log
 from services.courses import covers, details
 from services.learning import access
 from services.money import format_money
+from services import products
 
 # The styles of the `when` Jinja filter: times are stored and shown in UTC.
 DATE_FORMATS = {
@@ -114,6 +115,7 @@ def register_template_helpers(app: Flask) -> None:
 
     # Any page may say why an enrollment gives no access (the course page's purchase box does).
     app.jinja_env.globals["describe_access"] = access.describe
+    app.jinja_env.filters["sold"] = products.sold  # {{ (ps|sold).title }}: what a payment sells
     app.jinja_env.globals["topic_label"] = details.topic_label
 
     @app.template_global()

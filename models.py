@@ -373,6 +373,9 @@ class Coupon(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     applicable_courses: Mapped[list[Course]] = relationship(secondary=coupon_courses)
+    # Limited to these bundles (issue 20). A coupon with neither list applies to everything; with
+    # either, only to what is listed.
+    applicable_bundles: Mapped[list[Bundle]] = relationship(secondary="coupon_bundles")
 
     __table_args__ = (
         sa.CheckConstraint("current_uses >= 0", name="current_uses_non_negative"),
@@ -385,6 +388,78 @@ class Coupon(db.Model):
 
     def __repr__(self) -> str:
         return f"<Coupon {self.code}>"
+
+
+# --- issue 20: bundles and multi-course purchases -------------------------------------------
+
+bundle_courses = sa.Table(
+    "bundle_courses",
+    db.Model.metadata,
+    sa.Column("bundle_id", sa.ForeignKey("bundles.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("course_id", sa.ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False, default=0),
+)
+
+coupon_bundles = sa.Table(
+    "coupon_bundles",
+    db.Model.metadata,
+    sa.Column("coupon_id", sa.ForeignKey("coupons.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("bundle_id", sa.ForeignKey("bundles.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Bundle(db.Model):
+    """Two or more courses of one currency sold together for one price (services/bundles/)."""
+
+    __tablename__ = "bundles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    price_amount: Mapped[int] = mapped_column()
+    currency: Mapped[str] = mapped_column(sa.String(3), default="USD")
+    is_published: Mapped[bool] = mapped_column(default=False)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # retired: never sold again, kept for receipts
+    cover_image: Mapped[str | None] = mapped_column(sa.String(80))
+    cover_alt: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    courses: Mapped[list[Course]] = relationship(secondary=bundle_courses, order_by=bundle_courses.c.position)
+
+    __table_args__ = (sa.CheckConstraint("price_amount >= 0", name="price_non_negative"),)
+
+    @property
+    def title(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return f"<Bundle {self.slug}>"
+
+
+class PaymentSessionCourse(db.Model):
+    """A course a multi-course payment session enrolls, with its share of the charge (decided at
+    checkout; the shares sum to the session's final amount). services/payments/purchases.py."""
+
+    __tablename__ = "payment_session_courses"
+
+    payment_session_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("payment_sessions.id", ondelete="CASCADE"), primary_key=True)
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True,
+                                           index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    list_amount: Mapped[int] = mapped_column()  # the course's own price when the session began
+    amount: Mapped[int] = mapped_column()  # its share of final_amount
+    discount: Mapped[int] = mapped_column(default=0)  # its share of discount_amount (coupon)
+
+    course: Mapped[Course] = relationship()
+
+    __table_args__ = (
+        sa.CheckConstraint("amount >= 0", name="amount_non_negative"),
+        sa.CheckConstraint("list_amount >= 0", name="list_amount_non_negative"),
+        sa.CheckConstraint("discount >= 0", name="discount_non_negative"),
+    )
 
 
 class StripeCoupon(db.Model):
@@ -412,12 +487,17 @@ class StripeCoupon(db.Model):
 
 
 class PaymentSession(db.Model):
-    """One checkout attempt: our quote, its Stripe Checkout Session and what became of it."""
+    """One checkout attempt: our quote, its Stripe Checkout Session and what became of it.
+
+    It sells one course (`course_id`) or another product (`bundle_id`, ...: course_id NULL);
+    `services/payments/products.py` says what, and `payment_session_courses` lists the courses
+    a multi-course purchase enrolls (issue 20)."""
 
     __tablename__ = "payment_sessions"
 
     id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_public_id("ps"))
-    course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    course_id: Mapped[int | None] = mapped_column(sa.ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    bundle_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bundles.id", ondelete="SET NULL"), index=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
     status: Mapped[PaymentSessionStatus] = mapped_column(
         _enum(PaymentSessionStatus), default=PaymentSessionStatus.PENDING, index=True
@@ -452,10 +532,13 @@ class PaymentSession(db.Model):
     # Indexed for the staff analytics (revenue per day over a date range).
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
-    course: Mapped[Course] = relationship()
+    course: Mapped[Course | None] = relationship()
+    bundle: Mapped[Bundle | None] = relationship()
     user: Mapped[User] = relationship()
     coupon: Mapped[Coupon | None] = relationship()
     enrollment: Mapped[Enrollment | None] = relationship(foreign_keys=[enrollment_id])
+    items: Mapped[list[PaymentSessionCourse]] = relationship(
+        order_by="PaymentSessionCourse.position", cascade="all, delete-orphan", passive_deletes=True)
 
     __table_args__ = (
         sa.CheckConstraint("amount >= 0", name="amount_non_negative"),
@@ -547,7 +630,7 @@ class RefundRequest(db.Model):
         sa.ForeignKey("payment_sessions.id", ondelete="CASCADE"), index=True
     )
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id", ondelete="CASCADE"))
+    course_id: Mapped[int | None] = mapped_column(sa.ForeignKey("courses.id", ondelete="CASCADE"))  # NULL: a bundle
     status: Mapped[RefundRequestStatus] = mapped_column(_enum(RefundRequestStatus),
                                                         default=RefundRequestStatus.PENDING)
     reason: Mapped[str | None] = mapped_column(sa.String(1000))           # the learner's words
@@ -719,7 +802,9 @@ class CouponRedemption(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     coupon_id: Mapped[int] = mapped_column(sa.ForeignKey("coupons.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id", ondelete="CASCADE"))
+    # What the use was for: a course, or a bundle (course_id NULL).
+    course_id: Mapped[int | None] = mapped_column(sa.ForeignKey("courses.id", ondelete="CASCADE"))
+    bundle_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bundles.id", ondelete="CASCADE"), index=True)
     payment_session_id: Mapped[str | None] = mapped_column(
         sa.ForeignKey("payment_sessions.id", ondelete="SET NULL"), unique=True
     )
@@ -734,7 +819,8 @@ class CouponRedemption(db.Model):
 
     coupon: Mapped[Coupon] = relationship()
     user: Mapped[User] = relationship()
-    course: Mapped[Course] = relationship()
+    course: Mapped[Course | None] = relationship()
+    bundle: Mapped[Bundle | None] = relationship()
 
     __table_args__ = (
         sa.Index("ix_coupon_redemptions_coupon_status", "coupon_id", "status"),

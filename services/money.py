@@ -48,6 +48,21 @@ def percent_of(amount: int, percent: Decimal | int | str) -> int:
     return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+def share_out(total: int, weights: list[int]) -> list[int]:
+    """`total` minor units split in proportion to `weights`, exactly (largest remainder): the
+    parts sum to `total`; ties go to the earlier weight. All-zero weights share equally."""
+    if not weights:
+        return []
+    if sum(weights) <= 0:
+        weights = [1] * len(weights)
+    whole = sum(weights)
+    parts = [total * weight // whole for weight in weights]
+    remainders = sorted(range(len(weights)), key=lambda i: (-(total * weights[i] % whole), i))
+    for i in remainders[:total - sum(parts)]:
+        parts[i] += 1
+    return parts
+
+
 def format_money(amount: int, currency: str, locale: str = "en_US", free_label: str | None = None) -> str:
     """`9900, "USD"` → "$99.00"; `12000, "JPY"` → "¥12,000"; 0 → `free_label` when given."""
     if amount == 0 and free_label is not None:

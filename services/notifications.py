@@ -13,18 +13,21 @@ from flask import current_app
 
 from extensions import db
 from models import Enrollment, OutboxMail, PaymentSession, User, utcnow
-from services import mail
+from services import mail, products
 
 
 def enrollment_paid(payment_session: PaymentSession, enrollment: Enrollment) -> None:
     """"You're enrolled": the confirmation and receipt of a paid checkout (once per payment)."""
-    course, user = payment_session.course, payment_session.user
+    user, sold = payment_session.user, products.sold(payment_session)
     paid_at = payment_session.completed_at or utcnow()
     mail.queue("receipt", user.email, key=f"receipt:{payment_session.id}", user=user, context={
-        "user_name": user.name, "course_title": course.title, "course_slug": course.slug,
-        "course_id": course.id, "payment_session_id": payment_session.id, "currency": payment_session.currency,
+        "user_name": user.name, "course_title": sold.title, "course_slug": sold.args.get("slug"),
+        "link_endpoint": sold.endpoint, "product_kind": sold.kind,
+        "course_titles": [course.title for course in products.courses_of(payment_session)],
+        "course_id": payment_session.course_id, "payment_session_id": payment_session.id, "currency": payment_session.currency,
         "list_price": payment_session.amount, "coupon_code": payment_session.coupon_code,
-        "discount": payment_session.discount_amount, "charged": enrollment.amount_paid or payment_session.final_amount,
+        "discount": payment_session.discount_amount,
+        "charged": payment_session.final_amount if sold.kind != "COURSE" else enrollment.amount_paid or payment_session.final_amount,
         "card": (payment_session.extra or {}).get("card"), "paid_on": f"{paid_at:%d %B %Y}",
         "stripe_session_id": payment_session.stripe_session_id})
 
@@ -35,9 +38,9 @@ def refund_recorded(payment_session: PaymentSession, *, refunded_before: int, re
     refund policy's rule, decided by refunds.revokes_access)."""
     if refunded_total <= refunded_before:
         return  # a recorded refund failed: nothing was given back
-    course, user = payment_session.course, payment_session.user
+    title, user = products.sold(payment_session).title, payment_session.user
     mail.queue("refund", user.email, key=f"refund:{payment_session.id}:{refunded_total}", user=user, context={
-        "user_name": user.name, "course_title": course.title, "payment_session_id": payment_session.id,
+        "user_name": user.name, "course_title": title, "payment_session_id": payment_session.id,
         "currency": payment_session.currency, "charged": payment_session.final_amount,
         "refunded_now": refunded_total - refunded_before, "refunded_total": refunded_total,
         "full": refunded_total >= payment_session.final_amount, "access_ends": access_ends})
@@ -45,18 +48,18 @@ def refund_recorded(payment_session: PaymentSession, *, refunded_before: int, re
 
 def refund_request_received(request, payment_session: PaymentSession) -> None:
     """"We have your refund request": it went to the staff queue (issue 19)."""
-    course, user = payment_session.course, payment_session.user
+    title, user = products.sold(payment_session).title, payment_session.user
     mail.queue("refund_request_received", user.email, key=f"refund-request:{request.id}:received", user=user,
-               context={"user_name": user.name, "course_title": course.title, "payment_session_id": payment_session.id,
+               context={"user_name": user.name, "course_title": title, "payment_session_id": payment_session.id,
                         "currency": request.currency, "amount": request.amount_requested,
                         "queue_reason": request.queue_reason})
 
 
 def refund_request_decided(request, payment_session: PaymentSession) -> None:
     """Staff approved (all or part) or declined a refund request, with their message."""
-    course, user = payment_session.course, payment_session.user
+    title, user = products.sold(payment_session).title, payment_session.user
     mail.queue("refund_request_decided", user.email, key=f"refund-request:{request.id}:decided", user=user,
-               context={"user_name": user.name, "course_title": course.title, "payment_session_id": payment_session.id,
+               context={"user_name": user.name, "course_title": title, "payment_session_id": payment_session.id,
                         "currency": request.currency, "approved": request.status.value == "APPROVED",
                         "amount": request.amount_refunded or 0, "requested": request.amount_requested,
                         "message": request.staff_message})

@@ -7,7 +7,7 @@ from decimal import Decimal
 from itertools import count
 
 from extensions import db
-from models import (Coupon, CouponRedemption, Course, DiscountType, Enrollment, EnrollmentStatus, EnrollmentType,
+from models import (Bundle, bundle_courses, Coupon, CouponRedemption, Course, DiscountType, Enrollment, EnrollmentStatus, EnrollmentType,
                     Lecture, PaymentSession, PaymentSessionStatus, PaymentStatus, RedemptionStatus, User, UserRole)
 from services.people.accounts import hash_password
 from tests.helpers import DEFAULT_PASSWORD
@@ -83,6 +83,26 @@ def payment_session(user: User, course: Course, status: str = "PENDING", *, coup
                                         discount_amount=discount, currency=course.currency,
                                         reserved_at=now, expires_at=obj.expires_at))
     return save(obj)
+
+
+def bundle(courses: list[Course], price: int | None = None, *, slug: str | None = None, name: str | None = None,
+           published: bool = True, **fields) -> Bundle:
+    """A bundle of `courses` (their currency), priced `price` (default: 80% of their sum)."""
+    number = next(_sequence)
+    currency = courses[0].currency if courses else "USD"
+    total = sum(course.price_amount for course in courses)
+    obj = Bundle(slug=slug or f"bundle-{number}", name=name or f"Bundle {number}", description="A test bundle.",
+                 price_amount=total * 8 // 10 if price is None else price, currency=currency,
+                 is_published=published, **fields)
+    obj.courses = list(courses)
+    save(obj)
+    for position, course in enumerate(courses):  # the relationship writes the default position
+        db.session.execute(bundle_courses.update().where(bundle_courses.c.bundle_id == obj.id,
+                                                         bundle_courses.c.course_id == course.id)
+                           .values(position=position))
+    if _commit:
+        db.session.commit()
+    return obj
 
 
 @contextmanager

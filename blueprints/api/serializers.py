@@ -11,6 +11,7 @@ from typing import Any
 from flask import current_app, url_for
 
 from models import Coupon, CouponRedemption, Course, DiscountType, Enrollment, PaymentSession, User
+from services import products
 from services.coupons import admin as coupon_admin
 from services.coupons.pricing import Quote
 from services.learning import access
@@ -24,12 +25,22 @@ def course_ref(course: Course) -> dict[str, Any]:
     return {"id": course.id, "slug": course.slug, "title": course.title}
 
 
+def product_ref(session: PaymentSession) -> dict[str, Any]:
+    """What the session sells (services.products.sold): kind COURSE, BUNDLE, ..., its id and
+    title, and the ids of the courses it enrolls."""
+    sold = products.sold(session)
+    return {"kind": sold.kind, "id": sold.id, "title": sold.title,
+            "courseIds": [course.id for course in products.courses_of(session)]}
+
+
 def payment_session(session: PaymentSession) -> dict[str, Any]:
     """The owner's view of one checkout attempt."""
     return {
         "id": session.id,
         "courseId": session.course_id,
-        "course": course_ref(session.course),
+        "course": course_ref(session.course) if session.course is not None else None,
+        "bundleId": session.bundle_id,
+        "product": product_ref(session),
         "userId": session.user_id,
         "status": session.status.value,
         "amount": session.amount,
@@ -66,7 +77,8 @@ def public_payment_session(session: PaymentSession) -> dict[str, Any]:
     return {
         "status": session.status.value,
         "courseId": session.course_id,
-        "course": course_ref(session.course),
+        "course": course_ref(session.course) if session.course is not None else None,
+        "product": product_ref(session),
         "amount": session.amount,
         "discountAmount": session.discount_amount,
         "finalAmount": session.final_amount,

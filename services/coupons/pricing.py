@@ -43,8 +43,24 @@ REFUSAL_CODES = (COUPON_NOT_FOUND, COUPON_INACTIVE, COUPON_NOT_STARTED, COUPON_E
 
 
 @dataclass(frozen=True)
+class Priced:
+    """Something other than a course that a coupon may discount (issue 20): a bundle at the
+    price this learner would pay for it. `target` says which coupon list applies and which of
+    the learner's reservations a new checkout replaces."""
+
+    target: redemptions.Target
+    currency: str
+    price_amount: int
+    noun: str = "bundle"
+
+    @property
+    def id(self) -> None:
+        return None
+
+
+@dataclass(frozen=True)
 class Quote:
-    course_id: int
+    course_id: int | None  # None: a product (Priced)
     currency: str
     original_amount: int
     discount_amount: int
@@ -69,7 +85,7 @@ def quote(course: Course, code: str | None, user: User | None, now: datetime) ->
     return quote_with(course, code, coupon, applicable, user, now)
 
 
-def quote_with(course: Course, code: str | None, coupon: Coupon | None, applicable: bool, user: User | None,
+def quote_with(course: Course | Priced, code: str | None, coupon: Coupon | None, applicable: bool, user: User | None,
                now: datetime, learner_uses: int | None = None) -> Quote:
     """`quote` for callers that already looked the coupon up (`redemptions.find_for_course`),
     and possibly counted the learner's uses of it (`redemptions.learner_uses`) in the same query."""
@@ -90,6 +106,12 @@ def quote_with(course: Course, code: str | None, coupon: Coupon | None, applicab
     return _check_minimum_charge(priced, base)
 
 
+def quote_priced(priced: Priced, code: str | None, user: User | None, now: datetime) -> Quote:
+    """`quote` for a product (a bundle): the same rules, on its price for this learner."""
+    coupon, applicable = redemptions.find_for_bundle(code, priced.target.bundle_id)
+    return quote_with(priced, code, coupon, applicable, user, now)
+
+
 def discount_for(coupon: Coupon, price: int) -> int:
     """The discount in minor units: rounded half up, capped by maximum_discount and the price."""
     if coupon.discount_type == DiscountType.PERCENTAGE:
@@ -101,7 +123,7 @@ def discount_for(coupon: Coupon, price: int) -> int:
     return max(0, min(discount, price))
 
 
-def _rule_refusal(coupon: Coupon, course: Course, user: User | None, now: datetime,
+def _rule_refusal(coupon: Coupon, course: Course | Priced, user: User | None, now: datetime,
                   applicable: bool, learner_uses: int | None = None) -> tuple[str, str] | None:
     if not coupon.is_active:
         return COUPON_INACTIVE, "This code is no longer active."
@@ -110,23 +132,24 @@ def _rule_refusal(coupon: Coupon, course: Course, user: User | None, now: dateti
     if coupon.valid_until is not None and now >= coupon.valid_until:
         return COUPON_EXPIRED, "This code has expired."
     if not applicable:
-        return COUPON_NOT_APPLICABLE, "This code does not apply to this course."
+        return COUPON_NOT_APPLICABLE, f"This code does not apply to this {getattr(course, 'noun', 'course')}."
     if _currency_mismatch(coupon, course):
         return COUPON_CURRENCY_MISMATCH, f"This code is for prices in {coupon.currency}, not {course.currency}."
     if coupon.minimum_amount is not None and course.price_amount < coupon.minimum_amount:
         minimum = money.format_money(coupon.minimum_amount, coupon.currency or course.currency)
         return COUPON_MINIMUM_NOT_MET, f"This code needs a purchase of at least {minimum}."
-    if redemptions.is_used_up(coupon, now, learner=user, course=course):  # reserve's rule too
+    target = course.target if isinstance(course, Priced) else course
+    if redemptions.is_used_up(coupon, now, learner=user, course=target):  # reserve's rule too
         return COUPON_USED_UP, "This code has been used the maximum number of times."
     if user is not None and coupon.per_learner_limit is not None:
         if learner_uses is None:
-            learner_uses = redemptions.uses_by(coupon, user, now, exclude_course=course)
+            learner_uses = redemptions.uses_by(coupon, user, now, exclude_course=target)
         if learner_uses >= coupon.per_learner_limit:
             return COUPON_ALREADY_USED, "You have already used this code."
     return None
 
 
-def _currency_mismatch(coupon: Coupon, course: Course) -> bool:
+def _currency_mismatch(coupon: Coupon, course: Course | Priced) -> bool:
     if not coupon.currency or coupon.currency.upper() == course.currency.upper():
         return False
     # A percentage is currency-free unless its minimum or cap is an amount in its currency.

@@ -11,13 +11,14 @@ The staff side (`admin`) reads codes, live reservations and usage totals through
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from extensions import db
-from models import (PAID_STATUSES, Coupon, CouponRedemption, coupon_courses, Course, Enrollment, PaymentSession, RedemptionStatus,
-                    User)
+from models import (PAID_STATUSES, Coupon, CouponRedemption, coupon_bundles, coupon_courses, Course, Enrollment,
+                    PaymentSession, RedemptionStatus, User)
 from services import audit
 from services.errors import Conflict
 
@@ -43,12 +44,59 @@ def find_for_course(code: str | None, course: Course) -> tuple[Coupon | None, bo
     return (row[0], bool(row[1])) if row else (None, False)
 
 
+def _unrestricted():
+    """SQL: the coupon lists neither courses nor bundles (it applies to everything)."""
+    return sa.not_(sa.or_(sa.exists().where(coupon_courses.c.coupon_id == Coupon.id),
+                          sa.exists().where(coupon_bundles.c.coupon_id == Coupon.id)))
+
+
 def applies_to_course(course_id):
-    """SQL: the coupon (in the query's FROM) has no course list, or lists `course_id` (a value or column)."""
+    """SQL: the coupon (in the query's FROM) lists no courses and no bundles, or lists
+    `course_id` (a value or column). A coupon limited to bundles does not apply to courses."""
     links = coupon_courses.c
-    restricted = sa.exists().where(links.coupon_id == Coupon.id)
     listed = sa.exists().where(links.coupon_id == Coupon.id, links.course_id == course_id)
-    return sa.or_(sa.not_(restricted), listed)
+    return sa.or_(_unrestricted(), listed)
+
+
+def applies_to_bundle(bundle_id):
+    """SQL: like `applies_to_course`, for a bundle (issue 20)."""
+    links = coupon_bundles.c
+    listed = sa.exists().where(links.coupon_id == Coupon.id, links.bundle_id == bundle_id)
+    return sa.or_(_unrestricted(), listed)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a coupon use is for: a course (the default) or a bundle. The learner's own live
+    reservation for the same target belongs to the checkout a new one replaces."""
+
+    course_id: int | None = None
+    bundle_id: int | None = None
+
+    @classmethod
+    def of(cls, thing) -> "Target | None":
+        if thing is None or isinstance(thing, Target):
+            return thing
+        return cls(course_id=thing.id)  # a Course
+
+    @classmethod
+    def of_session(cls, payment_session: PaymentSession) -> "Target":
+        return cls(course_id=payment_session.course_id, bundle_id=payment_session.bundle_id)
+
+    def condition(self):
+        if self.course_id is not None:
+            return CouponRedemption.course_id == self.course_id
+        return CouponRedemption.bundle_id == self.bundle_id
+
+
+def find_for_bundle(code: str | None, bundle_id: int) -> tuple[Coupon | None, bool]:
+    """The coupon and whether it applies to the bundle, in one query."""
+    normalized = normalize_code(code)
+    if not normalized or len(normalized) > CODE_MAX_LENGTH:
+        return None, False
+    row = db.session.execute(
+        db.select(Coupon, applies_to_bundle(bundle_id)).where(Coupon.code == normalized)).first()
+    return (row[0], bool(row[1])) if row else (None, False)
 
 
 def public_active_query(now: datetime) -> sa.Select:
@@ -74,17 +122,19 @@ def live_condition(now: datetime):
 
 
 def live_reservations(coupon: Coupon, now: datetime, *, exclude_user: User | None = None,
-                      exclude_course: Course | None = None) -> int:
-    """Reservations still holding a use; optionally not counting one learner's for one course."""
+                      exclude_course: Course | Target | None = None) -> int:
+    """Reservations still holding a use; optionally not counting one learner's for one course
+    (or bundle: a Target)."""
     query = db.select(sa.func.count()).select_from(CouponRedemption).where(
         CouponRedemption.coupon_id == coupon.id, live_condition(now))
-    if exclude_user is not None and exclude_course is not None:
-        query = query.where(sa.not_(sa.and_(CouponRedemption.user_id == exclude_user.id,
-                                            CouponRedemption.course_id == exclude_course.id)))
+    target = Target.of(exclude_course)
+    if exclude_user is not None and target is not None:
+        query = query.where(sa.not_(sa.and_(CouponRedemption.user_id == exclude_user.id, target.condition())))
     return db.session.scalar(query) or 0
 
 
-def uses_taken(coupon: Coupon, now: datetime, *, learner: User | None = None, course: Course | None = None) -> int:
+def uses_taken(coupon: Coupon, now: datetime, *, learner: User | None = None,
+               course: Course | Target | None = None) -> int:
     """What counts against `max_uses` for `learner` buying `course`: the one rule, for the
     quote (and so the staff dry run) and for `reserve`, under its lock.
 
@@ -97,7 +147,8 @@ def uses_taken(coupon: Coupon, now: datetime, *, learner: User | None = None, co
     return coupon.current_uses + live_reservations(coupon, now, exclude_user=learner, exclude_course=course)
 
 
-def is_used_up(coupon: Coupon, now: datetime, *, learner: User | None = None, course: Course | None = None) -> bool:
+def is_used_up(coupon: Coupon, now: datetime, *, learner: User | None = None,
+               course: Course | Target | None = None) -> bool:
     return coupon.max_uses is not None and uses_taken(coupon, now, learner=learner, course=course) >= coupon.max_uses
 
 
@@ -111,13 +162,16 @@ def live_reservations_by_coupon(coupon_ids: list[int], now: datetime) -> dict[in
         .group_by(CouponRedemption.coupon_id)).all())
 
 
-def uses_by(coupon: Coupon, user: User, now: datetime, *, exclude_course: Course | None = None) -> int:
+def uses_by(coupon: Coupon, user: User, now: datetime, *, exclude_course: Course | Target | None = None) -> int:
     """How many uses of `coupon` this learner has redeemed or holds (for per_learner_limit)."""
+    target = Target.of(exclude_course)
+    if target is not None and target.course_id is None:
+        return db.session.scalar(db.select(learner_uses(coupon.id, user.id, now, exclude_bundle_id=target.bundle_id))) or 0
     return db.session.scalar(db.select(
-        learner_uses(coupon.id, user.id, now, exclude_course.id if exclude_course is not None else None))) or 0
+        learner_uses(coupon.id, user.id, now, target.course_id if target is not None else None))) or 0
 
 
-def learner_uses(coupon_id, user_id, now, exclude_course_id=None) -> sa.ScalarSelect:
+def learner_uses(coupon_id, user_id, now, exclude_course_id=None, *, exclude_bundle_id=None) -> sa.ScalarSelect:
     """SQL: `uses_by` as a scalar subquery (values, columns or bind parameters), so a caller
     that reads the coupon anyway can count in the same statement. A NULL `exclude_course_id`
     excludes nothing."""
@@ -126,6 +180,9 @@ def learner_uses(coupon_id, user_id, now, exclude_course_id=None) -> sa.ScalarSe
         sa.or_(CouponRedemption.status == RedemptionStatus.REDEEMED, live_condition(now)))
     if exclude_course_id is not None:
         query = query.where(sa.not_(sa.and_(CouponRedemption.course_id == exclude_course_id,
+                                            CouponRedemption.status == RedemptionStatus.RESERVED)))
+    if exclude_bundle_id is not None:
+        query = query.where(sa.not_(sa.and_(CouponRedemption.bundle_id == exclude_bundle_id,
                                             CouponRedemption.status == RedemptionStatus.RESERVED)))
     return query.scalar_subquery()
 
@@ -156,7 +213,8 @@ def reserve(coupon: Coupon, payment_session: PaymentSession, now: datetime, expi
     references the coupon (one lock order), so locking again here would only repeat the query.
     Raises Conflict COUPON_USED_UP / COUPON_ALREADY_USED when the use is no longer there.
     """
-    user, course = payment_session.user, payment_session.course
+    user = payment_session.user
+    course = payment_session.course if payment_session.course_id is not None else Target.of_session(payment_session)
     if is_used_up(coupon, now, learner=user, course=course):  # the quote's rule: see uses_taken
         raise Conflict("This code has just been used up. Try again without it.",
                        code="COUPON_USED_UP", field="coupon_code")
@@ -166,7 +224,8 @@ def reserve(coupon: Coupon, payment_session: PaymentSession, now: datetime, expi
             uses_by(coupon, user, now, exclude_course=course) >= coupon.per_learner_limit:
         raise Conflict("You have already used this code.", code="COUPON_ALREADY_USED", field="coupon_code")
     redemption = CouponRedemption(
-        coupon_id=coupon.id, user_id=user.id, course_id=course.id, payment_session_id=payment_session.id,
+        coupon_id=coupon.id, user_id=user.id, course_id=payment_session.course_id, bundle_id=payment_session.bundle_id,
+        payment_session_id=payment_session.id,
         status=RedemptionStatus.RESERVED, discount_amount=payment_session.discount_amount,
         currency=payment_session.currency, reserved_at=now, expires_at=expires_at)
     db.session.add(redemption)
@@ -194,6 +253,7 @@ def redeem_for(payment_session: PaymentSession, enrollment: Enrollment | None, n
     if redemption is None:
         redemption = CouponRedemption(
             coupon_id=coupon.id, user_id=payment_session.user_id, course_id=payment_session.course_id,
+            bundle_id=payment_session.bundle_id,
             payment_session_id=payment_session.id, discount_amount=payment_session.discount_amount,
             currency=payment_session.currency, reserved_at=now)
         db.session.add(redemption)

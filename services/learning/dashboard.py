@@ -111,7 +111,7 @@ def for_learner(user: User, now: datetime) -> Dashboard:
                   Enrollment.id.desc())))
     lectures_by_course, completed_by_course = _lectures_and_completions(user)
     sessions = list(db.session.scalars(
-        db.select(PaymentSession).options(joinedload(PaymentSession.course))
+        db.select(PaymentSession).options(joinedload(PaymentSession.course), joinedload(PaymentSession.bundle))
         .where(PaymentSession.user_id == user.id)
         .order_by(PaymentSession.created_at.desc(), PaymentSession.id)))
 

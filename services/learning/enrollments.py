@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from extensions import db
 from models import (Course, Enrollment, EnrollmentSource, EnrollmentStatus, EnrollmentType, Lecture,
-                    PaymentSession, PaymentSessionStatus, PaymentStatus, User, utcnow)
+                    PaymentSession, PaymentSessionCourse, PaymentSessionStatus, PaymentStatus, User, utcnow)
 from services import audit
 from services.learning import invitations
 from services.errors import Conflict, DomainError
@@ -92,7 +92,11 @@ def seats_held(course: Course, now: datetime, *, exclude_user: User | None = Non
     live = sa.or_(PaymentSession.status == PaymentSessionStatus.PROCESSING,
                   sa.and_(PaymentSession.status == PaymentSessionStatus.PENDING,
                           sa.or_(PaymentSession.expires_at.is_(None), PaymentSession.expires_at > now - HOLD_GRACE)))
-    query = db.select(sa.func.count()).select_from(PaymentSession).where(PaymentSession.course_id == course.id, live)
+    # A product's checkout (a bundle: course_id NULL) holds a seat of each course it lists.
+    in_product = PaymentSession.id.in_(db.select(PaymentSessionCourse.payment_session_id)
+                                       .where(PaymentSessionCourse.course_id == course.id))
+    query = db.select(sa.func.count()).select_from(PaymentSession).where(
+        sa.or_(PaymentSession.course_id == course.id, in_product), live)
     if exclude_user is not None:
         query = query.where(PaymentSession.user_id != exclude_user.id)
     return db.session.scalar(query) or 0

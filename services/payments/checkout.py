@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from extensions import db
 from models import (Coupon, Course, Enrollment, EnrollmentSource, EnrollmentType, PaymentSession, PaymentSessionStatus as S,
                     PAID_STATUSES, User, UTCDateTime, WaitlistEntry, new_public_id, utcnow)
-from services import observability
+from services import observability, products
 from services.coupons import redemptions, pricing
 from services.learning import enrollments, waitlist
 from services.payments import fulfillment, payment_states, stripe_coupons, stripe_customers, stripe_gateway
@@ -65,7 +65,8 @@ class CheckoutUnavailable(DomainError):
         self.payment_session = payment_session
 
 
-def _lock_user(user: User) -> None:
+def lock_user(user: User) -> None:
+    """The learner's row, locked: one learner's checkouts (of anything) are decided one at a time."""
     db.session.execute(db.select(User.id).where(User.id == user.id).with_for_update(key_share=True))
 
 
@@ -78,6 +79,16 @@ def _lock_session(payment_session_id: str) -> PaymentSession:
 
 def open_sessions(user: User, course: Course) -> list[PaymentSession]:
     return _sessions_in(user, course, (S.PENDING,))
+
+
+def _open_like(payment_session: PaymentSession) -> list[PaymentSession]:
+    """The learner's open sessions for what `payment_session` sells (a course or a product)."""
+    if payment_session.course_id is not None:
+        return open_sessions(payment_session.user, payment_session.course)
+    return list(db.session.scalars(
+        db.select(PaymentSession).where(PaymentSession.user_id == payment_session.user_id,
+                                        products.same_product(payment_session), PaymentSession.status == S.PENDING)
+        .order_by(PaymentSession.created_at.desc())))
 
 
 def _sessions_in(user: User, course: Course, statuses: tuple[S, ...]) -> list[PaymentSession]:
@@ -165,7 +176,7 @@ def prepare_checkout(user: User, course: Course, coupon_code: str | None, *, suc
     """Step 1 (database only; the caller commits). See the module docstring."""
     if SESSION_ID_PLACEHOLDER not in success_url:
         raise ValueError("success_url must contain the literal {CHECKOUT_SESSION_ID}")
-    _lock_user(user)  # first: what follows is decided once, not raced by the learner's other tabs
+    lock_user(user)  # first: what follows is decided once, not raced by the learner's other tabs
     enrollment = enrollments.with_access(user, course)  # a fulfillment may have finished meanwhile
     if enrollment:
         return CheckoutStart("ALREADY_ENROLLED", enrollment=enrollment)
@@ -187,7 +198,7 @@ def prepare_checkout(user: User, course: Course, coupon_code: str | None, *, suc
     if enrollments.is_full(course, user, now):  # seats taken or held by others' checkouts: before paying
         return CheckoutStart("WAITLISTED", waitlist_entry=waitlist.join(user, course, now))
     for payment_session in pending:
-        if _reusable(payment_session, quote, now):
+        if reusable(payment_session, quote, now):
             return CheckoutStart("REDIRECT", payment_session=payment_session,
                                  redirect_url=payment_session.checkout_url)
     payment_session = _new_payment_session(user, course, quote, success_url, cancel_url, now, session_minutes)
@@ -196,7 +207,8 @@ def prepare_checkout(user: User, course: Course, coupon_code: str | None, *, suc
     return CheckoutStart("REDIRECT", payment_session=payment_session)
 
 
-def _reusable(payment_session: PaymentSession, quote: pricing.Quote, now: datetime) -> bool:
+def reusable(payment_session: PaymentSession, quote: pricing.Quote, now: datetime) -> bool:
+    """An open session at the same price, coupon and currency, not about to expire."""
     return (payment_session.final_amount == quote.final_amount and payment_session.currency == quote.currency
             and payment_session.coupon_id == quote.coupon_id
             and (payment_session.expires_at is None or payment_session.expires_at > now + REUSE_MARGIN))
@@ -226,7 +238,7 @@ def enroll_without_payment(user: User, course: Course, *, coupon_code: str | Non
         raise DomainError(quote.refusal_message, code=quote.refusal_code, field="coupon_code", status=422)
     if quote.final_amount != 0:
         raise DomainError("This course is not free: buy it through checkout.", code="PAYMENT_REQUIRED", status=402)
-    _lock_user(user)
+    lock_user(user)
     if existing := enrollments.with_access(user, course):  # a parallel call finished while we waited
         return CheckoutStart("ALREADY_ENROLLED", enrollment=existing)
     return _enroll_without_payment(user, course, quote, now)
@@ -246,7 +258,7 @@ def _enroll_without_payment(user: User, course: Course, quote: pricing.Quote, no
             expires_at=now)
         db.session.add(payment_session)
         db.session.flush()
-        _report_created(payment_session)
+        report_created(payment_session)
         redemptions.reserve(coupon, payment_session, now, None)
         enrollment = enrollments.enroll(user, course, type=EnrollmentType.PAID, source=EnrollmentSource.PROMOTION,
                                         now=now, payment_session=payment_session, discount=quote.discount_amount,
@@ -284,11 +296,11 @@ def _new_payment_session(user: User, course: Course, quote: pricing.Quote, succe
     db.session.flush()
     if coupon is not None:
         redemptions.reserve(coupon, payment_session, now, expires_at + RESERVATION_GRACE)
-    _report_created(payment_session)
+    report_created(payment_session)
     return payment_session
 
 
-def _report_created(payment_session: PaymentSession) -> None:
+def report_created(payment_session: PaymentSession) -> None:
     observability.after_commit("checkout.session_created", payment_session_id=payment_session.id,
                                user_id=payment_session.user_id, course_id=payment_session.course_id,
                                amount=payment_session.final_amount, currency=payment_session.currency,
@@ -328,7 +340,7 @@ def open_stripe_session(payment_session: PaymentSession, *, now: datetime) -> Ch
     if payment_session.status != S.PENDING:
         raise Conflict("This checkout is closed. Start again from the course page.", code="NOT_CANCELLABLE")
     user, course = payment_session.user, payment_session.course
-    for other in open_sessions(user, course):
+    for other in _open_like(payment_session):
         try:
             still_unpaid = other.id == payment_session.id or _close_superseded(other, now)
         except CheckoutUnavailable as error:
@@ -338,7 +350,8 @@ def open_stripe_session(payment_session: PaymentSession, *, now: datetime) -> Ch
         if not still_unpaid:
             # The other tab's session was paid: the learner is enrolled, this one is not needed.
             _close(payment_session, S.CANCELLED, now, "the learner paid in another tab")
-            return CheckoutStart("ALREADY_ENROLLED", enrollment=enrollments.find(user, course))
+            return CheckoutStart("ALREADY_ENROLLED",
+                                 enrollment=enrollments.find(user, course) if course is not None else None)
     try:
         # First, while nothing of the session is changed: its look-up would flush the changes
         # below early, and the session row is written once, with Stripe's id and URL.
@@ -488,6 +501,8 @@ def code_to_retry(payment_session: PaymentSession, user: User, now: datetime) ->
     price now: "Try again" after a cancel keeps it, and drops one that expired or ran out."""
     if not payment_session.coupon_code:
         return None
+    if payment_session.course_id is None:  # a product: its page quotes the code again
+        return payment_session.coupon_code
     quote = pricing.quote(payment_session.course, payment_session.coupon_code, user, now)
     return quote.coupon_code if quote.is_valid else None
 

@@ -24,7 +24,7 @@ from extensions import db
 from models import PAID_STATUSES, Dispute, EnrollmentStatus, PaymentSession
 from services import audit, observability
 from services.learning import enrollments
-from services.payments.refunds import enrollment_for, find_payment_session
+from services.payments.refunds import enrollments_paid_by, find_payment_session
 from services.payments.stripe_objects import field, object_id
 
 OPEN, WON, LOST = "open", "won", "lost"
@@ -102,10 +102,12 @@ def enforce(payment_session: PaymentSession, *, now: datetime) -> None:
                                       .where(Dispute.payment_session_id == payment_session.id)))
     if not statuses:
         return
-    enrollment = enrollment_for(payment_session)
-    if enrollment is None:
-        return
     effects = {EFFECTS.get(status) for status in statuses}
+    for enrollment in enrollments_paid_by(payment_session):  # a bundle's: every course it enrolled
+        _apply(enrollment, effects, now)
+
+
+def _apply(enrollment, effects: set, now: datetime) -> None:
     if LOST in effects:
         if enrollment.status != EnrollmentStatus.REVOKED:
             enrollments.revoke(enrollment, "payment dispute lost", now)

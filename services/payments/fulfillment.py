@@ -27,11 +27,12 @@ from services.payments.stripe_objects import field, object_id
 
 
 def locked(payment_session_id: str) -> PaymentSession | None:
-    """The payment session, its row locked, with its course and learner loaded in the same
-    statement (every caller needs them); only the payment session's row is locked."""
+    """The payment session, its row locked, with its course (None for a product: a bundle...)
+    and learner loaded in the same statement (every caller needs them); only the payment
+    session's row is locked."""
     return db.session.execute(
         db.select(PaymentSession).where(PaymentSession.id == payment_session_id)
-        .options(joinedload(PaymentSession.course, innerjoin=True), joinedload(PaymentSession.user, innerjoin=True))
+        .options(joinedload(PaymentSession.course), joinedload(PaymentSession.user, innerjoin=True))
         .with_for_update(key_share=True, of=PaymentSession).execution_options(populate_existing=True)
     ).scalar_one_or_none()
 
@@ -112,6 +113,8 @@ def _fulfill(payment_session: PaymentSession, stripe_session, now: datetime, sou
     paid = status == "complete" and (payment_status == "paid" or (
         payment_status == "no_payment_required" and payment_session.final_amount == 0))
     problem = _mismatch(payment_session, stripe_session) if paid else None
+    if payment_session.course_id is None:  # a product (bundle, path): services/payments/purchases.py
+        return _fulfill_product(payment_session, stripe_session, now, source, paid, problem)
     if paid and not problem:
         # First, before the payment session changes: enrolling flushes, and the session's
         # row is then written once (this runs on every paid webhook).
@@ -136,6 +139,26 @@ def _fulfill(payment_session: PaymentSession, stripe_session, now: datetime, sou
                      message=f"enrollment {enrollment.id}, {payment_session.final_amount} {payment_session.currency}")
         notifications.enrollment_paid(payment_session, enrollment)
     db.session.flush()
+    return payment_session
+
+
+def _fulfill_product(payment_session: PaymentSession, stripe_session, now: datetime, source: str, paid: bool,
+                     problem: str | None) -> PaymentSession:
+    _record_stripe_ids(payment_session, stripe_session)
+    status, payment_status = field(stripe_session, "status"), field(stripe_session, "payment_status")
+    if not paid:
+        if status == "complete" and payment_status == "unpaid":
+            payment_states.move(payment_session, S.PROCESSING, now=now, reason="delayed payment method",
+                                actor_label=source)
+        return payment_session
+    if problem:
+        _flag(payment_session, problem, source)
+        return payment_session
+    from services.payments import purchases  # purchases builds on checkout, which imports this module
+    concerns = purchases.enroll_all(payment_session, now=now, amount_total=field(stripe_session, "amount_total") or 0,
+                                    source=source)
+    if concerns:
+        _flag(payment_session, "; ".join(concerns), source)
     return payment_session
 
 

@@ -27,7 +27,8 @@ def _day(text: str | None) -> date | None:
 def payments_query(*, status: str = "", course_id: int | None = None, coupon: str = "", start: str = "",
                    end: str = "", q: str = "", flagged: bool = False) -> sa.Select:
     """The payment sessions matching the staff list's filters and search (unordered)."""
-    query = db.select(PaymentSession).options(joinedload(PaymentSession.user), joinedload(PaymentSession.course))
+    query = db.select(PaymentSession).options(joinedload(PaymentSession.user), joinedload(PaymentSession.course),
+                                              joinedload(PaymentSession.bundle))
     if status in PaymentSessionStatus.__members__:
         query = query.where(PaymentSession.status == PaymentSessionStatus(status))
     if course_id:

@@ -37,7 +37,8 @@ def purchases(user: User) -> list[Purchase]:
     """The learner's paid payments, newest first, each with its refunds (two statements)."""
     payments = list(db.session.scalars(
         db.select(PaymentSession).where(PaymentSession.user_id == user.id, PaymentSession.status.in_(PAID_STATUSES))
-        .options(joinedload(PaymentSession.course)).order_by(PaymentSession.completed_at.desc())))
+        .options(joinedload(PaymentSession.course), joinedload(PaymentSession.bundle))
+        .order_by(PaymentSession.completed_at.desc())))
     movements: dict[str, list[RefundMovement]] = {}
     if payments:
         for movement in db.session.scalars(

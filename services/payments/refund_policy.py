@@ -71,9 +71,10 @@ def with_terms(query: sa.Select, course_id) -> sa.Select:
             .outerjoin(CourseRefundOverride, CourseRefundOverride.course_id == course_id))
 
 
-def terms_for(course: Course | int) -> Terms:
-    """The terms of a course (or course id)."""
-    course_id = course if isinstance(course, int) else course.id
+def terms_for(course: Course | int | None) -> Terms:
+    """The terms of a course (or course id). None (a bundle's payment, which has no single
+    course): the policy's own terms."""
+    course_id = course if course is None or isinstance(course, int) else course.id
     # One statement (every paid course page asks): the policy row and the course's override,
     # each outer-joined to a one-row anchor so that either may be missing.
     anchor = sa.select(sa.literal(1).label("one")).subquery("anchor")

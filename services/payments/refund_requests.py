@@ -34,7 +34,7 @@ import sqlalchemy as sa
 
 from extensions import db
 from models import PAID_STATUSES, Coupon, PaymentSession, RefundRequest, RefundRequestStatus as R, User
-from services import audit, money, notifications
+from services import audit, money, notifications, products
 from services.errors import Conflict, FieldErrors, NotFound
 from services.payments import refund_policy, refunds
 
@@ -129,11 +129,16 @@ def offers(payments: list[PaymentSession], progress_by_course: dict[int, float],
     for payment in paid:
         row = rows[payment.id]
         latest = row.RefundRequest
-        assessment = assess(payment, refund_policy.terms_from(row), progress=progress_by_course.get(payment.course_id, 0.0),
+        assessment = assess(payment, refund_policy.terms_from(row), progress=_progress_in(payment, progress_by_course),
                             pending=latest is not None and latest.status == R.PENDING,
                             coupon_terms=has_own_terms(row.coupon_metadata), now=now)
         result[payment.id] = Offer(assessment, latest)
     return result
+
+
+def _progress_in(payment: PaymentSession, progress_by_course: dict[int, float]) -> float:
+    """The learner's progress in what the payment bought: a bundle's is its most used course's."""
+    return max((progress_by_course.get(course.id, 0.0) for course in products.courses_of(payment)), default=0.0)
 
 
 # --- the learner's side ------------------------------------------------------------------
@@ -247,11 +252,11 @@ def decline(request_id: int, *, message: str, actor: User, now: datetime) -> Ref
 # --- helpers ------------------------------------------------------------------------------------
 
 def _assess_now(payment: PaymentSession, now: datetime) -> Assessment:
-    enrollment = refunds.enrollment_for(payment)
+    paid_for = refunds.enrollments_paid_by(payment)
     pending = db.session.scalar(db.select(RefundRequest.id).where(
         RefundRequest.payment_session_id == payment.id, RefundRequest.status == R.PENDING)) is not None
     return assess(payment, refund_policy.terms_for(payment.course_id),
-                  progress=enrollment.progress if enrollment is not None else 0.0, pending=pending,
+                  progress=max((enrollment.progress for enrollment in paid_for), default=0.0), pending=pending,
                   coupon_terms=payment.coupon is not None and has_own_terms(payment.coupon.extra), now=now)
 
 

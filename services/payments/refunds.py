@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from extensions import db
 from models import (PAID_STATUSES, Enrollment, EnrollmentStatus, PaymentSession, PaymentSessionStatus, PaymentStatus,
                     Refund, RefundMovement, User)
-from services import audit, notifications, observability
+from services import audit, notifications, observability, products
 from services.learning import enrollments
 from services.payments import payment_states, refund_policy, stripe_gateway
 from services.errors import Conflict, DomainError
@@ -91,6 +91,15 @@ def enrollment_for(payment_session: PaymentSession) -> Enrollment | None:
         if enrollment is not None and enrollment.payment_id in (None, payment_session.id):
             return enrollment
     return db.session.scalar(db.select(Enrollment).where(Enrollment.payment_id == payment_session.id))
+
+
+def enrollments_paid_by(payment_session: PaymentSession) -> list[Enrollment]:
+    """Every enrollment the payment paid for: one for a course, one per course for a product
+    (services.products.enrollments_of); what refunds and disputes act on."""
+    if products.is_multi_course(payment_session):
+        return products.enrollments_of(payment_session)
+    enrollment = enrollment_for(payment_session)
+    return [enrollment] if enrollment is not None else []
 
 
 # --- staff: asking Stripe for a refund -----------------------------------------------
@@ -277,17 +286,15 @@ def enforce(payment_session: PaymentSession, *, now: datetime, occurred_at: date
         payment_session.amount_refunded = amount
     if not paid or amount == 0:
         return  # nothing to take back yet; fulfillment calls this again when it happens
-    enrollment = enrollment_for(payment_session)
     if full:
         payment_states.move(payment_session, PaymentSessionStatus.REFUNDED, now=now,
                             reason="refunded in full", actor_label="stripe")
-    if enrollment is None:
-        return
     wanted = PaymentStatus.REFUNDED if full else PaymentStatus.PARTIALLY_REFUNDED
-    if enrollment.payment_status != wanted:
-        enrollment.payment_status = wanted
-    if revoke and enrollment.status != EnrollmentStatus.REVOKED:
-        enrollments.revoke(enrollment, "payment refunded" if full else "payment partly refunded", now)
+    for enrollment in enrollments_paid_by(payment_session):  # a bundle's: every course it enrolled
+        if enrollment.payment_status != wanted:
+            enrollment.payment_status = wanted
+        if revoke and enrollment.status != EnrollmentStatus.REVOKED:
+            enrollments.revoke(enrollment, "payment refunded" if full else "payment partly refunded", now)
 
 
 def event_time(created: int | None, now: datetime) -> datetime | None:

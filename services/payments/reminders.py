@@ -37,6 +37,7 @@ def due(*, now: datetime, limit: int = 200, after: tuple[datetime, str] | None =
     reminded = sa.exists().where(OutboxMail.dedupe_key == sa.literal("checkout-reminder:") + PaymentSession.id)
     query = (sa.select(PaymentSession.expires_at, PaymentSession.id).join(User, User.id == PaymentSession.user_id)
              .where(PaymentSession.status == PaymentSessionStatus.EXPIRED,
+                    PaymentSession.course_id.is_not(None),  # single courses only (not bundles)
                     PaymentSession.expires_at <= now - REMIND_AFTER, PaymentSession.expires_at > now - GIVE_UP_AFTER,
                     User.checkout_reminders.is_(True), User.is_disabled.is_(False), ~reminded))
     if after is not None:
@@ -49,7 +50,7 @@ def due(*, now: datetime, limit: int = 200, after: tuple[datetime, str] | None =
 def remind(payment_session_id: str, *, now: datetime) -> bool:
     """Queue the reminder for this checkout if it still qualifies; True when queued."""
     checkout = db.session.get(PaymentSession, payment_session_id)
-    if checkout is None or checkout.status != PaymentSessionStatus.EXPIRED:
+    if checkout is None or checkout.status != PaymentSessionStatus.EXPIRED or checkout.course_id is None:
         return False
     user, course = checkout.user, checkout.course
     if not user.checkout_reminders or not user.is_active or not course.is_published:

@@ -164,7 +164,7 @@ def test_public_lookup_by_stripe_id_has_no_personal_data(client, sandbox, auth, 
     response = client.get(f"/api/payments/sessions/stripe/{stripe_id}")  # no credentials
     assert response.status_code == 200
     session = response.get_json()["session"]
-    assert set(session) == {"status", "courseId", "course", "amount", "discountAmount", "finalAmount", "currency"}
+    assert set(session) == {"status", "courseId", "course", "product", "amount", "discountAmount", "finalAmount", "currency"}
     assert session["status"] == "PENDING" and session["finalAmount"] == 9900
     assert "learner@example.com" not in response.get_data(as_text=True)
     missing = client.get("/api/payments/sessions/stripe/cs_test_unknown")
