@@ -455,6 +455,15 @@ def list_invoices():
         return _list(rt.engine.billing.list_invoices(params), params, "/v1/invoices")
 
 
+@bp.get("/invoices/<invoice_id>/lines")
+def list_invoice_lines(invoice_id):
+    rt = runtime()
+    params = _params(p.obj(LIST_PAGING))
+    with rt.store.lock:
+        invoice = rt.engine.get("invoice", invoice_id, "invoice")
+        return _list(list(invoice["lines"]["data"]), params, f"/v1/invoices/{invoice_id}/lines")
+
+
 @bp.post("/invoices/<invoice_id>/pay")
 def pay_invoice(invoice_id):
     def compute():

@@ -23,6 +23,7 @@ from .errors import ApiError, ParamError, not_found
 DAY = 86400
 RETRY_DAYS = (3, 5, 7)          # after the 1st, 2nd, 3rd failed attempt
 TRIAL_WILL_END_BEFORE = 3 * DAY
+MAX_ADVANCE_DAYS = 5 * 366
 # Attaches to a customer, but every charge on it fails (Stripe's test card).
 ATTACH_ONLY_CARDS = {"4000000000000341"}
 CHARGE_FAIL = ("card_declined", "generic_decline", "Your card was declined.")
@@ -588,8 +589,11 @@ class Billing:
         self.emit("test_helpers.test_clock.ready", clock)
         return clock
 
-    def advance_to(self, target: int) -> None:
-        """Run everything due up to `target`, then set the sandbox clock to it."""
+    def advance_to(self, target: int, param: str = "frozen_time") -> None:
+        """Run everything due up to `target`, then set the sandbox clock to it (at most
+        MAX_ADVANCE_DAYS ahead per call, a sandbox limit that keeps one call bounded)."""
+        if target > self.store.now() + MAX_ADVANCE_DAYS * DAY:
+            raise ParamError(f"The sandbox clock moves at most {MAX_ADVANCE_DAYS} days per call.", param)
         self.run_until(target)
         self.store.clock_offset = target - int(time.time())
         for clock in self.store.test_clocks.values():  # every clock shows the one sandbox time

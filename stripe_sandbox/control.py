@@ -160,7 +160,7 @@ def advance(rt, seconds: int = 0, days: int = 0, to: int | None = None) -> dict:
         target = to if to is not None else rt.store.now() + int(seconds) + int(days) * 86400
         if target < rt.store.now():
             raise ParamError("The clock only moves forward.", "to")
-        rt.engine.billing.advance_to(target)  # each due action at its own time
+        rt.engine.billing.advance_to(target, "to" if to is not None else "days")  # each due action at its own time
         rt.engine.sweep()
         return {"now": rt.store.now(), "offset": rt.store.clock_offset}
 

@@ -569,6 +569,7 @@ class Engine:
         "payment_method": {"customer"},
         "billing_portal.session": set(),
         "test_helpers.test_clock": set(),
+        "line_item": set(),
         "payment_intent": {"latest_charge"},
         "refund": {"charge", "payment_intent"},
         "charge": {"payment_intent"},

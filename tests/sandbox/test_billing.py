@@ -230,3 +230,10 @@ def test_lists_page_like_stripe(sandbox, stripe_client):
     rest = stripe_client.v1.invoices.list(params={"customer": first.customer,
                                                   "starting_after": invoices.data[-1].id})
     assert [i.id for i in rest.data] == [first.invoice] and not rest.has_more
+
+
+def test_invoice_lines_list(sandbox, stripe_client):
+    session = subscribe(sandbox, stripe_client)
+    lines = stripe_client.v1.invoices.line_items.list(session.invoice).data
+    assert len(lines) == 1 and lines[0].object == "line_item" and lines[0].amount == 2900
+    assert lines[0].parent.subscription_item_details.subscription == session.subscription

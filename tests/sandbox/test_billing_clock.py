@@ -54,6 +54,7 @@ def test_the_clock_control_endpoint_and_events_page_button(sandbox, stripe_clien
                              allow_redirects=False, timeout=5)
     assert response.status_code == 303
     assert control(sandbox, "clock/advance", {"to": before}, expect=400)["error"]["param"] == "to"
+    assert control(sandbox, "clock/advance", {"days": 4000}, expect=400)["error"]["param"] == "days"
 
 
 def test_a_trial_warns_three_days_before_and_charges_at_its_end(sandbox, stripe_client):
