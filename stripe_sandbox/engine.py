@@ -195,9 +195,8 @@ class Engine:
                                                  for item, share in zip(items, shares)]
             self.store.session_intent_data[session_id] = params.get("payment_intent_data", {})
             if mode == "subscription":
-                data = dict(params.get("subscription_data", {}))
-                data["trial_end"] = self._trial_end(data)
-                self.store.session_subscription_data[session_id] = data
+                # trial_period_days counts from the subscription's creation, when the page completes.
+                self.store.session_subscription_data[session_id] = dict(params.get("subscription_data", {}))
                 session.update(payment_method_collection="always", customer_creation=None,
                                payment_method_types=list(params.get("payment_method_types") or ["card"]))
                 for item, line in zip(items, self.store.line_items[session_id]):

@@ -58,8 +58,10 @@ def _page(session: dict, error: str | None = None, form=None, status: int = 200)
             f"{recurring['interval_count']} {recurring['interval']}s"
         recurring_amount = format_money(sum(i["amount_subtotal"] for i in items), session["currency"])
         data = rt.store.session_subscription_data.get(session["id"], {})
-        if data.get("trial_end"):
-            trial_days = max(1, round((data["trial_end"] - session["created"]) / 86400))
+        if data.get("trial_period_days"):
+            trial_days = data["trial_period_days"]
+        elif data.get("trial_end"):
+            trial_days = max(1, round((data["trial_end"] - rt.store.now()) / 86400))
     return render_template(
         "sandbox/checkout.html", session=session, items=items, error=error, form=form or {},
         interval=interval, recurring_amount=recurring_amount, trial_days=trial_days,

@@ -237,3 +237,12 @@ def test_invoice_lines_list(sandbox, stripe_client):
     lines = stripe_client.v1.invoices.line_items.list(session.invoice).data
     assert len(lines) == 1 and lines[0].object == "line_item" and lines[0].amount == 2900
     assert lines[0].parent.subscription_item_details.subscription == session.subscription
+
+
+def test_trial_days_count_from_when_the_customer_subscribes(sandbox, stripe_client):
+    session = stripe_client.v1.checkout.sessions.create(params=subscription_params(
+        subscription_data={"trial_period_days": 7}))
+    sandbox.advance_clock(seconds=3600)  # the learner takes an hour on the page
+    control(sandbox, f"checkout/sessions/{session.id}/pay", {"card": "4242424242424242"})
+    sub = stripe_client.v1.subscriptions.retrieve(stripe_client.v1.checkout.sessions.retrieve(session.id).subscription)
+    assert sub.trial_start >= session.created + 3600 and sub.trial_end == sub.trial_start + 7 * DAY
