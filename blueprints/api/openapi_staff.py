@@ -54,11 +54,12 @@ SCHEMAS: dict[str, Any] = {
     },
     "Redemption": {
         "type": "object",
-        "required": ["id", "status", "user", "course", "paymentSessionId", "enrollmentId", "discountAmount",
-                     "currency", "reservedAt", "redeemedAt", "releasedAt"],
+        "required": ["id", "status", "user", "course", "bundleId", "paymentSessionId", "enrollmentId",
+                     "discountAmount", "currency", "reservedAt", "redeemedAt", "releasedAt"],
         "properties": {
             "id": {"type": "integer"}, "status": {"type": "string", "enum": ["RESERVED", "REDEEMED", "RELEASED"]},
-            "user": ref("Person"), "course": ref("CourseRef"), "paymentSessionId": NULLABLE_STRING,
+            "user": ref("Person"), "course": {"oneOf": [ref("CourseRef"), {"type": "null"}]},
+            "bundleId": {"type": ["integer", "null"]}, "paymentSessionId": NULLABLE_STRING,
             "enrollmentId": {"type": ["integer", "null"]}, "discountAmount": MONEY, "currency": CURRENCY,
             "reservedAt": {"type": "string", "format": "date-time"}, "redeemedAt": NULLABLE_DATETIME,
             "releasedAt": NULLABLE_DATETIME,

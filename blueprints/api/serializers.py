@@ -232,7 +232,8 @@ def staff_coupon(coupon: Coupon, now: datetime, live_reservations: int | None = 
 
 def redemption(item: CouponRedemption) -> dict[str, Any]:
     return {
-        "id": item.id, "status": item.status.value, "user": person(item.user), "course": course_ref(item.course),
+        "id": item.id, "status": item.status.value, "user": person(item.user),
+        "course": course_ref(item.course) if item.course is not None else None, "bundleId": item.bundle_id,
         "paymentSessionId": item.payment_session_id, "enrollmentId": item.enrollment_id,
         "discountAmount": item.discount_amount, "currency": item.currency, "reservedAt": iso(item.reserved_at),
         "redeemedAt": iso(item.redeemed_at), "releasedAt": iso(item.released_at),
