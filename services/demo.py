@@ -1,5 +1,5 @@
 """Demo data for `flask demo seed`: courses (with covers, instructors, outcomes, FAQ),
-lectures, coupons, two accounts, and a third learner whose refund request waits in the staff
+lectures, coupons, a bundle of three courses (issue 20), two accounts, and a third learner whose refund request waits in the staff
 queue (issue 19).
 
 Idempotent: every record is found by its natural key (slug, code, email) and updated,
@@ -14,7 +14,7 @@ from decimal import Decimal
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 from extensions import db
-from models import (Coupon, Course, DiscountType, Enrollment, EnrollmentType, Lecture, PaymentSession,
+from models import (Bundle, bundle_courses, Coupon, Course, DiscountType, Enrollment, EnrollmentType, Lecture, PaymentSession,
                     PaymentSessionStatus, PaymentStatus, RefundRequest, RefundRequestStatus, User, UserRole)
 from services.courses import covers
 from services.people import accounts
@@ -99,6 +99,7 @@ def seed(now: datetime | None = None) -> dict:
     now = now or datetime.now(timezone.utc)
     courses = {spec[0]: _upsert_course(*spec) for spec in COURSES}
     _upsert_coupons(now, courses)
+    _upsert_bundle(courses)
     _upsert_user(STAFF_EMAIL, "Sam Staff", STAFF_PASSWORD, UserRole.STAFF)
     _upsert_user(LEARNER_EMAIL, "Lee Learner", LEARNER_PASSWORD, UserRole.LEARNER)
     _upsert_refund_request(now, courses["sql-masterclass"],
@@ -182,6 +183,33 @@ def _upsert_coupons(now: datetime, courses: dict[str, Course]) -> None:
             setattr(coupon, key, value)
         coupon.applicable_courses = restricted
         db.session.add(coupon)
+
+
+BUNDLE = ("python-web-starter", "Python Web Starter",
+          "From your first line of Python to a deployed web app with a real database: three courses, one price.",
+          21900, "USD", ["python-foundations", "web-apps-with-flask", "sql-masterclass"], ("#7c3aed", "#f59e0b"))
+
+
+def _upsert_bundle(courses: dict[str, Course]) -> Bundle:
+    """A published bundle of three published USD courses, and BUNDLE15, a code for bundles only (issue 20)."""
+    slug, name, description, price, currency, course_slugs, colours = BUNDLE
+    bundle = db.session.scalar(db.select(Bundle).where(Bundle.slug == slug)) or Bundle(slug=slug)
+    bundle.name, bundle.description, bundle.price_amount, bundle.currency = name, description, price, currency
+    bundle.is_published, bundle.retired_at = True, None
+    bundle.cover_image = covers.store(covers.prepare(_cover(name, colours), max_bytes=covers.limits()[0],
+                                                     max_pixels=covers.limits()[1]))
+    bundle.cover_alt = f"The title “{name}” on a violet and amber gradient"
+    db.session.add(bundle)
+    db.session.flush()
+    db.session.execute(bundle_courses.delete().where(bundle_courses.c.bundle_id == bundle.id))
+    db.session.execute(bundle_courses.insert(), [{"bundle_id": bundle.id, "course_id": courses[s].id, "position": i}
+                                                 for i, s in enumerate(course_slugs)])
+    coupon = db.session.scalar(db.select(Coupon).where(Coupon.code == "BUNDLE15")) or Coupon(code="BUNDLE15")
+    coupon.name, coupon.description = "Bundle saver", "15% off any bundle (not single courses)"
+    coupon.discount_type, coupon.percent_off, coupon.is_public = DiscountType.PERCENTAGE, Decimal(15), True
+    coupon.applicable_courses, coupon.applicable_bundles = [], [bundle]
+    db.session.add(coupon)
+    return bundle
 
 
 def _upsert_user(email: str, name: str, password: str, role: UserRole) -> User:

@@ -72,6 +72,20 @@ SCHEMAS: dict[str, Any] = {
         "type": "object", "required": ["id", "slug", "title"],
         "properties": {"id": {"type": "integer"}, "slug": {"type": "string"}, "title": {"type": "string"}},
     },
+    "Bundle": {
+        "type": "object",
+        "required": ["id", "slug", "name", "description", "priceAmount", "currency", "listTotal", "saving", "courses"],
+        "properties": {
+            "id": {"type": "integer"}, "slug": {"type": "string"}, "name": {"type": "string"},
+            "description": {"type": "string"}, "priceAmount": MONEY, "currency": CURRENCY,
+            "listTotal": {**MONEY, "description": "What its courses cost bought one by one."},
+            "saving": {**MONEY, "description": "listTotal − priceAmount (0 when none)."},
+            "courses": {"type": "array", "items": {
+                "type": "object", "required": ["id", "slug", "title", "priceAmount"],
+                "properties": {"id": {"type": "integer"}, "slug": {"type": "string"}, "title": {"type": "string"},
+                               "priceAmount": MONEY}}},
+        },
+    },
     "ProductRef": {
         "type": "object", "required": ["kind", "id", "title", "courseIds"],
         "description": "What the session sells: a course, or a product (a bundle, ...) enrolling several courses.",
@@ -203,19 +217,30 @@ CHECKOUT_RESULT = success({
 }, ["status", "session", "redirectUrl"])
 
 PATHS: dict[str, Any] = {
+    "/api/bundles": {"get": {
+        "operationId": "listBundles", "tags": ["Bundles"], "security": [],
+        "summary": "The bundles on sale (public)",
+        "responses": {"200": json(success({"bundles": {"type": "array", "items": ref("Bundle")}}, ["bundles"]),
+                                  "The bundles, by name.")},
+    }},
     "/api/payments/sessions": {"post": {
         "operationId": "createPaymentSession", "tags": ["Payment sessions"], "security": SECURED,
         "parameters": [IDEMPOTENCY_KEY],
-        "summary": "Start a Stripe Checkout for a course (the price is computed by the server)",
+        "summary": "Start a Stripe Checkout for a course or a bundle (the price is computed by the server)",
+        "description": "Give `courseId` for a course or `bundleId` for a bundle (issue 20): one Stripe Checkout "
+                       "Session enrolls the learner in each course of the bundle they do not have yet, at the "
+                       "bundle price less what the courses they own would cost in it. A fully owned bundle is "
+                       "409 ALREADY_OWNED; a full course in it 409 COURSE_FULL.",
         "requestBody": body({
             "courseId": COURSE_KEY, "couponCode": COUPON_CODE,
+            "bundleId": {"type": "integer", "minimum": 1, "description": "A bundle instead of a course."},
             "returnUrl": {"type": ["string", "null"], "format": "uri",
                           "description": "Where Stripe sends the learner after paying; must be on an allowed origin. "
                                          "`session_id={CHECKOUT_SESSION_ID}` is appended."},
             "cancelUrl": {"type": ["string", "null"], "format": "uri",
                           "description": "Where Stripe sends the learner on cancel; must be on an allowed origin. "
                                          "`payment_session=<id>` is appended."},
-        }, ["courseId"], {"courseId": "python-foundations", "couponCode": "WELCOME10",
+        }, [], {"courseId": "python-foundations", "couponCode": "WELCOME10",
                           "returnUrl": "http://127.0.0.1:5000/payment/success",
                           "cancelUrl": "http://127.0.0.1:5000/payment/cancel"}),
         "responses": {

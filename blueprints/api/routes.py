@@ -17,9 +17,10 @@ from extensions import csrf, db, limiter
 from models import Coupon, Enrollment, utcnow
 from services import pagination
 from services.coupons import redemptions, pricing
+from services.bundles import catalog as bundle_catalog
 from services.courses import catalog
 from services.learning import enrollments
-from services.payments import checkout
+from services.payments import checkout, purchases
 from services.errors import Conflict, DomainError, FieldErrors, NotFound
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -84,12 +85,17 @@ def openapi_document():
 @idempotent
 def create_session(user):
     fields = Fields(json_body())
-    course_key = fields.course_id()
+    bundle_id = fields.integer("bundleId", minimum=1) if fields.has("bundleId") else None
+    course_key = fields.course_id() if bundle_id is None and not fields.errors else None
+    if bundle_id is not None and fields.has("courseId"):
+        fields.errors["courseId"] = "Give either courseId or bundleId, not both."
     coupon_code = fields.string("couponCode", max_length=redemptions.CODE_MAX_LENGTH)
     allowed = return_url_origins()
     return_url = fields.redirect_url("returnUrl", allowed)
     cancel_url = fields.redirect_url("cancelUrl", allowed)
     fields.done()
+    if bundle_id is not None:
+        return _start_bundle(user, bundle_id, coupon_code, return_url, cancel_url)
     course = catalog.course_by_id_or_slug(course_key)
     start = checkout.start_checkout(user, course, coupon_code, success_url=_success_url(return_url),
                                     cancel_url=_cancel_url(cancel_url), now=utcnow(), commit=db.session.commit)
@@ -103,6 +109,25 @@ def create_session(user):
         return ok(201, status="ENROLLED", session=session, redirectUrl=None,
                   enrollment=serializers.enrollment(start.enrollment))
     return ok(201, status="REDIRECT", session=session, redirectUrl=start.redirect_url)
+
+
+def _start_bundle(user, bundle_id: int, coupon_code: str | None, return_url: str | None, cancel_url: str | None):
+    """A bundle's checkout (issue 20): the same answers as a course's; a fully owned bundle is
+    409 ALREADY_OWNED, a full course in it 409 COURSE_FULL naming the course."""
+    product = bundle_catalog.product_of(bundle_catalog.get_on_sale(bundle_id))
+    start = purchases.start(product, user, coupon_code, success_url=_success_url(return_url),
+                            cancel_url=_cancel_url(cancel_url), now=utcnow(), commit=db.session.commit)
+    session = serializers.payment_session(start.payment_session)
+    if start.kind == "ENROLLED":
+        return ok(201, status="ENROLLED", session=session, redirectUrl=None,
+                  enrollment=serializers.enrollment(start.enrollment))
+    return ok(201, status="REDIRECT", session=session, redirectUrl=start.redirect_url)
+
+
+@bp.get("/bundles")
+def list_bundles():
+    """The bundles on sale, with their courses, price and saving (public, like the catalog)."""
+    return ok(bundles=[serializers.bundle(bundle) for bundle in bundle_catalog.published()])
 
 
 def return_url_origins() -> list[str]:

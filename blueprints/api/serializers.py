@@ -10,8 +10,9 @@ from typing import Any
 
 from flask import current_app, url_for
 
-from models import Coupon, CouponRedemption, Course, DiscountType, Enrollment, PaymentSession, User
+from models import Bundle, Coupon, CouponRedemption, Course, DiscountType, Enrollment, PaymentSession, User
 from services import products
+from services.bundles import catalog as bundle_catalog
 from services.coupons import admin as coupon_admin
 from services.coupons.pricing import Quote
 from services.learning import access
@@ -23,6 +24,15 @@ def iso(value: datetime | None) -> str | None:
 
 def course_ref(course: Course) -> dict[str, Any]:
     return {"id": course.id, "slug": course.slug, "title": course.title}
+
+
+def bundle(item: Bundle) -> dict[str, Any]:
+    """A bundle on sale (issue 20): its courses, price and the saving against buying them one by one."""
+    product = bundle_catalog.product_of(item)
+    return {"id": item.id, "slug": item.slug, "name": item.name, "description": item.description,
+            "priceAmount": item.price_amount, "currency": item.currency,
+            "listTotal": product.list_total, "saving": product.saving,
+            "courses": [{**course_ref(course), "priceAmount": course.price_amount} for course in item.courses]}
 
 
 def product_ref(session: PaymentSession) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from blueprints.checkout.forms import ApplyCouponForm, RedeemInvitationForm
 from models import Course, utcnow
+from services.bundles import catalog as bundle_catalog
 from services.payments import checkout, refund_policy
 
 
@@ -21,5 +22,5 @@ def render_course_page(course: Course, code: str | None = None, *, coupon_form: 
         "catalog/course.html", course=course, offer=checkout.offer(course, user, code, utcnow()),
         form=coupon_form or ApplyCouponForm(formdata=None, data={"coupon_code": code or ""}),
         invitation_form=invitation_form or RedeemInvitationForm(formdata=None),
-        rate_limited=rate_limited,
+        rate_limited=rate_limited, bundles=bundle_catalog.containing(course),
         refund_terms=refund_policy.describe(refund_policy.terms_for(course)) if not course.is_free else None)

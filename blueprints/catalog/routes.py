@@ -103,3 +103,6 @@ def coupon_check_allowed() -> bool:
     if current_user.is_authenticated:
         keys.append(("learner", str(current_user.id)))
     return throttle.hit("coupon-check", "COUPON_CHECK_RATE_LIMIT", keys)
+
+
+from blueprints.catalog import bundles  # noqa: E402,F401  (its routes join `bp`)

@@ -4,6 +4,8 @@ POST /courses/<slug>/checkout   start a checkout: 303 to Stripe, or enrolled / w
                                 a refused code: 303 back to the course page with ?coupon=
 POST /courses/<slug>/enroll     one-button enrollment (FREE, or INVITATION_ONLY with a code)
 POST /courses/<slug>/waitlist   join the waitlist of a full course
+POST /bundles/<slug>/checkout   buy a bundle (issue 20): 303 to Stripe, enrolled at once (free with a code),
+                                or back to the bundle page saying why not (owned, full course, the code)
 GET  /checkout/success          ?session_id={CHECKOUT_SESSION_ID}: confirm, enroll, poll while processing
 GET  /checkout/cancel           ?payment_session=<id>: what happened, with "cancel" and "resume"
 POST /checkout/cancel           cancel it (expire on Stripe, release the coupon)
@@ -17,9 +19,10 @@ from blueprints.forms import errors_onto
 from blueprints.htmx import wants_fragment
 from extensions import db
 from models import utcnow
+from services.bundles import catalog as bundle_catalog
 from services.courses import catalog
 from services.learning import waitlist
-from services.payments import checkout
+from services.payments import checkout, purchases
 from services.errors import DomainError
 
 bp = Blueprint("checkout", __name__)
@@ -63,15 +66,24 @@ def start(slug: str):
             raise
         return _course_page_with_error(course, code, error)
     db.session.commit()
+    try:
+        started = _opened_on_stripe(started, now)
+    except checkout.CheckoutUnavailable as error:
+        return render_template("checkout/unavailable.html", course=course, message=error.message,
+                               coupon_code=code), 503
+    return _after_start(course, started)
+
+
+def _opened_on_stripe(started: checkout.CheckoutStart, now) -> checkout.CheckoutStart:
+    """Step 2 of a prepared (committed) checkout of a course or a product: its Stripe session,
+    committed. On CheckoutUnavailable the FAILED session and the released reservation are
+    committed before the error propagates."""
     if started.kind == "REDIRECT" and not started.redirect_url:
         try:
             started = checkout.open_stripe_session(started.payment_session, now=now)
-        except checkout.CheckoutUnavailable as error:
-            db.session.commit()  # keep the FAILED session and the released reservation
-            return render_template("checkout/unavailable.html", course=course, message=error.message,
-                                   coupon_code=code), 503
-        db.session.commit()
-    return _after_start(course, started)
+        finally:
+            db.session.commit()
+    return started
 
 
 def _after_start(course, started: checkout.CheckoutStart):
@@ -93,6 +105,38 @@ def _course_page_with_error(course, code: str, error: DomainError):
     reason, once, next to the field. Nothing of the refused attempt stays."""
     db.session.rollback()
     return redirect(url_for("catalog.course", slug=course.slug, coupon=code or None), code=303)
+
+
+@bp.post("/bundles/<slug>/checkout")
+def bundle_start(slug: str):
+    bundle = bundle_catalog.get_published(slug)
+    code = (ApplyCouponForm(formdata=request.form).coupon_code.data or "")[:64]
+    if not current_user.is_authenticated:
+        flash("Please sign in to continue.", "info")
+        return redirect(url_for("auth.login", next=url_for("catalog.bundle", slug=slug, coupon=code or None)))
+    success_url, cancel_url = _checkout_urls()
+    now = utcnow()
+    try:
+        started = purchases.prepare(bundle_catalog.product_of(bundle), current_user, code, success_url=success_url,
+                                    cancel_url=cancel_url, now=now)
+    except DomainError as error:
+        db.session.rollback()
+        if error.field != "coupon_code":  # owned, a full course, a bank payment on its way: said on the page
+            flash(error.message, "error")
+        return redirect(url_for("catalog.bundle", slug=slug, coupon=code or None), code=303)
+    db.session.commit()
+    try:
+        started = _opened_on_stripe(started, now)
+    except checkout.CheckoutUnavailable as error:
+        flash(error.message, "error")
+        return redirect(url_for("catalog.bundle", slug=slug, coupon=code or None), code=303)
+    if started.kind == "REDIRECT":
+        return redirect(started.redirect_url, code=303)
+    if started.kind == "ENROLLED":
+        flash(f"You're enrolled in every course of {bundle.name}. Enjoy!", "success")
+    else:
+        flash("You already have this bundle's courses.", "info")
+    return redirect(url_for("learner.dashboard"), code=303)
 
 
 @bp.post("/courses/<slug>/enroll")

@@ -9,6 +9,7 @@ from blueprints.staff.helpers import csv_download, int_arg, page_arg
 from extensions import db
 from models import Coupon, utcnow
 from services.coupons import admin as coupon_admin, redemptions
+from services.bundles import admin as bundle_admin
 from services.courses import admin as course_admin
 from services.money import to_major
 from services.coupons.admin import CouponInput, CouponInvalid
@@ -22,7 +23,9 @@ def _coupon_form(coupon: Coupon | None = None) -> CouponEditForm:
     fill = coupon is not None and request.method == "GET"
     form = CouponEditForm(obj=coupon) if fill else CouponEditForm()
     form.course_ids.choices = choices((c.id, f"{c.title} ({c.currency})") for c in course_admin.all_courses())
+    form.bundle_ids.choices = choices((b.id, f"{b.name} ({b.currency})") for b, _ in bundle_admin.list_with_sales())
     if fill:
+        form.bundle_ids.data = [b.id for b in coupon.applicable_bundles]
         form.discount_type.data = coupon.discount_type.value
         form.currency.data = coupon.currency or ""
         form.course_ids.data = [c.id for c in coupon.applicable_courses]
@@ -42,7 +45,8 @@ def _input(form: CouponEditForm) -> CouponInput:
                        discount_type=form.discount_type.data, currency=form.currency.data or None,
                        max_uses=form.max_uses.data, per_learner_limit=form.per_learner_limit.data,
                        valid_from=utc(form.valid_from.data), valid_until=utc(form.valid_until.data),
-                       course_ids=form.course_ids.data or [], is_public=form.is_public.data,
+                       course_ids=form.course_ids.data or [], bundle_ids=form.bundle_ids.data or [],
+                       is_public=form.is_public.data,
                        is_active=form.is_active.data, **amounts)
 
 

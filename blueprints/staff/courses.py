@@ -37,6 +37,7 @@ def _course_input(form: CourseForm, course: Course | None = None) -> CourseInput
 
 # The course form may carry a cover: its requests may be larger than MAX_CONTENT_LENGTH.
 COURSE_FORM_ENDPOINTS = {"staff.course_new", "staff.course_edit"}
+COVER_FORM_ENDPOINTS = COURSE_FORM_ENDPOINTS | {"staff.bundle_new", "staff.bundle_edit"}  # bundles' covers too
 
 
 @bp.url_value_preprocessor
@@ -47,7 +48,7 @@ def allow_cover_uploads(endpoint: str | None, values: dict | None) -> None:
     the first to read the body."""
     # Staff only: anyone else would make the server parse a body five times the site's limit
     # (the NUL and CSRF checks read it before the staff guard runs).
-    if endpoint in COURSE_FORM_ENDPOINTS and current_user.is_authenticated and current_user.is_staff:
+    if endpoint in COVER_FORM_ENDPOINTS and current_user.is_authenticated and current_user.is_staff:
         request.max_content_length = 2 * covers.limits()[0] + 1024 * 1024
 
 

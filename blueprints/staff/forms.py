@@ -85,7 +85,10 @@ class CouponEditForm(FlaskForm):
     minimum_amount = StringField("Minimum price", validators=[Optional()])
     maximum_discount = StringField("Maximum discount", validators=[Optional()])
     course_ids = SelectMultipleField("Applies to courses", coerce=int, validators=[Optional()],
-                                     description="None selected: every course.")
+                                     description="None selected here or below: every course and bundle.")
+    bundle_ids = SelectMultipleField("Applies to bundles", coerce=int, validators=[Optional()],
+                                     description="Courses or bundles selected: only those (a code limited to "
+                                                 "bundles does not apply to single courses).")
     is_public = BooleanField("Public (may be listed to learners and in the API)")
     is_active = BooleanField("Active", default=True)
     submit = SubmitField("Save coupon")
@@ -121,7 +124,26 @@ class BulkCouponForm(FlaskForm):
     submit = SubmitField("Generate codes")
 
 
-class CourseForm(FlaskForm):
+class CoverAndPrice:
+    """What the course and bundle forms share: the uploaded cover's bytes and the price in minor
+    units (fields `cover`, `price`, `currency`)."""
+
+    def uploaded_cover(self) -> bytes | None:
+        """The chosen file's bytes; None when none was chosen."""
+        upload = self.cover.data
+        if upload is None or not getattr(upload, "filename", ""):
+            return None
+        return upload.read()
+
+    def price_minor(self) -> int | None:
+        try:
+            return amount_in_minor(self.price.data, self.currency.data)
+        except ValidationError as error:
+            self.price.errors = [*self.price.errors, str(error)]
+            return None
+
+
+class CourseForm(CoverAndPrice, FlaskForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     slug = StringField("Slug", validators=[DataRequired(), Length(max=120)], description="Used in the URL.")
     short_description = StringField("Short description", validators=[Optional(), Length(max=300)])
@@ -159,19 +181,6 @@ class CourseForm(FlaskForm):
         self.cover.description = (f"JPEG, PNG, WebP or GIF, up to {limit:g} MB and at least 320×180 pixels; "
                                   "shown at 16:9, cropped to its middle.")
 
-    def uploaded_cover(self) -> bytes | None:
-        """The chosen file's bytes; None when none was chosen."""
-        upload = self.cover.data
-        if upload is None or not getattr(upload, "filename", ""):
-            return None
-        return upload.read()
-
-    def price_minor(self) -> int | None:
-        try:
-            return amount_in_minor(self.price.data, self.currency.data)
-        except ValidationError as error:
-            self.price.errors.append(str(error))
-            return None
 
 
 class LectureForm(FlaskForm):
@@ -245,3 +254,21 @@ class DeclineRefundRequestForm(FlaskForm):
     message = TextAreaField("Message to the learner", validators=[DataRequired(), Length(max=1000)],
                             description="Mailed to the learner: say why.")
     submit = SubmitField("Decline")
+
+
+class BundleForm(CoverAndPrice, FlaskForm):
+    """A bundle (issue 20). The rules (two or more paid courses of its currency, the price, the
+    slug, the cover) are services/bundles/admin's; this form only parses."""
+    name = StringField("Name", validators=[DataRequired()])
+    slug = StringField("Slug", validators=[DataRequired()], description="Used in the URL.")
+    description = TextAreaField("Description", validators=[Optional()])
+    price = StringField("Bundle price", validators=[InputRequired()],
+                        description="What the learner pays for all of its courses together.")
+    currency = SelectField("Currency", choices=choices(CURRENCY_CHOICES[1:]), default="USD")
+    course_ids = SelectMultipleField("Courses", coerce=int, validators=[Optional()], validate_choice=False,
+                                     description="Two or more paid courses priced in the bundle's currency.")
+    is_published = BooleanField("Published (on sale)")
+    cover = FileField("Upload a new cover")
+    cover_alt = StringField("Cover image description (alt text)", validators=[Optional()])
+    remove_cover = BooleanField("Remove the cover image")
+    submit = SubmitField("Save bundle")

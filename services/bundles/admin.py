@@ -110,10 +110,13 @@ def _check(data: BundleInput, exclude_id: int | None) -> tuple[list[Course], cov
         errors["price"] = (f"At least {money.format_money(money.minimum_charge(data.currency), data.currency)}, "
                            "the smallest amount Stripe can charge.")
     ids = list(dict.fromkeys(data.course_ids or []))
-    found = {course.id: course for course in db.session.scalars(db.select(Course).where(Course.id.in_(ids)))} \
-        if ids else {}
+    valid = [course_id for course_id in ids if isinstance(course_id, int) and 0 < course_id < 2**31]
+    found = {course.id: course for course in db.session.scalars(db.select(Course).where(Course.id.in_(valid)))} \
+        if valid else {}
     chosen = [found[course_id] for course_id in ids if course_id in found]
-    if len(chosen) < MIN_COURSES:
+    if len(chosen) != len(ids):
+        errors["course_ids"] = "Choose courses from the list."
+    elif len(chosen) < MIN_COURSES:
         errors["course_ids"] = "Choose two or more courses."
     elif len(chosen) > MAX_COURSES:
         errors["course_ids"] = f"At most {MAX_COURSES} courses."

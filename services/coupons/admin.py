@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from extensions import db
-from models import (Coupon, CouponRedemption, Course, DiscountType, PaymentSession, User,
+from models import (Bundle, Coupon, coupon_bundles, CouponRedemption, Course, DiscountType, PaymentSession, User,
                     coupon_courses, utcnow)
 from services import audit
 from services.coupons import redemptions
@@ -62,6 +62,8 @@ class CouponInput:
     minimum_amount: int | None = None
     maximum_discount: int | None = None
     course_ids: list[int] = field(default_factory=list)
+    # Limited to these bundles (issue 20); with neither list the coupon applies to everything.
+    bundle_ids: list[int] | None = None  # None: leave the saved list as it is (the API does not send it)
     is_public: bool = False
     is_active: bool = True
 
@@ -123,6 +125,11 @@ def validate(data: CouponInput, exclude_id: int | None = None) -> dict[str, str]
         found = set(db.session.scalars(db.select(Course.id).where(Course.id.in_(data.course_ids))))
         if found != set(data.course_ids):
             errors["course_ids"] = "Choose courses from the list."
+    if data.bundle_ids:
+        found = set(db.session.scalars(db.select(Bundle.id).where(Bundle.id.in_(
+            [i for i in data.bundle_ids if 0 < i <= MAX_ID]))))
+        if found != set(data.bundle_ids):
+            errors["bundle_ids"] = "Choose bundles from the list."
     return errors
 
 
@@ -145,6 +152,9 @@ def _apply(coupon: Coupon, data: CouponInput) -> None:
     coupon.is_active = data.is_active
     coupon.applicable_courses = list(db.session.scalars(
         db.select(Course).where(Course.id.in_(data.course_ids)))) if data.course_ids else []
+    if data.bundle_ids is not None:
+        coupon.applicable_bundles = list(db.session.scalars(
+            db.select(Bundle).where(Bundle.id.in_(data.bundle_ids)))) if data.bundle_ids else []
 
 
 def create(data: CouponInput, *, actor: User) -> Coupon:
@@ -333,6 +343,10 @@ def generate_bulk(template: Coupon, *, prefix: str, count: int, max_uses: int | 
         db.session.execute(coupon_courses.insert().from_select(
             ["coupon_id", "course_id"],
             db.select(Coupon.id, sa.literal(course_id)).where(Coupon.batch_id == batch_id)))
+    for bundle_id in [bundle.id for bundle in template.applicable_bundles]:  # limited to bundles too (issue 20)
+        db.session.execute(coupon_bundles.insert().from_select(
+            ["coupon_id", "bundle_id"],
+            db.select(Coupon.id, sa.literal(bundle_id)).where(Coupon.batch_id == batch_id)))
     audit.record("coupon.bulk_generated", template, actor=actor,
                  after={"batch_id": batch_id, "count": count, "prefix": prefix, "max_uses": max_uses})
     return batch_id

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from extensions import db
-from models import AuditEvent, PaymentSession, PaymentSessionStatus, StripeEvent, User, WebhookEventStatus
+from models import AuditEvent, PaymentSession, PaymentSessionCourse, PaymentSessionStatus, StripeEvent, User, WebhookEventStatus
 from services.coupons.redemptions import normalize_code
 from services.money import format_money
 
@@ -31,8 +31,9 @@ def payments_query(*, status: str = "", course_id: int | None = None, coupon: st
                                               joinedload(PaymentSession.bundle))
     if status in PaymentSessionStatus.__members__:
         query = query.where(PaymentSession.status == PaymentSessionStatus(status))
-    if course_id:
-        query = query.where(PaymentSession.course_id == course_id)
+    if course_id:  # the course's own payments and the products (bundles) that sold it
+        query = query.where(sa.or_(PaymentSession.course_id == course_id, PaymentSession.id.in_(
+            db.select(PaymentSessionCourse.payment_session_id).where(PaymentSessionCourse.course_id == course_id))))
     if normalize_code(coupon):
         query = query.where(PaymentSession.coupon_code == normalize_code(coupon))
     if (low := _day(start)) is not None:

@@ -47,11 +47,13 @@ def test_catalog_search_is_still_one_statement_and_no_session(client, slugs, que
     assert "Set-Cookie" not in response.headers
 
 
-def test_course_page_is_two_statements_for_a_visitor(client, slugs):
+def test_course_page_is_three_statements_for_a_visitor(client, slugs):
     count, response = _count(client, "GET", f"/courses/{slugs[0]}")
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "Lecture 4" in page
-    assert count == 2  # the course with its lectures joined; its refund terms (policy and override)
+    # The course with its lectures joined; its refund terms (policy and override); the bundles on
+    # sale it is in (issue 20: the page names them).
+    assert count == 3
     # Its purchase form and htmx coupon check need the token (so a session) even for visitors.
     assert 'name="csrf-token"' in page and "hx-headers" in page
 

@@ -29,6 +29,7 @@ def test_no_junk_makes_a_500(admin_client, learner):
              "lecture": course.lectures[0].id, "payment": factories.payment_session(learner, course, "COMPLETED").id, "enrollment": 1,
              "event": builders.stripe_event("evt_junk", "x.y", status="FAILED").id, "entry": 1, "target": learner.id}
     world["refund_request"] = builders.refund_request(factories.payment_session(learner, course, "COMPLETED")).id
+    world["bundle"] = factories.bundle([course, factories.course(price=4900)]).id
     token = csrf_token(admin_client, "/courses")
     failures = []
     for page in PAGES + ADMIN_PAGES:

@@ -18,6 +18,7 @@ PAGES = [
     "/staff/payments/{payment}", "/staff/enrollments", "/staff/enrollments/{course}", "/staff/webhooks",
     "/staff/analytics", "/staff/analytics/revenue.csv", "/staff/mail", "/staff/mail?show=1",
     "/staff/users/{target}", "/staff/refund-policy", "/staff/refund-requests", "/staff/refund-requests/{refund_request}",
+    "/staff/bundles", "/staff/bundles/new", "/staff/bundles/{bundle}",
 ]
 ACTIONS = [
     ("/staff/coupons/new", {"code": "NEWCODE", "name": "N", "discount_type": "PERCENTAGE", "value": "10"}),
@@ -45,6 +46,9 @@ ACTIONS = [
     ("/staff/refund-policy/courses", {"course_id": "1", "mode": "no_refunds"}),
     ("/staff/refund-requests/{refund_request}/approve", {"amount": "0.5"}),  # no Stripe here: refused, not a 500
     ("/staff/refund-requests/{refund_request}/decline", {"message": "matrix"}),
+    ("/staff/bundles/new", {"name": "New", "slug": "new-bundle", "price": "10", "currency": "USD"}),
+    ("/staff/bundles/{bundle}", {"name": "Renamed", "slug": "perm-bundle", "price": "99", "currency": "USD"}),
+    ("/staff/bundles/{bundle}/retire", {}),
 ]
 ADMIN_PAGES = ["/staff/users"]
 ADMIN_ACTIONS = [("/staff/users/{target}/role", {"role": "STAFF"}), ("/staff/users/{target}/sessions/revoke", {})]
@@ -67,7 +71,8 @@ def world(app, learner, staff, admin):
     entry = builders.waitlist_entry(factories.user(email="waiting@example.com"), course)
     target = factories.user(email="target@example.com")
     refund_request = builders.refund_request(factories.payment_session(other, course, "COMPLETED"))
-    return {"refund_request": refund_request.id, "course": course.id, "coupon": coupon.id, "spare_coupon": spare.id, "batch": batch,
+    bundle = factories.bundle([course, factories.course(price=4900)], slug="perm-bundle")
+    return {"bundle": bundle.id, "refund_request": refund_request.id, "course": course.id, "coupon": coupon.id, "spare_coupon": spare.id, "batch": batch,
             "lecture": course.lectures[0].id, "payment": payment.id, "enrollment": enrollment.id,
             "event": event.id, "entry": entry.id, "target": target.id}
 
