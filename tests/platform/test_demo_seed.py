@@ -26,6 +26,14 @@ def test_seed_twice_gives_the_same_data(runner):
     # Issue 19: one refund request waits in the staff queue, however often the seed runs.
     from models import RefundRequest
     assert [r.status.value for r in db.session.scalars(db.select(RefundRequest))] == ["PENDING"]
+    # Issue 20: one published bundle of three published USD courses, and a code for bundles only.
+    from models import Bundle
+    [bundle] = db.session.scalars(db.select(Bundle)).all()
+    assert bundle.is_published and len(bundle.courses) == 3 and bundle.cover_image
+    assert {c.currency for c in bundle.courses} == {"USD"} and all(c.is_published for c in bundle.courses)
+    assert bundle.price_amount < sum(c.price_amount for c in bundle.courses)
+    bundle_code = db.session.scalar(db.select(Coupon).where(Coupon.code == "BUNDLE15"))
+    assert [b.id for b in bundle_code.applicable_bundles] == [bundle.id]
 
 
 def test_seed_if_empty_skips_a_database_with_data(runner):
