@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from extensions import db
 from models import PAID_STATUSES, Coupon, PaymentSession, RefundRequest, RefundRequestStatus as R, User
@@ -202,8 +203,10 @@ def latest_by_payment(user: User) -> dict[str, RefundRequest]:
 # --- staff ------------------------------------------------------------------------------------
 
 def queue_query(status: str = "PENDING") -> sa.Select:
-    """The queue, oldest first (status "" = all)."""
-    query = db.select(RefundRequest)
+    """The queue, oldest first (status "" = all), with what each payment sold."""
+    query = db.select(RefundRequest).options(joinedload(RefundRequest.user), joinedload(RefundRequest.payment)
+                                             .options(joinedload(PaymentSession.course),
+                                                      joinedload(PaymentSession.bundle)))
     if status:
         query = query.where(RefundRequest.status == R(status))
     return query.order_by(RefundRequest.created_at, RefundRequest.id)

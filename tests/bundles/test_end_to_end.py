@@ -104,3 +104,20 @@ def test_a_full_course_blocks_the_bundle_checkout_naming_it(live_server, sandbox
     assert "“Bundled 1” is full" in http.get(live_server.url + response.headers["Location"], timeout=10).text
     db.session.expire_all()
     assert db.session.scalar(db.select(db.func.count()).select_from(PaymentSession)) == 0
+
+
+def test_a_learners_refund_request_for_a_bundle_is_automatic_and_revokes_every_course(
+        live_server, sandbox, learner, bundle):
+    from models import RefundRequest, RefundRequestStatus
+    http = _signed_in(live_server, learner.email)
+    ps = _paid(live_server, sandbox, http, bundle.slug)
+    page = http.get(f"{live_server.url}/account/purchases/{ps.id}/refund", timeout=10)
+    assert page.status_code == 200 and bundle.name in page.text
+    token = _META.search(page.text).group(1)
+    response = http.post(f"{live_server.url}/account/purchases/{ps.id}/refund", timeout=10, allow_redirects=False,
+                         data={"reason": "changed my mind", "csrf_token": token})
+    assert response.status_code == 302, response.text[:300]
+    db.session.expire_all()
+    row = db.session.scalar(db.select(RefundRequest))
+    assert row.status == RefundRequestStatus.REFUNDED and row.course_id is None
+    sandbox.wait_for(lambda: {e.status for e in paid_by(ps)} == {EnrollmentStatus.REVOKED}, timeout=15)

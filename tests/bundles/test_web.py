@@ -145,3 +145,26 @@ def test_the_staff_payment_list_filtered_by_a_course_shows_the_bundles_that_sold
     prepare(bundle, learner)
     page = staff_client.get(f"/staff/payments?course_id={courses[1].id}").get_data(as_text=True)
     assert "Starter bundle" in page
+
+
+def test_a_bundle_payment_on_the_dashboard_refund_request_and_staff_queue(
+        client, staff, sign_in, bundle, learner, courses, deliver):
+    from tests.bundles.conftest import prepare
+    from tests.staff import builders as staff_builders
+    from tests.webhooks import builders as b
+    ps = prepare(bundle, learner).payment_session
+    ps.stripe_session_id = f"cs_test_{ps.id}"
+    db.session.commit()
+    deliver("checkout.session.completed", b.checkout_session(ps))
+    sign_in(client, learner)
+    dashboard = client.get("/dashboard").get_data(as_text=True)
+    assert "Starter bundle" in dashboard
+    page = client.get(f"/account/purchases/{ps.id}/refund")
+    assert page.status_code == 200 and "Starter bundle" in page.get_data(as_text=True)
+    receipt = client.get(f"/account/purchases/{ps.id}/receipt").get_data(as_text=True)
+    assert "Starter bundle" in receipt and all(c.title in receipt for c in courses)
+    row = staff_builders.refund_request(deliver.reload(ps))
+    assert row.course_id is None
+    sign_in(client, staff)
+    assert "Starter bundle" in client.get("/staff/refund-requests").get_data(as_text=True)
+    assert "Starter bundle" in client.get(f"/staff/refund-requests/{row.id}").get_data(as_text=True)
