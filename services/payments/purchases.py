@@ -171,11 +171,11 @@ def prepare(product: Product, user: User, coupon_code: str | None, *, success_ur
             return checkout.CheckoutStart("REDIRECT", payment_session=payment_session,
                                           redirect_url=payment_session.checkout_url)
     coupon = redemptions.lock(found.quote.coupon_id) if found.quote.coupon_id is not None else None
-    if found.quote.final_amount > 0:
-        for course in sorted(found.to_buy, key=lambda c: c.id):  # one lock order: course ids
-            if not enrollments.hold_seat(user, course, now):
-                raise Conflict(f"“{course.title}” has just filled up, so this cannot be bought now.",
-                               code="COURSE_FULL")
+    # Free with a coupon too: its enrollments (enroll_all, below) take the seats this checks.
+    for course in sorted(found.to_buy, key=lambda c: c.id):  # one lock order: course ids
+        if not enrollments.hold_seat(user, course, now):
+            raise Conflict(f"“{course.title}” has just filled up, so this cannot be bought now.",
+                           code="COURSE_FULL")
     expires_at = (now + timedelta(minutes=session_minutes)).replace(microsecond=0)
     quote = found.quote
     payment_session = PaymentSession(
@@ -261,9 +261,11 @@ def enroll_all(payment_session: PaymentSession, *, now: datetime, amount_total: 
     for item in sorted(payment_session.items, key=lambda row: row.course_id):
         course = item.course
         existing = enrollments.lock(user, course)
-        if existing is not None and existing.grants_access and existing.payment_id not in (None, payment_session.id) \
-                and existing.type == EnrollmentType.PAID and existing.amount_paid > 0:
-            concerns.append(f"{course.title}: already paid by {existing.payment_id}")
+        if existing is not None and existing.grants_access and existing.payment_id != payment_session.id:
+            # Access the learner got another way since checkout (another payment, a grant by
+            # staff): left as it is and not tied to this payment, whose refund must not take it.
+            how = f"already paid by {existing.payment_id}" if existing.payment_id else "already had access"
+            concerns.append(f"{course.title}: {how}; refund its share ({item.amount})")
             first = first or existing
             continue
         if enrollments.every_seat_enrolled(course) and not (existing is not None and existing.grants_access):
