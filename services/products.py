@@ -84,7 +84,9 @@ def enrollments_of(payment_session: PaymentSession) -> list[Enrollment]:
     single-course session also its `enrollment_id` when that enrollment names no other payment."""
     found = list(db.session.scalars(db.select(Enrollment).where(Enrollment.payment_id == payment_session.id)
                                     .order_by(Enrollment.id)))
-    if not found and payment_session.enrollment_id:
+    # Never for a product: its enrollments all name it, and its enrollment_id may be access the
+    # learner got another way (purchases.enroll_all leaves that alone).
+    if not found and payment_session.course_id is not None and payment_session.enrollment_id:
         enrollment = db.session.get(Enrollment, payment_session.enrollment_id)
         if enrollment is not None and enrollment.payment_id in (None, payment_session.id):
             found = [enrollment]

@@ -39,6 +39,25 @@ def test_a_course_granted_before_the_payment_lands_is_not_revoked_by_the_bundle_
     assert kept.status == EnrollmentStatus.ACTIVE and kept.payment_id is None
 
 
+def test_a_bundle_whose_every_course_was_granted_meanwhile_revokes_none_of_them(learner, staff, deliver):
+    courses = [factories.course(price=3000), factories.course(price=2000)]
+    bundle = factories.bundle(courses, 4000)
+    ps = prepare(bundle, learner).payment_session
+    ps.stripe_session_id = f"cs_test_{ps.id}"
+    db.session.commit()
+    for course in courses:
+        enrollments.grant(learner, course, source=EnrollmentSource.PROMOTION, now=NOW, actor=staff)
+    db.session.commit()
+    deliver("checkout.session.completed", b.checkout_session(ps))
+    ps = deliver.reload(ps)
+    assert ps.status == S.COMPLETED and ps.needs_review and paid_by(ps) == []
+    deliver("charge.refunded", b.charge(ps, amount_refunded=ps.final_amount))
+    assert deliver.reload(ps).status == S.REFUNDED
+    db.session.expire_all()
+    assert {e.status for e in db.session.scalars(db.select(Enrollment).where(Enrollment.user_id == learner.id))} \
+        == {EnrollmentStatus.ACTIVE}
+
+
 def _free_checkout(user_id: int, bundle_id: int, pause: threading.Barrier | None):
     user, bundle = db.session.get(User, user_id), db.session.get(Bundle, bundle_id)
     try:
