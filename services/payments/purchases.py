@@ -232,7 +232,9 @@ def _stripe_params(payment_session: PaymentSession, product: Product, courses: l
 
 def start(product: Product, user: User, coupon_code: str | None, *, success_url: str, cancel_url: str,
           now: datetime, commit: Callable[[], None]) -> checkout.CheckoutStart:
-    """`prepare`, commit, then the one Stripe Checkout Session (as `checkout.start_checkout`)."""
+    """`prepare`, commit, then the one Stripe Checkout Session (as `checkout.start_checkout`).
+    Kinds "REDIRECT" and "ENROLLED" only: refusals raise (an earlier checkout of the product
+    found paid while opening this one: Conflict ALREADY_OWNED)."""
     started = prepare(product, user, coupon_code, success_url=success_url, cancel_url=cancel_url, now=now)
     commit()
     if started.kind != "REDIRECT" or started.redirect_url:
@@ -243,6 +245,10 @@ def start(product: Product, user: User, coupon_code: str | None, *, success_url:
         commit()
         raise
     commit()
+    if started.kind == "ALREADY_ENROLLED":  # an earlier checkout of it was paid (another tab)
+        noun = product.kind.lower().replace("_", " ")
+        raise Conflict(f"You have just bought this {noun} (in another tab or window), so there is nothing to buy.",
+                       code="ALREADY_OWNED")
     return started
 
 
