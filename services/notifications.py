@@ -139,6 +139,8 @@ def _refund_terms(context: dict) -> str | None:
     from services.payments import refund_policy  # payments queues the receipt: imported late, no cycle
 
     course_id = context.get("course_id")
+    if course_id is None and context.get("product_kind") not in (None, "COURSE"):
+        return refund_policy.describe(refund_policy.terms_for(None))  # a bundle...: the policy's, as its receipt page
     if course_id is None:  # a receipt queued before the course id was kept: ask the payment
         payment = db.session.get(PaymentSession, context.get("payment_session_id") or "")
         course_id = payment.course_id if payment is not None else None

@@ -55,3 +55,15 @@ def test_staff_api_coupon_usage_with_a_bundle_use(bundle, learner, admin, delive
     [used] = response.get_json()["data"]["redemptions"] if "data" in response.get_json() \
         else response.get_json()["redemptions"]
     assert used["course"] is None and used["bundleId"] == bundle.id and used["paymentSessionId"] == ps.id
+
+
+def test_the_bundle_receipt_mail_states_the_refund_terms_as_its_receipt_page(bundle, learner, deliver, outbox,
+                                                                             client, sign_in):
+    ps = _paid_with_coupon(bundle, learner, deliver)
+    [receipt] = [m for m in outbox if "Starter bundle" in m["Subject"]]
+    body = receipt.get_body(preferencelist=("plain",)).get_content()
+    assert "Refunds: " in body and "ask for a refund" in body
+    sign_in(client, learner)
+    page = client.get(f"/account/purchases/{ps.id}/receipt").get_data(as_text=True)
+    terms = body.split("Refunds: ", 1)[1].split("\n", 1)[0].strip()
+    assert terms and terms in page.replace("&#39;", "'").replace("&#34;", '"')
