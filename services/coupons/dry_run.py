@@ -78,9 +78,10 @@ def _facts(coupon: Coupon, course: Course, learner: User | None, now: datetime) 
     # hold is theirs to reuse): redemptions.uses_taken.
     uses_left = None if coupon.max_uses is None else max(
         0, coupon.max_uses - redemptions.uses_taken(coupon, now, learner=learner, course=course))
-    # The quote's rule (redemptions.applies_to_course): no list at all, or the course listed.
-    applicable = (not coupon.applicable_courses and not coupon.applicable_bundles) or \
-        any(c.id == course.id for c in coupon.applicable_courses)
+    # The quote's own rule, asked of the database (redemptions.applies_to_course): not a copy of
+    # it that would miss the lists a coupon gains (bundles, memberships, ...).
+    applicable = bool(db.session.scalar(db.select(redemptions.applies_to_course(course.id))
+                                        .where(Coupon.id == coupon.id)))
     return CouponFacts(
         code=coupon.code, is_active=coupon.is_active, currency=coupon.currency,
         valid_from=coupon.valid_from, valid_until=coupon.valid_until,

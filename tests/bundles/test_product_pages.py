@@ -67,3 +67,18 @@ def test_the_bundle_receipt_mail_states_the_refund_terms_as_its_receipt_page(bun
     page = client.get(f"/account/purchases/{ps.id}/receipt").get_data(as_text=True)
     terms = body.split("Refunds: ", 1)[1].split("\n", 1)[0].strip()
     assert terms and terms in page.replace("&#39;", "'").replace("&#34;", '"')
+
+
+def test_the_staff_dry_run_says_whether_a_code_applies_by_the_quotes_own_rule(bundle, courses, learner):
+    from models import utcnow
+    from services.coupons import dry_run
+    everywhere = factories.coupon(code="EVERY")
+    for_bundle = factories.coupon(code="BUNDLEONLY")
+    for_bundle.applicable_bundles = [bundle]
+    for_course = factories.coupon(code="COURSEONLY", courses=[courses[0]])
+    db.session.commit()
+    for coupon, course, applies in [(everywhere, courses[0], True), (for_bundle, courses[0], False),
+                                    (for_course, courses[0], True), (for_course, courses[1], False)]:
+        result = dry_run.what_would_pay(course, coupon.code, learner, utcnow())
+        assert result.coupon.applies_to_course is applies
+        assert (result.quote.refusal_code == "COUPON_NOT_APPLICABLE") is (not applies)
