@@ -936,3 +936,77 @@ class AuditEvent(db.Model):
     actor: Mapped[User | None] = relationship()
 
     __table_args__ = (sa.Index("ix_audit_events_subject", "subject_type", "subject_id"),)
+
+
+# -- Learning paths (issue 20) ---------------------------------------------------------------
+
+class LearningPath(db.Model):
+    """An ordered list of courses learners follow together (services/paths/, services/learning/paths.py).
+
+    A path may carry a price for its paid courses (sold like a bundle: one checkout for the
+    paid courses the learner does not own yet); `price_amount` and `currency` are both set or
+    both NULL. With `sequential`, a course the path gave the learner opens only once the course
+    before it in the path is completed.
+    """
+
+    __tablename__ = "learning_paths"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    price_amount: Mapped[int | None] = mapped_column()
+    currency: Mapped[str | None] = mapped_column(sa.String(3))
+    sequential: Mapped[bool] = mapped_column(default=False)
+    is_published: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    steps: Mapped[list[LearningPathCourse]] = relationship(
+        back_populates="path", order_by="LearningPathCourse.position", cascade="all, delete-orphan")
+
+    __table_args__ = (
+        sa.CheckConstraint("price_amount IS NULL OR price_amount > 0", name="price_positive"),
+        sa.CheckConstraint("(price_amount IS NULL) = (currency IS NULL)", name="price_with_currency"),
+    )
+
+    @property
+    def courses(self) -> list[Course]:
+        return [step.course for step in self.steps]
+
+    def __repr__(self) -> str:
+        return f"<LearningPath {self.slug}>"
+
+
+class LearningPathCourse(db.Model):
+    """One course of a path, at its place in the path's order (1, 2, …)."""
+
+    __tablename__ = "learning_path_courses"
+
+    path_id: Mapped[int] = mapped_column(sa.ForeignKey("learning_paths.id", ondelete="CASCADE"), primary_key=True)
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True,
+                                           index=True)
+    position: Mapped[int] = mapped_column()
+
+    path: Mapped[LearningPath] = relationship(back_populates="steps")
+    course: Mapped[Course] = relationship()
+
+
+class LearningPathEnrollment(db.Model):
+    """A learner following a path ("Enroll in path"), and the path certificate once every course
+    of the path is completed. One per (learner, path); its row is the lock under which the
+    certificate is awarded, so two courses completed at once award it once."""
+
+    __tablename__ = "learning_path_enrollments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    path_id: Mapped[int] = mapped_column(sa.ForeignKey("learning_paths.id", ondelete="CASCADE"), index=True)
+    enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    certificate_id: Mapped[str | None] = mapped_column(sa.String(40), unique=True)
+
+    user: Mapped[User] = relationship()
+    path: Mapped[LearningPath] = relationship()
+
+    __table_args__ = (sa.UniqueConstraint("user_id", "path_id"),)

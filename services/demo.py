@@ -1,5 +1,5 @@
 """Demo data for `flask demo seed`: courses (with covers, instructors, outcomes, FAQ),
-lectures, coupons, a bundle of three courses (issue 20), two accounts, and a third learner whose refund request waits in the staff
+lectures, coupons, a bundle of three courses and a learning path (issue 20), two accounts, and a third learner whose refund request waits in the staff
 queue (issue 19).
 
 Idempotent: every record is found by its natural key (slug, code, email) and updated,
@@ -14,9 +14,10 @@ from decimal import Decimal
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 from extensions import db
-from models import (Bundle, bundle_courses, Coupon, Course, DiscountType, Enrollment, EnrollmentType, Lecture, PaymentSession,
-                    PaymentSessionStatus, PaymentStatus, RefundRequest, RefundRequestStatus, User, UserRole)
+from models import (Bundle, bundle_courses, Coupon, Course, DiscountType, Enrollment, EnrollmentType, LearningPath, Lecture,
+                    PaymentSession, PaymentSessionStatus, PaymentStatus, RefundRequest, RefundRequestStatus, User, UserRole)
 from services.courses import covers
+from services.paths import admin as path_admin
 from services.people import accounts
 
 STAFF_EMAIL, STAFF_PASSWORD = "staff@learnpay.dev", "staff-pass-123"
@@ -100,6 +101,7 @@ def seed(now: datetime | None = None) -> dict:
     courses = {spec[0]: _upsert_course(*spec) for spec in COURSES}
     _upsert_coupons(now, courses)
     _upsert_bundle(courses)
+    _upsert_paths(courses)
     _upsert_user(STAFF_EMAIL, "Sam Staff", STAFF_PASSWORD, UserRole.STAFF)
     _upsert_user(LEARNER_EMAIL, "Lee Learner", LEARNER_PASSWORD, UserRole.LEARNER)
     _upsert_refund_request(now, courses["sql-masterclass"],
@@ -210,6 +212,25 @@ def _upsert_bundle(courses: dict[str, Course]) -> Bundle:
     coupon.applicable_courses, coupon.applicable_bundles = [], [bundle]
     db.session.add(coupon)
     return bundle
+
+
+# Learning paths (issue 20): slug, name, description, price (minor units, currency) or None,
+# unlock in order, the courses' slugs in order (a free course first).
+PATHS = [
+    ("python-web-developer", "Python Web Developer",
+     "From your first commit to a deployed web app: Git, then Python, then Flask. Each course "
+     "unlocks when you complete the one before it.", None, True,
+     ["intro-to-git", "python-foundations", "web-apps-with-flask"]),
+]
+
+
+def _upsert_paths(courses: dict[str, Course]) -> None:
+    for slug, name, description, price, sequential, course_slugs in PATHS:
+        path = db.session.scalar(db.select(LearningPath).where(LearningPath.slug == slug)) or LearningPath(slug=slug)
+        path.name, path.description, path.sequential, path.is_published = name, description, sequential, True
+        path.price_amount, path.currency = price if price is not None else (None, None)
+        path_admin.set_courses(path, [courses[course_slug] for course_slug in course_slugs])
+        db.session.add(path)
 
 
 def _upsert_user(email: str, name: str, password: str, role: UserRole) -> User:

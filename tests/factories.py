@@ -7,8 +7,9 @@ from decimal import Decimal
 from itertools import count
 
 from extensions import db
-from models import (Bundle, bundle_courses, Coupon, CouponRedemption, Course, DiscountType, Enrollment, EnrollmentStatus, EnrollmentType,
-                    Lecture, PaymentSession, PaymentSessionStatus, PaymentStatus, RedemptionStatus, User, UserRole)
+from models import (Bundle, bundle_courses, Coupon, CouponRedemption, Course, DiscountType, Enrollment, EnrollmentStatus,
+                    EnrollmentType, LearningPath, LearningPathCourse, Lecture, PaymentSession, PaymentSessionStatus,
+                    PaymentStatus, RedemptionStatus, User, UserRole)
 from services.people.accounts import hash_password
 from tests.helpers import DEFAULT_PASSWORD
 
@@ -103,6 +104,19 @@ def bundle(courses: list[Course], price: int | None = None, *, slug: str | None 
     if _commit:
         db.session.commit()
     return obj
+
+
+def learning_path(courses: list[Course], slug: str | None = None, name: str | None = None,
+                  price: int | None = None, currency: str | None = None, sequential: bool = False,
+                  published: bool = True, **fields) -> LearningPath:
+    """A learning path of `courses` in that order (a `price` needs a `currency`, default USD)."""
+    number = next(_sequence)
+    obj = LearningPath(slug=slug or f"path-{number}", name=name or f"Path {number}",
+                       description=fields.pop("description", "A path made by the test suite."),
+                       price_amount=price, currency=(currency or "USD") if price is not None else None,
+                       sequential=sequential, is_published=published, **fields)
+    obj.steps = [LearningPathCourse(course=course, position=i) for i, course in enumerate(courses, start=1)]
+    return save(obj)
 
 
 @contextmanager

@@ -24,8 +24,8 @@ ERROR_DESCRIPTIONS = {
     401: "UNAUTHENTICATED: no credential, or an invalid, expired or revoked one.",
     403: "FORBIDDEN (e.g. a learner on a staff endpoint), INSUFFICIENT_SCOPE (the token lacks the scope; "
          "`WWW-Authenticate: Bearer error=\"insufficient_scope\"`), ACCOUNT_DISABLED or INVITATION_REQUIRED.",
-    404: "NOT_FOUND, COURSE_NOT_FOUND, PAYMENT_SESSION_NOT_FOUND, ENROLLMENT_NOT_FOUND, COUPON_NOT_FOUND or "
-         "USER_NOT_FOUND. Someone else's resource is also 404.",
+    404: "NOT_FOUND, COURSE_NOT_FOUND, PATH_NOT_FOUND, PAYMENT_SESSION_NOT_FOUND, ENROLLMENT_NOT_FOUND, "
+         "COUPON_NOT_FOUND or USER_NOT_FOUND. Someone else's resource is also 404.",
     405: "METHOD_NOT_ALLOWED.",
     402: "PAYMENT_REQUIRED: the course is not free; start a payment session instead.",
     409: "CONFLICT: ALREADY_ENROLLED, NOT_CANCELLABLE, PAYMENT_PROCESSING, WAITLISTED, EMAIL_TAKEN, "
@@ -198,6 +198,26 @@ SCHEMAS: dict[str, Any] = {
         "refusalCode", "message"]),
 }
 
+SCHEMAS["LearningPath"] = {
+    "type": "object",
+    "required": ["id", "slug", "name", "description", "sequential", "price", "url", "courses"],
+    "properties": {
+        "id": {"type": "integer"}, "slug": {"type": "string"}, "name": {"type": "string"},
+        "description": {"type": "string"},
+        "sequential": {"type": "boolean", "description": "Each course unlocks once the one before it is completed."},
+        "price": {"oneOf": [{"type": "object", "required": ["amount", "currency"],
+                             "properties": {"amount": MONEY, "currency": CURRENCY}}, {"type": "null"}],
+                  "description": "The price of the path's paid courses bought together (less for a learner who "
+                                 "owns some); null: each paid course is bought on its own."},
+        "url": {"type": "string", "description": "The path's page."},
+        "courses": {"type": "array", "description": "In the path's order.", "items": {
+            "type": "object", "required": ["id", "slug", "title", "position", "isFree", "priceAmount", "currency"],
+            "properties": {"id": {"type": "integer"}, "slug": {"type": "string"}, "title": {"type": "string"},
+                           "position": {"type": "integer", "minimum": 1}, "isFree": {"type": "boolean"},
+                           "priceAmount": MONEY, "currency": CURRENCY}}},
+    },
+}
+
 SECURED = [{"bearerAuth": []}, {"cookieAuth": [], "csrfHeader": []}]
 SECURED_SAFE = [{"bearerAuth": []}, {"cookieAuth": []}]
 COUPON_CODE = {"type": ["string", "null"], "maxLength": 32}
@@ -324,6 +344,21 @@ PATHS: dict[str, Any] = {
         "responses": {"200": json(success({"enrollment": ref("Enrollment")}, ["enrollment"]), "The enrollment."),
                       **errors(401, 403, 404, 429)},
     }},
+    "/api/paths": {"get": {
+        "operationId": "listLearningPaths", "tags": ["Learning paths"], "security": [],
+        "summary": "The published learning paths, with their courses in order",
+        "responses": {"200": json(success({"paths": {"type": "array", "items": ref("LearningPath")}}, ["paths"]),
+                                  "Oldest first."), **errors(429)},
+    }},
+    "/api/paths/{pathId}": {"get": {
+        "operationId": "getLearningPath", "tags": ["Learning paths"], "security": [],
+        "summary": "One published learning path",
+        "parameters": [{"name": "pathId", "in": "path", "required": True, "description": "Path id or slug.",
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 120},
+                        "example": "python-web-developer"}],
+        "responses": {"200": json(success({"path": ref("LearningPath")}, ["path"]), "The path."),
+                      **errors(404, 429)},
+    }},
     "/api/payments/webhooks/stripe": {"post": {
         "operationId": "stripeWebhook", "tags": ["Webhooks"], "security": [],
         "summary": "Stripe's webhook endpoint (signed with `Stripe-Signature`; not for API clients)",
@@ -351,7 +386,8 @@ def spec() -> dict[str, Any]:
                            "or the browser session cookie plus `X-CSRFToken` for unsafe methods. See docs/api.md.",
         },
         "servers": [{"url": "/"}],
-        "tags": [{"name": "Payment sessions"}, {"name": "Coupons"}, {"name": "Enrollments"}, {"name": "Webhooks"},
+        "tags": [{"name": "Payment sessions"}, {"name": "Coupons"}, {"name": "Enrollments"},
+                 {"name": "Learning paths"}, {"name": "Webhooks"},
                  {"name": "Back office", "description": "Staff and admin accounts; tokens with staff:read / "
                                                         "staff:write."}],
         "paths": {**PATHS, **openapi_staff.PATHS},

@@ -21,6 +21,7 @@ from services.bundles import catalog as bundle_catalog
 from services.courses import catalog
 from services.learning import enrollments
 from services.payments import checkout, purchases
+from services.paths import catalog as path_catalog
 from services.errors import Conflict, DomainError, FieldErrors, NotFound
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -251,3 +252,17 @@ def course_enrollment(user, course_id: str):
     if enrollment is None:
         raise NotFound("You are not enrolled in this course.", code="ENROLLMENT_NOT_FOUND")
     return ok(enrollment=serializers.enrollment(enrollment))
+
+
+# --- learning paths (issue 20) --------------------------------------------------------
+
+@bp.get("/paths")
+def list_paths():
+    """The published learning paths with their courses in order (public, like the catalog)."""
+    return ok(paths=[serializers.learning_path(path) for path in path_catalog.published_paths()])
+
+
+@bp.get("/paths/<path_id>")
+def get_path(path_id: str):
+    return ok(path=serializers.learning_path(path_catalog.path_by_id(path_id)))
+

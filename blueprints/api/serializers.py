@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import current_app, url_for
 
-from models import Bundle, Coupon, CouponRedemption, Course, DiscountType, Enrollment, PaymentSession, User
+from models import Bundle, Coupon, CouponRedemption, Course, DiscountType, Enrollment, LearningPath, PaymentSession, User
 from services import products
 from services.bundles import catalog as bundle_catalog
 from services.coupons import admin as coupon_admin
@@ -284,3 +284,18 @@ def analytics_table(table) -> dict[str, Any]:
     return {"name": table.name, "title": table.title,
             "columns": [{"key": column.key, "label": column.label, "kind": column.kind} for column in table.columns],
             "rows": [{key: cell(value) for key, value in row.items()} for row in table.rows]}
+
+
+def learning_path(path: LearningPath) -> dict[str, Any]:
+    """A published learning path (issue 20): its courses in order; `price` null without a path price."""
+    return {
+        "id": path.id, "slug": path.slug, "name": path.name, "description": path.description,
+        "sequential": path.sequential,
+        "price": ({"amount": path.price_amount, "currency": path.currency} if path.price_amount is not None
+                  else None),
+        "url": current_app.config["FRONTEND_URL"] + url_for("paths.show", slug=path.slug),
+        "courses": [{**course_ref(step.course), "position": step.position, "isFree": step.course.is_free,
+                     "priceAmount": step.course.price_amount, "currency": step.course.currency}
+                    for step in path.steps],
+    }
+

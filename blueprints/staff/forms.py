@@ -272,3 +272,26 @@ class BundleForm(CoverAndPrice, FlaskForm):
     cover_alt = StringField("Cover image description (alt text)", validators=[Optional()])
     remove_cover = BooleanField("Remove the cover image")
     submit = SubmitField("Save bundle")
+
+
+class PathForm(FlaskForm):
+    """A learning path (issue 20): every rule beyond parsing is services/paths/admin's."""
+
+    name = StringField("Name", validators=[DataRequired()])
+    slug = StringField("Slug", validators=[DataRequired()], description="Used in the URL: /paths/<slug>.")
+    description = TextAreaField("Description", validators=[Optional()])
+    courses = TextAreaField("Courses, in order", validators=[DataRequired(message="List the path's courses.")],
+                            description="One course slug a line (the list below names them), first course "
+                                        "first. To reorder, move the lines.")
+    price = StringField("Price for the whole path", validators=[Optional()],
+                        description="Optional. Sells the path's paid courses in one checkout; a learner who "
+                                    "owns some pays less (like a bundle). Empty: each paid course is bought "
+                                    "on its own page.")
+    currency = SelectField("Currency", choices=choices(CURRENCY_CHOICES), default="", validators=[Optional()])
+    sequential = BooleanField("Each course unlocks only after the previous one is completed")
+    is_published = BooleanField("Published")
+    submit = SubmitField("Save path")
+
+    def price_minor(self) -> int | None:
+        """The price in minor units; None when empty or when it does not parse (its error on the field)."""
+        return _parsed(self.price, lambda text: amount_in_minor(text, self.currency.data or None))

@@ -3,7 +3,9 @@
 Preview lectures are open to everyone. Every other lecture needs an enrollment that grants
 access: ACTIVE or COMPLETED and not past its expiry. When access is refused, the answer
 says why in words a learner understands (expired, revoked, suspended, not enrolled), so
-the dashboard and the course page can show the reason next to the course.
+the dashboard and the course page can show the reason next to the course. A course a
+learning path gave the learner may also be locked until the course before it in the path is
+completed (services/learning/paths.py): "Complete X first."
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from datetime import datetime
 from types import EllipsisType
 
 from models import Course, Enrollment, EnrollmentStatus, Lecture, User, utcnow
-from services.learning import enrollments
+from services.learning import enrollments, paths
 
 
 @dataclass(frozen=True)
@@ -21,7 +23,7 @@ class Access:
     """The answer to "may this learner study this course now?"."""
 
     allowed: bool
-    code: str  # stable: PREVIEW, ENROLLED, SIGN_IN_REQUIRED, NOT_ENROLLED, EXPIRED, REVOKED, SUSPENDED
+    code: str  # stable: PREVIEW, ENROLLED, SIGN_IN_REQUIRED, NOT_ENROLLED, EXPIRED, REVOKED, SUSPENDED, LOCKED
     message: str
 
     def __bool__(self) -> bool:
@@ -57,6 +59,19 @@ def describe(enrollment: Enrollment | None, now: datetime | None = None) -> Acce
     return Access(True, "ENROLLED", "You are enrolled.")
 
 
+def locked(before: Course) -> Access:
+    """A course of a path that opens once `before` is completed."""
+    return Access(False, "LOCKED", f"Complete {before.title} first.")
+
+
+def course_access(enrollment: Enrollment | None, now: datetime | None = None) -> Access:
+    """`describe`, and the unlock order of the learning paths the learner follows."""
+    state = describe(enrollment, now)
+    if state.allowed and (before := paths.lock_for(enrollment)) is not None:
+        return locked(before)
+    return state
+
+
 def can_view_lecture(user: User | None, course: Course, lecture: Lecture, now: datetime | None = None,
                      enrollment: Enrollment | None | EllipsisType = ...) -> Access:
     """Preview lectures for everyone; any other lecture only through an enrollment that grants access.
@@ -73,7 +88,7 @@ def can_view_lecture(user: User | None, course: Course, lecture: Lecture, now: d
     if enrollment is not None and enrollment.user_id != getattr(user, "id", None):
         # Defence in depth: someone else's enrollment never opens a lecture.
         enrollment = None
-    state = describe(enrollment, now)
+    state = course_access(enrollment, now)
     if state.allowed:
         return state
     if lecture.is_preview:

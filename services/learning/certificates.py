@@ -2,7 +2,9 @@
 
 A certificate is identified by its unguessable public id (Enrollment.certificate_id). The
 lookup returns only the learner's name, the course title and the date it was earned;
-nothing else personal (no email, no payment, no progress details).
+nothing else personal (no email, no payment, no progress details). A learning path's
+certificate (issue 20: LearningPathEnrollment.certificate_id, "pcert_…") is looked up the same
+way and names the path and its courses.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from datetime import date
 from sqlalchemy.orm import joinedload
 
 from extensions import db
-from models import Enrollment, EnrollmentStatus
+from models import Enrollment, EnrollmentStatus, LearningPath, LearningPathEnrollment
 from services.errors import NotFound
 
 # Public ids look like "cert_" + 22 url-safe characters; anything else is not looked up
@@ -28,12 +30,16 @@ class Certificate:
     course_title: str
     issued_on: date
     valid: bool  # False once the enrollment was revoked (a refund or a lost dispute)
+    kind: str = "course"  # or "path": `course_title` is then the path's name
+    course_titles: tuple[str, ...] = ()  # a path's courses, in order
 
 
 def by_public_id(public_id: str) -> Certificate:
     """The certificate with this public id; NotFound for unknown ids."""
     if not _PUBLIC_ID.fullmatch(public_id or ""):
         raise _not_found()
+    if public_id.startswith("pcert_"):
+        return _path_certificate(public_id)
     enrollment = db.session.scalar(
         db.select(Enrollment).options(joinedload(Enrollment.user), joinedload(Enrollment.course))
         .where(Enrollment.certificate_id == public_id, Enrollment.certificate_earned.is_(True)))
@@ -42,6 +48,19 @@ def by_public_id(public_id: str) -> Certificate:
     return Certificate(public_id=public_id, learner_name=enrollment.user.name,
                        course_title=enrollment.course.title, issued_on=enrollment.certificate_earned_at.date(),
                        valid=enrollment.status != EnrollmentStatus.REVOKED)
+
+
+def _path_certificate(public_id: str) -> Certificate:
+    row = db.session.scalar(
+        db.select(LearningPathEnrollment)
+        .options(joinedload(LearningPathEnrollment.user), joinedload(LearningPathEnrollment.path)
+                 .selectinload(LearningPath.steps))
+        .where(LearningPathEnrollment.certificate_id == public_id))
+    if row is None or row.completed_at is None:
+        raise _not_found()
+    return Certificate(public_id=public_id, learner_name=row.user.name, course_title=row.path.name,
+                       issued_on=row.completed_at.date(), valid=True, kind="path",
+                       course_titles=tuple(course.title for course in row.path.courses))
 
 
 def _not_found() -> NotFound:

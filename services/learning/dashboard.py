@@ -7,6 +7,9 @@ it, and payment sessions with their courses (joined). Templates must use
 only what is returned here (no lazy relationship access), or the count would grow again.
 
 Only the given learner's rows are ever read: every statement filters on the user's id.
+The learning paths the learner follows (issue 20) are one more statement (paths, their steps
+and courses joined); their courses are grouped under each path with the next course to
+continue, and the paths' unlock order is applied to the cards without another statement.
 """
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ from sqlalchemy.orm import joinedload
 from extensions import db
 from models import (Course, Enrollment, EnrollmentStatus, Lecture, LectureProgress, PaymentSession,
                     PaymentSessionStatus, User)
-from services.learning import access, progress
+from services.learning import access, paths, progress
 from services.learning.access import Access
 
 PENDING_STATES = (PaymentSessionStatus.PENDING, PaymentSessionStatus.PROCESSING)
@@ -88,6 +91,14 @@ class Dashboard:
     cards: list[CourseCard] = field(default_factory=list)
     pending: list[PendingPayment] = field(default_factory=list)
     history: list[PaymentRow] = field(default_factory=list)
+    paths: list[paths.PathProgress] = field(default_factory=list)  # the learning paths followed
+
+    @property
+    def path_course_ids(self) -> set[int]:
+        return {step.course.id for path in self.paths for step in path.steps}
+
+    def card_for(self, course_id: int) -> CourseCard | None:
+        return next((card for card in self.cards if card.course.id == course_id), None)
 
     @property
     def in_progress(self) -> list[CourseCard]:
@@ -99,11 +110,11 @@ class Dashboard:
 
     @property
     def is_empty(self) -> bool:
-        return not (self.cards or self.pending or self.history)
+        return not (self.cards or self.pending or self.history or self.paths)
 
 
 def for_learner(user: User, now: datetime) -> Dashboard:
-    """Everything /dashboard shows for `user`, in three SQL statements."""
+    """Everything /dashboard shows for `user`, in four SQL statements (three, and the paths followed)."""
     enrollments = list(db.session.scalars(
         db.select(Enrollment).options(joinedload(Enrollment.course))
         .where(Enrollment.user_id == user.id)
@@ -115,17 +126,25 @@ def for_learner(user: User, now: datetime) -> Dashboard:
         .where(PaymentSession.user_id == user.id)
         .order_by(PaymentSession.created_at.desc(), PaymentSession.id)))
 
+    followed = paths.followed_paths(user.id)
+    locks = paths.locked_courses(enrollments, followed)
+
     board = Dashboard()
     today = now.date()
     for enrollment in enrollments:
         lectures = lectures_by_course.get(enrollment.course_id, [])
         total = len(lectures)
         completed = completed_by_course.get(enrollment.course_id, 0)
+        state = access.describe(enrollment, now)
+        if state.allowed and enrollment.course_id in locks:
+            state = access.locked(locks[enrollment.course_id])
         board.cards.append(CourseCard(
-            enrollment=enrollment, course=enrollment.course, access=access.describe(enrollment, now),
+            enrollment=enrollment, course=enrollment.course, access=state,
             completed=completed, total=total, exact=progress.percent(completed, total),
             continue_lecture=_continue_lecture(enrollment, lectures),
             streak=progress.current_streak(enrollment, today)))
+    by_course = {enrollment.course_id: enrollment for enrollment in enrollments}
+    board.paths = [paths.progress_of(row.path, row, by_course, locks) for row in followed]
     for session in sessions:
         if session.status in PENDING_STATES:
             board.pending.append(_pending(session, now))

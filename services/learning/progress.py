@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from extensions import db
 from models import Course, Enrollment, EnrollmentStatus, Lecture, LectureProgress, User, new_public_id
 from services.courses import catalog
-from services.learning import access
+from services.learning import access, paths
 from services.learning.access import Access
 from services.errors import Forbidden, NotFound
 
@@ -213,7 +213,7 @@ def lecture_page(user: User | None, slug: str, lecture_id: int, now: datetime) -
 def complete_lecture(user: User, slug: str, lecture_id: int, now: datetime) -> LecturePage:
     """Mark a lecture complete for the signed-in learner; Forbidden without a granting enrollment."""
     course, lecture, enrollment = _load(user, slug, lecture_id)
-    verdict = access.describe(enrollment, now)
+    verdict = access.course_access(enrollment, now)
     if not verdict.allowed:
         if verdict.code == "NOT_ENROLLED":
             raise Forbidden("Enroll in this course to track your progress.", code="NOT_ENROLLED")
@@ -228,7 +228,7 @@ def complete_lecture(user: User, slug: str, lecture_id: int, now: datetime) -> L
 def heartbeat(user: User, slug: str, lecture_id: int, now: datetime) -> bool:
     """The lecture page is still open and visible: count the time. False when nothing counted."""
     course, lecture, enrollment = _load(user, slug, lecture_id)
-    if enrollment is None or not access.describe(enrollment, now).allowed:
+    if enrollment is None or not access.course_access(enrollment, now).allowed:
         return False
     if enrollment.current_lecture_id != lecture.id:
         # The learner is on another tab of another lecture; a view there will count.
@@ -281,13 +281,17 @@ def _counts(enrollment: Enrollment) -> tuple[int, int]:
 
 
 def _complete(enrollment: Enrollment, now: datetime) -> None:
-    if enrollment.status == EnrollmentStatus.ACTIVE:
+    newly = enrollment.status == EnrollmentStatus.ACTIVE
+    if newly:
         enrollment.status = EnrollmentStatus.COMPLETED
         enrollment.completed_at = now
     if not enrollment.certificate_earned:
         enrollment.certificate_earned = True
         enrollment.certificate_earned_at = now
         enrollment.certificate_id = new_public_id("cert")
+    if newly:
+        db.session.flush()
+        paths.award_for_course(enrollment, now)  # the certificate of a path this course completes
 
 
 def _progress_row(enrollment: Enrollment, lecture_id: int) -> LectureProgress | None:

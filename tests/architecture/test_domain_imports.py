@@ -12,9 +12,10 @@ DOMAINS = sorted(p.name for p in SERVICES.iterdir() if (p / "__init__.py").is_fi
 ALLOWED = {
     "payments": {"coupons", "learning", "courses", "people"},
     "bundles": {"payments", "coupons", "courses"},
-    "learning": {"coupons", "courses"},
+    "learning": {"coupons", "courses", "paths"},
     "coupons": set(),
     "courses": set(),
+    "paths": {"courses"},
     "people": set(),
 }
 

@@ -125,5 +125,6 @@ def test_dashboard_statements_do_not_grow_with_enrollments(client, slugs, learne
     count, response = _count(client, "GET", "/dashboard")
     assert response.status_code == 200
     assert response.get_data(as_text=True).count('data-testid="enrollment-card"') == 4
-    # the learner; enrollments with courses; their lectures with completions; payment sessions
-    assert count == 4
+    # the learner; enrollments with courses; their lectures with completions; the learning paths
+    # followed (issue 20); payment sessions
+    assert count == 5

@@ -11,12 +11,12 @@ QUERY_KEYS = ["q", "status", "sort", "dir", "page", "start", "end", "course_id",
 FORM_FIELDS = ["code", "name", "value", "currency", "discount_type", "max_uses", "per_learner_limit", "valid_from",
                "valid_until", "minimum_amount", "maximum_discount", "course_ids", "prefix", "count", "title", "slug",
                "price", "capacity", "enrollment_type", "duration_minutes", "amount", "reason", "email", "source",
-               "expires_at", "role", "direction", "message"]
+               "expires_at", "role", "direction", "message", "courses", "description", "sequential", "is_published"]
 ODD_PATHS = ["/staff/courses/99999999999999999999", "/staff/coupons/2147483648", "/staff/payments/ps_%00",
              "/staff/payments/" + "x" * 300, "/staff/coupons/batches/%00", "/staff/coupons/batches/%00.csv",
              "/staff/enrollments/99999999999999999999", "/staff/courses/1/lectures/99999999999999999999",
              "/staff/analytics/%00.csv", "/staff/refund-requests/99999999999999999999",
-             "/staff/refund-requests?status=%00&page=-1"]
+             "/staff/refund-requests?status=%00&page=-1", "/staff/paths/99999999999999999999"]
 ODD_POSTS = ["/staff/webhooks/%00/reprocess", "/staff/payments/%00/refund", "/staff/payments/%00/reconcile",
              "/staff/coupons/99999999999999999999/deactivate", "/staff/users/99999999999999999999/role",
              "/staff/refund-requests/99999999999999999999/approve", "/staff/refund-requests/2147483647/decline"]
@@ -30,6 +30,7 @@ def test_no_junk_makes_a_500(admin_client, learner):
              "event": builders.stripe_event("evt_junk", "x.y", status="FAILED").id, "entry": 1, "target": learner.id}
     world["refund_request"] = builders.refund_request(factories.payment_session(learner, course, "COMPLETED")).id
     world["bundle"] = factories.bundle([course, factories.course(price=4900)]).id
+    world["path"] = factories.learning_path([course, factories.course()]).id
     token = csrf_token(admin_client, "/courses")
     failures = []
     for page in PAGES + ADMIN_PAGES:

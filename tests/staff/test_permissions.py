@@ -19,6 +19,7 @@ PAGES = [
     "/staff/analytics", "/staff/analytics/revenue.csv", "/staff/mail", "/staff/mail?show=1",
     "/staff/users/{target}", "/staff/refund-policy", "/staff/refund-requests", "/staff/refund-requests/{refund_request}",
     "/staff/bundles", "/staff/bundles/new", "/staff/bundles/{bundle}",
+    "/staff/paths", "/staff/paths/new", "/staff/paths/{path}",
 ]
 ACTIONS = [
     ("/staff/coupons/new", {"code": "NEWCODE", "name": "N", "discount_type": "PERCENTAGE", "value": "10"}),
@@ -49,6 +50,8 @@ ACTIONS = [
     ("/staff/bundles/new", {"name": "New", "slug": "new-bundle", "price": "10", "currency": "USD"}),
     ("/staff/bundles/{bundle}", {"name": "Renamed", "slug": "perm-bundle", "price": "99", "currency": "USD"}),
     ("/staff/bundles/{bundle}/retire", {}),
+    ("/staff/paths/new", {"name": "New path", "slug": "new-path", "courses": "perm-course\nperm-free"}),
+    ("/staff/paths/{path}", {"name": "Renamed path", "slug": "perm-path", "courses": "perm-free\nperm-course"}),
 ]
 ADMIN_PAGES = ["/staff/users"]
 ADMIN_ACTIONS = [("/staff/users/{target}/role", {"role": "STAFF"}), ("/staff/users/{target}/sessions/revoke", {})]
@@ -72,7 +75,9 @@ def world(app, learner, staff, admin):
     target = factories.user(email="target@example.com")
     refund_request = builders.refund_request(factories.payment_session(other, course, "COMPLETED"))
     bundle = factories.bundle([course, factories.course(price=4900)], slug="perm-bundle")
-    return {"bundle": bundle.id, "refund_request": refund_request.id, "course": course.id, "coupon": coupon.id, "spare_coupon": spare.id, "batch": batch,
+    path = factories.learning_path([course, factories.course(slug="perm-free", price=0, enrollment_type="FREE")],
+                                   slug="perm-path")
+    return {"path": path.id, "bundle": bundle.id, "refund_request": refund_request.id, "course": course.id, "coupon": coupon.id, "spare_coupon": spare.id, "batch": batch,
             "lecture": course.lectures[0].id, "payment": payment.id, "enrollment": enrollment.id,
             "event": event.id, "entry": entry.id, "target": target.id}
 
