@@ -498,6 +498,9 @@ class PaymentSession(db.Model):
     id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_public_id("ps"))
     course_id: Mapped[int | None] = mapped_column(sa.ForeignKey("courses.id", ondelete="CASCADE"), index=True)
     bundle_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bundles.id", ondelete="SET NULL"), index=True)
+    # A learning path's paid courses (issue 20; services/payments/path_checkout.py), course_id NULL.
+    learning_path_id: Mapped[int | None] = mapped_column(sa.ForeignKey("learning_paths.id", ondelete="SET NULL"),
+                                                         index=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
     status: Mapped[PaymentSessionStatus] = mapped_column(
         _enum(PaymentSessionStatus), default=PaymentSessionStatus.PENDING, index=True
@@ -534,6 +537,7 @@ class PaymentSession(db.Model):
 
     course: Mapped[Course | None] = relationship()
     bundle: Mapped[Bundle | None] = relationship()
+    learning_path: Mapped[LearningPath | None] = relationship()
     user: Mapped[User] = relationship()
     coupon: Mapped[Coupon | None] = relationship()
     enrollment: Mapped[Enrollment | None] = relationship(foreign_keys=[enrollment_id])

@@ -219,7 +219,7 @@ def _upsert_bundle(courses: dict[str, Course]) -> Bundle:
 PATHS = [
     ("python-web-developer", "Python Web Developer",
      "From your first commit to a deployed web app: Git, then Python, then Flask. Each course "
-     "unlocks when you complete the one before it.", None, True,
+     "unlocks when you complete the one before it.", (19900, "USD"), True,
      ["intro-to-git", "python-foundations", "web-apps-with-flask"]),
 ]
 

@@ -38,9 +38,15 @@ def _bundle_args(bundle) -> dict:
     return {"slug": bundle.slug}
 
 
+def _path_args(path) -> dict:
+    return {"slug": path.slug}
+
+
 # A new product kind adds its entry here (and its column + relationship on PaymentSession).
 KINDS: list[ProductKind] = [
     ProductKind("BUNDLE", "bundle", lambda bundle: bundle.name, "catalog.bundle", _bundle_args),
+    # A learning path's paid courses (issue 20; services/payments/path_checkout.py).
+    ProductKind("LEARNING_PATH", "learning_path", lambda path: path.name, "paths.show", _path_args),
 ]
 
 

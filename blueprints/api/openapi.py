@@ -28,7 +28,7 @@ ERROR_DESCRIPTIONS = {
          "COUPON_NOT_FOUND or USER_NOT_FOUND. Someone else's resource is also 404.",
     405: "METHOD_NOT_ALLOWED.",
     402: "PAYMENT_REQUIRED: the course is not free; start a payment session instead.",
-    409: "CONFLICT: ALREADY_ENROLLED, NOT_CANCELLABLE, PAYMENT_PROCESSING, WAITLISTED, EMAIL_TAKEN, "
+    409: "CONFLICT: ALREADY_ENROLLED, ALREADY_OWNED, PATH_NOT_FOR_SALE, COURSE_FULL, NOT_CANCELLABLE, PAYMENT_PROCESSING, WAITLISTED, EMAIL_TAKEN, "
          "IDEMPOTENCY_KEY_REUSED, IDEMPOTENCY_KEY_IN_USE; staff: COURSE_FULL, NOT_REFUNDABLE, ALREADY_REFUNDED and "
          "Stripe's refusals of a refund.",
     413: "PAYLOAD_TOO_LARGE.",
@@ -97,7 +97,7 @@ SCHEMAS: dict[str, Any] = {
                                                         "EXPIRED", "FAILED", "REFUNDED"]},
     "PaymentSession": {
         "type": "object",
-        "required": ["id", "courseId", "course", "bundleId", "product", "userId", "status", "amount",
+        "required": ["id", "courseId", "course", "bundleId", "learningPathId", "product", "userId", "status", "amount",
                      "discountAmount", "finalAmount", "amountRefunded", "currency", "couponCode", "stripeSessionId", "paymentIntentId",
                      "enrollmentId", "checkoutUrl", "stripeCustomerId", "metadata", "failureCode", "failureMessage",
                      "createdAt", "updatedAt", "expiresAt", "completedAt"],
@@ -106,6 +106,8 @@ SCHEMAS: dict[str, Any] = {
             "courseId": {"type": ["integer", "null"], "description": "Null when the session sells a product."},
             "course": {"oneOf": [ref("CourseRef"), {"type": "null"}]},
             "bundleId": {"type": ["integer", "null"]}, "product": ref("ProductRef"),
+            "learningPathId": {"type": ["integer", "null"], "description": "The learning path whose paid courses "
+                                                                            "the session sells (issue 20)."},
             "userId": {"type": "integer"}, "status": ref("PaymentSessionStatus"),
             "amount": {**MONEY, "description": "The list price when the session began (minor units)."},
             "discountAmount": MONEY, "finalAmount": MONEY, "amountRefunded": MONEY, "currency": CURRENCY,
@@ -246,14 +248,22 @@ PATHS: dict[str, Any] = {
     "/api/payments/sessions": {"post": {
         "operationId": "createPaymentSession", "tags": ["Payment sessions"], "security": SECURED,
         "parameters": [IDEMPOTENCY_KEY],
-        "summary": "Start a Stripe Checkout for a course or a bundle (the price is computed by the server)",
+        "summary": "Start a Stripe Checkout for a course, a bundle or a learning path's paid courses (the price is "
+                   "computed by the server)",
         "description": "Give `courseId` for a course or `bundleId` for a bundle (issue 20): one Stripe Checkout "
                        "Session enrolls the learner in each course of the bundle they do not have yet, at the "
                        "bundle price less what the courses they own would cost in it. A fully owned bundle is "
-                       "409 ALREADY_OWNED; a full course in it 409 COURSE_FULL.",
+                       "409 ALREADY_OWNED; a full course in it 409 COURSE_FULL. With `learningPathId` instead "
+                       "(and no coupon): \"Enroll in path\" — the learner follows the path and is enrolled in its "
+                       "free courses at once, then one checkout sells the path's paid courses they do not own "
+                       "(less for those they own). 409 PATH_NOT_FOR_SALE for a path without a price, "
+                       "ALREADY_OWNED when nothing is left to buy.",
         "requestBody": body({
             "courseId": COURSE_KEY, "couponCode": COUPON_CODE,
             "bundleId": {"type": "integer", "minimum": 1, "description": "A bundle instead of a course."},
+            "learningPathId": {"oneOf": [{"type": "string", "minLength": 1, "maxLength": 120},
+                                         {"type": "integer", "minimum": 1}],
+                               "description": "A learning path's id or slug (instead of courseId)."},
             "returnUrl": {"type": ["string", "null"], "format": "uri",
                           "description": "Where Stripe sends the learner after paying; must be on an allowed origin. "
                                          "`session_id={CHECKOUT_SESSION_ID}` is appended."},
@@ -372,6 +382,11 @@ PATHS: dict[str, Any] = {
                       "500": {"description": "Not processed; Stripe retries."}},
     }},
 }
+
+
+# A course, a bundle or a learning path (issue 20), one of them.
+PATHS["/api/payments/sessions"]["post"]["requestBody"]["content"]["application/json"]["schema"]["anyOf"] = [
+    {"required": ["courseId"]}, {"required": ["bundleId"]}, {"required": ["learningPathId"]}]
 
 
 def spec() -> dict[str, Any]:

@@ -20,7 +20,7 @@ from services.coupons import redemptions, pricing
 from services.bundles import catalog as bundle_catalog
 from services.courses import catalog
 from services.learning import enrollments
-from services.payments import checkout, purchases
+from services.payments import checkout, path_checkout, purchases
 from services.paths import catalog as path_catalog
 from services.errors import Conflict, DomainError, FieldErrors, NotFound
 
@@ -34,6 +34,7 @@ limiter.limit(address_rate_limit, key_func=get_remote_address, scope="api-addres
 
 # Services name form fields in snake_case; the API's fields are the spec's camelCase.
 FIELD_NAMES = {"coupon_code": "couponCode", "invitation_code": "invitationCode", "course": "courseId",
+               "learning_path": "learningPathId",
                "value": "discountValue", "course_ids": "applicableCourses", "price": "priceAmount"}
 
 
@@ -86,6 +87,8 @@ def openapi_document():
 @idempotent
 def create_session(user):
     fields = Fields(json_body())
+    if fields.body.get("learningPathId") is not None:
+        return _start_path(user, fields)
     bundle_id = fields.integer("bundleId", minimum=1) if fields.has("bundleId") else None
     course_key = fields.course_id() if bundle_id is None and not fields.errors else None
     if bundle_id is not None and fields.has("courseId"):
@@ -129,6 +132,29 @@ def _start_bundle(user, bundle_id: int, coupon_code: str | None, return_url: str
 def list_bundles():
     """The bundles on sale, with their courses, price and saving (public, like the catalog)."""
     return ok(bundles=[serializers.bundle(bundle) for bundle in bundle_catalog.published()])
+
+
+def _start_path(user, fields: Fields):
+    """`{learningPathId}`: "Enroll in path" as on the path's page (issue 20): the path is
+    followed and its free courses enrolled (committed), then its paid courses' checkout starts."""
+    path_key = fields.course_id("learningPathId")
+    if any(fields.body.get(name) is not None for name in ("courseId", "bundleId")) or fields.body.get("couponCode"):
+        fields.errors["learningPathId"] = "A learning path is bought alone, without courseId, bundleId or couponCode."
+    allowed = return_url_origins()
+    return_url = fields.redirect_url("returnUrl", allowed)
+    cancel_url = fields.redirect_url("cancelUrl", allowed)
+    fields.done()
+    path = path_catalog.path_by_id(path_key, field="learningPathId")
+    if path.price_amount is None:
+        raise Conflict("This path has no price: buy its paid courses one by one (courseId).",
+                       code="PATH_NOT_FOR_SALE", field="learningPathId")
+    result = path_checkout.enroll(path, user, success_url=_success_url(return_url), cancel_url=_cancel_url(cancel_url),
+                                  now=utcnow(), commit=db.session.commit)
+    if result.checkout is None:
+        raise Conflict("You already have every paid course of this path.", code="ALREADY_OWNED",
+                       field="learningPathId")
+    session = serializers.payment_session(result.checkout.payment_session)
+    return ok(201, status="REDIRECT", session=session, redirectUrl=result.checkout.redirect_url)
 
 
 def return_url_origins() -> list[str]:

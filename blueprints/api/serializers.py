@@ -50,6 +50,7 @@ def payment_session(session: PaymentSession) -> dict[str, Any]:
         "courseId": session.course_id,
         "course": course_ref(session.course) if session.course is not None else None,
         "bundleId": session.bundle_id,
+        "learningPathId": session.learning_path_id,
         "product": product_ref(session),
         "userId": session.user_id,
         "status": session.status.value,
