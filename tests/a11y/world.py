@@ -3,7 +3,8 @@ tests that look at many pages at once (tests/a11y/test_axe.py, tests/staff/test_
 
 `build(live_server)` makes a learner and a staff member (password DEFAULT_PASSWORD), a paid
 course with a completed payment, an open checkout on the sandbox, a certificate, coupons,
-an enrollment, a partly refunded payment and a failed one, and returns the paths of the pages.
+an enrollment, a partly refunded payment and a failed one, a learning path the learner follows,
+and returns the paths of the pages.
 `signed_in(browser, live_server, email)` is a browser context signed in through the real form.
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 from extensions import db
 from services import audit
+from services.learning import paths as learning_paths
 from tests import factories
 from tests.helpers import DEFAULT_PASSWORD
 from tests.webhooks import builders as wb
@@ -47,6 +49,11 @@ def build(live_server) -> dict:
     pending = factories.payment_session(learner, pending_course)
     hosted = wb.open_on_sandbox(pending)["url"]
     lecture = course.lectures[0]
+    # A learning path the learner follows (issue 20): its page, the dashboard's path group.
+    path = factories.learning_path([free, course, to_buy], slug="web-path", name="Web Path", sequential=True,
+                                   price=15900, currency="USD")
+    learning_paths.join(learner, path, now)
+    db.session.commit()
     return {
         "learner": learner, "staff": staff, "course": course, "payment": paid, "enrollment": enrollment,
         "pages": {
@@ -58,6 +65,8 @@ def build(live_server) -> dict:
             "dashboard": "/dashboard",
             "lecture": f"/courses/{course.slug}/lectures/{lecture.id}",
             "certificate": f"/certificates/{certified.certificate_id}",
+            "paths": "/paths",
+            "path": f"/paths/{path.slug}",
         },
         "hosted": hosted,
         "staff_pages": {
@@ -66,6 +75,8 @@ def build(live_server) -> dict:
             "coupon": f"/staff/coupons/{coupon.id}",
             "coupon form": "/staff/coupons/new",
             "courses": "/staff/courses",
+            "learning paths": "/staff/paths",
+            "learning path": f"/staff/paths/{path.id}",
             "course": f"/staff/courses/{course.id}",
             "payments": "/staff/payments",
             "payment": f"/staff/payments/{paid.id}",
