@@ -80,17 +80,24 @@ def list_with_counts() -> list[tuple[Course, int]]:
     return [(course, int(n)) for course, n in rows]
 
 
+def slug_problem(model, slug: str | None, exclude_id: int | None, *, noun: str, example: str) -> str | None:
+    """The one rule for a URL slug (courses, learning paths): its shape, at most 120 characters,
+    unique among `model`'s rows (the row `exclude_id` being edited aside). None when it is fine."""
+    slug = (slug or "").strip().lower()
+    if not SLUG_PATTERN.match(slug) or len(slug) > 120:
+        return f"Lower-case letters, digits and single hyphens (e.g. {example})."
+    query = db.select(model.id).where(model.slug == slug)
+    if exclude_id is not None:
+        query = query.where(model.id != exclude_id)
+    if db.session.scalar(query) is not None:
+        return f"Another {noun} already uses this slug."
+    return None
+
+
 def validate(data: CourseInput, exclude_id: int | None = None) -> dict[str, str]:
     errors: dict[str, str] = {}
-    slug = (data.slug or "").strip().lower()
-    if not SLUG_PATTERN.match(slug) or len(slug) > 120:
-        errors["slug"] = "Lower-case letters, digits and single hyphens (e.g. python-101)."
-    else:
-        query = db.select(Course.id).where(Course.slug == slug)
-        if exclude_id is not None:
-            query = query.where(Course.id != exclude_id)
-        if db.session.scalar(query) is not None:
-            errors["slug"] = "Another course already uses this slug."
+    if problem := slug_problem(Course, data.slug, exclude_id, noun="course", example="python-101"):
+        errors["slug"] = problem
     if not (data.title or "").strip():
         errors["title"] = "Give the course a title."
     elif len(data.title.strip()) > 200:

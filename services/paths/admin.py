@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from extensions import db
 from models import Course, EnrollmentType, LearningPath, LearningPathCourse, User
 from services import audit
-from services.courses.admin import SLUG_PATTERN
+from services.courses.admin import slug_problem
 from services.errors import FieldErrors, NotFound
 from services.money import MAXIMUM_CHARGE, SUPPORTED_CURRENCIES, format_money, minimum_charge
 
@@ -62,15 +62,8 @@ def problems(data: PathInput, exclude_id: int | None = None) -> dict[str, str]:
 
 def _check(data: PathInput, exclude_id: int | None) -> tuple[list[Course], dict[str, str]]:
     errors: dict[str, str] = {}
-    slug = (data.slug or "").strip().lower()
-    if not SLUG_PATTERN.match(slug) or len(slug) > 120:
-        errors["slug"] = "Lower-case letters, digits and single hyphens (e.g. python-developer)."
-    else:
-        query = db.select(LearningPath.id).where(LearningPath.slug == slug)
-        if exclude_id is not None:
-            query = query.where(LearningPath.id != exclude_id)
-        if db.session.scalar(query) is not None:
-            errors["slug"] = "Another path already uses this slug."
+    if problem := slug_problem(LearningPath, data.slug, exclude_id, noun="path", example="python-developer"):
+        errors["slug"] = problem
     name = (data.name or "").strip()
     if not name:
         errors["name"] = "Give the path a name."
