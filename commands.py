@@ -1,7 +1,7 @@
 """Command-line tools for operators: `flask users create|set-role`, `flask demo seed`, and the
 periodic work (`flask payments reconcile|expire-stale|remind-abandoned`, `flask webhooks
 retry-failed`, `flask mail deliver`, `flask users purge-sessions`, `flask api
-purge-idempotency-keys`) that the job worker also runs on its schedule (`flask jobs …`, jobs/).
+purge-idempotency-keys`, `flask referrals issue-rewards`) that the job worker also runs on its schedule (`flask jobs …`, jobs/).
 """
 import click
 from flask import Flask
@@ -21,6 +21,7 @@ payments_cli = AppGroup("payments", help="Payment sessions: reconcile with Strip
 webhooks_cli = AppGroup("webhooks", help="The Stripe webhook inbox.")
 mail_cli = AppGroup("mail", help="The mail outbox.")
 api_cli = AppGroup("api", help="The JSON API's housekeeping.")
+referrals_cli = AppGroup("referrals", help="Referral rewards.")
 
 
 @users_cli.command("create")
@@ -134,6 +135,13 @@ def purge_idempotency_keys() -> None:
     runs.purge_idempotency_keys(echo=click.echo)
 
 
+@referrals_cli.command("issue-rewards")
+@click.option("--limit", default=200, show_default=True, type=click.IntRange(min=1))
+def issue_referral_rewards(limit: int) -> None:
+    """Issue (coupon + mail) every referral reward whose purchase is past its refund window."""
+    _exit_if_failed(runs.issue_referral_rewards(limit=limit, echo=click.echo))
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
@@ -141,3 +149,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(webhooks_cli)
     app.cli.add_command(mail_cli)
     app.cli.add_command(api_cli)
+    app.cli.add_command(referrals_cli)

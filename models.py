@@ -534,6 +534,11 @@ class PaymentSession(db.Model):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Indexed for the staff analytics (revenue per day over a date range).
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # The learner whose referral link brought the buyer (issue 20), recorded at prepare time
+    # from the referral cookie and copied to the enrollment at fulfilment (services/referrals).
+    # A plain integer, no foreign key: SQLite can add a column in place only without a named
+    # constraint, and rebuilding this table would cascade into every row that references it.
+    referrer_id: Mapped[int | None] = mapped_column(index=True)
 
     course: Mapped[Course | None] = relationship()
     bundle: Mapped[Bundle | None] = relationship()
@@ -764,6 +769,9 @@ class Enrollment(db.Model):
     certificate_earned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     certificate_id: Mapped[str | None] = mapped_column(sa.String(40), unique=True)
     notes: Mapped[str | None] = mapped_column(sa.Text)
+    # Copied from the payment session at fulfilment (issue 20, services/referrals); a plain
+    # integer like payment_sessions.referrer_id (why: there).
+    referrer_id: Mapped[int | None] = mapped_column()
 
     user: Mapped[User] = relationship()
     course: Mapped[Course] = relationship()
@@ -1014,3 +1022,89 @@ class LearningPathEnrollment(db.Model):
     path: Mapped[LearningPath] = relationship()
 
     __table_args__ = (sa.UniqueConstraint("user_id", "path_id"),)
+
+
+
+# --- referrals (issue 20; services/referrals) ----------------------------------------------
+
+class ReferralRewardStatus(enum.StrEnum):
+    PENDING = "PENDING"    # the referred purchase is inside its refund window
+    EARNED = "EARNED"      # past the window, not refunded or disputed: the coupon is issued and mailed
+    CANCELED = "CANCELED"  # refunded or disputed before it was earned (reason in `canceled_reason`)
+
+
+class ReferralCode(db.Model):
+    """A learner's referral code, the `<code>` of `/r/<code>` (one per learner, made on first
+    need). Its own table: per-user data never goes into `users` (no rebuild of it on SQLite)."""
+
+    __tablename__ = "referral_codes"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReferralSettings(db.Model):
+    """The reward staff set on /staff/referrals (one row, id 1; absent = rewards off).
+
+    The reward is a single-use coupon for the referrer: `percent_off` or `amount_off` +
+    `currency` by `discount_type`, valid `validity_days` from the day it is issued.
+    """
+
+    __tablename__ = "referral_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rewards_enabled: Mapped[bool] = mapped_column(default=False)
+    discount_type: Mapped[DiscountType] = mapped_column(_enum(DiscountType), default=DiscountType.PERCENTAGE)
+    percent_off: Mapped[Any | None] = mapped_column(sa.Numeric(5, 2))
+    amount_off: Mapped[int | None] = mapped_column()
+    currency: Mapped[str | None] = mapped_column(sa.String(3))
+    validity_days: Mapped[int] = mapped_column(default=90)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        sa.CheckConstraint("id = 1", name="single_row"),
+        sa.CheckConstraint("validity_days >= 1 AND validity_days <= 3650", name="validity_days_range"),
+        sa.CheckConstraint("amount_off IS NULL OR amount_off > 0", name="amount_off_positive"),
+        sa.CheckConstraint("percent_off IS NULL OR (percent_off > 0 AND percent_off <= 100)", name="percent_range"),
+    )
+
+
+class ReferralReward(db.Model):
+    """The referrer's reward for one referred purchase: at most one per payment session (unique,
+    written insert-if-absent at fulfilment). Its terms are the settings' when the purchase was
+    made; it is earned at `earns_at` (the end of the purchase's refund window) unless the
+    purchase was refunded or disputed first, and then issued as a single-use coupon."""
+
+    __tablename__ = "referral_rewards"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_session_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("payment_sessions.id", ondelete="CASCADE"), unique=True)
+    referrer_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    referred_user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    status: Mapped[ReferralRewardStatus] = mapped_column(_enum(ReferralRewardStatus),
+                                                         default=ReferralRewardStatus.PENDING)
+    discount_type: Mapped[DiscountType] = mapped_column(_enum(DiscountType))
+    percent_off: Mapped[Any | None] = mapped_column(sa.Numeric(5, 2))
+    amount_off: Mapped[int | None] = mapped_column()
+    currency: Mapped[str | None] = mapped_column(sa.String(3))
+    validity_days: Mapped[int] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    earns_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    earned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    coupon_id: Mapped[int | None] = mapped_column(sa.ForeignKey("coupons.id", ondelete="SET NULL"), unique=True)
+    canceled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    canceled_reason: Mapped[str | None] = mapped_column(sa.String(200))
+
+    payment: Mapped[PaymentSession] = relationship()
+    referrer: Mapped[User] = relationship(foreign_keys=[referrer_id])
+    referred_user: Mapped[User] = relationship(foreign_keys=[referred_user_id])
+    coupon: Mapped[Coupon | None] = relationship()
+
+    __table_args__ = (
+        # The job's sweep: pending rewards whose window is over.
+        sa.Index("ix_referral_rewards_status_earns_at", "status", "earns_at"),
+        sa.CheckConstraint("amount_off IS NULL OR amount_off > 0", name="amount_off_positive"),
+        sa.CheckConstraint("percent_off IS NULL OR (percent_off > 0 AND percent_off <= 100)", name="percent_range"),
+    )

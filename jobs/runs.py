@@ -23,6 +23,7 @@ from services.people import sessions as sign_ins  # sign-in sessions, not paymen
 from services.payments import reconcile as reconcile_service
 from services.payments import receipts, reminders, stripe_gateway, webhook_inbox
 from services.people import accounts
+from services.referrals import rewards as referral_rewards
 
 log = logging.getLogger(__name__)
 Echo = Callable[..., None]
@@ -153,6 +154,26 @@ def remind_abandoned_checkouts(*, now: datetime | None = None, limit: int = 200,
             break
     echo(f"Checkout reminders: {queued} queued.")
     return queued
+
+
+def issue_referral_rewards(*, now: datetime | None = None, limit: int = 200, echo: Echo = _log_echo) -> int:
+    """Issue every referral reward past its refund window (services/referrals/rewards.py), one
+    transaction each: the claim (PENDING → EARNED, compare-and-set) makes a second run, or a
+    second worker, issue nothing twice. Returns how many failed."""
+    now = now or utcnow()
+    counts: dict[str, int] = {}
+    for reward_id in referral_rewards.due(now=now, limit=limit):
+        try:
+            outcome = referral_rewards.issue(reward_id, now=now)
+            db.session.commit()
+        except Exception as error:  # noqa: BLE001 - one reward's failure must not stop the others
+            db.session.rollback()
+            log.exception("Referral reward %s: not issued", reward_id)
+            echo(f"reward {reward_id}: not issued ({error})", err=True)
+            outcome = "ERROR"
+        counts[outcome] = counts.get(outcome, 0) + 1
+    echo("Referral rewards: " + (_summary(counts) or "none due"))
+    return counts.get("ERROR", 0)
 
 
 def request_password_reset(email: str) -> None:

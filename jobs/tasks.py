@@ -9,6 +9,7 @@
 | remind_abandoned_checkouts | hourly (at :15) | `flask payments remind-abandoned` |
 | purge_idempotency_keys | hourly (at :17) | `flask api purge-idempotency-keys` |
 | purge_ended_sessions | hourly (at :47) | `flask users purge-sessions` |
+| issue_referral_rewards | hourly (at :23) | `flask referrals issue-rewards` |
 
 `send_mail(id)` is the hint enqueued when a transaction that queued mail commits, so the mail
 leaves at once instead of at the next sweep; if the queue cannot be reached, the sweep sends it.
@@ -93,3 +94,9 @@ def purge_idempotency_keys() -> None:
 @in_app
 def purge_ended_sessions() -> None:
     runs.purge_ended_sessions()
+
+
+@huey.periodic_task(crontab(minute="23"), name="issue_referral_rewards")
+@in_app
+def issue_referral_rewards() -> None:
+    runs.issue_referral_rewards()

@@ -17,7 +17,11 @@ Definitions (also in docs/staff.md):
   `payment_intent.payment_failed`: a declined card counts even when its session later
   completes or expires), beside sessions created in the range that ended FAILED, by failure_code;
 - coupon usage: redemptions REDEEMED in the range; revenue = their sessions' net amounts;
-- enrollments and completion: enrollments whose enrolled_at is in the range.
+- enrollments and completion: enrollments whose enrolled_at is in the range;
+- referrals, per referrer and currency (issue 20): referred purchases = paid sessions with a
+  referrer completed in the range, their gross and net (minus refunds so far) revenue; rewards
+  issued = rewards earned in the range (in the currency of the purchase they reward), redeemed
+  = those of them whose coupon has been used.
 """
 from __future__ import annotations
 
@@ -28,7 +32,8 @@ import sqlalchemy as sa
 
 from extensions import db
 from models import (PAID_STATUSES, Coupon, CouponRedemption, Course, Enrollment, EnrollmentStatus, PaymentFailure,
-                    PaymentSession, PaymentSessionStatus, RedemptionStatus, RefundMovement, StripeEvent, WebhookEventStatus)
+                    PaymentSession, PaymentSessionStatus, RedemptionStatus, ReferralReward, ReferralRewardStatus,
+                    RefundMovement, StripeEvent, User, WebhookEventStatus)
 from services.money import to_major
 
 MAX_DAYS = 366
@@ -231,6 +236,42 @@ def completion_by_course(start: date, end: date) -> Table:
         for t, n, c in rows])
 
 
+def referrals_by_referrer(start: date, end: date) -> Table:
+    """Referred purchases and rewards per referrer and currency: two aggregates on their own
+    timestamps (completed_at, earned_at), stacked and summed like the revenue."""
+    low, high = _bounds(start, end)
+    zero = sa.literal_column("0")
+    sales = (db.select(PaymentSession.referrer_id.label("referrer_id"), PaymentSession.currency.label("currency"),
+                       sa.func.count().label("purchases"), sa.func.sum(PaymentSession.final_amount).label("gross"),
+                       sa.func.sum(PaymentSession.final_amount - PaymentSession.amount_refunded).label("net"),
+                       zero.label("issued"), zero.label("redeemed"))
+             .where(PaymentSession.completed_at >= low, PaymentSession.completed_at < high,
+                    PaymentSession.status.in_(PAID_STATUSES), PaymentSession.referrer_id.is_not(None))
+             .group_by(PaymentSession.referrer_id, PaymentSession.currency))
+    redeemed = sa.case((Coupon.current_uses > 0, 1), else_=0)
+    rewards = (db.select(ReferralReward.referrer_id.label("referrer_id"), PaymentSession.currency.label("currency"),
+                         zero.label("purchases"), zero.label("gross"), zero.label("net"),
+                         sa.func.count().label("issued"), sa.func.coalesce(sa.func.sum(redeemed), 0).label("redeemed"))
+               .join(PaymentSession, PaymentSession.id == ReferralReward.payment_session_id)
+               .outerjoin(Coupon, Coupon.id == ReferralReward.coupon_id)
+               .where(ReferralReward.status == ReferralRewardStatus.EARNED, ReferralReward.earned_at >= low,
+                      ReferralReward.earned_at < high)
+               .group_by(ReferralReward.referrer_id, PaymentSession.currency))
+    parts = sa.union_all(sales, rewards).subquery("referrals")
+    rows = db.session.execute(
+        db.select(User.email, parts.c.currency, sa.func.sum(parts.c.purchases), sa.func.sum(parts.c.gross),
+                  sa.func.sum(parts.c.net), sa.func.sum(parts.c.issued), sa.func.sum(parts.c.redeemed))
+        .join(User, User.id == parts.c.referrer_id)
+        .group_by(User.id, User.email, parts.c.currency)
+        .order_by(sa.func.sum(parts.c.gross).desc(), User.email, parts.c.currency))
+    return Table("referrals", "Referrals per referrer", [
+        Column("referrer", "Referrer"), Column("currency", "Currency"), Column("purchases", "Referred purchases", "int"),
+        Column("gross", "Revenue", "money"), Column("net", "Net of refunds", "money"),
+        Column("issued", "Rewards issued", "int"), Column("redeemed", "Rewards redeemed", "int"),
+    ], [{"referrer": email, "currency": c, "purchases": int(n or 0), "gross": int(g or 0), "net": int(net or 0),
+         "issued": int(i or 0), "redeemed": int(r or 0)} for email, c, n, g, net, i, r in rows])
+
+
 TABLES = {
     "revenue": revenue_by_day,
     "conversion": conversion_by_course,
@@ -238,6 +279,7 @@ TABLES = {
     "coupons": coupon_usage,
     "enrollments": enrollments_by_course_and_source,
     "completion": completion_by_course,
+    "referrals": referrals_by_referrer,
 }
 
 

@@ -1,6 +1,8 @@
 """Demo data for `flask demo seed`: courses (with covers, instructors, outcomes, FAQ),
 lectures, coupons, a bundle of three courses and a learning path (issue 20), two accounts, and a third learner whose refund request waits in the staff
-queue (issue 19).
+queue (issue 19); referral rewards on, the demo learner's referral code, and two purchases
+made through their link by a fourth learner: one past its refund window (reward earned:
+a coupon, mailed), one still inside it (pending) (issue 20).
 
 Idempotent: every record is found by its natural key (slug, code, email) and updated,
 so seeding twice leaves the same data. Covers are drawn with Pillow here (the same drawing
@@ -14,15 +16,21 @@ from decimal import Decimal
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 from extensions import db
-from models import (Bundle, bundle_courses, Coupon, Course, DiscountType, Enrollment, EnrollmentType, LearningPath, Lecture,
-                    PaymentSession, PaymentSessionStatus, PaymentStatus, RefundRequest, RefundRequestStatus, User, UserRole)
+from models import (Bundle, bundle_courses, Coupon, Course, DiscountType, Enrollment, EnrollmentSource, EnrollmentType,
+                    LearningPath, Lecture, PaymentSession, PaymentSessionStatus, PaymentStatus, ReferralSettings,
+                    RefundRequest, RefundRequestStatus, User, UserRole)
 from services.courses import covers
 from services.paths import admin as path_admin
+from services.payments import refund_policy
 from services.people import accounts
+from services.referrals import links, rewards
 
 STAFF_EMAIL, STAFF_PASSWORD = "staff@learnpay.dev", "staff-pass-123"
 LEARNER_EMAIL, LEARNER_PASSWORD = "learner@learnpay.dev", "learner-pass-123"
 REFUNDER_EMAIL, REFUNDER_PASSWORD = "rita@learnpay.dev", "rita-pass-123"
+REFERRED_EMAIL, REFERRED_PASSWORD = "ben@learnpay.dev", "ben-pass-123"
+REFERRED_PURCHASES = [("ps_demo_referral_earned", "python-foundations", 20),  # id, course, days ago
+                      ("ps_demo_referral_pending", "web-apps-with-flask", 3)]
 DEMO_PAYMENT_ID = "ps_demo_refund_request"
 
 COURSES = [
@@ -106,9 +114,12 @@ def seed(now: datetime | None = None) -> dict:
     _upsert_user(LEARNER_EMAIL, "Lee Learner", LEARNER_PASSWORD, UserRole.LEARNER)
     _upsert_refund_request(now, courses["sql-masterclass"],
                            _upsert_user(REFUNDER_EMAIL, "Rita Refund", REFUNDER_PASSWORD, UserRole.LEARNER))
+    _upsert_referrals(now, courses, accounts.find_by_email(LEARNER_EMAIL),
+                      _upsert_user(REFERRED_EMAIL, "Ben Referred", REFERRED_PASSWORD, UserRole.LEARNER))
     db.session.flush()
     return {"staff": (STAFF_EMAIL, STAFF_PASSWORD), "learner": (LEARNER_EMAIL, LEARNER_PASSWORD),
-            "learner with a refund request": (REFUNDER_EMAIL, REFUNDER_PASSWORD)}
+            "learner with a refund request": (REFUNDER_EMAIL, REFUNDER_PASSWORD),
+            "learner referred by the demo learner": (REFERRED_EMAIL, REFERRED_PASSWORD)}
 
 
 def is_empty() -> bool:
@@ -266,3 +277,36 @@ def _upsert_refund_request(now: datetime, course: Course, learner: User) -> None
                                  currency=payment.currency, created_at=now - timedelta(hours=5),
                                  reason="The window functions part was too advanced for my job, sorry.",
                                  queue_reason="The 14-day refund window has passed."))
+
+
+def _upsert_referrals(now: datetime, courses: dict[str, Course], referrer: User, buyer: User) -> None:
+    """Rewards on (10% off, valid 90 days) unless staff changed them; the demo learner's code;
+    Ben's two purchases through it, earned and pending. Like the refund request's payment, the
+    purchases exist only here (not on Stripe)."""
+    db.session.flush()
+    if db.session.get(ReferralSettings, rewards.SETTINGS_ID) is None:
+        rewards.update_settings(rewards.SettingsInput(rewards_enabled=True, discount_type="PERCENTAGE",
+                                                      percent_off=Decimal("10"), validity_days=90), actor=None)
+    links.code_for(referrer, now)
+    for payment_id, slug, days_ago in REFERRED_PURCHASES:
+        course = courses.get(slug)
+        if course is None or db.session.get(PaymentSession, payment_id) is not None:
+            continue
+        paid_at = now - timedelta(days=days_ago)
+        payment = PaymentSession(id=payment_id, course_id=course.id, user_id=buyer.id, referrer_id=referrer.id,
+                                 status=PaymentSessionStatus.COMPLETED, amount=course.price_amount,
+                                 currency=course.currency, discount_amount=0, final_amount=course.price_amount,
+                                 created_at=paid_at, completed_at=paid_at, payment_intent_id=f"pi_{payment_id}")
+        db.session.add(payment)
+        db.session.flush()
+        enrollment = Enrollment(user_id=buyer.id, course_id=course.id, type=EnrollmentType.PAID,
+                                source=EnrollmentSource.REFERRAL, referrer_id=referrer.id,
+                                payment_status=PaymentStatus.PAID, payment_id=payment.id,
+                                amount_paid=payment.final_amount, currency=course.currency, enrolled_at=paid_at,
+                                paid_at=paid_at)
+        db.session.add(enrollment)
+        db.session.flush()
+        payment.enrollment_id = enrollment.id
+        reward_id = rewards.record_purchase(payment, window_days=refund_policy.window_days_of(course.id), now=paid_at)
+        if reward_id is not None:
+            rewards.issue(reward_id, now=now)  # earned if past the window, else it stays pending

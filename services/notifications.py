@@ -159,3 +159,15 @@ def _unsubscribe_link(user_id: int) -> str:
 
 class MailCancelled(Exception):
     """The mail should no longer be sent (its reason is gone); the worker drops it."""
+
+
+def referral_reward_earned(reward, coupon) -> None:
+    """"Your referral reward": the coupon a referrer earned (issue 20, services/referrals), once
+    per reward."""
+    from services.referrals.rewards import describe  # referrals queues this mail: imported late, no cycle
+
+    user, payment = reward.referrer, reward.payment
+    mail.queue("referral_reward", user.email, key=f"referral-reward:{reward.id}", user=user, context={
+        "user_name": user.name, "coupon_code": coupon.code, "discount": describe(reward),
+        "valid_until": f"{coupon.valid_until:%d %B %Y}" if coupon.valid_until else None,
+        "course_title": payment.course.title if payment.course is not None else None})

@@ -93,8 +93,12 @@ SCHEMAS: dict[str, Any] = {
                        "after": {"type": ["object", "null"]}},
     },
     "StaffEnrollment": {"allOf": [ref("Enrollment"), {
-        "type": "object", "required": ["user", "statusReason", "revokedAt"],
-        "properties": {"user": ref("Person"), "statusReason": NULLABLE_STRING, "revokedAt": NULLABLE_DATETIME}}]},
+        "type": "object", "required": ["user", "statusReason", "revokedAt", "referrerId"],
+        "properties": {"user": ref("Person"), "statusReason": NULLABLE_STRING, "revokedAt": NULLABLE_DATETIME,
+                       "referrerId": {"type": ["integer", "null"],
+                                      "description": "The learner whose referral link brought this purchase "
+                                                     "(source REFERRAL, or a bundle or path bought through a "
+                                                     "link); staff only."}}}]},
     "DryRunCoupon": {
         "type": "object",
         "required": ["code", "isActive", "currency", "validFrom", "validUntil", "minimumAmount", "maximumDiscount",

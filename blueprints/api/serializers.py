@@ -275,7 +275,7 @@ def timeline_item(item: dict[str, Any]) -> dict[str, Any]:
 
 def staff_enrollment(item: Enrollment) -> dict[str, Any]:
     return {**enrollment(item), "user": person(item.user), "statusReason": item.status_reason,
-            "revokedAt": iso(item.revoked_at)}
+            "revokedAt": iso(item.revoked_at), "referrerId": item.referrer_id}
 
 
 def analytics_table(table) -> dict[str, Any]:

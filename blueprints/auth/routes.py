@@ -17,7 +17,9 @@ from blueprints.auth.forms import (ApiTokenForm, ChangePasswordForm, ForgotPassw
 from blueprints.forms import EmptyForm, errors_onto, rule_errors_onto
 from extensions import db
 from jobs import enqueue_or_run, tasks
+from models import utcnow
 from services.people import accounts, api_tokens, identity, sessions
+from services.referrals import links as referral_links, rewards as referral_rewards
 from services.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -160,6 +162,9 @@ def oidc_callback():
 @login_required
 def account():
     """Profile, password and personal API tokens; a new token's plaintext is shown on this response only."""
+    if referral_links.existing_code(current_user) is None:  # the referral link, made on the first visit
+        referral_links.code_for(current_user, utcnow())
+        db.session.commit()
     form = ApiTokenForm()
     new_token = None
     if form.validate_on_submit():
@@ -215,7 +220,15 @@ def _account_page(form: ApiTokenForm | None = None, password_form: ChangePasswor
         password_form=password_form or ChangePasswordForm(formdata=None),
         tokens=api_tokens.active_tokens(current_user),
         sessions=sessions.active(current_user, idle_minutes=current_app.config["SESSION_IDLE_MINUTES"]),
-        this_session=signin.current_session().id, describe_device=sessions.describe_device))
+        this_session=signin.current_session().id, describe_device=sessions.describe_device,
+        referral_link=_referral_link(), referral_rewards=referral_rewards.for_referrer(current_user),
+        referral_terms=referral_rewards.offer(), reward_text=referral_rewards.describe))
+
+
+def _referral_link() -> str | None:
+    """The learner's `/r/<code>` link, on FRONTEND_URL like every link we hand out."""
+    code = referral_links.existing_code(current_user)
+    return current_app.config["FRONTEND_URL"] + url_for("referrals.follow", code=code) if code else None
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])

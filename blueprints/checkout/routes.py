@@ -23,6 +23,7 @@ from services.bundles import catalog as bundle_catalog
 from services.courses import catalog
 from services.learning import waitlist
 from services.payments import checkout, purchases
+from services.referrals import links as referral_links
 from services.errors import DomainError
 
 bp = Blueprint("checkout", __name__)
@@ -59,8 +60,9 @@ def start(slug: str):
     success_url, cancel_url = _checkout_urls()
     now = utcnow()
     try:
-        started = checkout.prepare_checkout(current_user, course, code, success_url=success_url,
-                                            cancel_url=cancel_url, now=now)
+        started = checkout.prepare_checkout(
+            current_user, course, code, success_url=success_url, cancel_url=cancel_url, now=now,
+            referrer_id=referral_links.referrer_for(current_user, request.cookies.get(referral_links.COOKIE_NAME), now))
     except DomainError as error:
         if error.field != "coupon_code":
             raise

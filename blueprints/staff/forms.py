@@ -295,3 +295,24 @@ class PathForm(FlaskForm):
     def price_minor(self) -> int | None:
         """The price in minor units; None when empty or when it does not parse (its error on the field)."""
         return _parsed(self.price, lambda text: amount_in_minor(text, self.currency.data or None))
+
+
+class ReferralSettingsForm(FlaskForm):
+    """The referrer's reward (issue 20); the values are checked by services/referrals/rewards
+    with the coupon rules."""
+    rewards_enabled = BooleanField("Give referrers a reward")
+    discount_type = SelectField("Reward", choices=choices([(DiscountType.PERCENTAGE.value, "Percentage off"),
+                                                           (DiscountType.FIXED_AMOUNT.value, "Fixed amount off")]))
+    value = StringField("Value", validators=[DataRequired()],
+                        description="A percentage (e.g. 10 or 12.5), or an amount in the currency (e.g. 5.00).")
+    currency = SelectField("Currency", choices=choices(CURRENCY_CHOICES), validators=[Optional()],
+                           description="Required for a fixed amount.")
+    validity_days = IntegerField("Valid for (days after it is issued)", validators=[InputRequired()])
+    submit = SubmitField("Save the reward")
+
+    def parsed_value(self) -> dict:
+        """percent_off / amount_off from `value`; one that does not parse is None, its error on the field."""
+        percentage = self.discount_type.data == DiscountType.PERCENTAGE.value
+        currency = self.currency.data or None
+        return {"percent_off": _parsed(self.value, _decimal) if percentage else None,
+                "amount_off": None if percentage else _parsed(self.value, lambda text: amount_in_minor(text, currency))}

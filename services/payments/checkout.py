@@ -172,8 +172,10 @@ def price_offer(slug: str, coupon_code: str | None, user: User | None, now: date
 
 
 def prepare_checkout(user: User, course: Course, coupon_code: str | None, *, success_url: str, cancel_url: str,
-                     now: datetime, session_minutes: int = DEFAULT_SESSION_MINUTES) -> CheckoutStart:
-    """Step 1 (database only; the caller commits). See the module docstring."""
+                     now: datetime, session_minutes: int = DEFAULT_SESSION_MINUTES,
+                     referrer_id: int | None = None) -> CheckoutStart:
+    """Step 1 (database only; the caller commits). See the module docstring. `referrer_id`: who
+    referred the learner (services/referrals.links.referrer_for), recorded on the payment session."""
     if SESSION_ID_PLACEHOLDER not in success_url:
         raise ValueError("success_url must contain the literal {CHECKOUT_SESSION_ID}")
     lock_user(user)  # first: what follows is decided once, not raced by the learner's other tabs
@@ -199,9 +201,12 @@ def prepare_checkout(user: User, course: Course, coupon_code: str | None, *, suc
         return CheckoutStart("WAITLISTED", waitlist_entry=waitlist.join(user, course, now))
     for payment_session in pending:
         if reusable(payment_session, quote, now):
+            if referrer_id is not None and payment_session.referrer_id != referrer_id:
+                payment_session.referrer_id = referrer_id  # the referral of this click, as a new session would
             return CheckoutStart("REDIRECT", payment_session=payment_session,
                                  redirect_url=payment_session.checkout_url)
-    payment_session = _new_payment_session(user, course, quote, success_url, cancel_url, now, session_minutes)
+    payment_session = _new_payment_session(user, course, quote, success_url, cancel_url, now, session_minutes,
+                                           referrer_id)
     if payment_session is None:  # the last seat went to a racer while we waited for the course lock
         return CheckoutStart("WAITLISTED", waitlist_entry=waitlist.join(user, course, now))
     return CheckoutStart("REDIRECT", payment_session=payment_session)
@@ -274,7 +279,7 @@ def _enroll_without_payment(user: User, course: Course, quote: pricing.Quote, no
 
 
 def _new_payment_session(user: User, course: Course, quote: pricing.Quote, success_url: str, cancel_url: str,
-                         now: datetime, session_minutes: int) -> PaymentSession | None:
+                         now: datetime, session_minutes: int, referrer_id: int | None = None) -> PaymentSession | None:
     """A PENDING payment session holding a seat (capped course) and a coupon use; None when the
     course has no seat left for this learner."""
     expires_at = (now + timedelta(minutes=session_minutes)).replace(microsecond=0)
@@ -286,7 +291,7 @@ def _new_payment_session(user: User, course: Course, quote: pricing.Quote, succe
         id=new_public_id("ps"), course_id=course.id, user_id=user.id, status=S.PENDING,
         amount=quote.original_amount, currency=quote.currency, discount_amount=quote.discount_amount,
         final_amount=quote.final_amount, coupon_id=quote.coupon_id, coupon_code=quote.coupon_code,
-        created_at=now, expires_at=expires_at)
+        created_at=now, expires_at=expires_at, referrer_id=referrer_id)
     # The parameters are stored (our id is made here, so they go into the row's one INSERT);
     # open_stripe_session sets expires_at and the idempotency key at the moment of the call.
     payment_session.extra = {"stripe_params": _stripe_params(payment_session, user, course, success_url,

@@ -26,6 +26,7 @@ from services import audit, observability
 from services.learning import enrollments
 from services.payments.refunds import enrollments_paid_by, find_payment_session
 from services.payments.stripe_objects import field, object_id
+from services.referrals import rewards as referral_rewards
 
 OPEN, WON, LOST = "open", "won", "lost"
 # Stripe's dispute statuses (API 2026-10-28) and what each means for access.
@@ -102,6 +103,8 @@ def enforce(payment_session: PaymentSession, *, now: datetime) -> None:
                                       .where(Dispute.payment_session_id == payment_session.id)))
     if not statuses:
         return
+    if payment_session.referrer_id is not None:  # a dispute before the referrer's reward is earned cancels it
+        referral_rewards.cancel(payment_session.id, "the purchase was disputed", occurred_at=now, now=now)
     effects = {EFFECTS.get(status) for status in statuses}
     for enrollment in enrollments_paid_by(payment_session):  # a bundle's: every course it enrolled
         _apply(enrollment, effects, now)

@@ -21,7 +21,8 @@ from models import Enrollment, EnrollmentSource, EnrollmentType, PaymentSession,
 from services import audit, notifications
 from services.coupons import redemptions
 from services.learning import enrollments
-from services.payments import payment_states, receipts
+from services.payments import payment_states, receipts, refund_policy
+from services.referrals import rewards as referral_rewards
 from services.errors import NotFound
 from services.payments.stripe_objects import field, object_id
 
@@ -138,6 +139,8 @@ def _fulfill(payment_session: PaymentSession, stripe_session, now: datetime, sou
         audit.record("payment_session.fulfilled", payment_session, actor_label=source,
                      message=f"enrollment {enrollment.id}, {payment_session.final_amount} {payment_session.currency}")
         notifications.enrollment_paid(payment_session, enrollment)
+        if payment_session.referrer_id is not None:
+            _record_referral(payment_session, now)
     db.session.flush()
     return payment_session
 
@@ -162,6 +165,21 @@ def _fulfill_product(payment_session: PaymentSession, stripe_session, now: datet
     return payment_session
 
 
+def _record_referral(payment_session: PaymentSession, now: datetime) -> None:
+    """A referred purchase: the referrer's pending reward, earned at the end of the purchase's
+    refund window (at once when the course takes no refunds)."""
+    referral_rewards.record_purchase(payment_session, window_days=refund_policy.window_days_of(payment_session.course_id),
+                                     now=now)
+
+
+def source_of(payment_session: PaymentSession) -> EnrollmentSource:
+    """A single course's paid enrollment: REFERRAL when a referrer is recorded (a coupon typed
+    with it does not change that), PROMOTION with a coupon, else DIRECT."""
+    if payment_session.referrer_id is not None:
+        return EnrollmentSource.REFERRAL
+    return EnrollmentSource.PROMOTION if payment_session.coupon_id else EnrollmentSource.DIRECT
+
+
 class PaidAccess(NamedTuple):
     enrollment: Enrollment
     concern: str | None  # what staff should look at, if anything
@@ -184,11 +202,13 @@ def _paid_enrollment(payment_session: PaymentSession, stripe_session, now: datet
     over_capacity = enrollments.every_seat_enrolled(course) and not (existing is not None and existing.grants_access)
     enrollment = enrollments.enroll(
         user, course, type=EnrollmentType.PAID,
-        source=EnrollmentSource.PROMOTION if payment_session.coupon_id else EnrollmentSource.DIRECT,
-        now=now, payment_session=payment_session, amount_paid=field(stripe_session, "amount_total") or 0,
+        source=source_of(payment_session), now=now, payment_session=payment_session,
+        amount_paid=field(stripe_session, "amount_total") or 0,
         discount=payment_session.discount_amount, enforce_capacity=False, current=existing)
     if enrollment.payment_id is None:
         enrollment.payment_id = payment_session.id
+    if payment_session.referrer_id is not None and enrollment.payment_id == payment_session.id:
+        enrollment.referrer_id = payment_session.referrer_id
     concern = "paid while the course was full: the learner was enrolled over capacity" if over_capacity else None
     return PaidAccess(enrollment, concern, duplicate=False)
 

@@ -81,6 +81,13 @@ def terms_for(course: Course | int | None) -> Terms:
     return terms_from(db.session.execute(with_terms(sa.select(*TERMS_COLUMNS).select_from(anchor), course_id)).one())
 
 
+def window_days_of(course_id: int | None) -> int:
+    """Days after payment during which a purchase of the course can be refunded by the learner
+    (0 when the course takes no refunds): a referral reward is earned when they are over."""
+    terms = terms_for(course_id) if course_id is not None else terms_for_policy()
+    return 0 if terms.no_refunds else terms.window_days
+
+
 def terms_from(row) -> Terms:
     """Terms from a row holding TERMS_COLUMNS (NULL policy columns: the defaults)."""
     window = DEFAULT_WINDOW_DAYS if row.window_days is None else row.window_days

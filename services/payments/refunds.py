@@ -37,6 +37,7 @@ from services.payments import payment_states, refund_policy, stripe_gateway
 from services.errors import Conflict, DomainError
 from services.money import format_money
 from services.payments.stripe_objects import field, object_id
+from services.referrals import rewards as referral_rewards
 
 # Refund statuses that mean the money is not (or no longer) on its way back.
 DEAD = {"failed", "canceled"}
@@ -286,6 +287,9 @@ def enforce(payment_session: PaymentSession, *, now: datetime, occurred_at: date
         payment_session.amount_refunded = amount
     if not paid or amount == 0:
         return  # nothing to take back yet; fulfillment calls this again when it happens
+    if payment_session.referrer_id is not None:  # a refund before the referrer's reward is earned cancels it
+        referral_rewards.cancel(payment_session.id, "the purchase was refunded", occurred_at=occurred_at or now,
+                                now=now)
     if full:
         payment_states.move(payment_session, PaymentSessionStatus.REFUNDED, now=now,
                             reason="refunded in full", actor_label="stripe")

@@ -53,3 +53,17 @@ def test_seeded_courses_have_covers_instructors_outcomes_faq_and_topics(runner, 
         assert course.topic and course.instructor_name and course.instructor_bio
         assert course.learning_outcomes and course.requirements and course.faq
         assert client.get(f"/covers/{covers.filename(course.cover_image, 'small')}").status_code == 200
+
+
+def test_seed_gives_the_demo_learner_a_referral_code_and_one_earned_reward(runner):
+    from models import ReferralReward, ReferralRewardStatus
+    from services.demo import LEARNER_EMAIL
+    from services.people import accounts
+    from services.referrals import links
+    runner.invoke(args=["demo", "seed"])
+    runner.invoke(args=["demo", "seed"])
+    learner = accounts.find_by_email(LEARNER_EMAIL)
+    assert links.existing_code(learner)
+    rewards = db.session.scalars(db.select(ReferralReward).order_by(ReferralReward.id)).all()
+    assert [r.status for r in rewards] == [ReferralRewardStatus.EARNED, ReferralRewardStatus.PENDING]
+    assert rewards[0].referrer_id == learner.id and rewards[0].coupon is not None

@@ -20,6 +20,7 @@ PAGES = [
     "/staff/users/{target}", "/staff/refund-policy", "/staff/refund-requests", "/staff/refund-requests/{refund_request}",
     "/staff/bundles", "/staff/bundles/new", "/staff/bundles/{bundle}",
     "/staff/paths", "/staff/paths/new", "/staff/paths/{path}",
+    "/staff/referrals",
 ]
 ACTIONS = [
     ("/staff/coupons/new", {"code": "NEWCODE", "name": "N", "discount_type": "PERCENTAGE", "value": "10"}),
@@ -52,6 +53,7 @@ ACTIONS = [
     ("/staff/bundles/{bundle}/retire", {}),
     ("/staff/paths/new", {"name": "New path", "slug": "new-path", "courses": "perm-course\nperm-free"}),
     ("/staff/paths/{path}", {"name": "Renamed path", "slug": "perm-path", "courses": "perm-free\nperm-course"}),
+    ("/staff/referrals", {"rewards_enabled": "y", "discount_type": "PERCENTAGE", "value": "10", "validity_days": "30"}),
 ]
 ADMIN_PAGES = ["/staff/users"]
 ADMIN_ACTIONS = [("/staff/users/{target}/role", {"role": "STAFF"}), ("/staff/users/{target}/sessions/revoke", {})]
