@@ -83,8 +83,9 @@ def upgrade():
 def downgrade():
     op.drop_index(op.f('ix_payment_sessions_referrer_id'), table_name='payment_sessions')
     for table in ('enrollments', 'payment_sessions'):
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.drop_column('referrer_id')
+        # In place (SQLite 3.35+ drops an unindexed, unconstrained column): a batch copy of these
+        # tables would cascade into the rows that reference them (refunds, disputes, …).
+        op.execute(f'ALTER TABLE {table} DROP COLUMN referrer_id')
     op.drop_index(op.f('ix_referral_rewards_referrer_id'), table_name='referral_rewards')
     op.drop_index('ix_referral_rewards_status_earns_at', table_name='referral_rewards')
     op.drop_table('referral_rewards')
