@@ -170,4 +170,4 @@ def referral_reward_earned(reward, coupon) -> None:
     mail.queue("referral_reward", user.email, key=f"referral-reward:{reward.id}", user=user, context={
         "user_name": user.name, "coupon_code": coupon.code, "discount": describe(reward),
         "valid_until": f"{coupon.valid_until:%d %B %Y}" if coupon.valid_until else None,
-        "course_title": payment.course.title if payment.course is not None else None})
+        "course_title": products.sold(payment).title})

@@ -162,12 +162,15 @@ def _fulfill_product(payment_session: PaymentSession, stripe_session, now: datet
                                     source=source)
     if concerns:
         _flag(payment_session, "; ".join(concerns), source)
+    if payment_session.referrer_id is not None:
+        _record_referral(payment_session, now)
     return payment_session
 
 
 def _record_referral(payment_session: PaymentSession, now: datetime) -> None:
-    """A referred purchase: the referrer's pending reward, earned at the end of the purchase's
-    refund window (at once when the course takes no refunds)."""
+    """A referred purchase (a course, or a bundle or path: their enrollments keep their own
+    source): the referrer's pending reward, earned at the end of the purchase's refund window
+    (at once when the course takes no refunds; a bundle's is the policy's, as its refunds)."""
     referral_rewards.record_purchase(payment_session, window_days=refund_policy.window_days_of(payment_session.course_id),
                                      now=now)
 

@@ -152,9 +152,11 @@ def _refuse_unbuyable(found: PurchaseOffer) -> None:
 
 
 def prepare(product: Product, user: User, coupon_code: str | None, *, success_url: str, cancel_url: str,
-            now: datetime, session_minutes: int = checkout.DEFAULT_SESSION_MINUTES) -> checkout.CheckoutStart:
+            now: datetime, session_minutes: int = checkout.DEFAULT_SESSION_MINUTES,
+            referrer_id: int | None = None) -> checkout.CheckoutStart:
     """Database only; the caller commits (as `checkout.prepare_checkout`). Kinds: "REDIRECT"
-    (a new or reused open session), "ENROLLED" (a coupon made it free). Refusals raise."""
+    (a new or reused open session), "ENROLLED" (a coupon made it free). Refusals raise.
+    `referrer_id`: who referred the learner (issue 20), recorded on the session like a course's."""
     if checkout.SESSION_ID_PLACEHOLDER not in success_url:
         raise ValueError("success_url must contain the literal {CHECKOUT_SESSION_ID}")
     checkout.lock_user(user)  # first: the learner's parallel clicks queue up here
@@ -168,6 +170,8 @@ def prepare(product: Product, user: User, coupon_code: str | None, *, success_ur
     for payment_session in pending:
         if checkout.reusable(payment_session, found.quote, now) and \
                 [item.course_id for item in payment_session.items] == wanted:
+            if referrer_id is not None and payment_session.referrer_id != referrer_id:
+                payment_session.referrer_id = referrer_id  # the referral of this click, as a new session would
             return checkout.CheckoutStart("REDIRECT", payment_session=payment_session,
                                           redirect_url=payment_session.checkout_url)
     coupon = redemptions.lock(found.quote.coupon_id) if found.quote.coupon_id is not None else None
@@ -182,7 +186,7 @@ def prepare(product: Product, user: User, coupon_code: str | None, *, success_ur
         id=new_public_id("ps"), course_id=None, user_id=user.id, status=S.PENDING, amount=quote.original_amount,
         currency=quote.currency, discount_amount=quote.discount_amount, final_amount=quote.final_amount,
         coupon_id=quote.coupon_id, coupon_code=quote.coupon_code, created_at=now,
-        expires_at=now if quote.final_amount == 0 else expires_at)
+        expires_at=now if quote.final_amount == 0 else expires_at, referrer_id=referrer_id)
     setattr(payment_session, product.column, product.id)
     payment_session.items = [PaymentSessionCourse(course_id=course.id, position=position, list_amount=course.price_amount,
                                                   amount=amount, discount=discount)
@@ -231,11 +235,12 @@ def _stripe_params(payment_session: PaymentSession, product: Product, courses: l
 
 
 def start(product: Product, user: User, coupon_code: str | None, *, success_url: str, cancel_url: str,
-          now: datetime, commit: Callable[[], None]) -> checkout.CheckoutStart:
+          now: datetime, commit: Callable[[], None], referrer_id: int | None = None) -> checkout.CheckoutStart:
     """`prepare`, commit, then the one Stripe Checkout Session (as `checkout.start_checkout`).
     Kinds "REDIRECT" and "ENROLLED" only: refusals raise (an earlier checkout of the product
     found paid while opening this one: Conflict ALREADY_OWNED)."""
-    started = prepare(product, user, coupon_code, success_url=success_url, cancel_url=cancel_url, now=now)
+    started = prepare(product, user, coupon_code, success_url=success_url, cancel_url=cancel_url, now=now,
+                      referrer_id=referrer_id)
     commit()
     if started.kind != "REDIRECT" or started.redirect_url:
         return started
@@ -282,6 +287,8 @@ def enroll_all(payment_session: PaymentSession, *, now: datetime, amount_total: 
             enforce_capacity=False, current=existing)
         if enrollment.payment_id is None:
             enrollment.payment_id = payment_session.id
+        if payment_session.referrer_id is not None and enrollment.payment_id == payment_session.id:
+            enrollment.referrer_id = payment_session.referrer_id  # its own source, the referrer recorded
         first = first or enrollment
     payment_session.enrollment_id = first.id if first is not None else None
     payment_states.move(payment_session, S.COMPLETED, now=now, reason=f"paid ({source})", actor_label=source)

@@ -84,7 +84,7 @@ def terms_for(course: Course | int | None) -> Terms:
 def window_days_of(course_id: int | None) -> int:
     """Days after payment during which a purchase of the course can be refunded by the learner
     (0 when the course takes no refunds): a referral reward is earned when they are over."""
-    terms = terms_for(course_id) if course_id is not None else terms_for_policy()
+    terms = terms_for(course_id)  # None (a bundle's payment): the policy's terms, as its refunds
     return 0 if terms.no_refunds else terms.window_days
 
 

@@ -236,6 +236,7 @@ def for_referrer(user: User) -> list[ReferralReward]:
     return list(db.session.scalars(
         sa.select(ReferralReward).where(ReferralReward.referrer_id == user.id)
         .options(joinedload(ReferralReward.payment).joinedload(PaymentSession.course),
+                 joinedload(ReferralReward.payment).joinedload(PaymentSession.bundle),
                  joinedload(ReferralReward.coupon))
         .order_by(ReferralReward.created_at.desc(), ReferralReward.id.desc())))
 

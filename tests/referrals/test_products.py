@@ -1,0 +1,44 @@
+"""A bundle (or path) bought through a referral link: its enrollments keep their own source and
+record the referrer; the referrer's reward follows the same rules as for a course."""
+from datetime import timedelta
+
+from extensions import db
+from jobs import runs
+from models import EnrollmentSource, ReferralRewardStatus as R
+from services.bundles import catalog
+from services.payments import purchases, refund_policy
+from tests import factories
+from tests.bundles.conftest import CANCEL, SUCCESS, paid_by
+from tests.checkout.builders import NOW
+from tests.referrals.test_flow import _reward
+from tests.webhooks import builders as b
+
+
+def _bundle_bought(client, learner, referrer_id):
+    courses = [factories.course(slug=f"b-{n}", title=f"B {n}", price=price) for n, price in ((1, 4900), (2, 2900))]
+    bundle = factories.bundle(courses, 6900, slug="pair", name="The pair")
+    start = purchases.prepare(catalog.product_of(bundle), learner, None, success_url=SUCCESS, cancel_url=CANCEL,
+                              now=NOW, referrer_id=referrer_id)
+    ps = start.payment_session
+    ps.stripe_session_id = f"cs_test_{ps.id}"
+    db.session.commit()
+    assert b.post_event(client, b.event("checkout.session.completed", b.checkout_session(ps))).status_code == 200
+    db.session.expire_all()
+    return ps
+
+
+def test_a_referred_bundle_keeps_its_source_and_records_the_referrer(client, learner, referrer, rewards_on):
+    ps = _bundle_bought(client, learner, referrer.id)
+    enrolled = paid_by(ps)
+    assert len(enrolled) == 2 and {e.source for e in enrolled} == {EnrollmentSource.BUNDLE}
+    assert {e.referrer_id for e in enrolled} == {referrer.id}
+    reward = _reward(ps)
+    assert reward.status == R.PENDING and reward.referrer_id == referrer.id
+    assert reward.earns_at == ps.completed_at + timedelta(days=refund_policy.window_days_of(None))
+    runs.issue_referral_rewards(now=reward.earns_at)
+    assert _reward(ps).status == R.EARNED and _reward(ps).coupon is not None
+
+
+def test_a_bundle_without_a_referral_records_none(client, learner, rewards_on):
+    ps = _bundle_bought(client, learner, None)
+    assert {e.referrer_id for e in paid_by(ps)} == {None} and _reward(ps) is None
