@@ -51,6 +51,11 @@ def _checkout_urls() -> tuple[str, str]:
     return success, cancel
 
 
+def _referrer_id(now) -> int | None:
+    """Who referred the signed-in buyer, from their referral cookie (issue 20; docs/learner.md)."""
+    return referral_links.referrer_for(current_user, request.cookies.get(referral_links.COOKIE_NAME), now)
+
+
 @bp.post("/courses/<slug>/checkout")
 def start(slug: str):
     course = catalog.course_by_slug(slug)
@@ -60,9 +65,8 @@ def start(slug: str):
     success_url, cancel_url = _checkout_urls()
     now = utcnow()
     try:
-        started = checkout.prepare_checkout(
-            current_user, course, code, success_url=success_url, cancel_url=cancel_url, now=now,
-            referrer_id=referral_links.referrer_for(current_user, request.cookies.get(referral_links.COOKIE_NAME), now))
+        started = checkout.prepare_checkout(current_user, course, code, success_url=success_url,
+                                            cancel_url=cancel_url, now=now, referrer_id=_referrer_id(now))
     except DomainError as error:
         if error.field != "coupon_code":
             raise
@@ -120,7 +124,7 @@ def bundle_start(slug: str):
     now = utcnow()
     try:
         started = purchases.prepare(bundle_catalog.product_of(bundle), current_user, code, success_url=success_url,
-                                    cancel_url=cancel_url, now=now)
+                                    cancel_url=cancel_url, now=now, referrer_id=_referrer_id(now))
     except DomainError as error:
         db.session.rollback()
         if error.field != "coupon_code":  # owned, a full course, a bank payment on its way: said on the page

@@ -42,3 +42,24 @@ def test_a_referred_bundle_keeps_its_source_and_records_the_referrer(client, lea
 def test_a_bundle_without_a_referral_records_none(client, learner, rewards_on):
     ps = _bundle_bought(client, learner, None)
     assert {e.referrer_id for e in paid_by(ps)} == {None} and _reward(ps) is None
+
+
+def test_a_bundle_bought_on_the_web_after_following_a_link(client, sandbox, learner, referrer, referral_code,
+                                                           rewards_on):
+    from models import PaymentSession
+    from tests.helpers import login, post_form
+    from tests.referrals.test_flow import _follow
+    courses = [factories.course(slug=f"w-{n}", title=f"W {n}", price=price) for n, price in ((1, 4900), (2, 2900))]
+    factories.bundle(courses, 6900, slug="web-pair", name="Web pair")
+    _follow(client, referral_code, next="/bundles/web-pair")
+    login(client, learner.email)
+    response = post_form(client, "/bundles/web-pair/checkout", {"coupon_code": ""})
+    assert response.status_code == 303, response.get_data(as_text=True)[:300]
+    cs_id = response.headers["Location"].rsplit("/", 1)[-1]
+    sandbox.sandbox.engine.pay_card(cs_id, "4242424242424242", learner.email)
+    assert client.get(f"/checkout/success?session_id={cs_id}").status_code == 200
+    db.session.expire_all()
+    ps = db.session.scalar(db.select(PaymentSession).where(PaymentSession.stripe_session_id == cs_id))
+    assert ps.referrer_id == referrer.id and _reward(ps).status == R.PENDING
+    enrolled = paid_by(ps)
+    assert {e.source for e in enrolled} == {EnrollmentSource.BUNDLE} and {e.referrer_id for e in enrolled} == {referrer.id}
