@@ -4,7 +4,7 @@
 place (no table rebuild); the per-learner code has its own table, so `users` is not altered.
 
 Revision ID: a20e1f0c7d21
-Revises: b20a1c2d3e4f
+Revises: b2e1a3550c95
 Create Date: 2026-11-28 00:55:00
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a20e1f0c7d21'
-down_revision = 'b20a1c2d3e4f'
+down_revision = 'b2e1a3550c95'
 branch_labels = None
 depends_on = None
 
