@@ -10,7 +10,7 @@ POST /paths/<slug>/enroll follow the path: its free courses at once; then, when 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from blueprints.checkout.routes import _checkout_urls
+from blueprints.checkout.routes import _checkout_urls, _referrer_id
 from blueprints.forms import EmptyForm
 from blueprints.read_only import read_only
 from extensions import db
@@ -50,9 +50,10 @@ def enroll(slug: str):
     if not EmptyForm().validate_on_submit():
         return redirect(back)
     success_url, cancel_url = _checkout_urls()
+    now = utcnow()
     try:
         result = path_checkout.enroll(path, current_user, success_url=success_url, cancel_url=cancel_url,
-                                      now=utcnow(), commit=db.session.commit)
+                                      now=now, commit=db.session.commit, referrer_id=_referrer_id(now))
     except checkout.CheckoutUnavailable as error:
         db.session.commit()  # keep the FAILED session (the path itself is followed already)
         flash(f"{error.message} Nothing was charged; try again in a moment.", "error")

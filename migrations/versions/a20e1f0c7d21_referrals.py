@@ -4,7 +4,7 @@
 place (no table rebuild); the per-learner code has its own table, so `users` is not altered.
 
 Revision ID: a20e1f0c7d21
-Revises: b2e1a3550c95
+Revises: c4d5e6f7a8b9
 Create Date: 2026-11-28 00:55:00
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a20e1f0c7d21'
-down_revision = 'b2e1a3550c95'
+down_revision = 'c4d5e6f7a8b9'
 branch_labels = None
 depends_on = None
 

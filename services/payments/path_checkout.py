@@ -46,7 +46,7 @@ class Enrolled:
 
 
 def enroll(path: LearningPath, user: User, *, success_url: str, cancel_url: str, now: datetime,
-           commit: Callable[[], None], buy: bool = True) -> Enrolled:
+           commit: Callable[[], None], buy: bool = True, referrer_id: int | None = None) -> Enrolled:
     """Follow `path` (free courses enrolled at once) and commit; then, with `buy`, when the path
     has a price and paid courses the learner has no access to, start the path's checkout
     (`purchases.start`: refusals raise, e.g. COURSE_FULL naming the course)."""
@@ -55,5 +55,5 @@ def enroll(path: LearningPath, user: User, *, success_url: str, cancel_url: str,
     if not buy or path.price_amount is None or not joined.to_buy:
         return Enrolled(joined, None)
     started = purchases.start(product_of(path), user, None, success_url=success_url, cancel_url=cancel_url,
-                              now=now, commit=commit)
+                              now=now, commit=commit, referrer_id=referrer_id)
     return Enrolled(joined, started)
