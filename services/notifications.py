@@ -139,12 +139,11 @@ def _refund_terms(context: dict) -> str | None:
     from services.payments import refund_policy  # payments queues the receipt: imported late, no cycle
 
     course_id = context.get("course_id")
-    if course_id is None and context.get("product_kind") not in (None, "COURSE"):
-        return refund_policy.describe(refund_policy.terms_for(None))  # a bundle...: the policy's, as its receipt page
-    if course_id is None:  # a receipt queued before the course id was kept: ask the payment
-        payment = db.session.get(PaymentSession, context.get("payment_session_id") or "")
-        course_id = payment.course_id if payment is not None else None
-    return refund_policy.describe(refund_policy.terms_for(course_id)) if course_id is not None else None
+    if course_id is not None:
+        return refund_policy.describe(refund_policy.terms_for(course_id))
+    # A bundle's receipt (its courses' strictest terms), or one queued before the course id was kept.
+    payment = db.session.get(PaymentSession, context.get("payment_session_id") or "")
+    return refund_policy.describe(refund_policy.terms_for_payment(payment)) if payment is not None else None
 
 
 def _unsubscribe_link(user_id: int) -> str:

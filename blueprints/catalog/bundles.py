@@ -4,7 +4,8 @@ bundle price, the saving against buying them one by one, and this learner's pric
 `/bundles/<slug>` prices a coupon like the course page (catalog/routes.py `course`): POST is the
 coupon check, which htmx sends as the learner types and on "Apply" and answers with the price
 summary fragment alone (200 even for a refused code); without JavaScript the same form posts and
-the whole page shows the result. ?coupon=CODE (a shared link, the way back from sign-in or from
+the whole page shows the result. The page states the bundle's refund terms (the strictest of
+its courses', refund_policy.terms_for_courses). ?coupon=CODE (a shared link, the way back from sign-in or from
 a refused "Buy") pre-fills and checks the code. The price is `purchases.offer`'s, the one rule.
 """
 from flask import current_app, render_template, request
@@ -17,6 +18,7 @@ from blueprints.htmx import wants_fragment
 from blueprints.read_only import read_only
 from models import utcnow
 from services.bundles import catalog as bundle_catalog
+from services.payments import refund_policy
 
 # What the shared price summary and buy button say on a bundle's page.
 WORDING = {"product_noun": "bundle", "buy_label": "Buy the bundle"}
@@ -45,7 +47,8 @@ def bundle(slug: str):
             "catalog/_price_summary.html", offer=offer, rate_limited=rate_limited, oob_button=True, **WORDING))
     else:
         response = current_app.make_response((render_template(
-            "catalog/bundle.html", bundle=bundle, offer=offer, form=form, rate_limited=rate_limited, **WORDING),
+            "catalog/bundle.html", bundle=bundle, offer=offer, form=form, rate_limited=rate_limited,
+            refund_terms=refund_policy.describe(refund_policy.terms_for_courses(bundle.courses)), **WORDING),
             429 if limited else 200))
     response.vary.add("HX-Request")
     return response

@@ -57,7 +57,7 @@ def refund_request(payment_session_id: str):
             return redirect(url_for("learner.dashboard"))
     payment, assessment = refund_requests.offer(current_user, payment_session_id, now)
     page = render_template("learner/refund_request.html", payment=payment, assessment=assessment, form=form,
-                           terms=refund_policy.describe(refund_policy.terms_for(payment.course_id)))
+                           terms=refund_policy.describe(refund_policy.terms_for_payment(payment)))
     return page, status if status != 200 else (422 if form.errors else 200)
 
 
@@ -124,7 +124,7 @@ def receipt(payment_session_id: str):
     """Printable; only its learner and staff see it (404 for anyone else)."""
     purchase = receipts.receipt(payment_session_id, current_user)
     return render_template("learner/receipt.html", purchase=purchase,
-                           refund_terms=refund_policy.describe(refund_policy.terms_for(purchase.payment.course_id)))
+                           refund_terms=refund_policy.describe(refund_policy.terms_for_payment(purchase.payment)))
 
 
 @bp.route("/account/reminders", methods=["POST"])

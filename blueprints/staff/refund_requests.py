@@ -31,7 +31,7 @@ def refund_request_detail(request_id: int, approve_form=None, decline_form=None,
     row = refund_requests.get(request_id)
     page = render_template(
         "staff/refund_requests/detail.html", row=row, payment=row.payment,
-        terms=refund_policy.describe(refund_policy.terms_for(row.course_id)),
+        terms=refund_policy.describe(refund_policy.terms_for_payment(row.payment)),
         refundable=refunds.refundable_amount(row.payment),
         approve_form=approve_form or ApproveRefundRequestForm(formdata=None),
         decline_form=decline_form or DeclineRefundRequestForm(formdata=None))

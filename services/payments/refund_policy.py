@@ -3,20 +3,23 @@
 One policy (the `refund_policy` row; absent = the defaults below) and per-course overrides
 (`course_refund_overrides`: "no refunds", or a course's own window and progress limit). Every
 change is audited with before and after. `terms_for(course)` is the one answer to "what are the
-refund terms of this course?"; `describe(terms)` turns it into the sentences shown on the course
-page, the receipt and the refund request page. `revokes_access(terms, full=…)` is the one rule for
+refund terms of this course?", `terms_for_payment(payment)` to "…of this purchase?" (a course's,
+or a bundle's: `terms_for_courses`, the strictest terms among its courses, issue 20), and
+`progress_of` to "how much of it has the learner used?"; `describe(terms)` turns terms into the
+sentences shown on the course and bundle pages, the receipt and the refund request page. `revokes_access(terms, full=…)` is the one rule for
 access after a refund. Whatever the terms, a coupon use is not given back by a refund.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Iterable
 
 import sqlalchemy as sa
 from flask import current_app
 
 from extensions import db
-from models import Course, CourseRefundOverride, RefundPolicy, User
-from services import audit
+from models import Course, CourseRefundOverride, PaymentSession, RefundPolicy, User
+from services import audit, products
 from services.errors import FieldErrors
 
 DEFAULT_WINDOW_DAYS = 14
@@ -34,6 +37,8 @@ class Terms:
     revokes_access: bool
     no_refunds: bool = False
     overridden: bool = False
+    noun: str = "course"        # what they are the terms of: "course", "bundle", "learning path"
+    strict_course: str | None = None  # several courses: the title of the one whose own terms apply
 
     @property
     def self_service(self) -> bool:
@@ -72,8 +77,8 @@ def with_terms(query: sa.Select, course_id) -> sa.Select:
 
 
 def terms_for(course: Course | int | None) -> Terms:
-    """The terms of a course (or course id). None (a bundle's payment, which has no single
-    course): the policy's own terms."""
+    """The terms of a course (or course id). None: the policy's own terms (a purchase of
+    several courses has the strictest of theirs: `terms_for_payment`)."""
     course_id = course if course is None or isinstance(course, int) else course.id
     # One statement (every paid course page asks): the policy row and the course's override,
     # each outer-joined to a one-row anchor so that either may be missing.
@@ -86,6 +91,55 @@ def window_days_of(course_id: int | None) -> int:
     (0 when the course takes no refunds): a referral reward is earned when they are over."""
     terms = terms_for(course_id)  # None (a bundle's payment): the policy's terms, as its refunds
     return 0 if terms.no_refunds else terms.window_days
+
+
+def terms_for_courses(courses: Iterable[Course], noun: str = "bundle") -> Terms:
+    """The refund terms of a purchase of several courses (a bundle, a path's paid courses): the
+    strictest terms among them, so that a course's own terms are never loosened by buying it in
+    a bundle. One statement (the policy and the courses' overrides).
+
+    - any course with "no refunds" → the purchase cannot be refunded through self-service;
+    - window and progress limit: the smallest among the courses (the policy's for a course
+      without an override);
+    - any course with its own terms → `overridden` (staff look at each request, as for that
+      course alone); access after a refund: the policy's, as for every course.
+    No courses (nothing sold course by course): the policy's terms."""
+    courses = list(courses)
+    base = terms_for_policy()
+    if not courses:
+        return replace(base, noun=noun)
+    overrides = {row.course_id: row for row in db.session.scalars(db.select(CourseRefundOverride).where(
+        CourseRefundOverride.course_id.in_([course.id for course in courses])))}
+    each = [(course, base if course.id not in overrides else Terms(
+        window_days=base.window_days if overrides[course.id].window_days is None else overrides[course.id].window_days,
+        max_progress_percent=(base.max_progress_percent if overrides[course.id].max_progress_percent is None
+                              else overrides[course.id].max_progress_percent),
+        revokes_access=base.revokes_access, no_refunds=overrides[course.id].no_refunds, overridden=True))
+        for course in courses]
+    strict = next((course for course, terms in each if terms.no_refunds), None) or \
+        next((course for course, terms in each if terms.overridden), None)
+    return Terms(window_days=min(terms.window_days for _, terms in each),
+                 max_progress_percent=min(terms.max_progress_percent for _, terms in each),
+                 revokes_access=base.revokes_access, no_refunds=any(terms.no_refunds for _, terms in each),
+                 overridden=any(terms.overridden for _, terms in each), noun=noun,
+                 strict_course=strict.title if strict is not None else None)
+
+
+def terms_for_payment(payment: PaymentSession) -> Terms:
+    """The refund terms of one purchase: its course's (`terms_for`), or for a product sold
+    course by course its courses' strictest (`terms_for_courses`). The one function the
+    learner's self-service, staff's refunds and refund queue, the receipt and its mail ask."""
+    if payment.course_id is not None:
+        return terms_for(payment.course_id)
+    return terms_for_courses(products.courses_of(payment), noun=products.sold(payment).kind.lower().replace("_", " "))
+
+
+def progress_of(progresses: Iterable[float]) -> float:
+    """How much of a purchase the learner has completed, in percent, from the progress of each
+    enrollment it paid for: a course's own progress; a bundle's is the average over its courses
+    (each course counts once; one course finished out of four is 25% of the bundle). 0 with none."""
+    values = list(progresses)
+    return sum(values) / len(values) if values else 0.0
 
 
 def terms_from(row) -> Terms:
@@ -141,17 +195,34 @@ def set_course_override(course: Course, *, mode: str, window_days=None, max_prog
 
 
 def describe(terms: Terms) -> str:
-    """The terms in words, for the course page."""
+    """The terms in words, for the course and bundle pages, the receipt and the refund request page."""
+    several = terms.noun != "course"
     if terms.no_refunds:
-        return "This course cannot be refunded."
+        if several and terms.strict_course:
+            return (f"This {terms.noun} cannot be refunded: the course “{terms.strict_course}” in it cannot be "
+                    "refunded, and the strictest terms of its courses apply to the whole.")
+        return f"This {terms.noun} cannot be refunded."
+    completed = (f"of the {terms.noun} completed (the average of its courses' progress)" if several
+                 else "of the course completed")
     if terms.window_days == 0:
         first = ("Refunds are not self-service: write to us and staff will look at your request, taking into "
-                 "account how much of the course you have completed.")
+                 f"account how much of the {terms.noun} you have completed.")
     else:
         days = "1 day" if terms.window_days == 1 else f"{terms.window_days} days"
         first = (f"You can ask for a refund within {days} of buying. Up to {terms.max_progress_percent}% "
-                 "of the course completed, you get it without questions; beyond that, staff look at your request.")
-    if not terms.revokes_access:
+                 f"{completed}, you get it without questions; beyond that, staff look at your request.")
+    if several and terms.overridden and terms.strict_course:
+        first += (f" The course “{terms.strict_course}” in it has its own refund terms, so staff look at every "
+                  "request, and the strictest terms of its courses apply to the whole.")
+    if several:  # the same rule, said of every course the purchase gave
+        if not terms.revokes_access:
+            access = f" You keep access to the courses of a refunded {terms.noun}."
+        elif partial_refund_keeps_access():
+            access = (f" The courses of a refunded {terms.noun} are no longer available to you; after a partial "
+                      "refund you keep access to them.")
+        else:
+            access = f" The courses of a {terms.noun} refunded in full or in part are no longer available to you."
+    elif not terms.revokes_access:
         access = " You keep access to a refunded course."
     elif partial_refund_keeps_access():
         access = (" A refunded course is no longer available to you; after a partial refund you keep access "

@@ -1,7 +1,8 @@
 """Learners' refund requests: self-service inside the policy, the staff queue outside it.
 
-A learner asks for a refund of one purchase (`request`). `assess` decides, from the course's
-refund terms (`refund_policy.terms_for`), the purchase and the learner's progress:
+A learner asks for a refund of one purchase (`request`). `assess` decides, from the purchase's
+refund terms (`refund_policy.terms_for_payment`: a course's, or the strictest of a bundle's
+courses), the purchase and the learner's progress (`refund_policy.progress_of`):
 
 - not refundable at all (not paid, nothing left, the course says "no refunds", a request
   already pending) → refused, no row;
@@ -68,7 +69,7 @@ def assess(payment: PaymentSession, terms: refund_policy.Terms, *, progress: flo
     elif amount <= 0:
         refused = "This purchase has been refunded in full."
     elif terms.no_refunds:
-        refused = "This course cannot be refunded."
+        refused = f"This {terms.noun} cannot be refunded."
     elif pending:
         refused = "Your refund request is waiting for our staff."
     if refused:
@@ -80,6 +81,9 @@ def assess(payment: PaymentSession, terms: refund_policy.Terms, *, progress: flo
 def _why_staff_decide(payment: PaymentSession, terms: refund_policy.Terms, progress: float,
                       coupon_terms: bool, now: datetime) -> str | None:
     if terms.overridden:
+        if terms.noun != "course":
+            return (f"A course in this {terms.noun} has its own refund terms, so our staff look at each "
+                    "request.")
         return "This course has its own refund terms, so our staff look at each request."
     if terms.window_days == 0:
         return "Refunds are not self-service; our staff look at each request."
@@ -87,7 +91,7 @@ def _why_staff_decide(payment: PaymentSession, terms: refund_policy.Terms, progr
     if paid_at is None or now >= paid_at + timedelta(days=terms.window_days):
         return f"The {terms.window_days}-day refund window has passed."
     if progress > terms.max_progress_percent:
-        return f"More than {terms.max_progress_percent}% of the course is completed."
+        return f"More than {terms.max_progress_percent}% of the {terms.noun} is completed."
     if coupon_terms:
         return "The coupon used for this purchase has its own refund terms."
     if payment.needs_review:
@@ -130,7 +134,9 @@ def offers(payments: list[PaymentSession], progress_by_course: dict[int, float],
     for payment in paid:
         row = rows[payment.id]
         latest = row.RefundRequest
-        assessment = assess(payment, refund_policy.terms_from(row), progress=_progress_in(payment, progress_by_course),
+        terms = refund_policy.terms_from(row) if payment.course_id is not None else \
+            refund_policy.terms_for_payment(payment)  # a bundle's: its courses' strictest
+        assessment = assess(payment, terms, progress=_progress_in(payment, progress_by_course),
                             pending=latest is not None and latest.status == R.PENDING,
                             coupon_terms=has_own_terms(row.coupon_metadata), now=now)
         result[payment.id] = Offer(assessment, latest)
@@ -138,8 +144,8 @@ def offers(payments: list[PaymentSession], progress_by_course: dict[int, float],
 
 
 def _progress_in(payment: PaymentSession, progress_by_course: dict[int, float]) -> float:
-    """The learner's progress in what the payment bought: a bundle's is its most used course's."""
-    return max((progress_by_course.get(course.id, 0.0) for course in products.courses_of(payment)), default=0.0)
+    """The learner's progress in what the payment bought (refund_policy.progress_of)."""
+    return refund_policy.progress_of(progress_by_course.get(course.id, 0.0) for course in products.courses_of(payment))
 
 
 # --- the learner's side ------------------------------------------------------------------
@@ -258,8 +264,8 @@ def _assess_now(payment: PaymentSession, now: datetime) -> Assessment:
     paid_for = refunds.enrollments_paid_by(payment)
     pending = db.session.scalar(db.select(RefundRequest.id).where(
         RefundRequest.payment_session_id == payment.id, RefundRequest.status == R.PENDING)) is not None
-    return assess(payment, refund_policy.terms_for(payment.course_id),
-                  progress=max((enrollment.progress for enrollment in paid_for), default=0.0), pending=pending,
+    return assess(payment, refund_policy.terms_for_payment(payment),
+                  progress=refund_policy.progress_of(enrollment.progress for enrollment in paid_for), pending=pending,
                   coupon_terms=payment.coupon is not None and has_own_terms(payment.coupon.extra), now=now)
 
 

@@ -250,10 +250,10 @@ def refunded_amount(payment_session: PaymentSession) -> int:
 
 
 def revokes_access(payment_session: PaymentSession, *, full: bool) -> bool:
-    """Whether this refund ends access: the course's terms under the one rule
+    """Whether this refund ends access: the purchase's terms under the one rule
     (refund_policy.revokes_access). Asked only once there is a refund (enforce returns before
     for amount 0), so the paid webhook's statements are not touched."""
-    return refund_policy.revokes_access(refund_policy.terms_for(payment_session.course_id), full=full)
+    return refund_policy.revokes_access(refund_policy.terms_for_payment(payment_session), full=full)
 
 
 def enforce(payment_session: PaymentSession, *, now: datetime, occurred_at: datetime | None = None) -> None:
