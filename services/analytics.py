@@ -12,7 +12,11 @@ Definitions (also in docs/staff.md):
 - refunded: the sum of refund movements (models.RefundMovement, each change of a session's
   refunded total, negative when a refund failed) on the day they happened, whatever the
   sale's day; net per day = gross that day − refunded that day, so it can be negative;
-- conversion: sessions created in the range, and how many of them are paid;
+- conversion: sessions created in the range, and how many of them are paid; per course, only
+  single-course checkouts (a bundle's sale is counted once, per bundle, not per course);
+- sales per bundle: the bundle's paid sessions completed in the range (gross, discounts) and the
+  refund movements of bundle sessions made in the range, per bundle and currency (the revenue
+  rules above; a bundle's sale is also in the totals and the revenue per day);
 - failures: failed payment attempts in the range by reason (models.PaymentFailure, one per
   `payment_intent.payment_failed`: a declined card counts even when its session later
   completes or expires), beside sessions created in the range that ended FAILED, by failure_code;
@@ -31,7 +35,7 @@ from datetime import date, datetime, time, timedelta, timezone
 import sqlalchemy as sa
 
 from extensions import db
-from models import (PAID_STATUSES, Coupon, CouponRedemption, Course, Enrollment, EnrollmentStatus, PaymentFailure,
+from models import (PAID_STATUSES, Bundle, Coupon, CouponRedemption, Course, Enrollment, EnrollmentStatus, PaymentFailure,
                     PaymentSession, PaymentSessionStatus, RedemptionStatus, ReferralReward, ReferralRewardStatus,
                     RefundMovement, StripeEvent, User, WebhookEventStatus)
 from services.money import to_major
@@ -53,6 +57,7 @@ class Table:
     title: str
     columns: list[Column]
     rows: list[dict]
+    note: str = ""  # shown under the title: what the table counts and what it leaves out
 
 
 def dashboard_summary() -> dict:
@@ -161,7 +166,8 @@ def conversion_by_course(start: date, end: date) -> Table:
     return Table("conversion", "Checkout conversion per course", [
         Column("course", "Course"), Column("started", "Sessions started", "int"), Column("paid", "Paid", "int"),
         Column("rate", "Conversion", "percent"),
-    ], [{"course": t, "started": int(s), "paid": int(p or 0), "rate": _rate(int(p or 0), int(s))} for t, s, p in rows])
+    ], [{"course": t, "started": int(s), "paid": int(p or 0), "rate": _rate(int(p or 0), int(s))} for t, s, p in rows],
+        note="Checkouts of a single course only: bundle sales are counted separately, in “Sales per bundle”.")
 
 
 def failures_by_reason(start: date, end: date) -> Table:
@@ -272,9 +278,45 @@ def referrals_by_referrer(start: date, end: date) -> Table:
          "issued": int(i or 0), "redeemed": int(r or 0)} for email, c, n, g, net, i, r in rows])
 
 
+def sales_by_bundle(start: date, end: date) -> Table:
+    """Per bundle and currency: paid sales completed in the range (gross, discount given) and the
+    refund movements of bundle sales made in the range (whatever the sale's day); net = gross −
+    refunded, as for revenue per day."""
+    low, high = _bounds(start, end)
+    zero = sa.literal_column("0")
+    sales = (db.select(PaymentSession.bundle_id.label("bundle_id"), PaymentSession.currency.label("currency"),
+                       sa.func.count().label("sales"), sa.func.sum(PaymentSession.final_amount).label("gross"),
+                       sa.func.sum(PaymentSession.discount_amount).label("discount"), zero.label("refunded"))
+             .where(PaymentSession.completed_at >= low, PaymentSession.completed_at < high,
+                    PaymentSession.status.in_(PAID_STATUSES), PaymentSession.bundle_id.is_not(None))
+             .group_by(PaymentSession.bundle_id, PaymentSession.currency))
+    refunded = (db.select(PaymentSession.bundle_id.label("bundle_id"), RefundMovement.currency.label("currency"),
+                          zero.label("sales"), zero.label("gross"), zero.label("discount"),
+                          sa.func.sum(RefundMovement.amount).label("refunded"))
+                .join(PaymentSession, PaymentSession.id == RefundMovement.payment_session_id)
+                .where(RefundMovement.occurred_at >= low, RefundMovement.occurred_at < high,
+                       PaymentSession.bundle_id.is_not(None))
+                .group_by(PaymentSession.bundle_id, RefundMovement.currency))
+    both = sa.union_all(sales, refunded).subquery("bundle_sales")
+    rows = db.session.execute(
+        db.select(Bundle.name, both.c.currency, sa.func.sum(both.c.sales), sa.func.sum(both.c.gross),
+                  sa.func.sum(both.c.discount), sa.func.sum(both.c.refunded))
+        .join(Bundle, Bundle.id == both.c.bundle_id)
+        .group_by(Bundle.id, Bundle.name, both.c.currency).order_by(Bundle.name, both.c.currency))
+    return Table("bundles", "Sales per bundle", [
+        Column("bundle", "Bundle"), Column("currency", "Currency"), Column("sales", "Sales", "int"),
+        Column("gross", "Gross", "money"), Column("discount", "Discount given", "money"),
+        Column("refunded", "Refunded", "money"), Column("net", "Net", "money"),
+    ], [{"bundle": name, "currency": c, "sales": int(n or 0), "gross": int(g or 0), "discount": int(d or 0),
+         "refunded": int(r or 0), "net": int(g or 0) - int(r or 0)} for name, c, n, g, d, r in rows],
+        note="One row per bundle and currency; a bundle's sales are also in the revenue above, not in the "
+             "per-course conversion.")
+
+
 TABLES = {
     "revenue": revenue_by_day,
     "conversion": conversion_by_course,
+    "bundles": sales_by_bundle,
     "failures": failures_by_reason,
     "coupons": coupon_usage,
     "enrollments": enrollments_by_course_and_source,
