@@ -84,6 +84,8 @@ class Config:
         # Proxies in front of the app whose X-Forwarded-For/-Proto are believed (0: none).
         self.TRUSTED_PROXIES = int(_env("TRUSTED_PROXIES", "0"))
         self.PARTIAL_REFUND_KEEPS_ACCESS = _flag("PARTIAL_REFUND_KEEPS_ACCESS", True)
+        # Days a PAST_DUE membership subscription keeps its courses open (issue 16; docs/configuration.md).
+        self.MEMBERSHIP_GRACE_DAYS = int(_env("MEMBERSHIP_GRACE_DAYS", "7"))
         self.WEBHOOK_MAX_BYTES = int(_env("WEBHOOK_MAX_BYTES", str(256 * 1024)))
 
         self.REDIS_URL = _env("REDIS_URL")

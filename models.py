@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import secrets
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
@@ -149,6 +149,38 @@ class WaitlistStatus(enum.StrEnum):
     WAITING = "WAITING"
     ADMITTED = "ADMITTED"
     LEFT = "LEFT"
+
+
+class BillingInterval(enum.StrEnum):
+    """How often a membership renews; `stripe` is Stripe's word for it (`recurring.interval`)."""
+
+    MONTH = "MONTH"
+    YEAR = "YEAR"
+
+    @property
+    def stripe(self) -> str:
+        return self.value.lower()
+
+
+class SubscriptionStatus(enum.StrEnum):
+    """Stripe's subscription statuses, upper-cased (`SubscriptionStatus(stripe_status.upper())`)."""
+
+    INCOMPLETE = "INCOMPLETE"
+    INCOMPLETE_EXPIRED = "INCOMPLETE_EXPIRED"
+    TRIALING = "TRIALING"
+    ACTIVE = "ACTIVE"
+    PAST_DUE = "PAST_DUE"
+    CANCELED = "CANCELED"
+    UNPAID = "UNPAID"
+    PAUSED = "PAUSED"
+
+
+# A learner holding one of these cannot start a second subscription to the same membership
+# (services/memberships/subscriptions.py). PAST_DUE too: they should update their card instead.
+LIVE_SUBSCRIPTION_STATUSES = frozenset({SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE,
+                                        SubscriptionStatus.PAST_DUE})
+# Stripe never moves a subscription out of these.
+FINAL_SUBSCRIPTION_STATUSES = frozenset({SubscriptionStatus.CANCELED, SubscriptionStatus.INCOMPLETE_EXPIRED})
 
 
 class User(UserMixin, db.Model):
@@ -344,6 +376,16 @@ coupon_courses = sa.Table(
 )
 
 
+# A coupon limited to memberships lists them here (like coupon_courses for courses). A coupon
+# with neither list applies to every course and every membership's first payment.
+coupon_memberships = sa.Table(
+    "coupon_memberships",
+    db.Model.metadata,
+    sa.Column("coupon_id", sa.ForeignKey("coupons.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("membership_id", sa.ForeignKey("memberships.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
 class Coupon(db.Model):
     """A discount code. The spec's `discountValue` is `percent_off` or `amount_off` by type."""
 
@@ -376,6 +418,7 @@ class Coupon(db.Model):
     # Limited to these bundles (issue 20). A coupon with neither list applies to everything; with
     # either, only to what is listed.
     applicable_bundles: Mapped[list[Bundle]] = relationship(secondary="coupon_bundles")
+    applicable_memberships: Mapped[list[Membership]] = relationship(secondary=coupon_memberships)
 
     __table_args__ = (
         sa.CheckConstraint("current_uses >= 0", name="current_uses_non_negative"),
@@ -524,6 +567,9 @@ class PaymentSession(db.Model):
     stripe_customer_id: Mapped[str | None] = mapped_column(sa.String(255))
     checkout_url: Mapped[str | None] = mapped_column(sa.Text)
     enrollment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("enrollments.id", ondelete="SET NULL"))
+    # A subscription checkout (issue 16): the membership and interval bought instead of a course.
+    membership_id: Mapped[int | None] = mapped_column(sa.ForeignKey("memberships.id"), index=True)
+    billing_interval: Mapped[BillingInterval | None] = mapped_column(_enum(BillingInterval))
     extra: Mapped[dict] = mapped_column("metadata", JSONType, default=dict)
     failure_code: Mapped[str | None] = mapped_column(sa.String(100))
     failure_message: Mapped[str | None] = mapped_column(sa.String(500))
@@ -548,6 +594,7 @@ class PaymentSession(db.Model):
     enrollment: Mapped[Enrollment | None] = relationship(foreign_keys=[enrollment_id])
     items: Mapped[list[PaymentSessionCourse]] = relationship(
         order_by="PaymentSessionCourse.position", cascade="all, delete-orphan", passive_deletes=True)
+    membership: Mapped[Membership | None] = relationship()
 
     __table_args__ = (
         sa.CheckConstraint("amount >= 0", name="amount_non_negative"),
@@ -772,11 +819,15 @@ class Enrollment(db.Model):
     # Copied from the payment session at fulfilment (issue 20, services/referrals); a plain
     # integer like payment_sessions.referrer_id (why: there).
     referrer_id: Mapped[int | None] = mapped_column()
+    # A SUBSCRIPTION enrollment: the subscription that last opened the course (issue 16). Access
+    # follows it while the enrollment's type is SUBSCRIPTION (see `grants_access`).
+    subscription_id: Mapped[int | None] = mapped_column(sa.ForeignKey("subscriptions.id", use_alter=True), index=True)
 
     user: Mapped[User] = relationship()
     course: Mapped[Course] = relationship()
     payment: Mapped[PaymentSession | None] = relationship(foreign_keys=[payment_id])
     current_lecture: Mapped[Lecture | None] = relationship()
+    subscription: Mapped[Subscription | None] = relationship()
 
     __table_args__ = (
         sa.UniqueConstraint("user_id", "course_id"),
@@ -789,7 +840,12 @@ class Enrollment(db.Model):
     def grants_access(self) -> bool:
         if self.status not in (EnrollmentStatus.ACTIVE, EnrollmentStatus.COMPLETED):
             return False
-        return self.expires_at is None or self.expires_at > utcnow()
+        if self.expires_at is not None and self.expires_at <= utcnow():
+            return False
+        if self.type == EnrollmentType.SUBSCRIPTION:
+            # Open while the subscription that opened it opens this course (services/memberships).
+            return self.subscription is not None and self.subscription.opens(self.course, utcnow())
+        return True
 
 
 class LectureProgress(db.Model):
@@ -817,6 +873,8 @@ class CouponRedemption(db.Model):
     # What the use was for: a course, or a bundle (course_id NULL).
     course_id: Mapped[int | None] = mapped_column(sa.ForeignKey("courses.id", ondelete="CASCADE"))
     bundle_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bundles.id", ondelete="CASCADE"), index=True)
+    # A membership's first payment (issue 16): what the use was for instead of a course.
+    membership_id: Mapped[int | None] = mapped_column(sa.ForeignKey("memberships.id"), index=True)
     payment_session_id: Mapped[str | None] = mapped_column(
         sa.ForeignKey("payment_sessions.id", ondelete="SET NULL"), unique=True
     )
@@ -1107,4 +1165,190 @@ class ReferralReward(db.Model):
         sa.Index("ix_referral_rewards_status_earns_at", "status", "earns_at"),
         sa.CheckConstraint("amount_off IS NULL OR amount_off > 0", name="amount_off_positive"),
         sa.CheckConstraint("percent_off IS NULL OR (percent_off > 0 AND percent_off <= 100)", name="percent_range"),
+    )
+
+
+# --- Memberships (issue 16): SUBSCRIPTION enrollments on Stripe Billing ------------------------
+
+membership_courses = sa.Table(
+    "membership_courses",
+    db.Model.metadata,
+    sa.Column("membership_id", sa.ForeignKey("memberships.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("course_id", sa.ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+def membership_grace_days() -> int:
+    """MEMBERSHIP_GRACE_DAYS (default 7): how long a PAST_DUE subscription keeps its courses open."""
+    from flask import current_app, has_app_context
+    return int(current_app.config.get("MEMBERSHIP_GRACE_DAYS", 7)) if has_app_context() else 7
+
+
+class Membership(db.Model):
+    """An all-access plan sold as a Stripe subscription: a monthly and/or yearly price.
+
+    It unlocks every published course (`unlocks_all_courses`) or the courses in
+    `membership_courses`. Retiring (`is_active` False) stops new sign-ups and never touches
+    existing subscribers. services/memberships/catalog.py reads and changes it.
+    """
+
+    __tablename__ = "memberships"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    description: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    currency: Mapped[str] = mapped_column(sa.String(3), default="USD")
+    monthly_price: Mapped[int | None] = mapped_column()  # minor units; NULL = not sold monthly
+    yearly_price: Mapped[int | None] = mapped_column()   # minor units; NULL = not sold yearly
+    trial_days: Mapped[int] = mapped_column(default=0, server_default="0")
+    unlocks_all_courses: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=sa.true(), index=True)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    courses: Mapped[list[Course]] = relationship(secondary=membership_courses, order_by="Course.title")
+
+    __table_args__ = (
+        sa.CheckConstraint("monthly_price IS NULL OR monthly_price > 0", name="monthly_price_positive"),
+        sa.CheckConstraint("yearly_price IS NULL OR yearly_price > 0", name="yearly_price_positive"),
+        sa.CheckConstraint("monthly_price IS NOT NULL OR yearly_price IS NOT NULL", name="has_a_price"),
+        sa.CheckConstraint("trial_days >= 0 AND trial_days <= 730", name="trial_days_range"),
+    )
+
+    def price_for(self, interval: BillingInterval) -> int | None:
+        return self.monthly_price if interval == BillingInterval.MONTH else self.yearly_price
+
+    @property
+    def intervals(self) -> list[BillingInterval]:
+        return [i for i in BillingInterval if self.price_for(i) is not None]
+
+    def unlocks(self, course: Course) -> bool:
+        """Whether this membership opens `course` (a published course, in its set or all of them)."""
+        if not course.is_published:
+            return False
+        return self.unlocks_all_courses or any(c.id == course.id for c in self.courses)
+
+    def __repr__(self) -> str:
+        return f"<Membership {self.slug}>"
+
+
+class Subscription(db.Model):
+    """A learner's Stripe subscription to a membership, as Stripe last told us (webhooks, reconcile).
+
+    Written by services/memberships/subscriptions.py (`apply_stripe_subscription`) only. Older
+    Stripe events never move it backwards: `stripe_event_at` is the `created` time of the
+    event (or retrieval) last applied, and an event older than it is ignored.
+    """
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    membership_id: Mapped[int] = mapped_column(sa.ForeignKey("memberships.id"), index=True)
+    stripe_subscription_id: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    stripe_customer_id: Mapped[str | None] = mapped_column(sa.String(255), index=True)
+    interval: Mapped[BillingInterval] = mapped_column(_enum(BillingInterval))
+    status: Mapped[SubscriptionStatus] = mapped_column(_enum(SubscriptionStatus), index=True)
+    amount: Mapped[int] = mapped_column(default=0)  # the recurring price per interval, minor units
+    currency: Mapped[str] = mapped_column(sa.String(3), default="USD")
+    current_period_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    current_period_end: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    cancel_at_period_end: Mapped[bool] = mapped_column(default=False)
+    cancel_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    trial_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    trial_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    canceled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # churn per day
+    past_due_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    latest_invoice_id: Mapped[str | None] = mapped_column(sa.String(255))
+    # Access taken away here whatever Stripe's status says (a refund under a policy that removes
+    # access, a lost dispute); NULL = access follows the status.
+    access_revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    access_revoked_reason: Mapped[str | None] = mapped_column(sa.String(300))
+    # The Stripe event (or retrieval) last applied, so an older one never moves it backwards.
+    stripe_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stripe_event_id: Mapped[str | None] = mapped_column(sa.String(255))
+    # The newest Stripe time seen for it (any event: invoices too). With Stripe's test clocks (and
+    # the sandbox's clock) time on Stripe's side runs ahead of ours; the grace period is counted
+    # on whichever clock is further on, so an advanced clock ends it as it would in real time.
+    stripe_clock_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    payment_session_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("payment_sessions.id", ondelete="SET NULL"), index=True)  # the checkout that began it
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # Stripe's start_date
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    user: Mapped[User] = relationship()
+    membership: Mapped[Membership] = relationship()
+    payment_session: Mapped[PaymentSession | None] = relationship()
+
+    __table_args__ = (
+        sa.CheckConstraint("amount >= 0", name="amount_non_negative"),
+        sa.Index("ix_subscriptions_user_membership_status", "user_id", "membership_id", "status"),
+    )
+
+    def gives_access(self, now: datetime, grace_days: int | None = None) -> bool:
+        """Active or trialing, or past due for less than the grace period; not revoked here."""
+        if self.access_revoked_at is not None:
+            return False
+        if self.status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING):
+            return True
+        if self.status == SubscriptionStatus.PAST_DUE:
+            grace = membership_grace_days() if grace_days is None else grace_days
+            since = self.past_due_since or now
+            clock = max(now, self.stripe_clock_at) if self.stripe_clock_at else now
+            return clock < since + timedelta(days=grace)
+        return False
+
+    def grace_ends_at(self, grace_days: int | None = None) -> datetime | None:
+        """When a PAST_DUE subscription stops opening its courses (None unless past due)."""
+        if self.status != SubscriptionStatus.PAST_DUE or self.past_due_since is None:
+            return None
+        return self.past_due_since + timedelta(days=membership_grace_days() if grace_days is None else grace_days)
+
+    def opens(self, course: Course, now: datetime) -> bool:
+        return self.gives_access(now) and self.membership.unlocks(course)
+
+
+class MembershipInvoice(db.Model):
+    """One Stripe invoice of a subscription, keyed by Stripe's invoice id (in_…).
+
+    Refunds and disputes of its charge are found through `payment_intent_id` / `charge_id`;
+    `amount_refunded` is Stripe's cumulative report for that charge.
+    """
+
+    __tablename__ = "membership_invoices"
+
+    id: Mapped[str] = mapped_column(sa.String(255), primary_key=True)  # Stripe's in_…
+    subscription_id: Mapped[int] = mapped_column(sa.ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(32))  # Stripe's: draft, open, paid, uncollectible, void
+    billing_reason: Mapped[str | None] = mapped_column(sa.String(40))  # subscription_create, subscription_cycle, …
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    amount_due: Mapped[int] = mapped_column(default=0)
+    amount_paid: Mapped[int] = mapped_column(default=0)
+    amount_refunded: Mapped[int] = mapped_column(default=0)
+    discount_amount: Mapped[int] = mapped_column(default=0)
+    payment_intent_id: Mapped[str | None] = mapped_column(sa.String(255), index=True)
+    charge_id: Mapped[str | None] = mapped_column(sa.String(255), index=True)
+    attempt_count: Mapped[int] = mapped_column(default=0)
+    hosted_invoice_url: Mapped[str | None] = mapped_column(sa.Text)
+    period_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    period_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # revenue per day
+    refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # the latest refund seen
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # failed renewals per day
+    dispute_id: Mapped[str | None] = mapped_column(sa.String(255))
+    dispute_status: Mapped[str | None] = mapped_column(sa.String(40))  # Stripe's, as received
+    stripe_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    subscription: Mapped[Subscription] = relationship()
+
+    __table_args__ = (
+        sa.CheckConstraint("amount_due >= 0", name="amount_due_non_negative"),
+        sa.CheckConstraint("amount_paid >= 0", name="amount_paid_non_negative"),
+        sa.CheckConstraint("amount_refunded >= 0", name="amount_refunded_non_negative"),
     )

@@ -7,9 +7,10 @@ from decimal import Decimal
 from itertools import count
 
 from extensions import db
-from models import (Bundle, bundle_courses, Coupon, CouponRedemption, Course, DiscountType, Enrollment, EnrollmentStatus,
-                    EnrollmentType, LearningPath, LearningPathCourse, Lecture, PaymentSession, PaymentSessionStatus,
-                    PaymentStatus, RedemptionStatus, User, UserRole)
+from models import (BillingInterval, Bundle, bundle_courses, Coupon, CouponRedemption, Course, DiscountType, Enrollment,
+                    EnrollmentStatus, EnrollmentType, LearningPath, LearningPathCourse, Lecture, Membership,
+                    PaymentSession, PaymentSessionStatus, PaymentStatus, RedemptionStatus, Subscription,
+                    SubscriptionStatus, User, UserRole)
 from services.people.accounts import hash_password
 from tests.helpers import DEFAULT_PASSWORD
 
@@ -116,6 +117,34 @@ def learning_path(courses: list[Course], slug: str | None = None, name: str | No
                        price_amount=price, currency=(currency or "USD") if price is not None else None,
                        sequential=sequential, is_published=published, **fields)
     obj.steps = [LearningPathCourse(course=course, position=i) for i, course in enumerate(courses, start=1)]
+
+
+def membership(slug: str | None = None, name: str | None = None, monthly: int | None = 2900,
+               yearly: int | None = 29000, currency: str = "USD", courses: list[Course] | None = None,
+               **fields) -> Membership:
+    """A membership (issue 16): all published courses, or only `courses` when given."""
+    number = next(_sequence)
+    obj = Membership(slug=slug or f"membership-{number}", name=name or f"Membership {number}",
+                     monthly_price=monthly, yearly_price=yearly, currency=currency,
+                     unlocks_all_courses=courses is None, **fields)
+    obj.courses = courses or []
+    return save(obj)
+
+
+def subscription(user: User, membership: Membership, status: str = "ACTIVE", *, interval: str = "MONTH",
+                 period_days: int = 30, **fields) -> Subscription:
+    """A subscription as the webhooks leave it: Stripe ids, the membership's price, a current period
+    around now. `fields` set any other column (past_due_since, cancel_at_period_end, ...)."""
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    billing = BillingInterval(interval)
+    values = dict(stripe_subscription_id=f"sub_test_{secrets.token_hex(10)}",
+                  stripe_customer_id=user.stripe_customer_id or f"cus_test_{secrets.token_hex(8)}",
+                  interval=billing, amount=membership.price_for(billing) or 0, currency=membership.currency,
+                  current_period_start=now - timedelta(days=1),
+                  current_period_end=now - timedelta(days=1) + timedelta(days=period_days),
+                  started_at=now - timedelta(days=1), stripe_event_at=now - timedelta(days=1))
+    values.update(fields)
+    obj = Subscription(user_id=user.id, membership_id=membership.id, status=SubscriptionStatus(status), **values)
     return save(obj)
 
 

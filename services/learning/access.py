@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import EllipsisType
 
-from models import Course, Enrollment, EnrollmentStatus, Lecture, User, utcnow
+from models import Course, Enrollment, EnrollmentStatus, EnrollmentType, Lecture, SubscriptionStatus, User, utcnow
 from services.learning import enrollments, paths
 
 
@@ -23,7 +23,8 @@ class Access:
     """The answer to "may this learner study this course now?"."""
 
     allowed: bool
-    code: str  # stable: PREVIEW, ENROLLED, SIGN_IN_REQUIRED, NOT_ENROLLED, EXPIRED, REVOKED, SUSPENDED, LOCKED
+    code: str  # stable: PREVIEW, ENROLLED, SIGN_IN_REQUIRED, NOT_ENROLLED, EXPIRED, REVOKED, SUSPENDED, LOCKED,
+    # MEMBERSHIP_PAST_DUE, MEMBERSHIP_ENDED, MEMBERSHIP_NOT_INCLUDED (a SUBSCRIPTION enrollment)
     message: str
 
     def __bool__(self) -> bool:
@@ -56,6 +57,8 @@ def describe(enrollment: Enrollment | None, now: datetime | None = None) -> Acce
     if expired:
         when = f" on {enrollment.expires_at:%d %B %Y}" if enrollment.expires_at else ""
         return Access(False, "EXPIRED", f"Your access to this course expired{when}.")
+    if enrollment.type == EnrollmentType.SUBSCRIPTION:
+        return _through_membership(enrollment, now)
     return Access(True, "ENROLLED", "You are enrolled.")
 
 
@@ -70,6 +73,41 @@ def course_access(enrollment: Enrollment | None, now: datetime | None = None) ->
     if state.allowed and (before := paths.lock_for(enrollment)) is not None:
         return locked(before)
     return state
+
+
+def _through_membership(enrollment: Enrollment, now: datetime) -> Access:
+    """A SUBSCRIPTION enrollment: open while its subscription opens the course (issue 16).
+
+    Codes: ENROLLED (open), MEMBERSHIP_PAST_DUE (renewal failed, grace over), MEMBERSHIP_ENDED
+    (canceled, unpaid, never paid, or access removed), MEMBERSHIP_NOT_INCLUDED (the membership
+    no longer unlocks this course). Progress is kept in every case.
+    """
+    subscription = enrollment.subscription
+    kept = " Your progress is kept."
+    if subscription is None:
+        return Access(False, "MEMBERSHIP_ENDED", "This course came with a membership that has ended." + kept)
+    name = subscription.membership.name
+    if subscription.access_revoked_at is not None:
+        reason = f" ({subscription.access_revoked_reason})" if subscription.access_revoked_reason else ""
+        return Access(False, "MEMBERSHIP_ENDED", f"Your {name} membership no longer gives access{reason}.")
+    if not subscription.membership.unlocks(enrollment.course):
+        return Access(False, "MEMBERSHIP_NOT_INCLUDED", f"Your {name} membership no longer includes this course.")
+    if subscription.gives_access(now):
+        if subscription.status == SubscriptionStatus.PAST_DUE:
+            return Access(True, "ENROLLED", f"Your {name} renewal failed: update your card to keep access.")
+        return Access(True, "ENROLLED", f"Included in your {name} membership.")
+    if subscription.status == SubscriptionStatus.PAST_DUE:
+        return Access(False, "MEMBERSHIP_PAST_DUE", f"Your {name} renewal payment failed and the grace period "
+                                                    "is over. Update your card to open this course again." + kept)
+    if subscription.status == SubscriptionStatus.UNPAID:
+        return Access(False, "MEMBERSHIP_ENDED", f"Your {name} membership is unpaid. Update your card "
+                                                 "to open this course again." + kept)
+    if subscription.status in (SubscriptionStatus.INCOMPLETE, SubscriptionStatus.PAUSED):
+        return Access(False, "MEMBERSHIP_ENDED", f"Your {name} membership is not active yet." + kept)
+    when = subscription.ended_at or subscription.canceled_at
+    on = f" on {when:%d %B %Y}" if when else ""
+    return Access(False, "MEMBERSHIP_ENDED", f"Your {name} membership ended{on}. Subscribe again to "
+                                             "continue." + kept)
 
 
 def can_view_lecture(user: User | None, course: Course, lecture: Lecture, now: datetime | None = None,
