@@ -170,3 +170,46 @@ def referral_reward_earned(reward, coupon) -> None:
         "user_name": user.name, "coupon_code": coupon.code, "discount": describe(reward),
         "valid_until": f"{coupon.valid_until:%d %B %Y}" if coupon.valid_until else None,
         "course_title": products.sold(payment).title})
+
+
+# --- memberships (issue 16) ----------------------------------------------------------------
+
+def _membership_context(subscription) -> dict:
+    user, membership = subscription.user, subscription.membership
+    return {"user_name": user.name, "membership_name": membership.name, "currency": subscription.currency,
+            "amount": subscription.amount, "interval": subscription.interval.stripe,
+            "period_end": f"{subscription.current_period_end:%d %B %Y}" if subscription.current_period_end else "",
+            "trial_end": f"{subscription.trial_end:%d %B %Y}" if subscription.trial_end else "",
+            "subscription_id": subscription.id}
+
+
+def membership_welcome(subscription) -> bool:
+    """"Welcome to <membership>": once per subscription, when it first opens its courses."""
+    user = subscription.user
+    return mail.queue("membership_welcome", user.email, key=f"membership-welcome:{subscription.id}", user=user,
+                      context={**_membership_context(subscription),
+                               "trialing": subscription.status.value == "TRIALING"})
+
+
+def membership_trial_ending(subscription) -> bool:
+    """"Your trial ends in 3 days" (Stripe's trial_will_end), once per trial end."""
+    user = subscription.user
+    key = f"membership-trial-ending:{subscription.id}:{subscription.trial_end:%Y%m%d}"
+    return mail.queue("membership_trial_ending", user.email, key=key, user=user,
+                      context=_membership_context(subscription))
+
+
+def membership_payment_failed(subscription, invoice) -> bool:
+    """"Update your card": once per failed invoice (Stripe retries it; one mail is enough)."""
+    user = subscription.user
+    grace_end = subscription.grace_ends_at()
+    return mail.queue("membership_payment_failed", user.email, key=f"membership-payment-failed:{invoice.id}",
+                      user=user, context={**_membership_context(subscription), "amount_due": invoice.amount_due,
+                                          "grace_end": f"{grace_end:%d %B %Y}" if grace_end else ""})
+
+
+def membership_ended(subscription) -> bool:
+    """"Your membership has ended" (canceled, or unpaid after the retries), once per subscription."""
+    user = subscription.user
+    return mail.queue("membership_ended", user.email, key=f"membership-ended:{subscription.id}", user=user,
+                      context=_membership_context(subscription))

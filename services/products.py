@@ -47,6 +47,9 @@ KINDS: list[ProductKind] = [
     ProductKind("BUNDLE", "bundle", lambda bundle: bundle.name, "catalog.bundle", _bundle_args),
     # A learning path's paid courses (issue 20; services/payments/path_checkout.py).
     ProductKind("LEARNING_PATH", "learning_path", lambda path: path.name, "paths.show", _path_args),
+    # A membership's subscription checkout (issue 16): it enrolls no course itself (SUBSCRIPTION
+    # enrollments are made when the member starts a course). Its public page is memberpages'.
+    ProductKind("MEMBERSHIP", "membership", lambda membership: membership.name, None, lambda membership: {}),
 ]
 
 

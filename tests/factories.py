@@ -117,6 +117,7 @@ def learning_path(courses: list[Course], slug: str | None = None, name: str | No
                        price_amount=price, currency=(currency or "USD") if price is not None else None,
                        sequential=sequential, is_published=published, **fields)
     obj.steps = [LearningPathCourse(course=course, position=i) for i, course in enumerate(courses, start=1)]
+    return save(obj)
 
 
 def membership(slug: str | None = None, name: str | None = None, monthly: int | None = 2900,

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from models import Coupon, Course, DiscountType, User
+from models import BillingInterval, Membership, Coupon, Course, DiscountType, User
 from services import money
 from services.coupons import redemptions
 
@@ -69,6 +69,8 @@ class Quote:
     coupon_code: str | None
     refusal_code: str | None = None
     refusal_message: str | None = None
+    membership_id: int | None = None  # a membership's first payment (issue 16)
+    interval: BillingInterval | None = None
 
     @property
     def is_valid(self) -> bool:
@@ -110,6 +112,21 @@ def quote_priced(priced: Priced, code: str | None, user: User | None, now: datet
     """`quote` for a product (a bundle): the same rules, on its price for this learner."""
     coupon, applicable = redemptions.find_for_bundle(code, priced.target.bundle_id)
     return quote_with(priced, code, coupon, applicable, user, now)
+
+
+def quote_membership(membership: Membership, interval: BillingInterval, code: str | None, user: User | None,
+                     now: datetime) -> Quote:
+    """The first payment of `membership` at `interval` for `user` with the coupon `code` (issue 16):
+    the rules of every quote (limits, rounding, minimum charge), the coupon limited to memberships
+    by `coupon_memberships`. Renewals are charged the full price. The interval must be one the
+    membership is sold at (`membership.price_for`; services.memberships.catalog.parse_interval)."""
+    price = membership.price_for(interval)
+    if price is None:
+        raise ValueError(f"{membership.slug} is not sold per {interval.stripe}")
+    priced = Priced(redemptions.Target(membership_id=membership.id), membership.currency, price, noun="membership")
+    coupon, applicable = redemptions.find_for_membership(code, membership)
+    return replace(quote_with(priced, code, coupon, applicable, user, now), membership_id=membership.id,
+                   interval=interval)
 
 
 def discount_for(coupon: Coupon, price: int) -> int:

@@ -17,8 +17,8 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from extensions import db
-from models import (PAID_STATUSES, Coupon, CouponRedemption, coupon_bundles, coupon_courses, Course, Enrollment,
-                    PaymentSession, RedemptionStatus, User)
+from models import (PAID_STATUSES, Coupon, CouponRedemption, coupon_bundles, coupon_courses, coupon_memberships,
+                    Course, Enrollment, Membership, PaymentSession, RedemptionStatus, User)
 from services import audit
 from services.errors import Conflict
 
@@ -45,9 +45,10 @@ def find_for_course(code: str | None, course: Course) -> tuple[Coupon | None, bo
 
 
 def _unrestricted():
-    """SQL: the coupon lists neither courses nor bundles (it applies to everything)."""
+    """SQL: the coupon lists no courses, bundles or memberships (it applies to everything)."""
     return sa.not_(sa.or_(sa.exists().where(coupon_courses.c.coupon_id == Coupon.id),
-                          sa.exists().where(coupon_bundles.c.coupon_id == Coupon.id)))
+                          sa.exists().where(coupon_bundles.c.coupon_id == Coupon.id),
+                          sa.exists().where(coupon_memberships.c.coupon_id == Coupon.id)))
 
 
 def applies_to_course(course_id):
@@ -65,13 +66,31 @@ def applies_to_bundle(bundle_id):
     return sa.or_(_unrestricted(), listed)
 
 
+def applies_to_membership(membership_id):
+    """SQL: like `applies_to_course`, for a membership's first payment (issue 16)."""
+    links = coupon_memberships.c
+    listed = sa.exists().where(links.coupon_id == Coupon.id, links.membership_id == membership_id)
+    return sa.or_(_unrestricted(), listed)
+
+
+def find_for_membership(code: str | None, membership: Membership) -> tuple[Coupon | None, bool]:
+    """The coupon and whether it applies to the membership, in one query."""
+    normalized = normalize_code(code)
+    if not normalized or len(normalized) > CODE_MAX_LENGTH:
+        return None, False
+    row = db.session.execute(
+        db.select(Coupon, applies_to_membership(membership.id)).where(Coupon.code == normalized)).first()
+    return (row[0], bool(row[1])) if row else (None, False)
+
+
 @dataclass(frozen=True)
 class Target:
-    """What a coupon use is for: a course (the default) or a bundle. The learner's own live
-    reservation for the same target belongs to the checkout a new one replaces."""
+    """What a coupon use is for: a course (the default), a bundle or a membership. The learner's
+    own live reservation for the same target belongs to the checkout a new one replaces."""
 
     course_id: int | None = None
     bundle_id: int | None = None
+    membership_id: int | None = None
 
     @classmethod
     def of(cls, thing) -> "Target | None":
@@ -81,11 +100,14 @@ class Target:
 
     @classmethod
     def of_session(cls, payment_session: PaymentSession) -> "Target":
-        return cls(course_id=payment_session.course_id, bundle_id=payment_session.bundle_id)
+        return cls(course_id=payment_session.course_id, bundle_id=payment_session.bundle_id,
+                   membership_id=payment_session.membership_id)
 
     def condition(self):
         if self.course_id is not None:
             return CouponRedemption.course_id == self.course_id
+        if self.membership_id is not None:
+            return CouponRedemption.membership_id == self.membership_id
         return CouponRedemption.bundle_id == self.bundle_id
 
 
@@ -166,12 +188,14 @@ def uses_by(coupon: Coupon, user: User, now: datetime, *, exclude_course: Course
     """How many uses of `coupon` this learner has redeemed or holds (for per_learner_limit)."""
     target = Target.of(exclude_course)
     if target is not None and target.course_id is None:
-        return db.session.scalar(db.select(learner_uses(coupon.id, user.id, now, exclude_bundle_id=target.bundle_id))) or 0
+        return db.session.scalar(db.select(learner_uses(coupon.id, user.id, now, exclude_bundle_id=target.bundle_id,
+                                                        exclude_membership_id=target.membership_id))) or 0
     return db.session.scalar(db.select(
         learner_uses(coupon.id, user.id, now, target.course_id if target is not None else None))) or 0
 
 
-def learner_uses(coupon_id, user_id, now, exclude_course_id=None, *, exclude_bundle_id=None) -> sa.ScalarSelect:
+def learner_uses(coupon_id, user_id, now, exclude_course_id=None, *, exclude_bundle_id=None,
+                 exclude_membership_id=None) -> sa.ScalarSelect:
     """SQL: `uses_by` as a scalar subquery (values, columns or bind parameters), so a caller
     that reads the coupon anyway can count in the same statement. A NULL `exclude_course_id`
     excludes nothing."""
@@ -183,6 +207,9 @@ def learner_uses(coupon_id, user_id, now, exclude_course_id=None, *, exclude_bun
                                             CouponRedemption.status == RedemptionStatus.RESERVED)))
     if exclude_bundle_id is not None:
         query = query.where(sa.not_(sa.and_(CouponRedemption.bundle_id == exclude_bundle_id,
+                                            CouponRedemption.status == RedemptionStatus.RESERVED)))
+    if exclude_membership_id is not None:
+        query = query.where(sa.not_(sa.and_(CouponRedemption.membership_id == exclude_membership_id,
                                             CouponRedemption.status == RedemptionStatus.RESERVED)))
     return query.scalar_subquery()
 
@@ -225,7 +252,7 @@ def reserve(coupon: Coupon, payment_session: PaymentSession, now: datetime, expi
         raise Conflict("You have already used this code.", code="COUPON_ALREADY_USED", field="coupon_code")
     redemption = CouponRedemption(
         coupon_id=coupon.id, user_id=user.id, course_id=payment_session.course_id, bundle_id=payment_session.bundle_id,
-        payment_session_id=payment_session.id,
+        membership_id=payment_session.membership_id, payment_session_id=payment_session.id,
         status=RedemptionStatus.RESERVED, discount_amount=payment_session.discount_amount,
         currency=payment_session.currency, reserved_at=now, expires_at=expires_at)
     db.session.add(redemption)
@@ -253,7 +280,7 @@ def redeem_for(payment_session: PaymentSession, enrollment: Enrollment | None, n
     if redemption is None:
         redemption = CouponRedemption(
             coupon_id=coupon.id, user_id=payment_session.user_id, course_id=payment_session.course_id,
-            bundle_id=payment_session.bundle_id,
+            bundle_id=payment_session.bundle_id, membership_id=payment_session.membership_id,
             payment_session_id=payment_session.id, discount_amount=payment_session.discount_amount,
             currency=payment_session.currency, reserved_at=now)
         db.session.add(redemption)

@@ -15,7 +15,8 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from extensions import db
 from models import (Course, Enrollment, EnrollmentSource, EnrollmentStatus, EnrollmentType, Lecture,
-                    PaymentSession, PaymentSessionCourse, PaymentSessionStatus, PaymentStatus, User, utcnow)
+                    PaymentSession, PaymentSessionCourse, PaymentSessionStatus, PaymentStatus, Subscription, User,
+                    utcnow)
 from services import audit
 from services.learning import invitations
 from services.errors import Conflict, DomainError
@@ -169,7 +170,7 @@ def enroll(user: User, course: Course, *, type: EnrollmentType, source: Enrollme
     """
     existing = lock(user, course) if current is _LOOK_UP else current
     if existing is not None and existing.status in (EnrollmentStatus.ACTIVE, EnrollmentStatus.COMPLETED) \
-            and existing.grants_access:
+            and existing.grants_access and not _leaves_membership(existing, type):
         return existing
     if enforce_capacity and is_full(course, user, now):
         raise Conflict("This course is full. Join the waitlist to be told when a seat opens.", code="COURSE_FULL")
@@ -182,6 +183,8 @@ def enroll(user: User, course: Course, *, type: EnrollmentType, source: Enrollme
                   total_lectures=_lecture_count(course))
     if existing is not None:
         before = audit.snapshot(existing, _FIELDS)
+        if _leaves_membership(existing, type) and existing.status == EnrollmentStatus.COMPLETED:
+            values["status"] = EnrollmentStatus.COMPLETED  # bought outright after finishing it as a member
         for key, value in values.items():
             setattr(existing, key, value)
         existing.enrolled_at = now
@@ -201,6 +204,41 @@ def enroll(user: User, course: Course, *, type: EnrollmentType, source: Enrollme
             user, course, type=type, source=source, now=now, payment_session=payment_session,
             amount_paid=amount_paid, discount=discount, actor=actor, enforce_capacity=enforce_capacity)
     audit.record("enrollment.created", enrollment, actor=actor, after=audit.snapshot(enrollment, _FIELDS))
+    return enrollment
+
+
+def _leaves_membership(existing: Enrollment, type: EnrollmentType) -> bool:
+    """A course opened through a membership, now bought (or granted) on its own: the enrollment
+    becomes that, keeping its progress, so it outlives the subscription (issue 16)."""
+    return existing.type == EnrollmentType.SUBSCRIPTION and type != EnrollmentType.SUBSCRIPTION
+
+
+def enroll_with_subscription(user: User, course: Course, subscription: Subscription, *, now: datetime,
+                             actor: User | None = None) -> Enrollment:
+    """Start a course a membership opens: a SUBSCRIPTION enrollment through `subscription` (issue 16).
+
+    Source PROMOTION when the subscription began with a coupon, else DIRECT. An enrollment that
+    already grants access (bought outright, free, or through a membership) is returned as is; a
+    SUBSCRIPTION one whose membership ended is pointed at this subscription, its progress kept.
+    The caller checks that `subscription` opens `course` (memberships.subscriptions.opening).
+    """
+    existing = lock(user, course)
+    if existing is not None and existing.grants_access:
+        return existing
+    if existing is not None and existing.type == EnrollmentType.SUBSCRIPTION \
+            and existing.status in (EnrollmentStatus.ACTIVE, EnrollmentStatus.COMPLETED):
+        existing.subscription_id = subscription.id
+        existing.subscription = subscription
+        db.session.flush()
+        audit.record("enrollment.resubscribed", existing, actor=actor, message=f"subscription {subscription.id}")
+        return existing
+    checkout = subscription.payment_session
+    source = EnrollmentSource.PROMOTION if checkout is not None and checkout.coupon_id else EnrollmentSource.DIRECT
+    enrollment = enroll(user, course, type=EnrollmentType.SUBSCRIPTION, source=source, now=now, actor=actor,
+                        current=existing)
+    enrollment.subscription_id = subscription.id
+    enrollment.subscription = subscription
+    db.session.flush()
     return enrollment
 
 

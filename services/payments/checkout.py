@@ -31,10 +31,11 @@ import sqlalchemy as sa
 
 from extensions import db
 from models import (Coupon, Course, Enrollment, EnrollmentSource, EnrollmentType, PaymentSession, PaymentSessionStatus as S,
-                    PAID_STATUSES, User, UTCDateTime, WaitlistEntry, new_public_id, utcnow)
+                    PAID_STATUSES, Subscription, User, UTCDateTime, WaitlistEntry, new_public_id, utcnow)
 from services import observability, products
 from services.coupons import redemptions, pricing
 from services.learning import enrollments, waitlist
+from services.memberships import subscriptions
 from services.payments import fulfillment, payment_states, stripe_coupons, stripe_customers, stripe_gateway
 from services.errors import Conflict, DomainError, NotFound
 
@@ -47,7 +48,7 @@ REUSE_MARGIN = timedelta(minutes=3)  # an open session this close to expiry is r
 
 @dataclass
 class CheckoutStart:
-    kind: str  # "ENROLLED" | "ALREADY_ENROLLED" | "REDIRECT" | "WAITLISTED"
+    kind: str  # "ENROLLED" | "ALREADY_ENROLLED" | "REDIRECT" | "WAITLISTED" | "ALREADY_SUBSCRIBED" (a membership)
     payment_session: PaymentSession | None = None
     redirect_url: str | None = None
     enrollment: Enrollment | None = None
@@ -117,6 +118,17 @@ class Offer:
     waitlist_entry: WaitlistEntry | None = None
     is_full: bool = False
     lapsed_enrollment: Enrollment | None = None  # exists but gives no access (revoked, suspended, expired)
+    viewer: User | None = None
+    now: datetime | None = None
+
+    @property
+    def membership_subscription(self) -> Subscription | None:
+        """The learner's subscription that opens this course while they are not enrolled: "Start"
+        (checkout.enroll_free → enroll_without_payment) makes a SUBSCRIPTION enrollment (issue 16).
+        Read on demand: a page that does not show it pays no statement for it."""
+        if self.enrollment is not None or self.viewer is None:
+            return None
+        return subscriptions.opening(self.viewer, self.course, self.now or utcnow())
 
     @property
     def kind(self) -> str:
@@ -139,7 +151,7 @@ def offer(course: Course, user: User | None, coupon_code: str | None, now: datet
     return Offer(course, pricing.quote(course, coupon_code, user, now), enrollment=enrollment,
                  resumable=None if enrollment else resumable_session(user, course, now),
                  waitlist_entry=waitlist.find(user, course), is_full=enrollments.is_full(course, user, now),
-                 lapsed_enrollment=existing if enrollment is None else None)
+                 lapsed_enrollment=existing if enrollment is None else None, viewer=user, now=now)
 
 
 def _price_offer_query():
@@ -180,7 +192,7 @@ def prepare_checkout(user: User, course: Course, coupon_code: str | None, *, suc
         raise ValueError("success_url must contain the literal {CHECKOUT_SESSION_ID}")
     lock_user(user)  # first: what follows is decided once, not raced by the learner's other tabs
     enrollment = enrollments.with_access(user, course)  # a fulfillment may have finished meanwhile
-    if enrollment:
+    if enrollment and enrollment.type != EnrollmentType.SUBSCRIPTION:  # a member may still buy it to keep
         return CheckoutStart("ALREADY_ENROLLED", enrollment=enrollment)
     if course.enrollment_type == EnrollmentType.INVITATION_ONLY:
         raise DomainError("This course is by invitation only. Enter the code from your invitation.",
@@ -238,6 +250,11 @@ def enroll_without_payment(user: User, course: Course, *, coupon_code: str | Non
                 raise
             return CheckoutStart("WAITLISTED", waitlist_entry=waitlist.join(user, course, now))
         return CheckoutStart("ENROLLED", enrollment=enrollment)
+    if (subscription := subscriptions.opening(user, course, now)) is not None:
+        # Included in the learner's membership (issue 16): a SUBSCRIPTION enrollment, no payment.
+        _lock_user(user)
+        return CheckoutStart("ENROLLED", enrollment=enrollments.enroll_with_subscription(
+            user, course, subscription, now=now, actor=user))
     quote = pricing.quote(course, coupon_code, user, now)
     if coupon_code and not quote.is_valid:
         raise DomainError(quote.refusal_message, code=quote.refusal_code, field="coupon_code", status=422)
@@ -355,6 +372,8 @@ def open_stripe_session(payment_session: PaymentSession, *, now: datetime) -> Ch
         if not still_unpaid:
             # The other tab's session was paid: the learner is enrolled, this one is not needed.
             _close(payment_session, S.CANCELLED, now, "the learner paid in another tab")
+            if payment_session.membership_id is not None:  # subscribed in the other tab (issue 16)
+                return CheckoutStart("ALREADY_SUBSCRIBED", payment_session=other)
             return CheckoutStart("ALREADY_ENROLLED",
                                  enrollment=enrollments.find(user, course) if course is not None else None)
     try:
@@ -506,6 +525,10 @@ def code_to_retry(payment_session: PaymentSession, user: User, now: datetime) ->
     price now: "Try again" after a cancel keeps it, and drops one that expired or ran out."""
     if not payment_session.coupon_code:
         return None
+    if payment_session.membership is not None:
+        quote = pricing.quote_membership(payment_session.membership, payment_session.billing_interval,
+                                         payment_session.coupon_code, user, now)
+        return quote.coupon_code if quote.is_valid else None
     if payment_session.course_id is None:  # a product: its page quotes the code again
         return payment_session.coupon_code
     quote = pricing.quote(payment_session.course, payment_session.coupon_code, user, now)

@@ -21,7 +21,7 @@ from models import Enrollment, EnrollmentSource, EnrollmentType, PaymentSession,
 from services import audit, notifications
 from services.coupons import redemptions
 from services.learning import enrollments
-from services.payments import payment_states, receipts, refund_policy
+from services.payments import payment_states, receipts, refund_policy, subscription_sync
 from services.referrals import rewards as referral_rewards
 from services.errors import NotFound
 from services.payments.stripe_objects import field, object_id
@@ -221,6 +221,8 @@ def apply_checkout_session(stripe_session, *, now: datetime, source: str) -> Pay
     payment_session = find_payment_session(stripe_session)
     if payment_session is None:
         return None
+    if payment_session.membership_id is not None:  # a membership's checkout (mode=subscription, issue 16)
+        return subscription_sync.apply_checkout_session(payment_session, stripe_session, now=now, source=source)
     status = field(stripe_session, "status")
     if status == "complete":
         return _fulfill(payment_session, stripe_session, now, source)

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from extensions import db
-from models import PaymentFailure, PaymentSession, StripeEvent, WebhookEventStatus
+from models import PaymentFailure, PaymentSession, StripeEvent, Subscription, WebhookEventStatus
 from services import audit
-from services.payments import disputes, fulfillment, refunds
+from services.payments import disputes, fulfillment, refunds, subscription_sync
 from services.payments.refunds import find_payment_session
 from services.payments.stripe_objects import field, object_id
 
@@ -51,10 +51,19 @@ def dispatch(event: dict, *, now: datetime) -> Result:
     if handler is None:
         return Result(False, note=no_handler_note(event_type))
     ctx = Context(event_type, field(event, "created"), now, field(event, "id"))
-    payment_session = handler(event["data"]["object"], ctx)
-    if payment_session is None:
+    applied = handler(event["data"]["object"], ctx)
+    if applied is None:
         return Result(False, note="not one of our payments")
-    return Result(True, payment_session.id)
+    if isinstance(applied, Subscription):  # a membership's subscription (issue 16)
+        return Result(True, applied.payment_session_id, note=f"subscription {applied.stripe_subscription_id}")
+    return Result(True, applied.id)
+
+
+def apply_stored(row: StripeEvent, *, now: datetime) -> bool:
+    """Apply an event stored earlier (an orphan whose payment is known now); True when handled."""
+    handler = HANDLERS.get(row.type)
+    ctx = Context(row.type, field(row.payload, "created"), now, row.id)
+    return handler is not None and handler(row.payload["data"]["object"], ctx) is not None
 
 
 # --- handlers ----------------------------------------------------------------------------
@@ -62,7 +71,7 @@ def dispatch(event: dict, *, now: datetime) -> Result:
 def _checkout_session(session: Any, ctx: Context) -> PaymentSession | None:
     """completed / async_payment_succeeded / expired: apply what the session says now."""
     payment_session = fulfillment.apply_checkout_session(session, now=ctx.now, source="webhook")
-    if payment_session is not None:
+    if payment_session is not None and payment_session.membership_id is None:
         _after_fulfillment(payment_session, ctx)
     return payment_session
 
@@ -129,16 +138,47 @@ def _record_failed_attempt(payment_session: PaymentSession, ctx: Context) -> Non
                                   occurred_at=refunds.event_time(ctx.created, ctx.now) or ctx.now))
 
 
-def _charge(charge: Any, ctx: Context) -> PaymentSession | None:
-    return refunds.apply_charge(charge, now=ctx.now, event_created=ctx.created, event_id=ctx.event_id)
+def _charge(charge: Any, ctx: Context) -> PaymentSession | Subscription | None:
+    return (refunds.apply_charge(charge, now=ctx.now, event_created=ctx.created, event_id=ctx.event_id)
+            or subscription_sync.apply_charge(charge, event_at=_at(ctx), now=ctx.now))
 
 
-def _refund(refund: Any, ctx: Context) -> PaymentSession | None:
-    return refunds.apply_refund(refund, now=ctx.now, event_created=ctx.created, event_id=ctx.event_id)
+def _refund(refund: Any, ctx: Context) -> PaymentSession | Subscription | None:
+    return (refunds.apply_refund(refund, now=ctx.now, event_created=ctx.created, event_id=ctx.event_id)
+            or subscription_sync.apply_refund(refund, event_at=_at(ctx), now=ctx.now))
 
 
-def _dispute(dispute: Any, ctx: Context) -> PaymentSession | None:
-    return disputes.apply_dispute(dispute, now=ctx.now, event_id=ctx.event_id)
+def _dispute(dispute: Any, ctx: Context) -> PaymentSession | Subscription | None:
+    return (disputes.apply_dispute(dispute, now=ctx.now, event_id=ctx.event_id)
+            or subscription_sync.apply_dispute(dispute, event_at=_at(ctx), now=ctx.now))
+
+
+# --- memberships (issue 16): Stripe Billing ------------------------------------------------
+
+def _at(ctx: Context) -> datetime | None:
+    return subscription_sync.stripe_time(ctx.created)
+
+
+def _subscription(subscription: Any, ctx: Context) -> Subscription | None:
+    return subscription_sync.apply_subscription(subscription, event_at=_at(ctx), event_id=ctx.event_id, now=ctx.now)
+
+
+def _trial_will_end(subscription: Any, ctx: Context) -> Subscription | None:
+    return subscription_sync.trial_will_end(subscription, event_at=_at(ctx), event_id=ctx.event_id, now=ctx.now)
+
+
+def _invoice(invoice: Any, ctx: Context) -> Subscription | None:
+    return subscription_sync.apply_invoice(invoice, event_type=ctx.event_type, event_at=_at(ctx),
+                                           event_id=ctx.event_id, now=ctx.now)
+
+
+def _invoice_payment(payment: Any, ctx: Context) -> Subscription | None:
+    return subscription_sync.apply_invoice_payment(payment, event_at=_at(ctx), now=ctx.now)
+
+
+def _invoice_charge(charge: Any, ctx: Context) -> Subscription | None:
+    """charge.succeeded: only an invoice payment's charge id is kept (Checkout's own are not needed)."""
+    return subscription_sync.apply_charge(charge, event_at=_at(ctx), now=ctx.now)
 
 
 def adopt_orphans(payment_session: PaymentSession, *, now: datetime, window: timedelta = timedelta(days=30)) -> int:
@@ -170,7 +210,7 @@ def adopt_orphans(payment_session: PaymentSession, *, now: datetime, window: tim
     return len(rows)
 
 
-HANDLERS: dict[str, Callable[[Any, Context], PaymentSession | None]] = {
+HANDLERS: dict[str, Callable[[Any, Context], PaymentSession | Subscription | None]] = {
     "checkout.session.completed": _checkout_session,
     "checkout.session.async_payment_succeeded": _checkout_session,
     "checkout.session.expired": _checkout_session,
@@ -185,6 +225,22 @@ HANDLERS: dict[str, Callable[[Any, Context], PaymentSession | None]] = {
     "charge.dispute.created": _dispute,
     "charge.dispute.updated": _dispute,
     "charge.dispute.closed": _dispute,
+    "charge.succeeded": _invoice_charge,
+    "customer.subscription.created": _subscription,
+    "customer.subscription.updated": _subscription,
+    "customer.subscription.deleted": _subscription,
+    "customer.subscription.paused": _subscription,
+    "customer.subscription.resumed": _subscription,
+    "customer.subscription.trial_will_end": _trial_will_end,
+    "invoice.created": _invoice,
+    "invoice.finalized": _invoice,
+    "invoice.updated": _invoice,
+    "invoice.paid": _invoice,
+    "invoice.payment_succeeded": _invoice,
+    "invoice.payment_failed": _invoice,
+    "invoice.voided": _invoice,
+    "invoice.marked_uncollectible": _invoice,
+    "invoice_payment.paid": _invoice_payment,
 }
 
 # Events about a payment that name it only by PaymentIntent/charge (see adopt_orphans).

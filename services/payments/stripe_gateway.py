@@ -180,6 +180,45 @@ def create_refund(payment_intent_id: str, amount: int | None, reason: str | None
     return _call("create refund", refunds.create, params=params, options={"idempotency_key": idempotency_key})
 
 
+# --- Billing (issue 16): subscriptions, invoices, the customer portal ------------------
+
+def retrieve_subscription(subscription_id: str):
+    """A subscription as Stripe holds it now (its period is on `items.data[]`)."""
+    subscriptions = _client().v1.subscriptions
+    return _call("retrieve subscription", subscriptions.retrieve, subscription_id)
+
+
+def list_subscriptions(customer_id: str, status: str = "all") -> list:
+    """Every subscription of a customer (`status` "all" includes canceled ones), newest first."""
+    subscriptions, found, params = _client().v1.subscriptions, [], {"customer": customer_id, "status": status,
+                                                                     "limit": 100}
+    while True:
+        page = _call("list subscriptions", subscriptions.list, params=params)
+        found.extend(page.data)
+        if not page.has_more or not page.data:
+            return found
+        params["starting_after"] = page.data[-1]["id"]
+
+
+def cancel_subscription(subscription_id: str):
+    """Cancel a subscription at once (`customer.subscription.deleted` follows)."""
+    subscriptions = _client().v1.subscriptions
+    return _call("cancel subscription", subscriptions.cancel, subscription_id)
+
+
+def retrieve_invoice(invoice_id: str):
+    """An invoice with its payments expanded (the PaymentIntent behind a paid invoice)."""
+    invoices = _client().v1.invoices
+    return _call("retrieve invoice", invoices.retrieve, invoice_id, params={"expand": ["payments"]})
+
+
+def create_billing_portal_session(customer_id: str, return_url: str):
+    """A Customer Portal session (cancel at period end, resume, card, invoices); its `url` is one-use."""
+    sessions = _client().v1.billing_portal.sessions
+    return _call("create billing portal session", sessions.create,
+                 params={"customer": customer_id, "return_url": return_url})
+
+
 def list_undelivered_events(created_after: int | None = None) -> list[dict]:
     """Events Stripe has not managed to deliver to every endpoint (for reconcile), newest first.
 
