@@ -34,7 +34,8 @@ def _log_echo(message: str, err: bool = False) -> None:
 
 
 def reconcile(*, older_than_minutes: int = 15, limit: int = 200, events: bool = True, echo: Echo = _log_echo) -> int:
-    """Ask Stripe about PENDING/PROCESSING sessions and apply what it says; then, with
+    """Ask Stripe about PENDING/PROCESSING sessions and stale-looking membership subscriptions, and
+    apply what it says; then, with
     `events`, feed Stripe's undelivered events of the last 3 days through the webhook inbox.
     A unit that fails is reported (a failed event is recorded in the inbox) and the run goes
     on; returns how many failed. Raises StripeGatewayError when the events cannot be listed."""
@@ -44,6 +45,10 @@ def reconcile(*, older_than_minutes: int = 15, limit: int = 200, events: bool = 
     counts = _each_session(candidates, reconcile_service.reconcile_one, now, "not reconciled", echo)
     echo("Sessions: " + (_summary(counts) or "none to check"))
     failures = counts.get("ERROR", 0)
+    stale = reconcile_service.stale_subscriptions(now=now, limit=limit)
+    counts = _each_session(stale, reconcile_service.reconcile_subscription, now, "not reconciled", echo)
+    echo("Subscriptions: " + (_summary(counts) or "none to check"))
+    failures += counts.get("ERROR", 0)
     if not events:
         return failures
     applied = 0

@@ -24,16 +24,17 @@ ERROR_DESCRIPTIONS = {
     401: "UNAUTHENTICATED: no credential, or an invalid, expired or revoked one.",
     403: "FORBIDDEN (e.g. a learner on a staff endpoint), INSUFFICIENT_SCOPE (the token lacks the scope; "
          "`WWW-Authenticate: Bearer error=\"insufficient_scope\"`), ACCOUNT_DISABLED or INVITATION_REQUIRED.",
-    404: "NOT_FOUND, COURSE_NOT_FOUND, PATH_NOT_FOUND, PAYMENT_SESSION_NOT_FOUND, ENROLLMENT_NOT_FOUND, "
+    404: "NOT_FOUND, COURSE_NOT_FOUND, PATH_NOT_FOUND, MEMBERSHIP_NOT_FOUND, PAYMENT_SESSION_NOT_FOUND, ENROLLMENT_NOT_FOUND, "
          "COUPON_NOT_FOUND or USER_NOT_FOUND. Someone else's resource is also 404.",
     405: "METHOD_NOT_ALLOWED.",
     402: "PAYMENT_REQUIRED: the course is not free; start a payment session instead.",
-    409: "CONFLICT: ALREADY_ENROLLED, ALREADY_OWNED, PATH_NOT_FOR_SALE, COURSE_FULL, NOT_CANCELLABLE, PAYMENT_PROCESSING, WAITLISTED, EMAIL_TAKEN, "
+    409: "CONFLICT: ALREADY_ENROLLED, ALREADY_SUBSCRIBED, MEMBERSHIP_RETIRED, ALREADY_OWNED, PATH_NOT_FOR_SALE, COURSE_FULL, NOT_CANCELLABLE, PAYMENT_PROCESSING, WAITLISTED, EMAIL_TAKEN, "
          "IDEMPOTENCY_KEY_REUSED, IDEMPOTENCY_KEY_IN_USE; staff: COURSE_FULL, NOT_REFUNDABLE, ALREADY_REFUNDED and "
          "Stripe's refusals of a refund.",
     413: "PAYLOAD_TOO_LARGE.",
     415: "INVALID_JSON: the body must be JSON (`Content-Type: application/json`).",
     422: "A coupon refusal (COUPON_NOT_FOUND, COUPON_EXPIRED, … AMOUNT_BELOW_MINIMUM_CHARGE) with `fields.couponCode`; "
+         "INTERVAL_NOT_OFFERED with `fields.interval` (a membership not sold at that interval); "
          "staff: COUPON_INVALID or COURSE_INVALID with every rule broken in `fields`.",
     429: "RATE_LIMITED: too many requests; `Retry-After` says when to try again.",
     503: "CHECKOUT_UNAVAILABLE, STRIPE_UNAVAILABLE (also a refund's), or IDENTITY_PROVIDER_UNAVAILABLE: try again "
@@ -93,11 +94,31 @@ SCHEMAS: dict[str, Any] = {
                        "id": {"type": ["integer", "null"]}, "title": {"type": "string"},
                        "courseIds": {"type": "array", "items": {"type": "integer"}}},
     },
+    "MembershipRef": {
+        "type": ["object", "null"], "required": ["id", "slug", "name"],
+        "properties": {"id": {"type": "integer"}, "slug": {"type": "string"}, "name": {"type": "string"}},
+    },
+    "Membership": {
+        "type": "object",
+        "required": ["id", "slug", "name", "description", "currency", "prices", "trialDays", "unlocksAllCourses",
+                     "courseIds"],
+        "properties": {
+            "id": {"type": "integer"}, "slug": {"type": "string"}, "name": {"type": "string"},
+            "description": {"type": "string"}, "currency": CURRENCY,
+            "prices": {"type": "object", "description": "Price per interval (minor units); only the intervals it is "
+                                                        "sold at.",
+                       "properties": {"month": MONEY, "year": MONEY}, "additionalProperties": False},
+            "trialDays": {"type": "integer", "minimum": 0},
+            "unlocksAllCourses": {"type": "boolean", "description": "Every published course, or only courseIds."},
+            "courseIds": {"type": "array", "items": {"type": "integer"}},
+        },
+    },
     "PaymentSessionStatus": {"type": "string", "enum": ["PENDING", "PROCESSING", "COMPLETED", "CANCELLED",
                                                         "EXPIRED", "FAILED", "REFUNDED"]},
     "PaymentSession": {
         "type": "object",
-        "required": ["id", "courseId", "course", "bundleId", "learningPathId", "product", "userId", "status", "amount",
+        "required": ["id", "courseId", "course", "bundleId", "learningPathId", "product", "membershipId", "membership",
+                     "interval", "userId", "status", "amount",
                      "discountAmount", "finalAmount", "amountRefunded", "currency", "couponCode", "stripeSessionId", "paymentIntentId",
                      "enrollmentId", "checkoutUrl", "stripeCustomerId", "metadata", "failureCode", "failureMessage",
                      "createdAt", "updatedAt", "expiresAt", "completedAt"],
@@ -108,6 +129,9 @@ SCHEMAS: dict[str, Any] = {
             "bundleId": {"type": ["integer", "null"]}, "product": ref("ProductRef"),
             "learningPathId": {"type": ["integer", "null"], "description": "The learning path whose paid courses "
                                                                             "the session sells (issue 20)."},
+            "membershipId": {"type": ["integer", "null"], "description": "Set for a membership's subscription checkout."},
+            "membership": ref("MembershipRef"),
+            "interval": {"type": ["string", "null"], "enum": ["month", "year", None]},
             "userId": {"type": "integer"}, "status": ref("PaymentSessionStatus"),
             "amount": {**MONEY, "description": "The list price when the session began (minor units)."},
             "discountAmount": MONEY, "finalAmount": MONEY, "amountRefunded": MONEY, "currency": CURRENCY,
@@ -153,7 +177,9 @@ SCHEMAS: dict[str, Any] = {
             "hasAccess": {"type": "boolean", "description": "Same as access.allowed."},
             "access": {"type": "object", "required": ["allowed", "code", "reason"], "properties": {
                 "allowed": {"type": "boolean"},
-                "code": {"type": "string", "enum": ["ENROLLED", "NOT_ENROLLED", "EXPIRED", "REVOKED", "SUSPENDED"]},
+                "code": {"type": "string", "enum": ["ENROLLED", "NOT_ENROLLED", "EXPIRED", "REVOKED", "SUSPENDED",
+                                                    "MEMBERSHIP_PAST_DUE", "MEMBERSHIP_ENDED",
+                                                    "MEMBERSHIP_NOT_INCLUDED"]},
                 "reason": {"type": "string", "description": "For people: why access is (not) given."}}},
             "type": {"type": "string", "enum": ["FREE", "PAID", "SUBSCRIPTION", "INVITATION_ONLY", "WAITLIST"]},
             "source": ENROLLMENT_SOURCE,
@@ -173,6 +199,9 @@ SCHEMAS: dict[str, Any] = {
             "certificateEarned": {"type": "boolean"}, "certificateEarnedAt": NULLABLE_DATETIME,
             "certificateUrl": {**NULLABLE_STRING, "description": "The public certificate page, once earned."},
             "notes": NULLABLE_STRING,
+            "subscriptionId": {"type": ["integer", "null"],
+                               "description": "A SUBSCRIPTION enrollment: the membership subscription that opens it; "
+                                              "access follows it (MEMBERSHIP_* codes say why not)."},
         },
     },
     "PublicCoupon": {
@@ -257,13 +286,20 @@ PATHS: dict[str, Any] = {
                        "(and no coupon): \"Enroll in path\" — the learner follows the path and is enrolled in its "
                        "free courses at once, then one checkout sells the path's paid courses they do not own "
                        "(less for those they own). 409 PATH_NOT_FOR_SALE for a path without a price, "
-                       "ALREADY_OWNED when nothing is left to buy.",
+                       "ALREADY_OWNED when nothing is left to buy. A membership (issue 16): `membershipId` and "
+                       "`interval` instead (Stripe Checkout in subscription mode; the coupon applies to the first "
+                       "payment; 409 ALREADY_SUBSCRIBED while the learner holds a trialing, active or past-due "
+                       "subscription to it).",
         "requestBody": body({
             "courseId": COURSE_KEY, "couponCode": COUPON_CODE,
             "bundleId": {"type": "integer", "minimum": 1, "description": "A bundle instead of a course."},
             "learningPathId": {"oneOf": [{"type": "string", "minLength": 1, "maxLength": 120},
                                          {"type": "integer", "minimum": 1}],
                                "description": "A learning path's id or slug (instead of courseId)."},
+            "membershipId": {"oneOf": [{"type": "string", "minLength": 1, "maxLength": 120},
+                                       {"type": "integer", "minimum": 1}],
+                             "description": "The membership's id or slug (instead of courseId)."},
+            "interval": {"type": "string", "enum": ["month", "year"], "description": "With membershipId."},
             "returnUrl": {"type": ["string", "null"], "format": "uri",
                           "description": "Where Stripe sends the learner after paying; must be on an allowed origin. "
                                          "`session_id={CHECKOUT_SESSION_ID}` is appended."},
@@ -369,6 +405,13 @@ PATHS: dict[str, Any] = {
         "responses": {"200": json(success({"path": ref("LearningPath")}, ["path"]), "The path."),
                       **errors(404, 429)},
     }},
+    "/api/memberships": {"get": {
+        "operationId": "listMemberships", "tags": ["Memberships"], "security": [],
+        "summary": "The memberships open to new members (their prices, trial and the courses they unlock)",
+        "responses": {"200": json(success({"memberships": {"type": "array", "items": ref("Membership")}},
+                                          ["memberships"]), "Active memberships, by name."),
+                      **errors(429)},
+    }},
     "/api/payments/webhooks/stripe": {"post": {
         "operationId": "stripeWebhook", "tags": ["Webhooks"], "security": [],
         "summary": "Stripe's webhook endpoint (signed with `Stripe-Signature`; not for API clients)",
@@ -402,7 +445,7 @@ def spec() -> dict[str, Any]:
         },
         "servers": [{"url": "/"}],
         "tags": [{"name": "Payment sessions"}, {"name": "Coupons"}, {"name": "Enrollments"},
-                 {"name": "Learning paths"}, {"name": "Webhooks"},
+                 {"name": "Learning paths"}, {"name": "Memberships"}, {"name": "Webhooks"},
                  {"name": "Back office", "description": "Staff and admin accounts; tokens with staff:read / "
                                                         "staff:write."}],
         "paths": {**PATHS, **openapi_staff.PATHS},

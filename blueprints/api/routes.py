@@ -20,7 +20,8 @@ from services.coupons import redemptions, pricing
 from services.bundles import catalog as bundle_catalog
 from services.courses import catalog
 from services.learning import enrollments
-from services.payments import checkout, path_checkout, purchases
+from services.memberships import catalog as membership_catalog
+from services.payments import checkout, path_checkout, purchases, subscription_checkout
 from services.paths import catalog as path_catalog
 from services.errors import Conflict, DomainError, FieldErrors, NotFound
 
@@ -89,6 +90,8 @@ def create_session(user):
     fields = Fields(json_body())
     if fields.body.get("learningPathId") is not None:
         return _start_path(user, fields)
+    if "membershipId" in fields.body:  # a membership's subscription (issue 16)
+        return _create_subscription_session(user, fields)
     bundle_id = fields.integer("bundleId", minimum=1) if fields.has("bundleId") else None
     course_key = fields.course_id() if bundle_id is None and not fields.errors else None
     if bundle_id is not None and fields.has("courseId"):
@@ -132,6 +135,33 @@ def _start_bundle(user, bundle_id: int, coupon_code: str | None, return_url: str
 def list_bundles():
     """The bundles on sale, with their courses, price and saving (public, like the catalog)."""
     return ok(bundles=[serializers.bundle(bundle) for bundle in bundle_catalog.published()])
+
+
+def _create_subscription_session(user, fields: Fields):
+    """{membershipId, interval, couponCode?, returnUrl?, cancelUrl?}: Stripe Checkout in subscription
+    mode (issue 16). 409 ALREADY_SUBSCRIBED when the learner holds a live subscription to it."""
+    membership_key = fields.course_id("membershipId", what="membership")
+    interval_name = fields.choice("interval", ("month", "year"), required=True)
+    coupon_code = fields.string("couponCode", max_length=redemptions.CODE_MAX_LENGTH)
+    allowed = return_url_origins()
+    return_url = fields.redirect_url("returnUrl", allowed)
+    cancel_url = fields.redirect_url("cancelUrl", allowed)
+    fields.done()
+    membership = membership_catalog.get_active(membership_key)
+    interval = membership_catalog.parse_interval(interval_name, membership)
+    start = subscription_checkout.start(user, membership, interval, coupon_code,
+                                        success_url=_success_url(return_url), cancel_url=_cancel_url(cancel_url),
+                                        now=utcnow(), commit=db.session.commit)
+    if start.kind == "ALREADY_SUBSCRIBED":
+        raise Conflict(f"You are already a member of {membership.name}.", code="ALREADY_SUBSCRIBED")
+    return ok(201, status="REDIRECT", session=serializers.payment_session(start.payment_session),
+              redirectUrl=start.redirect_url)
+
+
+@bp.get("/memberships")
+def list_memberships():
+    """The memberships open to new members (public, like the catalog)."""
+    return ok(memberships=[serializers.membership(item) for item in membership_catalog.active_memberships()])
 
 
 def _start_path(user, fields: Fields):

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import current_app, url_for
 
-from models import Bundle, Coupon, CouponRedemption, Course, DiscountType, Enrollment, LearningPath, PaymentSession, User
+from models import Bundle, Coupon, CouponRedemption, Course, DiscountType, Enrollment, LearningPath, Membership, PaymentSession, User
 from services import products
 from services.bundles import catalog as bundle_catalog
 from services.coupons import admin as coupon_admin
@@ -20,6 +20,17 @@ from services.learning import access
 
 def iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def membership(item: Membership) -> dict[str, Any]:
+    """A membership on sale (issue 16): its prices per interval, trial and what it unlocks."""
+    return {
+        "id": item.id, "slug": item.slug, "name": item.name, "description": item.description,
+        "currency": item.currency,
+        "prices": {interval.stripe: item.price_for(interval) for interval in item.intervals},
+        "trialDays": item.trial_days, "unlocksAllCourses": item.unlocks_all_courses,
+        "courseIds": [] if item.unlocks_all_courses else [course.id for course in item.courses],
+    }
 
 
 def course_ref(course: Course) -> dict[str, Any]:
@@ -43,8 +54,12 @@ def product_ref(session: PaymentSession) -> dict[str, Any]:
             "courseIds": [course.id for course in products.courses_of(session)]}
 
 
+def membership_ref(membership: Membership | None) -> dict[str, Any] | None:
+    return {"id": membership.id, "slug": membership.slug, "name": membership.name} if membership else None
+
+
 def payment_session(session: PaymentSession) -> dict[str, Any]:
-    """The owner's view of one checkout attempt."""
+    """The owner's view of one checkout attempt (a course's, or a membership's: issue 16)."""
     return {
         "id": session.id,
         "courseId": session.course_id,
@@ -52,6 +67,9 @@ def payment_session(session: PaymentSession) -> dict[str, Any]:
         "bundleId": session.bundle_id,
         "learningPathId": session.learning_path_id,
         "product": product_ref(session),
+        "membershipId": session.membership_id,
+        "membership": membership_ref(session.membership),
+        "interval": session.billing_interval.stripe if session.billing_interval else None,
         "userId": session.user_id,
         "status": session.status.value,
         "amount": session.amount,
@@ -142,6 +160,7 @@ def enrollment(item: Enrollment) -> dict[str, Any]:
         "certificateEarnedAt": iso(item.certificate_earned_at),
         "certificateUrl": certificate_url(item),
         "notes": item.notes,
+        "subscriptionId": item.subscription_id,
     }
     payload.update({alias: payload[canonical] for alias, canonical in ENROLLMENT_ALIASES.items()})
     return payload

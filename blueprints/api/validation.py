@@ -64,10 +64,10 @@ class Fields:
         self.body = body
         self.errors: dict[str, str] = {}
 
-    def course_id(self, name: str = "courseId") -> str | None:
+    def course_id(self, name: str = "courseId", what: str = "course") -> str | None:
         value = self.body.get(name)
         if value is None or value == "":
-            self.errors[name] = "Give the course's id or slug."
+            self.errors[name] = f"Give the {what}'s id or slug."
             return None
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             self.errors[name] = "Must be a string (id or slug) or an integer id."

@@ -13,10 +13,13 @@ from datetime import datetime, timedelta
 from typing import Iterator
 
 from extensions import db
-from models import OPEN_STATUSES, PaymentSession, PaymentSessionStatus
+import sqlalchemy as sa
+
+from models import OPEN_STATUSES, PaymentSession, PaymentSessionStatus, Subscription, SubscriptionStatus as St
 from services import safe_json
 from services.coupons import redemptions
-from services.payments import checkout, disputes, fulfillment, payment_states, refunds, stripe_events, stripe_gateway
+from services.payments import (checkout, disputes, fulfillment, payment_states, refunds, stripe_events, stripe_gateway,
+                               subscription_sync)
 
 
 def stale_candidates(*, older_than: timedelta, now: datetime, limit: int = 200) -> list[str]:
@@ -71,6 +74,36 @@ def undelivered_events(*, since: datetime | None) -> Iterator[dict]:
     events = stripe_gateway.list_undelivered_events(created_after)
     for event in reversed(events):  # Stripe lists newest first
         yield safe_json.storable(event)
+
+
+# --- memberships (issue 16) ---------------------------------------------------------------
+
+def stale_subscriptions(*, now: datetime, limit: int = 200, grace: timedelta = timedelta(hours=1)) -> list[int]:
+    """Subscriptions whose state looks stale, oldest period end first: a live one (trialing,
+    active, past due) whose period ended more than `grace` ago without a renewal reaching us;
+    one still INCOMPLETE after a day; one known only from an invoice or a checkout (no
+    snapshot of its own yet) for more than `grace`."""
+    live = (St.TRIALING, St.ACTIVE, St.PAST_DUE)
+    return list(db.session.scalars(
+        db.select(Subscription.id).where(sa.or_(
+            sa.and_(Subscription.status.in_(live), Subscription.current_period_end < now - grace),
+            sa.and_(Subscription.status == St.INCOMPLETE, Subscription.created_at < now - timedelta(days=1)),
+            sa.and_(Subscription.stripe_event_at.is_(None), Subscription.created_at < now - grace)))
+        .order_by(Subscription.current_period_end, Subscription.id).limit(limit)))
+
+
+def reconcile_subscription(subscription_id: int, *, now: datetime) -> St | None:
+    """Ask Stripe for one subscription and apply it (a retrieval is Stripe's state now); None when
+    another instance holds it."""
+    subscription = db.session.scalar(
+        db.select(Subscription).where(Subscription.id == subscription_id)
+        .with_for_update(skip_locked=True).execution_options(populate_existing=True))
+    if subscription is None:
+        return None
+    stripe_subscription = stripe_gateway.retrieve_subscription(subscription.stripe_subscription_id)
+    applied = subscription_sync.apply_subscription(stripe_subscription, event_at=None, event_id=None, now=now,
+                                                   source="reconcile")
+    return applied.status if applied is not None else None
 
 
 def _claim(payment_session_id: str, statuses) -> PaymentSession | None:

@@ -34,6 +34,7 @@ class Context:
     created: int | None
     now: datetime
     event_id: str | None = None
+    previous: dict | None = None  # data.previous_attributes of an *.updated event
 
 
 def handles(event_type: str) -> bool:
@@ -50,7 +51,8 @@ def dispatch(event: dict, *, now: datetime) -> Result:
     handler = HANDLERS.get(event_type)
     if handler is None:
         return Result(False, note=no_handler_note(event_type))
-    ctx = Context(event_type, field(event, "created"), now, field(event, "id"))
+    ctx = Context(event_type, field(event, "created"), now, field(event, "id"),
+                  field(event["data"], "previous_attributes"))
     applied = handler(event["data"]["object"], ctx)
     if applied is None:
         return Result(False, note="not one of our payments")
@@ -62,7 +64,8 @@ def dispatch(event: dict, *, now: datetime) -> Result:
 def apply_stored(row: StripeEvent, *, now: datetime) -> bool:
     """Apply an event stored earlier (an orphan whose payment is known now); True when handled."""
     handler = HANDLERS.get(row.type)
-    ctx = Context(row.type, field(row.payload, "created"), now, row.id)
+    ctx = Context(row.type, field(row.payload, "created"), now, row.id,
+                  field(row.payload["data"], "previous_attributes"))
     return handler is not None and handler(row.payload["data"]["object"], ctx) is not None
 
 
@@ -160,11 +163,13 @@ def _at(ctx: Context) -> datetime | None:
 
 
 def _subscription(subscription: Any, ctx: Context) -> Subscription | None:
-    return subscription_sync.apply_subscription(subscription, event_at=_at(ctx), event_id=ctx.event_id, now=ctx.now)
+    return subscription_sync.apply_subscription(subscription, event_at=_at(ctx), event_id=ctx.event_id, now=ctx.now,
+                                                previous=ctx.previous)
 
 
 def _trial_will_end(subscription: Any, ctx: Context) -> Subscription | None:
-    return subscription_sync.trial_will_end(subscription, event_at=_at(ctx), event_id=ctx.event_id, now=ctx.now)
+    return subscription_sync.trial_will_end(subscription, event_at=_at(ctx), event_id=ctx.event_id, now=ctx.now,
+                                            previous=ctx.previous)
 
 
 def _invoice(invoice: Any, ctx: Context) -> Subscription | None:

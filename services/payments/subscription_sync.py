@@ -7,11 +7,15 @@ commit), each on the subscription's row lock.
 
 Stripe sends events in no particular order and more than once; each carries a snapshot of the
 object at the event's `created` time. A snapshot is applied only when it is not older than
-the one applied last (`Subscription.stripe_event_at`; `_newer`): a later event always wins,
-and two events of the same second are ordered by the subscription's own progress
-(`current_period_end`, then its status: incomplete → trialing → active → past_due → unpaid →
-canceled). A canceled subscription never comes back (Stripe never revives one). So every
-order of one subscription's events ends in the state Stripe holds.
+the one applied last (`Subscription.stripe_event_at`; `_newer`): a later event always wins.
+Two events of the same second (a renewal and its failure, a card update and the retry it
+pays) are ordered by the subscription's own progress: the later period first; then the
+event's `previous_attributes.status` (an event whose previous status is ours follows ours;
+ours, whose previous status is theirs, follows theirs); what that cannot tell is asked of
+Stripe (a retrieval is its state now), and only when Stripe cannot answer, by the status
+order incomplete → trialing → active → past_due → unpaid → canceled. A canceled subscription
+never comes back (Stripe never revives one). So every order of one subscription's events
+ends in the state Stripe holds.
 
 An event may name a subscription we have not seen yet (its `customer.subscription.created`
 is late): the subscription's metadata (set by our checkout, copied by Stripe onto the
@@ -104,9 +108,10 @@ def _find_or_create(stripe_id: str | None, metadata: Any, *, customer: str | Non
 # --- subscriptions ------------------------------------------------------------------------
 
 def apply_subscription(obj: Any, *, event_at: datetime | None, event_id: str | None, now: datetime,
-                       source: str = "webhook") -> Subscription | None:
+                       source: str = "webhook", previous: Any = None) -> Subscription | None:
     """Apply Stripe's subscription object (an event's snapshot, or a retrieval when `event_at` is
-    None); None when it is not one of ours. Older snapshots than the last applied are ignored."""
+    None; `previous`: the event's previous_attributes); None when it is not one of ours. Older
+    snapshots than the last applied are ignored."""
     item = _item(obj)
     interval = _interval(item)
     row, made = _find_or_create(field(obj, "id"), field(obj, "metadata"),
@@ -115,8 +120,20 @@ def apply_subscription(obj: Any, *, event_at: datetime | None, event_id: str | N
         return None
     _tick(row, event_at)
     status = _status(field(obj, "status"))
-    if status is None or not (made or _newer(row, obj, status, item, event_at)):
+    if status is None:
         return row
+    if not made:
+        order = _newer(row, obj, status, item, event_at, previous)
+        if order is None:  # the same second, another status, nothing tells which is later: ask Stripe
+            fresh = _retrieved(row)
+            if fresh is not None and _status(field(fresh, "status")) is not None:
+                obj, previous = fresh, None
+                item = _item(obj)
+                interval, status = _interval(item), _status(field(obj, "status"))
+            elif _RANK[status] < _RANK[row.status]:
+                return row
+        elif not order:
+            return row
     before = row.status if not made else None
     was_open = row.gives_access(now) if not made else False
     _write(row, obj, status, item, interval, event_at, event_id, now)
@@ -144,8 +161,10 @@ def _period_end(obj: Any, item: Any) -> datetime | None:
     return stripe_time(field(item, "current_period_end") or field(obj, "current_period_end"))
 
 
-def _newer(row: Subscription, obj: Any, status: St, item: Any, event_at: datetime | None) -> bool:
-    """Whether this snapshot may replace the row's (see the module docstring)."""
+def _newer(row: Subscription, obj: Any, status: St, item: Any, event_at: datetime | None,
+           previous: Any = None) -> bool | None:
+    """Whether this snapshot may replace the row's (see the module docstring); None when only
+    Stripe can tell (the same second, another status, nothing to order them by)."""
     if row.status in FINAL_SUBSCRIPTION_STATUSES and status not in FINAL_SUBSCRIPTION_STATUSES:
         return False  # Stripe never revives a canceled subscription: this snapshot is older
     if event_at is None or row.stripe_event_at is None:
@@ -155,7 +174,30 @@ def _newer(row: Subscription, obj: Any, status: St, item: Any, event_at: datetim
     old_end, new_end = row.current_period_end, _period_end(obj, item)
     if old_end and new_end and new_end != old_end:
         return new_end > old_end
-    return _RANK[status] >= _RANK[row.status]
+    if status == row.status:
+        return True
+    before = _status(field(previous, "status"))
+    if before == row.status:
+        return True  # this event is the change out of our state
+    if _previous_status_of(row.stripe_event_id) == status:
+        return False  # ours is the change out of theirs
+    return None
+
+
+def _previous_status_of(event_id: str | None) -> St | None:
+    """The status the event last applied says the subscription had before it (from the inbox)."""
+    if not event_id:
+        return None
+    payload = db.session.scalar(db.select(StripeEvent.payload).where(StripeEvent.id == event_id))
+    return _status(field(field(field(payload, "data"), "previous_attributes"), "status"))
+
+
+def _retrieved(row: Subscription) -> Any:
+    try:
+        return stripe_gateway.retrieve_subscription(row.stripe_subscription_id)
+    except stripe_gateway.StripeGatewayError:
+        return None
+
 
 
 def _write(row: Subscription, obj: Any, status: St, item: Any, interval: BillingInterval | None,
@@ -230,9 +272,10 @@ def attach_enrollments(subscription: Subscription, now: datetime) -> int:
     return changed
 
 
-def trial_will_end(obj: Any, *, event_at: datetime | None, event_id: str | None, now: datetime) -> Subscription | None:
+def trial_will_end(obj: Any, *, event_at: datetime | None, event_id: str | None, now: datetime,
+                   previous: Any = None) -> Subscription | None:
     """customer.subscription.trial_will_end: the snapshot, and the "trial ends in 3 days" mail."""
-    row = apply_subscription(obj, event_at=event_at, event_id=event_id, now=now)
+    row = apply_subscription(obj, event_at=event_at, event_id=event_id, now=now, previous=previous)
     if row is not None and row.status == St.TRIALING and row.trial_end is not None:
         notifications.membership_trial_ending(row)
     return row

@@ -54,7 +54,7 @@ def _fuzz(schema, headers, max_examples: int) -> set[int]:
 
 
 def test_api_conforms_to_its_description_for_a_learner(api_schema, learner):
-    assert len(list(_operations(api_schema))) == 30  # + GET /api/bundles, /api/paths, /api/paths/{pathId} (issue 20)
+    assert len(list(_operations(api_schema))) == 31  # + GET /api/bundles, /api/paths, /api/paths/{pathId} (issue 20), GET /api/memberships (issue 16)
     statuses = _fuzz(api_schema, bearer(learner), max_examples=5)
     assert {200, 201, 400, 403, 404} <= statuses  # the run reached successes as well as refusals
 

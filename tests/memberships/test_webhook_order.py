@@ -11,7 +11,7 @@ from itertools import permutations
 import pytest
 
 from extensions import db
-from models import SubscriptionStatus
+from models import StripeEvent, SubscriptionStatus
 from services.payments import stripe_events
 from services.memberships import subscriptions
 from tests import factories
@@ -28,16 +28,24 @@ def _life(user, membership, sub_id: str) -> dict[str, dict]:
     or canceled. Several share a second, as the sandbox's clock (and Stripe) makes them."""
     def snap(status, start, end, **extra):
         return b.subscription(sub_id, user, membership, status=status, period_start=start, period_end=end, **extra)
+
+    def changed(evt, **previous):  # Stripe's data.previous_attributes of an *.updated event
+        evt["data"]["previous_attributes"] = previous
+        return evt
     return {
         "created": b.event("customer.subscription.created", snap("incomplete", T0, P1_END), created=T0),
-        "activated": b.event("customer.subscription.updated", snap("active", T0, P1_END), created=T0),
-        "renewed": b.event("customer.subscription.updated", snap("active", P1_END, P2_END), created=P1_END),
-        "past_due": b.event("customer.subscription.updated", snap("past_due", P1_END, P2_END), created=P1_END),
-        "recovered": b.event("customer.subscription.updated", snap("active", P1_END, P2_END),
-                             created=P1_END + 3 * b.DAY),
-        "canceling": b.event("customer.subscription.updated",
-                             snap("active", P1_END, P2_END, cancel_at_period_end=True, cancel_at=P2_END,
-                                  canceled_at=P1_END + 4 * b.DAY), created=P1_END + 4 * b.DAY),
+        "activated": changed(b.event("customer.subscription.updated", snap("active", T0, P1_END), created=T0),
+                             status="incomplete"),
+        "renewed": changed(b.event("customer.subscription.updated", snap("active", P1_END, P2_END), created=P1_END),
+                           items={"data": [{"current_period_start": T0, "current_period_end": P1_END}]}),
+        "past_due": changed(b.event("customer.subscription.updated", snap("past_due", P1_END, P2_END),
+                                    created=P1_END), status="active"),
+        "recovered": changed(b.event("customer.subscription.updated", snap("active", P1_END, P2_END),
+                                     created=P1_END + 3 * b.DAY), status="past_due"),
+        "canceling": changed(b.event("customer.subscription.updated",
+                                     snap("active", P1_END, P2_END, cancel_at_period_end=True, cancel_at=P2_END,
+                                          canceled_at=P1_END + 4 * b.DAY), created=P1_END + 4 * b.DAY),
+                             cancel_at_period_end=False, cancel_at=None, canceled_at=None),
         "deleted": b.event("customer.subscription.deleted",
                            snap("canceled", P1_END, P2_END, canceled_at=P1_END + 3 * b.DAY,
                                 ended_at=P1_END + 3 * b.DAY), created=P1_END + 3 * b.DAY),
@@ -49,6 +57,16 @@ def _life(user, membership, sub_id: str) -> dict[str, dict]:
             period_start=P1_END, period_end=P2_END, attempt_count=2, paid_at=P1_END + 3 * b.DAY),
             created=P1_END + 3 * b.DAY),
     }
+
+
+def _deliver(evt: dict) -> None:
+    """As the inbox does (services/payments/webhook_inbox.py): store the event, then apply it, in one
+    transaction; a redelivery of a stored event id is not applied again."""
+    if db.session.get(StripeEvent, evt["id"]) is not None:
+        return
+    db.session.add(StripeEvent(id=evt["id"], type=evt["type"], payload=evt, object_id=evt["data"]["object"]["id"]))
+    db.session.flush()
+    stripe_events.dispatch(evt, now=NOW)
 
 
 def _run_every_order(app, names: list[str], check, *, duplicate_first: bool = False):
@@ -63,7 +81,7 @@ def _run_every_order(app, names: list[str], check, *, duplicate_first: bool = Fa
             if duplicate_first:
                 sequence = sequence + sequence[:2]  # Stripe redelivers
             for evt in sequence:
-                stripe_events.dispatch(evt, now=NOW)
+                _deliver(evt)
             db.session.flush()
             check(subscriptions.by_stripe_id(sub_id), order)
         db.session.rollback()
@@ -104,15 +122,15 @@ def test_cancel_at_period_end_in_every_order(app):
     _run_every_order(app, ["created", "activated", "renewed", "recovered", "canceling"], check)
 
 
-def test_a_past_due_snapshot_of_the_same_second_never_undoes_nothing_newer(app):
-    """Same second, same period: a renewal (active) and its failure (past_due) arrive either way;
-    past_due is the later state, and the grace counts from that second."""
+def test_same_second_snapshots_are_ordered_by_their_previous_status(app):
+    """Same second, same period: a renewal (active) and its failure (past_due, previously active)
+    arrive either way; past_due is the later state, and the grace counts from that second."""
     with factories.flushed_only():
         user, membership = factories.user(), factories.membership()
         sub_id = b.new_id("sub")
         events = _life(user, membership, sub_id)
         for name in ("past_due", "renewed", "created"):
-            stripe_events.dispatch(events[name], now=NOW)
+            _deliver(events[name])
         row = subscriptions.by_stripe_id(sub_id)
         assert row.status == SubscriptionStatus.PAST_DUE
         assert row.past_due_since == datetime.fromtimestamp(P1_END, tz=timezone.utc)
