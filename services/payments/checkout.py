@@ -252,7 +252,7 @@ def enroll_without_payment(user: User, course: Course, *, coupon_code: str | Non
         return CheckoutStart("ENROLLED", enrollment=enrollment)
     if (subscription := subscriptions.opening(user, course, now)) is not None:
         # Included in the learner's membership (issue 16): a SUBSCRIPTION enrollment, no payment.
-        _lock_user(user)
+        lock_user(user)
         return CheckoutStart("ENROLLED", enrollment=enrollments.enroll_with_subscription(
             user, course, subscription, now=now, actor=user))
     quote = pricing.quote(course, coupon_code, user, now)

@@ -63,7 +63,7 @@ def prepare(user: User, membership: Membership, interval: BillingInterval, coupo
     if membership.price_for(interval) is None:
         raise DomainError(f"{membership.name} is not sold per {interval.stripe}.", code="INTERVAL_NOT_OFFERED",
                           field="interval", status=422)
-    checkout._lock_user(user)  # first: the learner's other tabs queue here, and see what this one did
+    checkout.lock_user(user)  # first: the learner's other tabs queue here, and see what this one did
     already_subscribed(user, membership)
     pending = open_sessions(user, membership)
     if any(payment_session.status == S.PROCESSING for payment_session in pending):
@@ -79,7 +79,7 @@ def prepare(user: User, membership: Membership, interval: BillingInterval, coupo
 
 
 def _reusable(payment_session: PaymentSession, quote: pricing.Quote, now: datetime) -> bool:
-    return (payment_session.billing_interval == quote.interval and checkout._reusable(payment_session, quote, now))
+    return (payment_session.billing_interval == quote.interval and checkout.reusable(payment_session, quote, now))
 
 
 def _new_payment_session(user: User, membership: Membership, quote: pricing.Quote, success_url: str,
