@@ -479,6 +479,12 @@ def start_checkout(user: User, course: Course, coupon_code: str | None, *, succe
     On CheckoutUnavailable the FAILED state is committed before the error propagates.
     """
     start = prepare_checkout(user, course, coupon_code, success_url=success_url, cancel_url=cancel_url, now=now)
+    return open_prepared(start, now=now, commit=commit)
+
+
+def open_prepared(start: CheckoutStart, *, now: datetime, commit: Callable[[], None]) -> CheckoutStart:
+    """After a step 1 (any product's): commit it, then step 2 when a new Stripe session is needed,
+    committing again (the FAILED state too, before CheckoutUnavailable propagates)."""
     commit()
     if start.kind != "REDIRECT" or start.redirect_url:
         return start

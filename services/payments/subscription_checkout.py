@@ -142,13 +142,4 @@ def start(user: User, membership: Membership, interval: BillingInterval, coupon_
     meanwhile). On CheckoutUnavailable the FAILED state is committed before the error propagates."""
     started = prepare(user, membership, interval, coupon_code, success_url=success_url, cancel_url=cancel_url,
                       now=now)
-    commit()
-    if started.redirect_url:
-        return started
-    try:
-        started = checkout.open_stripe_session(started.payment_session, now=now)
-    except checkout.CheckoutUnavailable:
-        commit()
-        raise
-    commit()
-    return started
+    return checkout.open_prepared(started, now=now, commit=commit)
