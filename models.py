@@ -891,6 +891,7 @@ class CouponRedemption(db.Model):
     user: Mapped[User] = relationship()
     course: Mapped[Course | None] = relationship()
     bundle: Mapped[Bundle | None] = relationship()
+    membership: Mapped[Membership | None] = relationship()
 
     __table_args__ = (
         sa.Index("ix_coupon_redemptions_coupon_status", "coupon_id", "status"),
@@ -1216,6 +1217,10 @@ class Membership(db.Model):
         sa.CheckConstraint("monthly_price IS NOT NULL OR yearly_price IS NOT NULL", name="has_a_price"),
         sa.CheckConstraint("trial_days >= 0 AND trial_days <= 730", name="trial_days_range"),
     )
+
+    @property
+    def title(self) -> str:  # what product lists show (like Bundle.title)
+        return self.name
 
     def price_for(self, interval: BillingInterval) -> int | None:
         return self.monthly_price if interval == BillingInterval.MONTH else self.yearly_price
