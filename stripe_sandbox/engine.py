@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -179,8 +180,11 @@ class Engine:
                                      "customer_email")
                 self.get("customer", params["customer"], "customer")  # Stripe: 400 "No such customer"
             now = self.store.now()
-            expires_at = params.get("expires_at", now + 86400)
-            if not now + 1800 <= expires_at <= now + 86400:
+            # A Checkout Session is on no test clock: Stripe checks `expires_at` against real time,
+            # which is what the app's own clock reads even after the sandbox clock was advanced.
+            wall = int(time.time())
+            expires_at = params.get("expires_at", wall + 86400)
+            if not wall + 1800 <= expires_at <= wall + 86400:
                 raise ParamError("The `expires_at` timestamp must be between 30 minutes and 24 hours "
                                  "from Checkout Session creation.", "expires_at")
             session_id = objects.new_id("cs_test_", 58)
@@ -189,6 +193,7 @@ class Engine:
                 expires_at=expires_at, url=f"{base_url}/c/pay/{session_id}", discount=discount,
                 coupon_id=coupon["id"] if coupon else None)
             self.store.sessions[session_id] = session
+            self.store.session_expiry[session_id] = now + (expires_at - wall)
             shares = _split_discount(discount, [item["price_data"]["unit_amount"] * item.get("quantity", 1)
                                                 for item in items])
             self.store.line_items[session_id] = [objects.line_item(item, now, share)
@@ -468,7 +473,8 @@ class Engine:
         with self.store.lock:
             now = self.store.now()
             for session in list(self.store.sessions.values()):
-                if session["status"] == "open" and session["expires_at"] <= now:
+                expires = self.store.session_expiry.get(session["id"], session["expires_at"])
+                if session["status"] == "open" and expires <= now:
                     self.expire_session(session["id"])
             for intent_id, (due, _) in list(self.store.settlements.items()):
                 if due is not None and due <= now:

@@ -37,6 +37,7 @@ class Store:
             self.customers: dict[str, dict] = {}
             self.coupons: dict[str, dict] = {}
             self.sessions: dict[str, dict] = {}
+            self.session_expiry: dict[str, int] = {}         # session id -> when it expires on the sandbox clock
             self.line_items: dict[str, list[dict]] = {}      # session id -> line item objects
             self.session_intent_data: dict[str, dict] = {}   # session id -> payment_intent_data
             self.payment_intents: dict[str, dict] = {}

@@ -1,4 +1,6 @@
 """The hosted checkout page, test cards, the delayed method, expiry and the control endpoints."""
+import time
+
 import pytest
 import requests
 
@@ -112,9 +114,18 @@ def test_overdue_sessions_expire_and_say_so(sandbox, session, stripe_client):
     assert "expired" in requests.get(session.url, timeout=5).text
 
 
-def test_background_sweep_expires_without_any_request(sandbox, stripe_client):
-    import time
+def test_a_session_made_after_the_clock_moved_expires_by_real_time_like_stripe(sandbox, stripe_client):
+    """Checkout is on no test clock: the app's `expires_at` (its own, real clock) is accepted after the
+    sandbox clock was advanced a month, and the session lives that long on the sandbox clock."""
+    control(sandbox, "clock/advance", {"days": 30})
+    session = stripe_client.v1.checkout.sessions.create(params=session_params(expires_at=int(time.time()) + 3600))
+    control(sandbox, "clock/advance", {"seconds": 3000})
+    assert stripe_client.v1.checkout.sessions.retrieve(session.id).status == "open"
+    control(sandbox, "clock/advance", {"seconds": 700})
+    assert stripe_client.v1.checkout.sessions.retrieve(session.id).status == "expired"
 
+
+def test_background_sweep_expires_without_any_request(sandbox, stripe_client):
     session = stripe_client.v1.checkout.sessions.create(params=session_params(expires_at=int(time.time()) + 1801))
     with sandbox.state.lock:
         sandbox.state.clock_offset = 1802  # no request follows: the worker's sweep must notice
