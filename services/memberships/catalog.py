@@ -22,7 +22,7 @@ def find(slug_or_id: str | int | None) -> Membership | None:
     if slug_or_id is None or slug_or_id == "":
         return None
     text = str(slug_or_id)
-    if text.isdigit() and len(text) < 10:
+    if text.isascii() and text.isdigit() and len(text) < 10:  # not "²", which isdigit() accepts and int() refuses
         found = db.session.get(Membership, int(text))
         if found is not None:
             return found

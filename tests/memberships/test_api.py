@@ -49,6 +49,13 @@ def test_subscription_enrollments_show_their_access(client, learner, auth, spec)
     ({"membershipId": "all-access", "interval": "week"}, 400, "VALIDATION_ERROR", "interval"),
     ({"membershipId": "all-access", "interval": "year"}, 422, "INTERVAL_NOT_OFFERED", "interval"),
     ({"membershipId": "", "interval": "month"}, 400, "VALIDATION_ERROR", "membershipId"),
+    ({"membershipId": "\u00b2", "interval": "month"}, 404, "MEMBERSHIP_NOT_FOUND", "membershipId"),  # isdigit()
+    ({"membershipId": "\u0663", "interval": "month"}, 404, "MEMBERSHIP_NOT_FOUND", "membershipId"),  # Arabic 3
+    ({"membershipId": "9" * 30, "interval": "month"}, 404, "MEMBERSHIP_NOT_FOUND", "membershipId"),
+    ({"membershipId": ["x"], "interval": "month"}, 400, "VALIDATION_ERROR", "membershipId"),
+    ({"membershipId": "all-access", "interval": 12}, 400, "VALIDATION_ERROR", "interval"),
+    ({"membershipId": "all-access", "interval": "month", "couponCode": {"a": 1}}, 400, "VALIDATION_ERROR",
+     "couponCode"),
 ])
 def test_subscription_checkout_input_is_checked(client, auth, spec, body, status, code, field):
     factories.membership(slug="all-access", yearly=None)
