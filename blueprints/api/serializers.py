@@ -129,7 +129,7 @@ def certificate_url(item: Enrollment) -> str | None:
 
 def enrollment(item: Enrollment) -> dict[str, Any]:
     """Every field of the spec's Enrollment model, camelCase; money in minor units."""
-    state = access.describe(item)
+    state = access.course_access(item)  # the lecture pages' verdict, unlock order included
     payload = {
         "id": item.id,
         "userId": item.user_id,

@@ -132,7 +132,9 @@ def locked_courses(enrolled: Iterable[Enrollment], followed: Iterable[LearningPa
     verdicts: dict[int, list[Course | None]] = {}
     for row in followed:
         path = row.path
-        if not path.sequential:
+        if not path.sequential:  # a path without unlock order opens each of its courses
+            for step in path.steps:
+                verdicts.setdefault(step.course_id, []).append(None)
             continue
         steps = sorted(path.steps, key=lambda step: (step.position, step.course_id))
         for index, step in enumerate(steps):
@@ -150,9 +152,9 @@ def lock_for(enrollment: Enrollment) -> Course | None:
     """The course to complete before `enrollment`'s course opens, or None when it is open."""
     if enrollment.source != EnrollmentSource.LEARNING_PATH:
         return None  # bought or granted on its own: never locked (and no statement sent)
-    followed = [row for row in followed_paths(enrollment.user_id) if row.path.sequential
-                and any(step.course_id == enrollment.course_id for step in row.path.steps)]
-    if not followed:
+    followed = [row for row in followed_paths(enrollment.user_id)
+                if any(step.course_id == enrollment.course_id for step in row.path.steps)]
+    if not any(row.path.sequential for row in followed):
         return None
     course_ids = {step.course_id for row in followed for step in row.path.steps}
     mine = db.session.scalars(db.select(Enrollment).where(Enrollment.user_id == enrollment.user_id,
