@@ -170,8 +170,8 @@ def _fulfill_product(payment_session: PaymentSession, stripe_session, now: datet
 def _record_referral(payment_session: PaymentSession, now: datetime) -> None:
     """A referred purchase (a course, or a bundle or path: their enrollments keep their own
     source): the referrer's pending reward, earned at the end of the purchase's refund window
-    (at once when the course takes no refunds; a bundle's is the policy's, as its refunds)."""
-    referral_rewards.record_purchase(payment_session, window_days=refund_policy.window_days_of(payment_session.course_id),
+    (at once when the purchase takes no refunds; a bundle's or path's: its courses' strictest, as its refunds)."""
+    referral_rewards.record_purchase(payment_session, window_days=refund_policy.window_days_of_payment(payment_session),
                                      now=now)
 
 

@@ -93,6 +93,13 @@ def window_days_of(course_id: int | None) -> int:
     return 0 if terms.no_refunds else terms.window_days
 
 
+def window_days_of_payment(payment: PaymentSession) -> int:
+    """`window_days_of` for one purchase, with its own terms (`terms_for_payment`): a bundle's or
+    a path's are the strictest among its courses, so its reward waits for its real window."""
+    terms = terms_for_payment(payment)
+    return 0 if terms.no_refunds else terms.window_days
+
+
 def terms_for_courses(courses: Iterable[Course], noun: str = "bundle") -> Terms:
     """The refund terms of a purchase of several courses (a bundle, a path's paid courses): the
     strictest terms among them, so that a course's own terms are never loosened by buying it in
