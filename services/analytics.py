@@ -26,18 +26,33 @@ Definitions (also in docs/staff.md):
   referrer completed in the range, their gross and net (minus refunds so far) revenue; rewards
   issued = rewards earned in the range (in the currency of the purchase they reward), redeemed
   = those of them whose coupon has been used.
+
+Memberships (issue 16; one-off sales above leave out subscription checkouts, whose money is
+counted from their invoices):
+- members at the end of the range: subscriptions started before the range's end and not ended
+  by then (ended_at NULL or later), leaving out those Stripe never made live (INCOMPLETE,
+  INCOMPLETE_EXPIRED) and UNPAID ones; "paying" leaves out those still in their trial then;
+- MRR: the paying members' recurring prices per month, a yearly price counted as ÷ 12 (rounded
+  half up per membership and currency), at the price each subscription pays;
+- new members per day: subscriptions by Stripe's start date (not INCOMPLETE ones); churned: by ended_at; failed
+  renewals: renewal invoices (billing_reason subscription_cycle) by their latest failed attempt
+  (failed_at), so an invoice retried three times counts once;
+- membership revenue: invoices' amount_paid on the day they were paid, and refunds of invoices on
+  the day of the latest refund seen (refunded_at), beside one-off sales.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
 
 from extensions import db
-from models import (PAID_STATUSES, Bundle, Coupon, CouponRedemption, Course, Enrollment, EnrollmentStatus, PaymentFailure,
-                    PaymentSession, PaymentSessionStatus, RedemptionStatus, ReferralReward, ReferralRewardStatus,
-                    RefundMovement, StripeEvent, User, WebhookEventStatus)
+from models import (PAID_STATUSES, BillingInterval, Bundle, Coupon, CouponRedemption, Course, Enrollment, EnrollmentStatus,
+                    Membership, MembershipInvoice, PaymentFailure, PaymentSession, PaymentSessionStatus,
+                    RedemptionStatus, ReferralReward, ReferralRewardStatus, RefundMovement, StripeEvent, Subscription,
+                    SubscriptionStatus, User, WebhookEventStatus)
 from services.money import to_major
 
 MAX_DAYS = 366
@@ -118,7 +133,7 @@ def _sales_and_refunds(start: date, end: date) -> sa.Subquery:
                        sa.func.count().label("payments"), sa.func.sum(PaymentSession.final_amount).label("gross"),
                        zero.label("refunded"))
              .where(PaymentSession.completed_at >= low, PaymentSession.completed_at < high,
-                    PaymentSession.status.in_(PAID_STATUSES))
+                    PaymentSession.status.in_(PAID_STATUSES), PaymentSession.membership_id.is_(None))
              .group_by(sale_day, PaymentSession.currency))
     refund_day = sa.func.date(RefundMovement.occurred_at)
     refunds = (db.select(refund_day.label("day"), RefundMovement.currency.label("currency"), zero.label("payments"),
@@ -313,6 +328,122 @@ def sales_by_bundle(start: date, end: date) -> Table:
              "per-course conversion.")
 
 
+# --- memberships (issue 16) -------------------------------------------------------------
+
+NEVER_STARTED = (SubscriptionStatus.INCOMPLETE, SubscriptionStatus.INCOMPLETE_EXPIRED)
+NEVER_LIVE = (*NEVER_STARTED, SubscriptionStatus.UNPAID)
+
+
+def _members_at(moment: datetime):
+    """Subscriptions that were members at `moment` (see the module docstring)."""
+    return sa.and_(Subscription.started_at < moment,
+                   sa.or_(Subscription.ended_at.is_(None), Subscription.ended_at >= moment),
+                   Subscription.status.not_in(NEVER_LIVE))
+
+
+def _monthly(amount_per_month: int, amount_per_year: int) -> int:
+    """Monthly prices plus yearly ones ÷ 12, rounded once, half up."""
+    return int(amount_per_month) + int((Decimal(int(amount_per_year)) / 12).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def members_and_mrr(start: date, end: date) -> Table:
+    """Per membership and currency at the end of the range: members, of them in a trial, and MRR."""
+    _, high = _bounds(start, end)
+    trialing = sa.and_(Subscription.trial_end.is_not(None), Subscription.trial_end > high)
+    paying = sa.not_(trialing)
+    monthly = sa.func.sum(sa.case((sa.and_(paying, Subscription.interval == BillingInterval.MONTH),
+                                   Subscription.amount), else_=0))
+    yearly = sa.func.sum(sa.case((sa.and_(paying, Subscription.interval == BillingInterval.YEAR),
+                                  Subscription.amount), else_=0))
+    rows = db.session.execute(
+        db.select(Membership.name, Subscription.currency, sa.func.count(Subscription.id),
+                  sa.func.sum(sa.case((trialing, 1), else_=0)), monthly, yearly)
+        .join(Membership, Membership.id == Subscription.membership_id)
+        .where(_members_at(high))
+        .group_by(Membership.id, Membership.name, Subscription.currency).order_by(Membership.name, Subscription.currency))
+    return Table("mrr", "Members and MRR at the end of the range", [
+        Column("membership", "Membership"), Column("currency", "Currency"), Column("members", "Members", "int"),
+        Column("trialing", "In a trial", "int"), Column("mrr", "MRR", "money"),
+    ], [{"membership": name, "currency": c, "members": int(n), "trialing": int(t or 0),
+         "mrr": _monthly(m or 0, y or 0)} for name, c, n, t, m, y in rows])
+
+
+def members_by_day(start: date, end: date) -> Table:
+    """New members, churned members and failed renewals per day (three indexed counts, stacked)."""
+    low, high = _bounds(start, end)
+    zero = sa.literal_column("0")
+    one = sa.func.count()
+    new_day, end_day, fail_day = (sa.func.date(Subscription.started_at), sa.func.date(Subscription.ended_at),
+                                  sa.func.date(MembershipInvoice.failed_at))
+    new = (db.select(new_day.label("day"), one.label("new"), zero.label("churned"), zero.label("failed"))
+           .where(Subscription.started_at >= low, Subscription.started_at < high,
+                  Subscription.status.not_in(NEVER_STARTED)).group_by(new_day))
+    churned = (db.select(end_day.label("day"), zero.label("new"), one.label("churned"), zero.label("failed"))
+               .where(Subscription.ended_at >= low, Subscription.ended_at < high).group_by(end_day))
+    failed = (db.select(fail_day.label("day"), zero.label("new"), zero.label("churned"), one.label("failed"))
+              .where(MembershipInvoice.failed_at >= low, MembershipInvoice.failed_at < high,
+                     MembershipInvoice.billing_reason == "subscription_cycle").group_by(fail_day))
+    parts = sa.union_all(new, churned, failed).subquery("members")
+    rows = db.session.execute(db.select(parts.c.day, sa.func.sum(parts.c.new), sa.func.sum(parts.c.churned),
+                                        sa.func.sum(parts.c.failed)).group_by(parts.c.day).order_by(parts.c.day))
+    return Table("members", "New and churned members, failed renewals per day", [
+        Column("day", "Day"), Column("new", "New members", "int"), Column("churned", "Churned", "int"),
+        Column("failed", "Failed renewals", "int"),
+    ], [{"day": _day(d), "new": int(n or 0), "churned": int(c or 0), "failed": int(f or 0)} for d, n, c, f in rows])
+
+
+def revenue_by_product(start: date, end: date) -> Table:
+    """Per currency: one-off sales and membership invoices side by side (gross, refunded, net)."""
+    low, high = _bounds(start, end)
+    zero = sa.literal_column("0")
+    one_off = _sales_and_refunds(start, end)
+    sales = db.select(one_off.c.currency.label("currency"), one_off.c.gross.label("sales_gross"),
+                      one_off.c.refunded.label("sales_refunded"), zero.label("members_gross"),
+                      zero.label("members_refunded"))
+    paid = (db.select(MembershipInvoice.currency.label("currency"), zero.label("sales_gross"),
+                      zero.label("sales_refunded"), sa.func.sum(MembershipInvoice.amount_paid).label("members_gross"),
+                      zero.label("members_refunded"))
+            .where(MembershipInvoice.paid_at >= low, MembershipInvoice.paid_at < high)
+            .group_by(MembershipInvoice.currency))
+    refunded = (db.select(MembershipInvoice.currency.label("currency"), zero.label("sales_gross"),
+                          zero.label("sales_refunded"), zero.label("members_gross"),
+                          sa.func.sum(MembershipInvoice.amount_refunded).label("members_refunded"))
+                .where(MembershipInvoice.refunded_at >= low, MembershipInvoice.refunded_at < high)
+                .group_by(MembershipInvoice.currency))
+    parts = sa.union_all(sales, paid, refunded).subquery("by_product")
+    rows = db.session.execute(
+        db.select(parts.c.currency, sa.func.sum(parts.c.sales_gross), sa.func.sum(parts.c.sales_refunded),
+                  sa.func.sum(parts.c.members_gross), sa.func.sum(parts.c.members_refunded))
+        .group_by(parts.c.currency).order_by(parts.c.currency))
+    table_rows = []
+    for currency, sales_gross, sales_refunded, members_gross, members_refunded in rows:
+        one_off_net = int(sales_gross or 0) - int(sales_refunded or 0)
+        members_net = int(members_gross or 0) - int(members_refunded or 0)
+        table_rows.append({"currency": currency, "one_off": one_off_net, "memberships": members_net,
+                           "memberships_gross": int(members_gross or 0), "memberships_refunded": int(members_refunded or 0),
+                           "total": one_off_net + members_net,
+                           "share": _rate(members_net, one_off_net + members_net) if one_off_net + members_net > 0 else None})
+    return Table("products", "Revenue: memberships beside one-off sales", [
+        Column("currency", "Currency"), Column("one_off", "One-off sales (net)", "money"),
+        Column("memberships_gross", "Membership invoices paid", "money"),
+        Column("memberships_refunded", "Membership refunds", "money"),
+        Column("memberships", "Memberships (net)", "money"), Column("total", "Total (net)", "money"),
+        Column("share", "Memberships' share", "percent"),
+    ], table_rows)
+
+
+def membership_totals(start: date, end: date, mrr: Table | None = None) -> list[dict]:
+    """The headline figures per currency: members and paying members at the end of the range, MRR."""
+    mrr = mrr or members_and_mrr(start, end)
+    totals_by_currency: dict[str, dict] = {}
+    for row in mrr.rows:
+        entry = totals_by_currency.setdefault(row["currency"], {"currency": row["currency"], "members": 0,
+                                                                "trialing": 0, "mrr": 0})
+        for key in ("members", "trialing", "mrr"):
+            entry[key] += row[key]
+    return [totals_by_currency[c] for c in sorted(totals_by_currency)]
+
+
 TABLES = {
     "revenue": revenue_by_day,
     "conversion": conversion_by_course,
@@ -322,6 +453,9 @@ TABLES = {
     "enrollments": enrollments_by_course_and_source,
     "completion": completion_by_course,
     "referrals": referrals_by_referrer,
+    "mrr": members_and_mrr,
+    "members": members_by_day,
+    "products": revenue_by_product,
 }
 
 
@@ -329,7 +463,8 @@ def report(start: date, end: date) -> dict:
     """Everything the analytics page shows."""
     tables = {name: build(start, end) for name, build in TABLES.items()}
     return {"start": start, "end": end, "totals": totals(start, end), "tables": tables,
-            "charts": revenue_charts(tables["revenue"], start, end)}
+            "charts": revenue_charts(tables["revenue"], start, end),
+            "membership_totals": membership_totals(start, end, tables["mrr"])}
 
 
 def table(name: str, start: date, end: date) -> Table | None:

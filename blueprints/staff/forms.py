@@ -316,3 +316,34 @@ class ReferralSettingsForm(FlaskForm):
         currency = self.currency.data or None
         return {"percent_off": _parsed(self.value, _decimal) if percentage else None,
                 "amount_off": None if percentage else _parsed(self.value, lambda text: amount_in_minor(text, currency))}
+
+
+class MembershipForm(FlaskForm):
+    """Staff create or edit a membership (issue 16). Prices are typed in major units of the one
+    currency; the rules (at least one price, Stripe's minimum, trial range, chosen courses) are
+    services/memberships/admin's."""
+
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
+    currency = SelectField("Currency", choices=choices(CURRENCY_CHOICES[1:]), default="USD")
+    monthly_price = StringField("Monthly price", validators=[Optional()], description="Empty: no monthly plan.")
+    yearly_price = StringField("Yearly price", validators=[Optional()], description="Empty: no yearly plan.")
+    trial_days = IntegerField("Trial days", validators=[Optional()],
+                              description="Empty or 0: no trial. The first charge comes when the trial ends.")
+    unlocks = SelectField("Unlocks", choices=choices([("all", "Every published course"),
+                                                      ("chosen", "The courses chosen below")]), default="all")
+    course_ids = SelectMultipleField("Courses", coerce=int, validators=[Optional()],
+                                     description="Only when it unlocks chosen courses.")
+    is_active = BooleanField("Active (open to new sign-ups)", default=True,
+                             description="A retired membership takes no new sign-ups; existing subscribers "
+                                         "keep theirs until they end.")
+    submit = SubmitField("Save membership")
+
+    def prices(self) -> dict:
+        """{"monthly_price", "yearly_price"} in minor units; each one that does not parse is
+        None, with its error on its field (all of them at once)."""
+        currency = self.currency.data or "USD"
+        return {name: _parsed(getattr(self, name), lambda text: amount_in_minor(text, currency))
+                for name in ("monthly_price", "yearly_price")}
+
+

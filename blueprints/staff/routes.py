@@ -7,8 +7,8 @@ routes to `bp` when imported below.
 from flask import abort, current_app, render_template, request
 from flask_login import current_user
 
-from blueprints.staff import (analytics, bundles, coupons, courses, enrollments, inbox, mail, payments,  # noqa: F401
-                              paths, referrals, refund_policy, refund_requests, users)
+from blueprints.staff import (analytics, bundles, coupons, courses, enrollments, inbox, mail,  # noqa: F401
+                              memberships, paths, payments, referrals, refund_policy, refund_requests, users)
 from blueprints.staff import bp
 from blueprints.staff.helpers import page_arg
 from services import analytics as figures, audit as audit_trail

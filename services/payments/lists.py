@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from extensions import db
-from models import AuditEvent, PaymentSession, PaymentSessionCourse, PaymentSessionStatus, StripeEvent, User, WebhookEventStatus
+from models import (AuditEvent, MembershipInvoice, PaymentSession, PaymentSessionCourse, PaymentSessionStatus, StripeEvent,
+                    Subscription, User, WebhookEventStatus)
 from services.coupons.redemptions import normalize_code
 from services.money import format_money
 
@@ -121,7 +122,7 @@ def _shown(key: str, value, currency: str) -> str:
     return str(value)
 
 
-def _changes(before: dict | None, after: dict | None, currency: str) -> list[dict]:
+def changes_in_words(before: dict | None, after: dict | None, currency: str) -> list[dict]:
     """An audit entry's before/after as [{label, before, after}] in words (money formatted)."""
     before, after = before or {}, after or {}
     keys = list(after) + [key for key in before if key not in after]
@@ -146,11 +147,36 @@ def timeline(payment: PaymentSession) -> list[dict]:
                                                             AuditEvent.subject_id == payment.id))
     events = db.session.scalars(db.select(StripeEvent).where(StripeEvent.payment_session_id == payment.id))
     items = [{"at": a.occurred_at, "kind": "audit", "title": event_words(a.action), "name": a.action,
-              "who": a.actor_label, "detail": a.message, "changes": _changes(a.before, a.after, payment.currency)}
+              "who": a.actor_label, "detail": a.message, "changes": changes_in_words(a.before, a.after, payment.currency)}
              for a in audits]
     items += [{"at": e.received_at, "kind": "stripe", "title": event_words(e.type), "name": e.type, "who": "stripe",
                "detail": e.last_error, "changes": [], "status": e.status.value, "event_id": e.id} for e in events]
     return sorted(items, key=lambda item: item["at"])
+
+
+def subscription_timeline(sub: Subscription) -> list[dict]:
+    """A membership subscription's timeline (issue 16), oldest first, in the same words and shape
+    as a payment's: audit entries of the subscription and its invoices, and Stripe's events about
+    the subscription, its invoices, their charges and payment intents, and the checkout that began it."""
+    bills = list(db.session.scalars(db.select(MembershipInvoice).where(MembershipInvoice.subscription_id == sub.id)))
+    invoice_ids = [invoice.id for invoice in bills]
+    subjects = [sa.and_(AuditEvent.subject_type == "Subscription", AuditEvent.subject_id == str(sub.id))]
+    if invoice_ids:
+        subjects.append(sa.and_(AuditEvent.subject_type == "MembershipInvoice", AuditEvent.subject_id.in_(invoice_ids)))
+    audits = db.session.scalars(db.select(AuditEvent).where(sa.or_(*subjects)))
+    objects = {sub.stripe_subscription_id, *invoice_ids, *(i.charge_id for i in bills if i.charge_id),
+               *(i.payment_intent_id for i in bills if i.payment_intent_id)}
+    related = [StripeEvent.object_id.in_(objects)]
+    if sub.payment_session_id:
+        related.append(StripeEvent.payment_session_id == sub.payment_session_id)
+    events = db.session.scalars(db.select(StripeEvent).where(sa.or_(*related)))
+    items = [{"at": a.occurred_at, "kind": "audit", "title": event_words(a.action), "name": a.action,
+              "who": a.actor_label, "detail": a.message, "changes": changes_in_words(a.before, a.after, sub.currency)}
+             for a in audits]
+    items += [{"at": e.stripe_created_at or e.received_at, "kind": "stripe", "title": event_words(e.type),
+               "name": e.type, "who": "stripe", "detail": e.last_error, "changes": [], "status": e.status.value,
+               "event_id": e.id} for e in events]
+    return sorted(items, key=lambda item: (item["at"], item["name"]))
 
 
 def webhook_events(*, status: str = "", type_: str = "", page: int = 1):
