@@ -30,7 +30,8 @@ DATE_FORMATS = {
     "table": "%Y-%m-%d %H:%M",           # staff tables (sortable at a glance; the column says UTC)
 }
 
-BLUEPRINTS = ("auth", "catalog", "checkout", "learner", "paths", "staff", "webhooks", "api", "ops", "referrals")
+BLUEPRINTS = ("auth", "catalog", "checkout", "learner", "memberships", "paths", "staff", "webhooks", "api", "ops",
+              "referrals")
 
 
 def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:

@@ -12,7 +12,7 @@ from extensions import db
 from models import Membership, utcnow
 from services.courses import admin as course_admin
 from services.errors import DomainError
-from services.memberships import admin as membership_admin, subscribers
+from services.memberships import admin as membership_admin, subscribers, subscriptions
 from services.payments import lists as payment_lists, subscription_billing
 from services.memberships.admin import MembershipInput, MembershipInvalid
 from services.money import format_money, to_major
@@ -109,7 +109,7 @@ def membership_subscribers(membership_id: int):
 @bp.route("/subscriptions/<int(max=2147483647):subscription_id>")
 def subscription_detail(subscription_id: int, refund_form: RefundForm | None = None, refund_invoice: str | None = None):
     sub = subscribers.subscription(subscription_id)
-    return render_template("staff/memberships/subscription.html", sub=sub, invoices=subscribers.invoices(sub),
+    return render_template("staff/memberships/subscription.html", sub=sub, invoices=subscriptions.invoices_of(sub),
                            timeline=payment_lists.subscription_timeline(sub), refundable=subscription_billing.refundable_amount,
                            refund_form=refund_form or RefundForm(formdata=None), refund_invoice=refund_invoice,
                            action_form=EmptyForm(), reasons=REFUND_REASONS, now=utcnow())

@@ -1,9 +1,10 @@
 """The learner's dashboard, built with a constant number of SQL statements.
 
-`for_learner` reads everything the page shows in three statements, however many
+`for_learner` reads everything the page shows in four statements, however many
 enrollments and payments the learner has: enrollments with their courses (joined), the
 lectures of those courses (id, course, title only) each with whether the learner completed
-it, and payment sessions with their courses (joined). Templates must use
+it, payment sessions with their courses (joined), and the learner's membership
+subscriptions with their memberships (joined; issue 16). Templates must use
 only what is returned here (no lazy relationship access), or the count would grow again.
 
 Only the given learner's rows are ever read: every statement filters on the user's id.
@@ -22,10 +23,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from extensions import db
-from models import (Course, Enrollment, EnrollmentStatus, Lecture, LectureProgress, PaymentSession,
-                    PaymentSessionStatus, User)
+from models import (LIVE_SUBSCRIPTION_STATUSES, Course, Enrollment, EnrollmentStatus, Lecture, LectureProgress,
+                    PaymentSession, PaymentSessionStatus, Subscription, SubscriptionStatus, User)
 from services.learning import access, paths, progress
 from services.learning.access import Access
+from services.memberships import subscriptions
 
 PENDING_STATES = (PaymentSessionStatus.PENDING, PaymentSessionStatus.PROCESSING)
 
@@ -87,11 +89,19 @@ class PaymentRow:
 
 
 @dataclass
+class MembershipPanel:
+    """One membership on the dashboard: the subscription shown and its state in words."""
+    subscription: Subscription
+    state: subscriptions.SubscriptionState
+
+
+@dataclass
 class Dashboard:
     cards: list[CourseCard] = field(default_factory=list)
     pending: list[PendingPayment] = field(default_factory=list)
     history: list[PaymentRow] = field(default_factory=list)
     paths: list[paths.PathProgress] = field(default_factory=list)  # the learning paths followed
+    memberships: list[MembershipPanel] = field(default_factory=list)
 
     @property
     def path_course_ids(self) -> set[int]:
@@ -110,13 +120,15 @@ class Dashboard:
 
     @property
     def is_empty(self) -> bool:
-        return not (self.cards or self.pending or self.history or self.paths)
+        return not (self.cards or self.pending or self.history or self.paths or self.memberships)
 
 
 def for_learner(user: User, now: datetime) -> Dashboard:
-    """Everything /dashboard shows for `user`, in four SQL statements (three, and the paths followed)."""
+    """Everything /dashboard shows for `user`, in five SQL statements (three, the paths followed, and the
+    membership subscriptions)."""
     enrollments = list(db.session.scalars(
-        db.select(Enrollment).options(joinedload(Enrollment.course))
+        db.select(Enrollment).options(joinedload(Enrollment.course),
+                                      joinedload(Enrollment.subscription).joinedload(Subscription.membership))
         .where(Enrollment.user_id == user.id)
         .order_by(Enrollment.last_accessed_at.desc().nulls_last(), Enrollment.enrolled_at.desc(),
                   Enrollment.id.desc())))
@@ -129,7 +141,7 @@ def for_learner(user: User, now: datetime) -> Dashboard:
     followed = paths.followed_paths(user.id)
     locks = paths.locked_courses(enrollments, followed)
 
-    board = Dashboard()
+    board = Dashboard(memberships=_membership_panels(user, now))
     today = now.date()
     for enrollment in enrollments:
         lectures = lectures_by_course.get(enrollment.course_id, [])
@@ -151,6 +163,26 @@ def for_learner(user: User, now: datetime) -> Dashboard:
         else:
             board.history.append(_history_row(session))
     return board
+
+
+# A subscription Stripe never started (the first payment never went through) is not shown.
+NEVER_STARTED = (SubscriptionStatus.INCOMPLETE, SubscriptionStatus.INCOMPLETE_EXPIRED)
+
+
+def _membership_panels(user: User, now: datetime) -> list[MembershipPanel]:
+    """Per membership, the subscription to show: a live one, else the newest (which says how it
+    ended and offers to subscribe again)."""
+    rows = db.session.scalars(
+        db.select(Subscription).options(joinedload(Subscription.membership))
+        .where(Subscription.user_id == user.id, Subscription.status.not_in(NEVER_STARTED))
+        .order_by(Subscription.created_at.desc(), Subscription.id.desc()))
+    shown: dict[int, Subscription] = {}
+    for sub in rows:
+        current = shown.get(sub.membership_id)
+        if current is None or (sub.status in LIVE_SUBSCRIPTION_STATUSES
+                               and current.status not in LIVE_SUBSCRIPTION_STATUSES):
+            shown[sub.membership_id] = sub
+    return [MembershipPanel(sub, subscriptions.display(sub, now)) for sub in shown.values()]
 
 
 def _lectures_and_completions(user: User) -> tuple[dict[int, list[LectureRef]], dict[int, int]]:

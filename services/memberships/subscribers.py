@@ -7,11 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
 
 from extensions import db
 from models import Membership, MembershipInvoice, Subscription, SubscriptionStatus
 from services.errors import NotFound
+from services.memberships import subscriptions
 
 PER_PAGE = 50
 
@@ -42,12 +42,8 @@ def statuses() -> list[SubscriptionStatus]:
 def subscribers(membership: Membership, *, status: str = "", page: int = 1) -> SubscriberPage:
     """A page of the membership's subscriptions, newest first, each with its latest invoice;
     `status` (a SubscriptionStatus name) filters. Three statements whatever the page size."""
-    query = (db.select(Subscription).options(joinedload(Subscription.user))
-             .where(Subscription.membership_id == membership.id))
-    if status in SubscriptionStatus.__members__:
-        query = query.where(Subscription.status == SubscriptionStatus(status))
-    found = db.paginate(query.order_by(Subscription.created_at.desc(), Subscription.id.desc()),
-                        page=page, per_page=PER_PAGE, error_out=False)
+    found = db.paginate(subscriptions.subscribers_query(membership, status), page=page, per_page=PER_PAGE,
+                        error_out=False)
     latest = _latest_invoices([s.id for s in found.items])
     return SubscriberPage([SubscriberRow(s, latest.get(s.id)) for s in found.items], found.page, found.pages,
                           found.total, found.has_prev, found.has_next, found.prev_num, found.next_num)
@@ -72,12 +68,6 @@ def subscription(subscription_id: int) -> Subscription:
     if found is None:
         raise NotFound("We could not find that subscription.", code="SUBSCRIPTION_NOT_FOUND")
     return found
-
-
-def invoices(sub: Subscription) -> list[MembershipInvoice]:
-    """The subscription's invoices, newest first."""
-    return list(db.session.scalars(db.select(MembershipInvoice).where(MembershipInvoice.subscription_id == sub.id)
-                                   .order_by(MembershipInvoice.created_at.desc(), MembershipInvoice.id.desc())))
 
 
 def invoice_of(sub: Subscription, invoice_id: str) -> MembershipInvoice:

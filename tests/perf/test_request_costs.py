@@ -47,13 +47,14 @@ def test_catalog_search_is_still_one_statement_and_no_session(client, slugs, que
     assert "Set-Cookie" not in response.headers
 
 
-def test_course_page_is_three_statements_for_a_visitor(client, slugs):
+def test_course_page_is_four_statements_for_a_visitor(client, slugs):
     count, response = _count(client, "GET", f"/courses/{slugs[0]}")
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "Lecture 4" in page
     # The course with its lectures joined; its refund terms (policy and override); the bundles on
-    # sale it is in (issue 20: the page names them).
-    assert count == 3
+    # sale it is in (issue 20: the page names them); the memberships that include it ("Included in
+    # All-Access", issue 16).
+    assert count == 4
     # Its purchase form and htmx coupon check need the token (so a session) even for visitors.
     assert 'name="csrf-token"' in page and "hx-headers" in page
 
@@ -125,6 +126,6 @@ def test_dashboard_statements_do_not_grow_with_enrollments(client, slugs, learne
     count, response = _count(client, "GET", "/dashboard")
     assert response.status_code == 200
     assert response.get_data(as_text=True).count('data-testid="enrollment-card"') == 4
-    # the learner; enrollments with courses; their lectures with completions; the learning paths
-    # followed (issue 20); payment sessions
-    assert count == 5
+    # the learner; enrollments with courses (and subscriptions); their lectures with completions; the
+    # learning paths followed (issue 20); payment sessions; membership subscriptions (issue 16)
+    assert count == 6

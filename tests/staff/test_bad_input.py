@@ -11,15 +11,19 @@ QUERY_KEYS = ["q", "status", "sort", "dir", "page", "start", "end", "course_id",
 FORM_FIELDS = ["code", "name", "value", "currency", "discount_type", "max_uses", "per_learner_limit", "valid_from",
                "valid_until", "minimum_amount", "maximum_discount", "course_ids", "prefix", "count", "title", "slug",
                "price", "capacity", "enrollment_type", "duration_minutes", "amount", "reason", "email", "source",
-               "expires_at", "role", "direction", "message", "courses", "description", "sequential", "is_published"]
+               "expires_at", "role", "direction", "message", "courses", "description", "sequential", "is_published",
+               "monthly_price", "yearly_price", "trial_days", "unlocks", "is_active"]
 ODD_PATHS = ["/staff/courses/99999999999999999999", "/staff/coupons/2147483648", "/staff/payments/ps_%00",
              "/staff/payments/" + "x" * 300, "/staff/coupons/batches/%00", "/staff/coupons/batches/%00.csv",
              "/staff/enrollments/99999999999999999999", "/staff/courses/1/lectures/99999999999999999999",
              "/staff/analytics/%00.csv", "/staff/refund-requests/99999999999999999999",
-             "/staff/refund-requests?status=%00&page=-1", "/staff/paths/99999999999999999999"]
+             "/staff/refund-requests?status=%00&page=-1", "/staff/paths/99999999999999999999",
+             "/staff/memberships/99999999999999999999", "/staff/subscriptions/2147483648",
+             "/staff/memberships/1?status=%00&page=-1"]
 ODD_POSTS = ["/staff/webhooks/%00/reprocess", "/staff/payments/%00/refund", "/staff/payments/%00/reconcile",
              "/staff/coupons/99999999999999999999/deactivate", "/staff/users/99999999999999999999/role",
-             "/staff/refund-requests/99999999999999999999/approve", "/staff/refund-requests/2147483647/decline"]
+             "/staff/refund-requests/99999999999999999999/approve", "/staff/refund-requests/2147483647/decline",
+             "/staff/subscriptions/1/invoices/%00/refund", "/staff/subscriptions/1/invoices/" + "x" * 300 + "/refund"]
 
 
 def test_no_junk_makes_a_500(admin_client, learner):
@@ -31,6 +35,11 @@ def test_no_junk_makes_a_500(admin_client, learner):
     world["refund_request"] = builders.refund_request(factories.payment_session(learner, course, "COMPLETED")).id
     world["bundle"] = factories.bundle([course, factories.course(price=4900)]).id
     world["path"] = factories.learning_path([course, factories.course()]).id
+    from tests.memberships import pages_builders
+    membership = pages_builders.membership("Junk Club")
+    subscription = pages_builders.subscription(learner, membership)
+    world.update(membership=membership.id, subscription=subscription.id,
+                 invoice=pages_builders.invoice(subscription).id)
     token = csrf_token(admin_client, "/courses")
     failures = []
     for page in PAGES + ADMIN_PAGES:

@@ -21,6 +21,8 @@ PAGES = [
     "/staff/bundles", "/staff/bundles/new", "/staff/bundles/{bundle}",
     "/staff/paths", "/staff/paths/new", "/staff/paths/{path}",
     "/staff/referrals",
+    "/staff/memberships", "/staff/memberships/new", "/staff/memberships/{membership}",
+    "/staff/memberships/{membership}/edit", "/staff/subscriptions/{subscription}",
 ]
 ACTIONS = [
     ("/staff/coupons/new", {"code": "NEWCODE", "name": "N", "discount_type": "PERCENTAGE", "value": "10"}),
@@ -54,6 +56,12 @@ ACTIONS = [
     ("/staff/paths/new", {"name": "New path", "slug": "new-path", "courses": "perm-course\nperm-free"}),
     ("/staff/paths/{path}", {"name": "Renamed path", "slug": "perm-path", "courses": "perm-free\nperm-course"}),
     ("/staff/referrals", {"rewards_enabled": "y", "discount_type": "PERCENTAGE", "value": "10", "validity_days": "30"}),
+    ("/staff/memberships/new", {"name": "Matrix Club", "currency": "USD", "monthly_price": "9", "unlocks": "all",
+                                "is_active": "y"}),
+    ("/staff/memberships/{membership}/edit", {"name": "Perm Club", "currency": "USD", "monthly_price": "19",
+                                              "unlocks": "all", "is_active": "y"}),
+    # no Stripe here: refused, not a 500
+    ("/staff/subscriptions/{subscription}/invoices/{invoice}/refund", {"amount": "1.00", "reason": "duplicate"}),
 ]
 ADMIN_PAGES = ["/staff/users"]
 ADMIN_ACTIONS = [("/staff/users/{target}/role", {"role": "STAFF"}), ("/staff/users/{target}/sessions/revoke", {})]
@@ -79,7 +87,12 @@ def world(app, learner, staff, admin):
     bundle = factories.bundle([course, factories.course(price=4900)], slug="perm-bundle")
     path = factories.learning_path([course, factories.course(slug="perm-free", price=0, enrollment_type="FREE")],
                                    slug="perm-path")
-    return {"path": path.id, "bundle": bundle.id, "refund_request": refund_request.id, "course": course.id, "coupon": coupon.id, "spare_coupon": spare.id, "batch": batch,
+    from tests.memberships import pages_builders
+    membership = pages_builders.membership("Perm Club")
+    subscription = pages_builders.subscription(other, membership)
+    invoice = pages_builders.invoice(subscription)
+    return {"membership": membership.id, "subscription": subscription.id, "invoice": invoice.id,
+            "path": path.id, "bundle": bundle.id, "refund_request": refund_request.id, "course": course.id, "coupon": coupon.id, "spare_coupon": spare.id, "batch": batch,
             "lecture": course.lectures[0].id, "payment": payment.id, "enrollment": enrollment.id,
             "event": event.id, "entry": entry.id, "target": target.id}
 

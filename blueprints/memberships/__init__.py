@@ -1,0 +1,1 @@
+"""Learner membership pages (issue 16): the memberships page, subscribing, Stripe's billing portal."""
