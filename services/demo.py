@@ -2,7 +2,7 @@
 lectures, coupons, a bundle of three courses and a learning path (issue 20), two accounts, and a third learner whose refund request waits in the staff
 queue (issue 19); referral rewards on, the demo learner's referral code, and two purchases
 made through their link by a fourth learner: one past its refund window (reward earned:
-a coupon, mailed), one still inside it (pending) (issue 20).
+a coupon, mailed), one still inside it (pending) (issue 20); and the "All-Access" membership (issue 16).
 
 Idempotent: every record is found by its natural key (slug, code, email) and updated,
 so seeding twice leaves the same data. Covers are drawn with Pillow here (the same drawing
@@ -17,8 +17,8 @@ from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 from extensions import db
 from models import (Bundle, bundle_courses, Coupon, Course, DiscountType, Enrollment, EnrollmentSource, EnrollmentType,
-                    LearningPath, Lecture, PaymentSession, PaymentSessionStatus, PaymentStatus, ReferralSettings,
-                    RefundRequest, RefundRequestStatus, User, UserRole)
+                    LearningPath, Lecture, Membership, PaymentSession, PaymentSessionStatus, PaymentStatus,
+                    ReferralSettings, RefundRequest, RefundRequestStatus, User, UserRole)
 from services.courses import covers
 from services.paths import admin as path_admin
 from services.payments import refund_policy
@@ -110,6 +110,7 @@ def seed(now: datetime | None = None) -> dict:
     _upsert_coupons(now, courses)
     _upsert_bundle(courses)
     _upsert_paths(courses)
+    _upsert_membership(courses)
     _upsert_user(STAFF_EMAIL, "Sam Staff", STAFF_PASSWORD, UserRole.STAFF)
     _upsert_user(LEARNER_EMAIL, "Lee Learner", LEARNER_PASSWORD, UserRole.LEARNER)
     _upsert_refund_request(now, courses["sql-masterclass"],
@@ -310,3 +311,22 @@ def _upsert_referrals(now: datetime, courses: dict[str, Course], referrer: User,
         reward_id = rewards.record_purchase(payment, window_days=refund_policy.window_days_of(course.id), now=paid_at)
         if reward_id is not None:
             rewards.issue(reward_id, now=now)  # earned if past the window, else it stays pending
+
+
+ALL_ACCESS = dict(slug="all-access", name="All-Access", currency="USD", monthly_price=2900, yearly_price=29000,
+                  trial_days=7, description="Every paid course in the catalog, and every new one we add to it, "
+                                            "for one monthly or yearly price. Cancel any time.")
+
+
+def _upsert_membership(courses: dict[str, Course]) -> Membership:
+    """All-Access (issue 16): $29.00 a month or $290.00 a year, a 7-day trial, unlocking every
+    published paid course (by name, so invitation-only and free courses stay as they are)."""
+    membership = db.session.scalar(db.select(Membership).where(Membership.slug == ALL_ACCESS["slug"])) or Membership()
+    for key, value in ALL_ACCESS.items():
+        setattr(membership, key, value)
+    membership.is_active, membership.retired_at, membership.unlocks_all_courses = True, None, False
+    membership.courses = [course for course in courses.values()
+                          if course.is_published and course.enrollment_type == EnrollmentType.PAID
+                          and course.price_amount > 0]
+    db.session.add(membership)
+    return membership
