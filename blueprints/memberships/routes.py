@@ -20,7 +20,7 @@ from blueprints.checkout.forms import ApplyCouponForm
 from blueprints.checkout.routes import _checkout_urls
 from blueprints.htmx import wants_fragment
 from extensions import db
-from models import BillingInterval, utcnow
+from models import utcnow
 from services.coupons import pricing
 from services.errors import DomainError
 from services.memberships import catalog, subscriptions
@@ -84,13 +84,9 @@ def subscribe(slug: str):
     if not current_user.is_authenticated:
         flash("Please sign in to continue.", "info")
         return redirect(url_for("auth.login", next=back))
-    try:
-        interval = BillingInterval(request.form.get("interval", ""))
-    except ValueError:
-        flash("Choose monthly or yearly.", "error")
-        return redirect(back, code=303)
     success_url, cancel_url = _checkout_urls()
     try:
+        interval = catalog.parse_interval(request.form.get("interval"), membership)
         started = subscription_checkout.start(current_user, membership, interval, code, success_url=success_url,
                                               cancel_url=cancel_url, now=utcnow(), commit=db.session.commit)
     except CheckoutUnavailable as error:

@@ -13,7 +13,7 @@ from models import Membership, utcnow
 from services.courses import admin as course_admin
 from services.errors import DomainError
 from services.memberships import admin as membership_admin, subscribers, subscriptions
-from services.payments import lists as payment_lists, subscription_billing
+from services.payments import invoice_refunds, lists as payment_lists, subscription_billing
 from services.memberships.admin import MembershipInput, MembershipInvalid
 from services.money import format_money, to_major
 
@@ -126,9 +126,8 @@ def subscription_invoice_refund(subscription_id: int, invoice_id: str):
     try:
         amount = amount_in_minor(form.amount.data, invoice.currency)
         if not confirm.given():
-            subscription_billing.check_invoice_refund(invoice, amount)
             return confirm.ask(title=f"Refund invoice {invoice.id}?", action="Refund",
-                               message=subscription_billing.describe_invoice_refund(invoice, amount), cancel_url=back)
+                               message=invoice_refunds.describe_refund(invoice, amount), cancel_url=back)
         subscription_billing.refund_invoice(invoice, amount=amount, reason=form.reason.data, actor=current_user,
                                             now=utcnow())
     except ValidationError as error:
