@@ -174,3 +174,17 @@ def test_a_live_subscription_is_shown_over_an_ended_one(client, learner, sign_in
     sign_in(client, learner)
     page = client.get("/dashboard").get_data(as_text=True)
     assert page.count('data-testid="membership-panel"') == 1 and 'data-state="ACTIVE"' in page
+
+
+def test_a_member_starts_an_included_course_from_its_page(client, learner, sign_in, all_access):
+    from extensions import db
+    from models import Enrollment, EnrollmentType
+    course = factories.course(slug="python-101", title="Python 101", price=9900)
+    build.subscription(learner, all_access, "ACTIVE")
+    sign_in(client, learner)
+    page = client.get("/courses/python-101").get_data(as_text=True)
+    assert 'data-testid="included-for-member"' in page and "Start the course" in page
+    assert post_form(client, "/courses/python-101/enroll", {}).status_code == 303
+    enrollment = db.session.scalar(db.select(Enrollment).where(Enrollment.course_id == course.id))
+    assert enrollment.type == EnrollmentType.SUBSCRIPTION and enrollment.user_id == learner.id
+    assert client.get(f"/courses/python-101/lectures/{course.lectures[1].id}").status_code == 200
