@@ -243,3 +243,30 @@ def test_a_trial_charges_nothing_until_it_ends(client, world, stripe, clock):
     sub = _subscription()
     assert sub.status == St.ACTIVE and [i.amount_paid for i in _invoices(sub)] == [0, 2900]
     assert _lecture(client, course) == 200
+
+
+def test_staff_refund_an_invoice_and_access_follows_the_policy(client, world, stripe, clock, staff, sign_in):
+    course = world["courses"][0]
+    _subscribe(client, stripe)
+    _start(client, course)
+    sub = _subscription()
+    [invoice] = _invoices(sub)
+    sign_in(client, staff)
+    page = client.get(f"/staff/subscriptions/{sub.id}").get_data(as_text=True)
+    assert invoice.id in page and "customer.subscription.created" in page and "invoice.paid" in page
+    url = f"/staff/subscriptions/{sub.id}/invoices/{invoice.id}/refund"
+    question = post_form(client, url, {"amount": "", "reason": "requested_by_customer"})
+    text = question.get_data(as_text=True)
+    assert question.status_code == 200 and "Refund $29.00 of $29.00 to learner@example.com" in text
+    assert "access to All-Access" in text and "courses ends" in text
+    assert post_form(client, url, {"amount": "", "reason": "requested_by_customer", "confirmed": "yes"}).status_code == 302
+    stripe.deliver()
+    db.session.expire_all()
+    invoice = db.session.get(MembershipInvoice, invoice.id)
+    sub = _subscription()
+    assert invoice.amount_refunded == 2900 and sub.access_revoked_at is not None
+    assert sub.status == St.CANCELED  # canceled on Stripe too: never charged again
+    page = client.get(f"/staff/subscriptions/{sub.id}").get_data(as_text=True)
+    assert "membership_invoice.refunded" in page and "charge.refunded" in page
+    sign_in(client, world["learner"])
+    assert _lecture(client, course) == 403
