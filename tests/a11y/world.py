@@ -54,6 +54,14 @@ def build(live_server) -> dict:
                                    price=15900, currency="USD")
     learning_paths.join(learner, path, now)
     db.session.commit()
+    # Memberships (issue 16): one the learner is in (a failed renewal on the dashboard), one on offer.
+    from tests.memberships import pages_builders
+    pages_builders.membership("All-Access", trial_days=7)
+    member_of = pages_builders.membership("Data Club", monthly=None, yearly=9900, courses=[course])
+    subscription = pages_builders.subscription(learner, member_of, "PAST_DUE", interval="YEAR",
+                                               past_due_since=now - timedelta(days=1))
+    pages_builders.invoice(subscription, "paid")
+    pages_builders.invoice(subscription, "open", reason="subscription_cycle", failed_at=now - timedelta(days=1))
     return {
         "learner": learner, "staff": staff, "course": course, "payment": paid, "enrollment": enrollment,
         "pages": {
@@ -67,6 +75,7 @@ def build(live_server) -> dict:
             "certificate": f"/certificates/{certified.certificate_id}",
             "paths": "/paths",
             "path": f"/paths/{path.slug}",
+            "memberships": "/memberships",
         },
         "hosted": hosted,
         "staff_pages": {
@@ -85,6 +94,10 @@ def build(live_server) -> dict:
             "users": "/staff/users",
             "audit": "/staff/audit",
             "refund requests": "/staff/refund-requests",
+            "memberships": "/staff/memberships",
+            "membership form": f"/staff/memberships/{member_of.id}/edit",
+            "subscribers": f"/staff/memberships/{member_of.id}",
+            "subscription": f"/staff/subscriptions/{subscription.id}",
             "account": "/account",
         },
     }
