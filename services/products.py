@@ -48,8 +48,9 @@ KINDS: list[ProductKind] = [
     # A learning path's paid courses (issue 20; services/payments/path_checkout.py).
     ProductKind("LEARNING_PATH", "learning_path", lambda path: path.name, "paths.show", _path_args),
     # A membership's subscription checkout (issue 16): it enrolls no course itself (SUBSCRIPTION
-    # enrollments are made when the member starts a course). Its public page is memberpages'.
-    ProductKind("MEMBERSHIP", "membership", lambda membership: membership.name, None, lambda membership: {}),
+    # enrollments are made when the member starts a course). Its public page: the memberships page.
+    ProductKind("MEMBERSHIP", "membership", lambda membership: membership.name, "memberships.index",
+                lambda membership: {"_anchor": f"membership-{membership.slug}"}),
 ]
 
 
