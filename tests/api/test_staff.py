@@ -221,7 +221,7 @@ def test_analytics_summary_for_a_date_range(call, client, sandbox, office, auth,
     summary = call("GET", f"{STAFF}/analytics/summary", headers=office).get_json()
     assert summary["totals"] == [{"currency": "USD", "payments": 1, "gross": 9900, "refunded": 0, "net": 9900}]
     assert {table["name"] for table in summary["tables"]} == {"revenue", "conversion", "failures", "coupons", "referrals",
-                                                              "enrollments", "completion", "bundles"}
+                                                              "enrollments", "completion", "bundles", "mrr", "members", "products"}
     empty = call("GET", f"{STAFF}/analytics/summary?start=2020-01-01&end=2020-01-31", headers=office).get_json()
     assert (empty["start"], empty["end"], empty["totals"]) == ("2020-01-01", "2020-01-31", [])
     assert call("GET", f"{STAFF}/analytics/summary?start=yesterday", headers=office).status_code == 400
