@@ -36,7 +36,7 @@ from models import (FINAL_SUBSCRIPTION_STATUSES, BillingInterval, EnrollmentType
 from services import audit, notifications, observability
 from services.coupons import redemptions
 from services.learning import enrollments
-from services.payments import payment_states, refund_policy, stripe_gateway
+from services.payments import disputes, payment_states, refund_policy, stripe_gateway
 from services.payments.stripe_objects import field, object_id
 
 # Within one second, a subscription only moves forward along this order.
@@ -499,9 +499,11 @@ def apply_dispute(dispute: Any, *, event_at: datetime | None, now: datetime) -> 
                                  charge_id=object_id(field(dispute, "charge")))
     if record is None:
         return None
-    status = field(dispute, "status") or ""
-    if record.dispute_status == "lost" and status != "lost" and not status.startswith("appeal"):
+    status = str(field(dispute, "status") or "")[:40]
+    if record.dispute_status == "lost" and status != "lost" and status not in disputes.APPEALS:
         return record.subscription  # a late event: a lost dispute stays lost
+    if record.dispute_status in disputes.CLOSED and status not in disputes.CLOSED and status not in disputes.APPEALS:
+        return record.subscription  # a late "open" report after the close (as for courses, disputes.py)
     record.dispute_id, record.dispute_status = field(dispute, "id"), status
     subscription = record.subscription
     if status == "lost":

@@ -142,3 +142,19 @@ def test_a_dispute_on_an_invoice_payment_closes_then_reopens(client, member):
     _post(client, "charge.dispute.closed", b.dispute("ch_test_d", "pi_test_d", 2900, status="won",
                                                      dispute_id="dp_test_d"), T0 + 20)
     assert _row(member).gives_access(NOW)
+
+
+@pytest.mark.parametrize("closed", ["won", "warning_closed", "prevented"])
+def test_a_late_dispute_created_after_the_close_keeps_the_courses_open(client, member, closed):
+    learner, membership, sub_id = member
+    _post(client, "customer.subscription.updated", _snap(member, "active"), T0)
+    _post(client, "invoice.paid", b.invoice("in_test_dl", sub_id, learner, membership, status="paid", amount=2900,
+                                            period_start=T0, period_end=P1_END, paid_at=T0), T0)
+    _post(client, "invoice_payment.paid", b.invoice_payment("in_test_dl", "pi_test_dl", 2900), T0)
+    _post(client, "charge.dispute.closed", b.dispute("ch_test_dl", "pi_test_dl", 2900, status=closed,
+                                                     dispute_id="dp_test_dl"), T0 + 20)
+    _post(client, "charge.dispute.created", b.dispute("ch_test_dl", "pi_test_dl", 2900, status="needs_response",
+                                                      dispute_id="dp_test_dl"), T0 + 10)  # delivered late
+    db.session.expire_all()
+    assert db.session.get(MembershipInvoice, "in_test_dl").dispute_status == closed
+    assert _row(member).gives_access(NOW)
