@@ -397,7 +397,8 @@ def apply_invoice(invoice: Any, *, event_type: str, event_at: datetime | None, e
             record.stripe_event_at = event_at
     if event_type == "invoice.payment_failed":
         record.failed_at = record.failed_at or event_at or now
-        notifications.membership_payment_failed(row, record)
+        if record.status != "paid":  # a late failure of an invoice a retry has paid asks for no new card
+            notifications.membership_payment_failed(row, record)
     db.session.flush()
     return row
 

@@ -158,3 +158,16 @@ def test_a_late_dispute_created_after_the_close_keeps_the_courses_open(client, m
     db.session.expire_all()
     assert db.session.get(MembershipInvoice, "in_test_dl").dispute_status == closed
     assert _row(member).gives_access(NOW)
+
+
+def test_a_late_payment_failed_after_the_invoice_was_paid_sends_no_update_your_card_mail(client, member):
+    learner, membership, sub_id = member
+    _post(client, "customer.subscription.updated", _snap(member, "active"), T0)
+    _post(client, "invoice.paid", b.invoice("in_test_lf", sub_id, learner, membership, status="paid", amount=2900,
+                                            period_start=T0, period_end=P1_END, paid_at=T0 + 20), T0 + 20)
+    _post(client, "invoice.payment_failed", b.invoice("in_test_lf", sub_id, learner, membership, status="open",
+                                                      amount=2900, period_start=T0, period_end=P1_END), T0 + 10)
+    db.session.expire_all()
+    invoice = db.session.get(MembershipInvoice, "in_test_lf")
+    assert invoice.status == "paid" and invoice.failed_at is not None  # the failure happened; the retry paid it
+    assert _mails("membership_payment_failed") == []
