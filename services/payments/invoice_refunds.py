@@ -1,23 +1,14 @@
 """What refunding a membership invoice does, in words, for the staff confirmation (issue 16).
 
-`removes_access` is the rule: a refund takes the subscription's courses away when it refunds the
-subscription's current invoice and the refund policy courses follow says such a refund removes
-access (`refund_policy.revokes_access`, full or partial as for a course). The refund itself is
-`subscription_billing.refund_invoice`; the webhook's `subscription_sync.record_refund` applies it.
+The access part is `subscription_sync.refund_removes_access`, the rule the webhook's
+`record_refund` applies (the subscription's current invoice, and the refund policy courses follow,
+full or partial as for a course). The refund itself is `subscription_billing.refund_invoice`.
 """
 from __future__ import annotations
 
 from models import MembershipInvoice
 from services.money import format_money
-from services.payments import refund_policy, subscription_billing
-
-
-def removes_access(invoice: MembershipInvoice, refunded_total: int) -> bool:
-    """Whether the invoice refunded up to `refunded_total` closes the subscription's courses."""
-    subscription = invoice.subscription
-    full = refunded_total >= invoice.amount_paid > 0
-    current = subscription.latest_invoice_id in (None, invoice.id)
-    return current and refund_policy.revokes_access(refund_policy.terms_for_policy(), full=full)
+from services.payments import subscription_billing, subscription_sync
 
 
 def describe_refund(invoice: MembershipInvoice, amount: int | None) -> str:
@@ -27,7 +18,7 @@ def describe_refund(invoice: MembershipInvoice, amount: int | None) -> str:
     name = subscription.membership.name
     if subscription.access_revoked_at is not None:
         access = f"access to {name}'s courses is already removed"
-    elif removes_access(invoice, invoice.amount_refunded + amount):
+    elif subscription_sync.refund_removes_access(invoice, invoice.amount_refunded + amount):
         access = f"access to {name}'s courses ends and the subscription is canceled on Stripe"
     else:
         access = "access is kept"

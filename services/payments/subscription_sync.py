@@ -474,6 +474,15 @@ def apply_refund(refund: Any, *, event_at: datetime | None, now: datetime) -> Su
     return record.subscription
 
 
+def refund_removes_access(invoice: MembershipInvoice, refunded_total: int) -> bool:
+    """Whether the invoice refunded up to `refunded_total` closes the subscription's courses: it is
+    the subscription's current invoice and the refund policy courses follow says such a refund
+    (full or partial) removes access. The webhook applies it; the staff confirmation words it."""
+    full = refunded_total >= invoice.amount_paid > 0
+    current = invoice.subscription.latest_invoice_id in (None, invoice.id)
+    return current and refund_policy.revokes_access(refund_policy.terms_for_policy(), full=full)
+
+
 def record_refund(record: MembershipInvoice, refunded_total: int, *, at: datetime, now: datetime) -> None:
     """The invoice's refunded total rose to `refunded_total`: the refund policy decides access
     (the rule courses follow, refund_policy.revokes_access), for the subscription's current invoice."""
@@ -482,10 +491,7 @@ def record_refund(record: MembershipInvoice, refunded_total: int, *, at: datetim
     record.amount_refunded = refunded_total
     record.refunded_at = at
     subscription = record.subscription
-    full = record.amount_refunded >= record.amount_paid > 0
-    current = subscription.latest_invoice_id in (None, record.id)
-    if current and refund_policy.revokes_access(refund_policy.terms_for_policy(), full=full) \
-            and subscription.access_revoked_at is None:
+    if refund_removes_access(record, record.amount_refunded) and subscription.access_revoked_at is None:
         subscription.access_revoked_at = now
         subscription.access_revoked_reason = REFUND_REASON
         audit.record("subscription.access_revoked", subscription, actor_label="stripe",
