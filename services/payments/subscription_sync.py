@@ -395,12 +395,27 @@ def apply_invoice(invoice: Any, *, event_type: str, event_at: datetime | None, e
             _remember_intent(record, object_id(field(field(payment, "payment"), "payment_intent")), now)
         if event_at is not None:
             record.stripe_event_at = event_at
+        if _pays_again_after_refund(row, record):
+            row.access_revoked_at = row.access_revoked_reason = None
+            audit.record("subscription.access_restored", row, actor_label="stripe",
+                         message=f"invoice {record.id} paid after a refund had closed the courses")
     if event_type == "invoice.payment_failed":
         record.failed_at = record.failed_at or event_at or now
         if record.status != "paid":  # a late failure of an invoice a retry has paid asks for no new card
             notifications.membership_payment_failed(row, record)
     db.session.flush()
     return row
+
+
+def _pays_again_after_refund(subscription: Subscription, record: MembershipInvoice) -> bool:
+    """A refund made outside the app (Stripe's Dashboard) closes the courses but the subscription
+    keeps renewing: a later period paid and not refunded means the learner has paid again."""
+    if subscription.access_revoked_reason != REFUND_REASON or record.status != "paid" \
+            or record.amount_paid <= 0 or record.amount_refunded or record.period_start is None:
+        return False
+    refunded_up_to = db.session.scalar(db.select(db.func.max(MembershipInvoice.period_start)).where(
+        MembershipInvoice.subscription_id == subscription.id, MembershipInvoice.amount_refunded > 0))
+    return refunded_up_to is not None and record.period_start > refunded_up_to
 
 
 def _invoice_row(invoice_id: str, subscription: Subscription) -> MembershipInvoice:

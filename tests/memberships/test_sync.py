@@ -130,6 +130,34 @@ def test_refund_of_the_current_invoice_follows_the_refund_policy(client, member)
     assert row.access_revoked_at is not None and not row.gives_access(NOW)  # the default policy revokes on a full refund
 
 
+
+def test_a_renewal_paid_after_a_refund_that_closed_the_courses_opens_them_again(client, member):
+    """A refund made outside the app (Stripe's Dashboard) closes the courses but leaves the
+    subscription renewing: once the next period is paid, the learner has paid again and gets in."""
+    learner, membership, sub_id = member
+    _post(client, "customer.subscription.updated", _snap(member, "active", latest_invoice="in_test_first"), T0)
+    _post(client, "invoice.paid", b.invoice("in_test_first", sub_id, learner, membership, status="paid", amount=2900,
+                                            period_start=T0, period_end=P1_END, billing_reason="subscription_create",
+                                            paid_at=T0), T0 + 1)
+    _post(client, "invoice_payment.paid", b.invoice_payment("in_test_first", "pi_test_r1", 2900), T0 + 1)
+    _post(client, "charge.refunded", b.charge("ch_test_r1", "pi_test_r1", 2900, amount_refunded=2900), T0 + 5)
+    assert not _row(member).gives_access(NOW)
+    # A late copy of the refunded invoice's own payment changes nothing.
+    _post(client, "invoice.paid", b.invoice("in_test_first", sub_id, learner, membership, status="paid", amount=2900,
+                                            period_start=T0, period_end=P1_END, billing_reason="subscription_create",
+                                            paid_at=T0), T0 + 6)
+    assert not _row(member).gives_access(NOW)
+
+    p2_end = P1_END + 30 * b.DAY
+    _post(client, "customer.subscription.updated",
+          _snap(member, "active", start=P1_END, end=p2_end, latest_invoice="in_test_second"), P1_END)
+    _post(client, "invoice.paid", b.invoice("in_test_second", sub_id, learner, membership, status="paid", amount=2900,
+                                            period_start=P1_END, period_end=p2_end,
+                                            billing_reason="subscription_cycle", paid_at=P1_END), P1_END + 1)
+    row = _row(member)
+    assert row.access_revoked_at is None and row.gives_access(NOW)
+
+
 def test_a_dispute_on_an_invoice_payment_closes_then_reopens(client, member):
     learner, membership, sub_id = member
     _post(client, "customer.subscription.updated", _snap(member, "active"), T0)
