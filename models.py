@@ -604,6 +604,18 @@ class PaymentSession(db.Model):
         sa.Index("ix_payment_sessions_user_course_status", "user_id", "course_id", "status"),
     )
 
+    @property
+    def starts_with_trial(self) -> bool:
+        """A membership checkout with a trial: Stripe's first invoice is $0, so the checkout
+        charges nothing (the renewals are membership invoices)."""
+        params = (self.extra or {}).get("stripe_params") or {}
+        return self.membership_id is not None and bool((params.get("subscription_data") or {}).get("trial_period_days"))
+
+    @property
+    def charged_at_checkout(self) -> int:
+        """What Stripe charged when this checkout completed: the quote, or nothing for a trial."""
+        return 0 if self.starts_with_trial else self.final_amount
+
 
 class RefundPolicy(db.Model):
     """The refund policy staff set (one row, id 1; absent = the defaults). Issue 19.

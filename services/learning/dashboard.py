@@ -225,12 +225,14 @@ def _pending(session: PaymentSession, now: datetime) -> PendingPayment:
 
 def _history_row(session: PaymentSession) -> PaymentRow:
     status = session.status
-    paid = session.final_amount if status in (PaymentSessionStatus.COMPLETED, PaymentSessionStatus.REFUNDED) else 0
+    paid = session.charged_at_checkout if status in (PaymentSessionStatus.COMPLETED, PaymentSessionStatus.REFUNDED) else 0
     refunded = session.amount_refunded or 0
     if status == PaymentSessionStatus.REFUNDED or (status == PaymentSessionStatus.COMPLETED and paid and refunded >= paid):
         label, tone = "Refunded", "warn"
     elif status == PaymentSessionStatus.COMPLETED and refunded > 0:
         label, tone = "Partially refunded", "warn"
+    elif status == PaymentSessionStatus.COMPLETED and session.starts_with_trial:
+        label, tone = "Free trial", "ok"
     elif status == PaymentSessionStatus.COMPLETED:
         label, tone = "Paid", "ok"
     elif status == PaymentSessionStatus.FAILED:

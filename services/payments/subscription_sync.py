@@ -328,9 +328,7 @@ def apply_checkout_session(payment_session: PaymentSession, stripe_session: Any,
 def _mismatch(payment_session: PaymentSession, stripe_session: Any) -> str | None:
     if field(stripe_session, "mode") not in (None, "subscription"):
         return f"unexpected mode {field(stripe_session, 'mode')}"
-    trial = bool(((payment_session.extra or {}).get("stripe_params") or {}).get("subscription_data", {})
-                 .get("trial_period_days"))
-    expected = 0 if trial else payment_session.final_amount
+    expected = payment_session.charged_at_checkout
     amount_total = field(stripe_session, "amount_total")
     if amount_total is not None and amount_total != expected:
         return f"Stripe's first invoice is {amount_total} but we quoted {expected}"

@@ -90,3 +90,21 @@ def test_deleting_a_learner_takes_their_subscriptions_and_enrollments(app):
     db.session.commit()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(sa.table("subscriptions"))) == 0
     assert SubscriptionStatus("PAST_DUE") == SubscriptionStatus.PAST_DUE
+
+
+def test_a_trial_checkout_charged_nothing_and_the_payment_history_says_so():
+    """Stripe's first invoice of a trial is $0: the learner's history, receipt and purchases must not
+    show the membership's price as paid (they read charged_at_checkout)."""
+    from models import PaymentSession, PaymentSessionStatus
+    from services.learning import dashboard
+
+    now = datetime.now(timezone.utc)
+    trial_params = {"stripe_params": {"subscription_data": {"trial_period_days": 7}}}
+    trial = PaymentSession(membership_id=1, amount=2900, final_amount=2900, currency="USD", extra=trial_params,
+                           status=PaymentSessionStatus.COMPLETED, created_at=now, completed_at=now)
+    paid = PaymentSession(membership_id=1, amount=2900, final_amount=2900, currency="USD", extra={"stripe_params": {}},
+                          status=PaymentSessionStatus.COMPLETED, created_at=now, completed_at=now)
+    assert (trial.starts_with_trial, trial.charged_at_checkout) == (True, 0)
+    assert (paid.starts_with_trial, paid.charged_at_checkout) == (False, 2900)
+    assert (dashboard._history_row(trial).status_label, dashboard._history_row(trial).amount_paid) == ("Free trial", 0)
+    assert (dashboard._history_row(paid).status_label, dashboard._history_row(paid).amount_paid) == ("Paid", 2900)
