@@ -54,6 +54,10 @@ class SandboxHandle:
     def reset(self) -> None:
         self.sandbox.reset()
 
+    def quiesce(self, timeout: float = 10.0) -> bool:
+        """No more webhook deliveries, and the one in flight answered (see Deliverer.wait_until_idle)."""
+        return self.sandbox.deliverer.wait_until_idle(timeout)
+
     def stop(self) -> None:
         self._server.shutdown()
         self._thread.join(timeout=5)

@@ -36,6 +36,7 @@ class Deliverer:
         self._tick = tick
         self._thread: threading.Thread | None = None
         self._stopping = False
+        self._posting = 0  # deliveries sent and not yet answered
         self._http = requests.Session()
 
     # --- queueing (callers hold the store lock) ---------------------------------------------
@@ -103,10 +104,30 @@ class Deliverer:
                 job.status = "in_flight"
                 body = self.store.event_bodies[job.event_id]
                 url, secret = job.url, self.settings["WEBHOOK_SECRET"]
-            attempt = self._post(url, body, secret)
+                self._posting += 1
+            try:
+                attempt = self._post(url, body, secret)
+            finally:
+                with self.store.changed:
+                    self._posting -= 1
+                    self.store.changed.notify_all()
             with self.store.changed:
                 self._record(job, attempt)
                 self.store.changed.notify_all()
+
+    def wait_until_idle(self, timeout: float) -> bool:
+        """Start no new delivery and wait until the one in flight, if any, is answered (False if it
+        is not within `timeout`). Tests call it before emptying the app's database: a webhook
+        handler still writing would deadlock with that. `Store.reset` lets deliveries run again."""
+        deadline = time.monotonic() + timeout
+        with self.store.changed:
+            self.store.webhooks_paused = True
+            while self._posting:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self.store.changed.wait(remaining)
+        return True
 
     def _next_job(self) -> Delivery | None:
         if self.store.webhooks_paused:

@@ -44,6 +44,9 @@ def live_server(app, sandbox, sandbox_config):
     thread.start()
     yield LiveServer(url=url, app=app)
     sandbox.set_webhook_urls([])
+    # A webhook the app is still handling would deadlock with the app fixture emptying the
+    # database (PostgreSQL's TRUNCATE): wait for its answer (the handler has committed by then).
+    sandbox.quiesce()
     server.shutdown()
     thread.join(timeout=5)
 
