@@ -8,7 +8,6 @@ services/courses/covers.py like a course's.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -18,9 +17,9 @@ from extensions import db
 from models import Bundle, Course, EnrollmentType, PaymentSession, User, bundle_courses
 from services import audit, money
 from services.courses import covers
+from services.courses.admin import slug_problem
 from services.errors import FieldErrors, NotFound
 
-SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 FIELDS = ["slug", "name", "price_amount", "currency", "is_published", "retired_at", "cover_image", "cover_alt"]
 MIN_COURSES = 2
 MAX_COURSES = 20
@@ -81,15 +80,8 @@ def problems(data: BundleInput, exclude_id: int | None = None) -> dict[str, str]
 
 def _check(data: BundleInput, exclude_id: int | None) -> tuple[list[Course], covers.PreparedCover | None]:
     errors: dict[str, str] = {}
-    slug = (data.slug or "").strip().lower()
-    if not SLUG_PATTERN.match(slug) or len(slug) > 120:
-        errors["slug"] = "Lower-case letters, digits and single hyphens (e.g. python-starter)."
-    else:
-        query = db.select(Bundle.id).where(Bundle.slug == slug)
-        if exclude_id is not None:
-            query = query.where(Bundle.id != exclude_id)
-        if db.session.scalar(query) is not None:
-            errors["slug"] = "Another bundle already uses this slug."
+    if problem := slug_problem(Bundle, data.slug, exclude_id, noun="bundle", example="python-starter"):
+        errors["slug"] = problem
     name = (data.name or "").strip()
     if not name:
         errors["name"] = "Give the bundle a name."

@@ -81,7 +81,7 @@ def list_with_counts() -> list[tuple[Course, int]]:
 
 
 def slug_problem(model, slug: str | None, exclude_id: int | None, *, noun: str, example: str) -> str | None:
-    """The one rule for a URL slug (courses, learning paths): its shape, at most 120 characters,
+    """The one rule for a URL slug (courses, learning paths, bundles): its shape, at most 120 characters,
     unique among `model`'s rows (the row `exclude_id` being edited aside). None when it is fine."""
     slug = (slug or "").strip().lower()
     if not SLUG_PATTERN.match(slug) or len(slug) > 120:
