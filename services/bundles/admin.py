@@ -119,13 +119,7 @@ def _check(data: BundleInput, exclude_id: int | None) -> tuple[list[Course], cov
             errors["course_ids"] = f"Only paid courses can be in a bundle: {', '.join(unpaid)}."
         elif currency_ok and other:
             errors["course_ids"] = f"Every course must be priced in {data.currency}: {', '.join(other)} is not."
-    prepared = None
-    if data.cover is not None:
-        max_bytes, max_pixels = covers.limits()
-        try:
-            prepared = covers.prepare(data.cover, max_bytes=max_bytes, max_pixels=max_pixels)
-        except covers.CoverRefused as error:
-            errors["cover"] = error.message
+    prepared = covers.prepare_upload(data.cover, errors)
     if errors:
         raise BundleInvalid(errors)
     return chosen, prepared

@@ -137,13 +137,7 @@ def _check(data: CourseInput, exclude_id: int | None = None) -> tuple[dict, cove
     errors = validate(data, exclude_id)
     values, detail_errors = _details(data)
     errors.update(detail_errors)
-    prepared = None
-    if data.cover is not None:
-        max_bytes, max_pixels = covers.limits()
-        try:
-            prepared = covers.prepare(data.cover, max_bytes=max_bytes, max_pixels=max_pixels)
-        except covers.CoverRefused as error:
-            errors["cover"] = error.message
+    prepared = covers.prepare_upload(data.cover, errors)
     if errors:
         raise CourseInvalid(errors)
     return values, prepared

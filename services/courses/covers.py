@@ -79,6 +79,19 @@ def prepare(data: bytes, *, max_bytes: int, max_pixels: int) -> PreparedCover:
     return PreparedCover(key=key, files=files, width=cropped.width, height=cropped.height)
 
 
+def prepare_upload(data: bytes | None, errors: dict[str, str]) -> PreparedCover | None:
+    """A staff form's uploaded cover checked within the configured limits (`limits`): the prepared
+    image, or None with the refusal put under "cover" in `errors` (None too when nothing was sent)."""
+    if data is None:
+        return None
+    max_bytes, max_pixels = limits()
+    try:
+        return prepare(data, max_bytes=max_bytes, max_pixels=max_pixels)
+    except CoverRefused as error:
+        errors["cover"] = error.message
+        return None
+
+
 def _open(data: bytes, max_pixels: int) -> Image.Image:
     not_an_image = CoverRefused("This file is not an image we can read: upload a JPEG, PNG, WebP or GIF.")
     with warnings.catch_warnings():
